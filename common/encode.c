@@ -1,0 +1,179 @@
+/* base64, base32 and hex; see encode.h. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "encode.h"
+#include "err.h"
+
+static int
+b64_variant(int pad)
+{
+	return pad ? sodium_base64_VARIANT_ORIGINAL :
+	    sodium_base64_VARIANT_ORIGINAL_NO_PADDING;
+}
+
+size_t
+b64_encoded_len(size_t n, int pad)
+{
+	/* sodium counts the NUL; we do not. */
+	return sodium_base64_encoded_len(n, b64_variant(pad)) - 1;
+}
+
+int
+b64_encode(char *out, size_t outsz, const void *in, size_t n, int pad)
+{
+	if (outsz < b64_encoded_len(n, pad) + 1)
+		return OB_ERR_TOO_LARGE;
+	sodium_bin2base64(out, outsz, in, n, b64_variant(pad));
+	return 0;
+}
+
+int
+b64_encode_buf(struct buf *b, const void *in, size_t n, int pad, int wrap)
+{
+	size_t	 elen = b64_encoded_len(n, pad), i, chunk;
+	char	*tmp;
+	int	 r = OB_ERR_NOMEM;
+
+	if ((tmp = malloc(elen + 1)) == NULL)
+		return OB_ERR_NOMEM;
+	sodium_bin2base64(tmp, elen + 1, in, n, b64_variant(pad));
+	if (!wrap) {
+		r = buf_put(b, tmp, elen);
+		goto out;
+	}
+	for (i = 0; i < elen; i += chunk) {
+		chunk = elen - i > 64 ? 64 : elen - i;
+		if ((r = buf_put(b, tmp + i, chunk)) != 0 ||
+		    (r = buf_put_u8(b, '\n')) != 0)
+			goto out;
+	}
+	r = 0;
+ out:
+	free(tmp);
+	return r;
+}
+
+int
+b64_decode(uint8_t *out, size_t outsz, size_t *decoded,
+    const struct buf *in, int pad)
+{
+	const char	*end;
+	size_t		 n = 0;
+
+	if (buf_len(in) == 0) {
+		*decoded = 0;
+		return 0;
+	}
+	if (sodium_base642bin(out, outsz, (const char *)buf_ptr(in),
+	    buf_len(in), NULL, &n, &end, b64_variant(pad)) != 0)
+		return OB_ERR_FORMAT;
+	if (end != (const char *)buf_ptr(in) + buf_len(in))
+		return OB_ERR_FORMAT;
+	*decoded = n;
+	return 0;
+}
+
+int
+b64_decode_buf(struct buf *out, const struct buf *in, int pad)
+{
+	size_t	 maxout = buf_len(in) / 4 * 3 + 3, n = 0;
+	uint8_t	*dp;
+	int	 r;
+
+	if ((r = buf_reserve(out, maxout, &dp)) != 0)
+		return r;
+	if ((r = b64_decode(dp, maxout, &n, in, pad)) != 0) {
+		out->len -= maxout;
+		return r;
+	}
+	out->len -= maxout - n;
+	return 0;
+}
+
+static const char b32_alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+
+size_t
+b32_encoded_len(size_t n)
+{
+	return (n * 8 + 4) / 5;
+}
+
+int
+b32_encode(char *out, size_t outsz, const void *in, size_t n)
+{
+	const uint8_t	*p = in;
+	size_t		 i, o = 0, bits = 0;
+	uint32_t	 acc = 0;
+
+	if (outsz < b32_encoded_len(n) + 1)
+		return OB_ERR_TOO_LARGE;
+	for (i = 0; i < n; i++) {
+		acc = (acc << 8) | p[i];
+		bits += 8;
+		while (bits >= 5) {
+			out[o++] = b32_alphabet[(acc >> (bits - 5)) & 31];
+			bits -= 5;
+		}
+	}
+	if (bits > 0)
+		out[o++] = b32_alphabet[(acc << (5 - bits)) & 31];
+	out[o] = '\0';
+	return 0;
+}
+
+int
+b32_decode(uint8_t *out, size_t outsz, const char *in, size_t n)
+{
+	size_t		 i, o = 0, bits = 0;
+	uint32_t	 acc = 0;
+	const char	*c;
+
+	if ((n * 5) % 8 != 0 || n * 5 / 8 != outsz)
+		return OB_ERR_FORMAT;
+	for (i = 0; i < n; i++) {
+		if (in[i] == '\0' ||
+		    (c = strchr(b32_alphabet, in[i])) == NULL)
+			return OB_ERR_FORMAT;
+		acc = (acc << 5) | (uint32_t)(c - b32_alphabet);
+		bits += 5;
+		if (bits >= 8) {
+			out[o++] = (uint8_t)(acc >> (bits - 8));
+			bits -= 8;
+		}
+	}
+	return 0;
+}
+
+int
+hex_encode(char *out, size_t outsz, const void *in, size_t n, int upper)
+{
+	size_t	i;
+
+	if (outsz < n * 2 + 1)
+		return OB_ERR_TOO_LARGE;
+	sodium_bin2hex(out, outsz, in, n);
+	if (upper)
+		for (i = 0; i < n * 2; i++)
+			if (out[i] >= 'a' && out[i] <= 'f')
+				out[i] = (char)(out[i] - 'a' + 'A');
+	return 0;
+}
+
+int
+hex_decode(uint8_t *out, size_t outsz, const char *in, size_t n)
+{
+	size_t	got = 0;
+	const char *end;
+
+	if (n != outsz * 2)
+		return OB_ERR_FORMAT;
+	if (sodium_hex2bin(out, outsz, in, n, NULL, &got, &end) != 0 ||
+	    got != outsz || end != in + n)
+		return OB_ERR_FORMAT;
+	return 0;
+}

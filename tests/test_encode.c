@@ -1,0 +1,121 @@
+/* Tests for common/encode.c. Vectors: RFC 4648 section 10. */
+#include "config.h"
+
+#include <string.h>
+
+#include "buf.h"
+#include "encode.h"
+#include "err.h"
+#include "tests.h"
+
+static void
+test_b64_rfc4648(void)
+{
+	static const char *in[] = { "", "f", "fo", "foo", "foob", "fooba",
+	    "foobar" };
+	static const char *pad[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==",
+	    "Zm9vYmE=", "Zm9vYmFy" };
+	static const char *nopad[] = { "", "Zg", "Zm8", "Zm9v", "Zm9vYg",
+	    "Zm9vYmE", "Zm9vYmFy" };
+	char		out[16];
+	uint8_t		dec[16];
+	size_t		i, n;
+	struct buf	b;
+
+	for (i = 0; i < 7; i++) {
+		CU_ASSERT(b64_encode(out, sizeof(out), in[i], strlen(in[i]),
+		    B64_PAD) == 0 && strcmp(out, pad[i]) == 0);
+		CU_ASSERT(b64_encode(out, sizeof(out), in[i], strlen(in[i]),
+		    B64_NOPAD) == 0 && strcmp(out, nopad[i]) == 0);
+		buf_init_ro(&b, pad[i], strlen(pad[i]));
+		CU_ASSERT(b64_decode(dec, sizeof(dec), &n, &b, B64_PAD) == 0);
+		CU_ASSERT(n == strlen(in[i]) && memcmp(dec, in[i], n) == 0);
+		buf_init_ro(&b, nopad[i], strlen(nopad[i]));
+		CU_ASSERT(b64_decode(dec, sizeof(dec), &n, &b, B64_NOPAD) == 0);
+		CU_ASSERT(n == strlen(in[i]) && memcmp(dec, in[i], n) == 0);
+	}
+	/* Wrong padding variant, bad characters, too small an output. */
+	buf_init_ro(&b, "Zg==", 4);
+	CU_ASSERT(b64_decode(dec, sizeof(dec), &n, &b, B64_NOPAD) ==
+	    OB_ERR_FORMAT);
+	buf_init_ro(&b, "Zg", 2);
+	CU_ASSERT(b64_decode(dec, sizeof(dec), &n, &b, B64_PAD) ==
+	    OB_ERR_FORMAT);
+	buf_init_ro(&b, "Zm9v\n", 5);
+	CU_ASSERT(b64_decode(dec, sizeof(dec), &n, &b, B64_PAD) ==
+	    OB_ERR_FORMAT);
+	buf_init_ro(&b, "Zm9vYmFy", 8);
+	CU_ASSERT(b64_decode(dec, 3, &n, &b, B64_PAD) == OB_ERR_FORMAT);
+}
+
+static void
+test_b64_wrap(void)
+{
+	uint8_t		 data[100];
+	struct buf	*b = buf_new(0), *d = buf_new(0), line, view;
+	int		 nl;
+
+	memset(data, 0xa5, sizeof(data));
+	CU_ASSERT_FATAL(b != NULL && d != NULL);
+	CU_ASSERT(b64_encode_buf(b, data, sizeof(data), B64_PAD, 1) == 0);
+	/* 136 chars: lines of 64, 64, 8, each ending in '\n'. */
+	CU_ASSERT(buf_len(b) == 136 + 3);
+	CU_ASSERT(buf_get_line(b, 64, &line, &nl) == 0 && buf_len(&line) == 64);
+	CU_ASSERT(buf_get_line(b, 64, &line, &nl) == 0 && buf_len(&line) == 64);
+	CU_ASSERT(buf_get_line(b, 64, &line, &nl) == 0 && buf_len(&line) == 8);
+	CU_ASSERT(buf_end(b) == 0);
+	buf_reset(b);
+	CU_ASSERT(b64_encode_buf(b, data, sizeof(data), B64_PAD, 0) == 0);
+	buf_init_ro(&view, buf_ptr(b), buf_len(b));
+	CU_ASSERT(b64_decode_buf(d, &view, B64_PAD) == 0);
+	CU_ASSERT(buf_len(d) == sizeof(data) &&
+	    memcmp(buf_ptr(d), data, sizeof(data)) == 0);
+	buf_free(b);
+	buf_free(d);
+}
+
+static void
+test_b32(void)
+{
+	char	out[64];
+	uint8_t	dec[5];
+
+	/* RFC 4648 "fooba" = MZXW6YTB, lower-cased as tor writes it. */
+	CU_ASSERT(b32_encode(out, sizeof(out), "fooba", 5) == 0);
+	CU_ASSERT(strcmp(out, "mzxw6ytb") == 0);
+	CU_ASSERT(b32_decode(dec, 5, "mzxw6ytb", 8) == 0);
+	CU_ASSERT(memcmp(dec, "fooba", 5) == 0);
+	CU_ASSERT(b32_decode(dec, 5, "MZXW6YTB", 8) == OB_ERR_FORMAT);
+	CU_ASSERT(b32_decode(dec, 5, "mzxw6yt1", 8) == OB_ERR_FORMAT);
+	CU_ASSERT(b32_decode(dec, 5, "mzxw6yt", 7) == OB_ERR_FORMAT);
+}
+
+static void
+test_hex(void)
+{
+	char	out[16];
+	uint8_t	dec[3];
+
+	CU_ASSERT(hex_encode(out, sizeof(out), "\x01\xab\xff", 3, 0) == 0 &&
+	    strcmp(out, "01abff") == 0);
+	CU_ASSERT(hex_encode(out, sizeof(out), "\x01\xab\xff", 3, 1) == 0 &&
+	    strcmp(out, "01ABFF") == 0);
+	CU_ASSERT(hex_decode(dec, 3, "01ABff", 6) == 0 &&
+	    memcmp(dec, "\x01\xab\xff", 3) == 0);
+	CU_ASSERT(hex_decode(dec, 3, "01ABf", 5) == OB_ERR_FORMAT);
+	CU_ASSERT(hex_decode(dec, 3, "01ABfg", 6) == OB_ERR_FORMAT);
+}
+
+static const struct test_case tests[] = {
+	{ "base64 RFC 4648", test_b64_rfc4648 },
+	{ "base64 wrapping", test_b64_wrap },
+	{ "base32", test_b32 },
+	{ "hex", test_hex },
+	{ NULL, NULL }
+};
+
+void
+test_register_encode(void)
+{
+	test_add_suite("encode", tests);
+}

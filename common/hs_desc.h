@@ -1,0 +1,148 @@
+/*
+ * The v3 onion service descriptor (rend-spec-v3 [DESC-OUTER], the
+ * superencrypted middle layer and the encrypted inner layer), decoded,
+ * decrypted, verified and built.  Layout and limits:
+ * shared/reference/tor-v3-notes.md sections 1.1-1.4, 2.4, 2.5, 8.
+ *
+ * Everything fed to hs_desc_decode() is hostile: sizes are capped before
+ * parsing, every keyword comes from one token table with its arity and
+ * multiplicity, and every rejection has its own error code.
+ *
+ * Building is split so that the key can live in a token, in another
+ * process: hs_desc_encode_body() produces the whole document up to and
+ * including the '\n' before "signature", hs_desc_sig_message() gives the
+ * bytes the signer signs (the "Tor onion service descriptor sig v3"
+ * prefix, then the body), and hs_desc_append_signature() finishes it.
+ */
+#ifndef OB_HS_DESC_H
+#define OB_HS_DESC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+#include "hs_cert.h"
+#include "hs_keys.h"
+
+#define HS_DESC_VERSION			3
+#define HS_DESC_MAX_LEN			49999	/* tor: strlen < 50000 */
+#define HS_DESC_MAX_INTRO		20	/* tor rejects more */
+#define HS_DESC_PAD_MULTIPLE		10000	/* middle layer plaintext */
+#define HS_DESC_LIFETIME_DEFAULT	180	/* minutes */
+#define HS_DESC_LIFETIME_MAX		720
+#define HS_DESC_SALT_LEN		16
+#define HS_DESC_MAC_LEN			32
+#define HS_DESC_COOKIE_LEN		16
+#define HS_DESC_CLIENT_ID_LEN		8
+#define HS_DESC_AUTH_CLIENT_MULTIPLE	16
+#define HS_DESC_MAX_AUTH_CLIENTS	512	/* cap on hostile input */
+#define HS_LINKSPEC_MAX_LEN		256	/* NSPEC block, raw */
+#define HS_DESC_SIG_PREFIX		"Tor onion service descriptor sig v3"
+
+struct hs_intro_point {
+	uint8_t		linkspec[HS_LINKSPEC_MAX_LEN];	/* verbatim */
+	size_t		linkspec_len;
+	uint8_t		onion_key[X25519_KEY_LEN];	/* "onion-key ntor" */
+	struct hs_cert	auth_key_cert;	/* 09: certifies the auth key */
+	uint8_t		enc_key[X25519_KEY_LEN];	/* "enc-key ntor" */
+	struct hs_cert	enc_key_cert;	/* 0B: certifies enc_key's ed form */
+};
+
+struct hs_auth_client {
+	uint8_t		client_id[HS_DESC_CLIENT_ID_LEN];
+	uint8_t		iv[AES_IV_LEN];
+	uint8_t		encrypted_cookie[HS_DESC_COOKIE_LEN];
+};
+
+struct hs_desc {
+	/* Outer layer. */
+	uint32_t		 lifetime_min;
+	struct hs_cert		 signing_cert;		/* type 08 */
+	uint64_t		 revision_counter;
+	int			 signed_;		/* had a signature line */
+	uint8_t			 signature[ED25519_SIG_LEN];
+
+	/* Middle layer. */
+	uint8_t			 auth_ephemeral_key[X25519_KEY_LEN];
+	struct hs_auth_client	*auth_clients;
+	size_t			 n_auth_clients;
+	int			 client_auth;	/* layer 2 needed a cookie */
+
+	/* Inner layer. */
+	int			 single_onion;
+	int			 has_flow_control;
+	char			 flow_control_versions[32];	/* e.g. "1-2" */
+	unsigned		 flow_control_sendme_inc;
+	char			*pow_params;	/* raw "pow-params" lines, or NULL */
+	struct hs_intro_point	 intro[HS_DESC_MAX_INTRO];
+	size_t			 n_intro;
+	size_t			 n_intro_skipped;	/* invalid, dropped */
+};
+
+/* What the caller knows and how strict to be. */
+struct hs_desc_decode_params {
+	/* The service's identity key (from its onion address). */
+	const uint8_t	*identity_pk;
+	/*
+	 * The blinded key the descriptor must be for, or NULL to accept the
+	 * one in the 08 cert (then the caller must check desc->signing_cert
+	 * .signing_key against the periods it accepts).
+	 */
+	const uint8_t	*blinded_pk;
+	time_t		 now;			/* for cert expiry */
+	const uint8_t	*client_auth_sk;	/* x25519, or NULL */
+	int		 flags;
+};
+#define HS_DESC_F_UNSIGNED	0x01	/* body without "signature" line */
+#define HS_DESC_F_STRICT	0x02	/* a bad intro point fails it all */
+#define HS_DESC_F_OUTER_ONLY	0x04	/* verify, do not decrypt */
+
+void	hs_desc_init(struct hs_desc *);
+void	hs_desc_clear(struct hs_desc *);	/* frees and wipes */
+
+/*
+ * Parse, verify (08 cert from the blinded key, descriptor signature with
+ * the prefix, expiry) and decrypt both layers down to the intro points,
+ * whose 09/0B certs must be signed by the descriptor signing key and
+ * unexpired.  Tor skips an invalid intro point; so do we unless
+ * HS_DESC_F_STRICT.  More than 20 intro points fail with OB_ERR_LIMIT.
+ */
+int	hs_desc_decode(struct hs_desc *, const uint8_t *, size_t,
+	    const struct hs_desc_decode_params *)
+	    __attribute__((warn_unused_result));
+
+/* What the builder needs beyond the struct hs_desc fields it reads
+ * (lifetime_min, signing_cert, revision_counter, single_onion,
+ * flow_control, intro[]; pow_params is never emitted: see DESIGN.md). */
+struct hs_desc_encode_params {
+	const uint8_t	*identity_pk;
+	const uint8_t	*blinded_pk;
+	/* Restricted discovery: x25519 public keys of authorized clients. */
+	const uint8_t	(*client_pks)[X25519_KEY_LEN];
+	size_t		 n_client_pks;
+};
+
+/*
+ * Encrypt and encode everything but the signature line into out (which
+ * is reset first).  Fresh salts, ephemeral key, fake auth-client lines
+ * (padded to a multiple of 16) and, with clients, a fresh cookie.
+ * Fails with OB_ERR_LIMIT for more than 20 intro points and
+ * OB_ERR_TOO_LARGE when the signed document could not be < 50,000 bytes.
+ */
+int	hs_desc_encode_body(struct buf *, const struct hs_desc *,
+	    const struct hs_desc_encode_params *)
+	    __attribute__((warn_unused_result));
+/* The exact bytes to sign for a body (malloc'd into *msg). */
+int	hs_desc_sig_message(uint8_t **, size_t *, const uint8_t *, size_t)
+	    __attribute__((warn_unused_result));
+/* Append "signature <86 chars>\n". */
+int	hs_desc_append_signature(struct buf *,
+	    const uint8_t [ED25519_SIG_LEN])
+	    __attribute__((warn_unused_result));
+/* Body, sign through signer, append: a convenience for tools and tests. */
+int	hs_desc_encode(struct buf *, const struct hs_desc *,
+	    const struct hs_desc_encode_params *, const struct hs_signer *)
+	    __attribute__((warn_unused_result));
+
+#endif /* OB_HS_DESC_H */

@@ -1,0 +1,175 @@
+/*
+ * Tor v3 onion service keys and the public arithmetic around them:
+ * onion addresses, key blinding, credentials, time periods, shared random
+ * values, the HSDir hash ring, and the OPE revision counter.
+ *
+ * Spec: torspec rend-spec-v3 ([ONIONADDRESS], [KEYBLIND], [SUBCRED],
+ * [TIME-PERIODS], [WHERE-HSDESC], Appendix F); see
+ * shared/reference/tor-v3-notes.md sections 1.5-1.7 and 2.1-2.3.
+ *
+ * Ed25519 keys come in two secret forms: a 32-byte RFC 8032 seed (what a
+ * PKCS#11 token holds) and tor's 64-byte "expanded" key a|k (the clamped
+ * scalar and the nonce prefix), the only form a blinded key can take.
+ * Signing with an expanded key goes through libsodium's scalar and point
+ * primitives; nothing here does field arithmetic by hand.
+ *
+ * Functions return 0 or a negative enum ob_err.
+ */
+#ifndef OB_HS_KEYS_H
+#define OB_HS_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "crypto.h"
+
+#define HS_ADDR_LEN		56	/* base32, without ".onion" */
+#define HS_ADDR_VERSION		3
+#define HS_SUBCRED_LEN		32
+#define HS_SRV_LEN		32
+#define HS_INDEX_LEN		32
+#define HS_BLIND_PARAM_LEN	32
+#define HS_OPE_KEY_LEN		32
+#define HS_RSA_ID_LEN		20
+
+/* Defaults from the consensus parameters' documentation (dir-spec). */
+#define HS_PERIOD_LEN_DEFAULT	1440	/* minutes, "hsdir_interval" */
+#define HS_N_REPLICAS_DEFAULT	2	/* "hsdir_n_replicas" */
+#define HS_SPREAD_STORE_DEFAULT	4	/* "hsdir_spread_store" */
+#define HS_SPREAD_FETCH_DEFAULT	3	/* "hsdir_spread_fetch" */
+
+/*
+ * A signature oracle.  The codec never holds signing keys: whatever has
+ * the key (a PKCS#11 token, an expanded key in memory) implements this.
+ * sign() writes a 64-byte Ed25519 signature over msg and returns 0, or
+ * returns nonzero on failure.  pk is the matching public key.
+ */
+struct hs_signer {
+	int		(*sign)(void *ctx, uint8_t sig[ED25519_SIG_LEN],
+			    const uint8_t *msg, size_t len);
+	void		*ctx;
+	uint8_t		 pk[ED25519_PK_LEN];
+};
+
+/* Onion addresses: 56 lower-case base32 chars, ".onion" optional on
+ * decode.  Decode checks length, version, checksum, and that the key is a
+ * valid point in the prime-order subgroup (no torsion). */
+int	hs_address_encode(char [HS_ADDR_LEN + 1],
+	    const uint8_t [ED25519_PK_LEN])
+	    __attribute__((warn_unused_result));
+int	hs_address_decode(uint8_t [ED25519_PK_LEN], const char *)
+	    __attribute__((warn_unused_result));
+
+/* Expanded keys (tor's hs_ed25519_secret_key body). */
+int	hs_expanded_from_seed(uint8_t [ED25519_EXPANDED_LEN],
+	    const uint8_t [ED25519_SEED_LEN])
+	    __attribute__((warn_unused_result));
+int	hs_expanded_pubkey(uint8_t [ED25519_PK_LEN],
+	    const uint8_t [ED25519_EXPANDED_LEN])
+	    __attribute__((warn_unused_result));
+/* Ed25519 signature made with an expanded key (a, k); pk = aB. */
+int	hs_expanded_sign(uint8_t [ED25519_SIG_LEN], const void *, size_t,
+	    const uint8_t [ED25519_EXPANDED_LEN], const uint8_t [ED25519_PK_LEN])
+	    __attribute__((warn_unused_result));
+/* Fill an hs_signer that signs with a copy of sk (ctx is the key; the
+ * caller keeps sk alive and wipes it). */
+void	hs_signer_expanded(struct hs_signer *,
+	    const uint8_t sk[ED25519_EXPANDED_LEN],
+	    const uint8_t pk[ED25519_PK_LEN]);
+
+/* Blinding ([KEYBLIND]).  period_len in minutes. */
+int	hs_blind_param(uint8_t [HS_BLIND_PARAM_LEN],
+	    const uint8_t [ED25519_PK_LEN], uint64_t tp, uint64_t period_len)
+	    __attribute__((warn_unused_result));
+int	hs_blind_pubkey(uint8_t [ED25519_PK_LEN],
+	    const uint8_t [ED25519_PK_LEN], uint64_t tp, uint64_t period_len)
+	    __attribute__((warn_unused_result));
+int	hs_blind_seckey(uint8_t [ED25519_EXPANDED_LEN],
+	    const uint8_t [ED25519_EXPANDED_LEN],
+	    const uint8_t [ED25519_PK_LEN], uint64_t tp, uint64_t period_len)
+	    __attribute__((warn_unused_result));
+
+/* [SUBCRED]: credential from the identity key, subcredential from it and
+ * the blinded key. */
+int	hs_credential(uint8_t [SHA3_256_LEN], const uint8_t [ED25519_PK_LEN])
+	    __attribute__((warn_unused_result));
+int	hs_subcredential(uint8_t [HS_SUBCRED_LEN],
+	    const uint8_t identity_pk[ED25519_PK_LEN],
+	    const uint8_t blinded_pk[ED25519_PK_LEN])
+	    __attribute__((warn_unused_result));
+
+/*
+ * Time periods ([TIME-PERIODS]).  All times are consensus valid-after
+ * times (seconds since the epoch), never the wall clock.  rotation_offset
+ * is the SR phase length in minutes (720 on the live network; the voting
+ * interval times 12 on test networks).
+ */
+uint64_t hs_time_period(time_t, uint64_t period_len, uint64_t rot_offset);
+time_t	 hs_time_period_start(uint64_t tp, uint64_t period_len,
+	    uint64_t rot_offset);
+/* SRV used when the consensus has none (rend-spec 2.3.1). */
+int	hs_disaster_srv(uint8_t [HS_SRV_LEN], uint64_t tp, uint64_t period_len)
+	    __attribute__((warn_unused_result));
+
+/* The hash ring ([WHERE-HSDESC]). */
+int	hs_service_index(uint8_t [HS_INDEX_LEN], const uint8_t blinded[32],
+	    uint64_t replica, uint64_t period_len, uint64_t tp)
+	    __attribute__((warn_unused_result));
+int	hs_hsdir_index(uint8_t [HS_INDEX_LEN], const uint8_t ed_id[32],
+	    const uint8_t srv[HS_SRV_LEN], uint64_t tp, uint64_t period_len)
+	    __attribute__((warn_unused_result));
+
+/* A relay on the ring: one with the HSDir flag, HSDir=2 and an ed25519
+ * id.  index is filled by hs_responsible_hsdirs(). */
+struct hs_relay {
+	uint8_t		ed_id[ED25519_PK_LEN];
+	uint8_t		rsa_id[HS_RSA_ID_LEN];	/* for HSPOST SERVER= */
+	uint8_t		index[HS_INDEX_LEN];
+};
+
+/*
+ * The HSDirs responsible for a blinded key: for each replica 1..n_replicas,
+ * the first "spread" relays at or after the service index on the ring
+ * sorted by hsdir index, wrapping, skipping relays already chosen.
+ * Writes up to max indexes into relays[] to out[] and the count to *nout.
+ * Reorders nothing in relays[] (only fills relays[i].index).
+ */
+int	hs_responsible_hsdirs(size_t *out, size_t max, size_t *nout,
+	    struct hs_relay *relays, size_t nrelays,
+	    const uint8_t blinded[ED25519_PK_LEN], uint64_t tp,
+	    uint64_t period_len, const uint8_t srv[HS_SRV_LEN],
+	    unsigned n_replicas, unsigned spread)
+	    __attribute__((warn_unused_result));
+
+/*
+ * Revision counters: tor's order-preserving encryption (crypto_ope.c;
+ * rend-spec F.2).  Key = SHA3-256("rev-counter-generation\0" |
+ * blinded expanded secret(64)), exactly as hs_service.c derives it.
+ * struct hs_ope caches its position so successive calls with growing
+ * plaintexts cost only the new keystream, not a loop from zero.
+ */
+#define HS_OPE_INPUT_MAX	(1U << 18)
+struct hs_ope {
+	uint8_t		key[HS_OPE_KEY_LEN];
+	uint32_t	pos;	/* plaintext the cached sum is for */
+	uint64_t	sum;
+};
+int	hs_ope_key(uint8_t [HS_OPE_KEY_LEN],
+	    const uint8_t blinded_sk[ED25519_EXPANDED_LEN])
+	    __attribute__((warn_unused_result));
+void	hs_ope_init(struct hs_ope *, const uint8_t [HS_OPE_KEY_LEN]);
+/* 1 <= plaintext <= HS_OPE_INPUT_MAX. */
+int	hs_ope_encrypt(struct hs_ope *, uint32_t plaintext, uint64_t *)
+	    __attribute__((warn_unused_result));
+/*
+ * The plaintext tor feeds it for a descriptor of time period tp uploaded
+ * at "now": seconds since the start of the SR run that began 12h (one
+ * rotation offset) before the period, plus one.  Fails with OB_ERR_RANGE
+ * when now is outside the period's 48-hour window of use.
+ */
+int	hs_revision_plaintext(uint32_t *, time_t now, uint64_t tp,
+	    uint64_t period_len, uint64_t rot_offset)
+	    __attribute__((warn_unused_result));
+
+#endif /* OB_HS_KEYS_H */

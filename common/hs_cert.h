@@ -29,7 +29,7 @@
 
 #define HS_CERT_VERSION			1
 #define HS_CERT_TYPE_DESC_SIGNING	0x08	/* blinded -> desc signing */
-#define HS_CERT_TYPE_AUTH_HS_IP_KEY	0x09	/* desc signing -> intro auth */
+#define HS_CERT_TYPE_AUTH_HS_IP_KEY	0x09	/* desc signing -> intro */
 #define HS_CERT_TYPE_CROSS_HS_IP_KEYS	0x0b	/* desc signing -> enc key */
 #define HS_CERT_KEY_TYPE_ED25519	0x01
 #define HS_CERT_EXT_SIGNED_WITH_KEY	0x04
@@ -42,6 +42,7 @@
 struct hs_cert {
 	uint8_t		type;
 	uint32_t	expiry_hours;
+	uint8_t		key_type;		/* cert_key_type (01) */
 	uint8_t		certified_key[ED25519_PK_LEN];
 	int		has_signing_key;	/* extension 04 present */
 	uint8_t		signing_key[ED25519_PK_LEN];
@@ -50,14 +51,24 @@ struct hs_cert {
 	size_t		encoded_len;		/* signed part = len - 64 */
 };
 
-/* Syntax only: no signature or expiry check. */
+/*
+ * Syntax (tor's tor_cert_parse()): version 1, every field present, each
+ * extension body exactly ext_length bytes (32 for type 04), no second 04,
+ * no unknown extension flagged AFFECTS_VALIDATION, nothing after the
+ * signature, at most HS_CERT_MAX_LEN bytes.  Any cert_type and
+ * cert_key_type are accepted here (relay certs carry other key types);
+ * no signature or expiry check.  Errors: OB_ERR_TOO_LARGE, _TRUNCATED,
+ * _VERSION, _FORMAT, _DUPLICATE, _LEFTOVER.
+ */
 int	hs_cert_parse(struct hs_cert *, const uint8_t *, size_t)
 	    __attribute__((warn_unused_result));
 /*
  * Full check: type is want_type, extension 04 present, signing key equals
  * signer (when signer is non-NULL), signature verifies under the
  * extension's key, and not expired at now (tor: now > expiry*3600 fails).
- * Returns OB_ERR_MISMATCH, OB_ERR_SIGNATURE, OB_ERR_EXPIRED, ... .
+ * Checks in that order, after the cert_key_type, which must be 01
+ * (OB_ERR_KEY).  Returns OB_ERR_MISMATCH (type or signer), OB_ERR_MISSING
+ * (no extension 04), OB_ERR_EXPIRED, OB_ERR_SIGNATURE, OB_ERR_KEY.
  */
 int	hs_cert_verify(const struct hs_cert *, uint8_t want_type,
 	    const uint8_t signer[ED25519_PK_LEN], time_t now)
@@ -67,7 +78,12 @@ int	hs_cert_tbs(uint8_t [HS_CERT_TBS_LEN], uint8_t type,
 	    uint32_t expiry_hours, const uint8_t certified[ED25519_PK_LEN],
 	    const uint8_t signing_pk[ED25519_PK_LEN])
 	    __attribute__((warn_unused_result));
-/* Build and sign: tbs then signer->sign; out holds HS_CERT_LEN bytes. */
+/*
+ * Build and sign: tbs then signer->sign; out holds HS_CERT_LEN bytes.
+ * The signature is checked under signer->pk before it is returned, so a
+ * faulty token cannot hand out a bad cert (OB_ERR_SIGNATURE); a failing
+ * callback gives OB_ERR_CALLBACK.
+ */
 int	hs_cert_build(uint8_t [HS_CERT_LEN], uint8_t type,
 	    uint32_t expiry_hours, const uint8_t certified[ED25519_PK_LEN],
 	    const struct hs_signer *)

@@ -40,6 +40,28 @@
 #define HS_LINKSPEC_MAX_LEN		256	/* NSPEC block, raw */
 #define HS_DESC_SIG_PREFIX		"Tor onion service descriptor sig v3"
 
+/* Link specifier types (rend-spec 0.4; tor's link_handshake.trunnel). */
+#define HS_LINKSPEC_IPV4	0x00	/* 4-byte address, 2-byte port */
+#define HS_LINKSPEC_IPV6	0x01	/* 16-byte address, 2-byte port */
+#define HS_LINKSPEC_LEGACY_ID	0x02	/* RSA identity digest, 20 */
+#define HS_LINKSPEC_ED25519_ID	0x03	/* Ed25519 identity, 32 */
+
+struct hs_linkspec {
+	uint8_t		 type;
+	uint8_t		 len;
+	const uint8_t	*data;		/* points into the block */
+};
+
+/*
+ * Split a link specifier block NSPEC | (LSTYPE LSLEN LSPEC)* into its
+ * entries (at most max into ls; ls may be NULL to only check it).  The
+ * known types must have their fixed lengths and nothing may follow the
+ * last entry.
+ */
+int	hs_linkspec_split(struct hs_linkspec *, size_t max, size_t *,
+	    const uint8_t *, size_t)
+	    __attribute__((warn_unused_result));
+
 struct hs_intro_point {
 	uint8_t		linkspec[HS_LINKSPEC_MAX_LEN];	/* verbatim */
 	size_t		linkspec_len;
@@ -93,6 +115,12 @@ struct hs_desc_decode_params {
 	time_t		 now;			/* for cert expiry */
 	const uint8_t	*client_auth_sk;	/* x25519, or NULL */
 	int		 flags;
+	/*
+	 * The subcredential, when the caller has it but not the identity
+	 * key (e.g. a test vector); otherwise NULL and it is computed from
+	 * identity_pk and the blinded key.
+	 */
+	const uint8_t	*subcredential;
 };
 #define HS_DESC_F_UNSIGNED	0x01	/* body without "signature" line */
 #define HS_DESC_F_STRICT	0x02	/* a bad intro point fails it all */
@@ -110,6 +138,20 @@ void	hs_desc_clear(struct hs_desc *);	/* frees and wipes */
  */
 int	hs_desc_decode(struct hs_desc *, const uint8_t *, size_t,
 	    const struct hs_desc_decode_params *)
+	    __attribute__((warn_unused_result));
+
+/*
+ * The decoder's inner steps, exposed for fuzzing and tools: parse a
+ * decrypted middle-layer plaintext (fills the middle-layer fields and
+ * returns the layer-2 blob, malloc'd, in *blob), and parse a decrypted
+ * inner-layer plaintext (fills the inner-layer fields; intro point certs
+ * are checked against signing_pk at now).
+ */
+int	hs_desc_decode_middle(struct hs_desc *, uint8_t **, size_t *,
+	    const uint8_t *, size_t)
+	    __attribute__((warn_unused_result));
+int	hs_desc_decode_inner(struct hs_desc *, const uint8_t *, size_t,
+	    const uint8_t signing_pk[ED25519_PK_LEN], time_t now, int flags)
 	    __attribute__((warn_unused_result));
 
 /* What the builder needs beyond the struct hs_desc fields it reads

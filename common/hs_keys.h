@@ -35,6 +35,8 @@
 
 /* Defaults from the consensus parameters' documentation (dir-spec). */
 #define HS_PERIOD_LEN_DEFAULT	1440	/* minutes, "hsdir_interval" */
+#define HS_PERIOD_LEN_MIN	5	/* tor's bounds on hsdir_interval */
+#define HS_PERIOD_LEN_MAX	14400
 #define HS_N_REPLICAS_DEFAULT	2	/* "hsdir_n_replicas" */
 #define HS_SPREAD_STORE_DEFAULT	4	/* "hsdir_spread_store" */
 #define HS_SPREAD_FETCH_DEFAULT	3	/* "hsdir_spread_fetch" */
@@ -70,7 +72,8 @@ int	hs_expanded_pubkey(uint8_t [ED25519_PK_LEN],
 	    __attribute__((warn_unused_result));
 /* Ed25519 signature made with an expanded key (a, k); pk = aB. */
 int	hs_expanded_sign(uint8_t [ED25519_SIG_LEN], const void *, size_t,
-	    const uint8_t [ED25519_EXPANDED_LEN], const uint8_t [ED25519_PK_LEN])
+	    const uint8_t [ED25519_EXPANDED_LEN],
+	    const uint8_t [ED25519_PK_LEN])
 	    __attribute__((warn_unused_result));
 /* Fill an hs_signer that signs with a copy of sk (ctx is the key; the
  * caller keeps sk alive and wipes it). */
@@ -89,6 +92,21 @@ int	hs_blind_seckey(uint8_t [ED25519_EXPANDED_LEN],
 	    const uint8_t [ED25519_EXPANDED_LEN],
 	    const uint8_t [ED25519_PK_LEN], uint64_t tp, uint64_t period_len)
 	    __attribute__((warn_unused_result));
+/*
+ * The step under both: blind with a given parameter h (the unclamped
+ * 32-byte hash hs_blind_param() returns; it is clamped here as tor's
+ * ed25519_donna_gettweak() does).  The public form fails with OB_ERR_KEY
+ * for a key that is not a canonical point of the prime-order subgroup.
+ * The secret form gives a' = h a mod l and
+ * k' = SHA-512("Derive temporary signing key hash input" | k)[0:32].
+ */
+int	hs_blind_pubkey_param(uint8_t [ED25519_PK_LEN],
+	    const uint8_t [ED25519_PK_LEN], const uint8_t [HS_BLIND_PARAM_LEN])
+	    __attribute__((warn_unused_result));
+int	hs_blind_seckey_param(uint8_t [ED25519_EXPANDED_LEN],
+	    const uint8_t [ED25519_EXPANDED_LEN],
+	    const uint8_t [HS_BLIND_PARAM_LEN])
+	    __attribute__((warn_unused_result));
 
 /* [SUBCRED]: credential from the identity key, subcredential from it and
  * the blinded key. */
@@ -105,7 +123,28 @@ int	hs_subcredential(uint8_t [HS_SUBCRED_LEN],
  * is the SR phase length in minutes (720 on the live network; the voting
  * interval times 12 on test networks).
  */
+/*
+ * Where the two numbers come from (tor hs_common.c get_time_period_length,
+ * hs_get_time_period_num; shared_random_client.c):
+ *  - voting interval V = fresh-until - valid-after of the consensus, in
+ *    seconds (3600 on the live network);
+ *  - rot_offset = 12 V / 60 minutes (one SR phase: 12 rounds);
+ *  - period_len: on a TestingTorNetwork, one whole SR protocol run,
+ *    24 V / 60 minutes, whatever the consensus says; otherwise the
+ *    consensus parameter "hsdir_interval" (default 1440), clamped to
+ *    [5, 14400] as tor clamps out-of-range parameters.
+ * hs_period_params() does exactly that.  hsdir_interval < 0 means the
+ * parameter is absent.  Fails with OB_ERR_RANGE when the voting interval
+ * is under 3 seconds (a period of less than a minute).
+ */
+int	hs_period_params(uint64_t *period_len, uint64_t *rot_offset,
+	    time_t valid_after, time_t fresh_until, int testing_network,
+	    int64_t hsdir_interval)
+	    __attribute__((warn_unused_result));
+/* tp = (t / 60 - rot_offset) / period_len.  Returns 0 for period_len 0,
+ * negative t or t before the first period (tor asserts there). */
 uint64_t hs_time_period(time_t, uint64_t period_len, uint64_t rot_offset);
+/* (tp * period_len + rot_offset) * 60, or (time_t)-1 on overflow. */
 time_t	 hs_time_period_start(uint64_t tp, uint64_t period_len,
 	    uint64_t rot_offset);
 /* SRV used when the consensus has none (rend-spec 2.3.1). */
@@ -134,6 +173,13 @@ struct hs_relay {
  * sorted by hsdir index, wrapping, skipping relays already chosen.
  * Writes up to max indexes into relays[] to out[] and the count to *nout.
  * Reorders nothing in relays[] (only fills relays[i].index).
+ * Output order: replica 1's picks in ring order, then replica 2's, ...
+ * (tor's hs_get_responsible_hsdirs()).  A ring with fewer relays than
+ * n_replicas * spread yields each relay once, and no relays is not an
+ * error (*nout = 0).  Fails with OB_ERR_RANGE for n_replicas outside
+ * [1, 16] or spread outside [1, 128] (tor's bounds), OB_ERR_TOO_LARGE
+ * when out[] fills up before the walk ends (out holds what fitted),
+ * OB_ERR_NOMEM.  For fetching, pass spread = hsdir_spread_fetch.
  */
 int	hs_responsible_hsdirs(size_t *out, size_t max, size_t *nout,
 	    struct hs_relay *relays, size_t nrelays,
@@ -159,14 +205,24 @@ int	hs_ope_key(uint8_t [HS_OPE_KEY_LEN],
 	    const uint8_t blinded_sk[ED25519_EXPANDED_LEN])
 	    __attribute__((warn_unused_result));
 void	hs_ope_init(struct hs_ope *, const uint8_t [HS_OPE_KEY_LEN]);
-/* 1 <= plaintext <= HS_OPE_INPUT_MAX. */
+/* Wipe the key and the cache. */
+void	hs_ope_wipe(struct hs_ope *);
+/*
+ * 1 <= plaintext <= HS_OPE_INPUT_MAX, else OB_ERR_RANGE.  The result is
+ * tor's crypto_ope_encrypt(): sum over i < plaintext of
+ * (LE16(AES-256-CTR(key, IV 0) at byte 2i) + 1).  A plaintext at or
+ * above the cached one costs only the new keystream; a smaller one
+ * starts again from zero.  Not constant time (neither is tor's).
+ */
 int	hs_ope_encrypt(struct hs_ope *, uint32_t plaintext, uint64_t *)
 	    __attribute__((warn_unused_result));
 /*
  * The plaintext tor feeds it for a descriptor of time period tp uploaded
  * at "now": seconds since the start of the SR run that began 12h (one
  * rotation offset) before the period, plus one.  Fails with OB_ERR_RANGE
- * when now is outside the period's 48-hour window of use.
+ * when now is outside the period's 48-hour window of use, in general
+ * [start - rot_offset, start + period_len + rot_offset) (minutes), or when
+ * the result would exceed HS_OPE_INPUT_MAX.
  */
 int	hs_revision_plaintext(uint32_t *, time_t now, uint64_t tp,
 	    uint64_t period_len, uint64_t rot_offset)

@@ -19,8 +19,21 @@ static const struct {
 	void		(*reg)(void);
 } registry[] = {
 	{ "buf",	test_register_buf },
+	{ "hsm",	test_register_hsm },
 	{ "encode",	test_register_encode },
 	{ "crypto",	test_register_crypto },
+	{ "hs_keys",	test_register_hs_keys },
+	{ "hs_cert",	test_register_hs_cert },
+	{ "hs_desc",	test_register_hs_desc },
+	{ "msg",	test_register_msg },
+	{ "audit",	test_register_audit },
+	{ "signer",	test_register_signer },
+	{ "provision",	test_register_provision },
+	{ "keytool",	test_register_keytool },
+	{ "torctl",	test_register_torctl },
+	{ "select",	test_register_select },
+	{ "collector",	test_register_collector },
+	{ "hsdir",	test_register_hsdir },
 };
 
 static int

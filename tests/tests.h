@@ -39,7 +39,20 @@ uint32_t test_rand(void);
 
 /* The registry: one line per module's test file. */
 void	test_register_buf(void);
+void	test_register_hsm(void);
 void	test_register_encode(void);
 void	test_register_crypto(void);
+void	test_register_hs_keys(void);
+void	test_register_hs_cert(void);
+void	test_register_hs_desc(void);
+void	test_register_msg(void);
+void	test_register_audit(void);
+void	test_register_signer(void);
+void	test_register_provision(void);
+void	test_register_keytool(void);
+void	test_register_torctl(void);
+void	test_register_select(void);
+void	test_register_collector(void);
+void	test_register_hsdir(void);
 
 #endif /* OB_TESTS_H */

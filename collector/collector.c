@@ -1,0 +1,903 @@
+/*
+ * obhsm-collector: main, runtime state, the single-threaded poll() loop,
+ * and the scheduling of consensus loads, backend fetches, health checks
+ * and signer verification.  Publishing is in publish.c, intro point
+ * choice in select.c, the status socket in status.c.
+ *
+ * Nothing here blocks: tor, the signer, the health checks and the status
+ * clients are all file descriptors in one poll() set, and every timer is
+ * folded into its timeout.  Thousands of master services share one set of
+ * backend fetches: a backend is fetched once per round, whatever the
+ * number of services that list it.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "crypto.h"
+#include "encode.h"
+#include "err.h"
+#include "hsdir.h"
+#include "log.h"
+#include "sandbox.h"
+#include "torctl.h"
+
+#define FETCH_SERVERS		3	/* HSDirs asked per backend per round */
+#define MD_MISSING_MAX		256	/* md/id requests per consensus */
+
+static volatile sig_atomic_t	got_term;
+
+/* ------------------------------------------------------------------ */
+/* Backend descriptors: fetch, choose, hand to the signer              */
+
+static struct backend *
+backend_by_addr(struct collector *c, const char *addr)
+{
+	size_t	i;
+
+	for (i = 0; i < c->nbackends; i++)
+		if (strcmp(c->backends[i].cf->addr, addr) == 0)
+			return &c->backends[i];
+	return NULL;
+}
+
+static void
+fetch_reply(struct torctl *tc, const struct torctl_reply *r, void *arg)
+{
+	struct backend	*b = arg;
+
+	if (r == NULL || r->code != 250) {
+		b->fetching = 0;
+		(void)snprintf(b->fetch_error, sizeof(b->fetch_error),
+		    "HSFETCH refused (%d)", r == NULL ? 0 : r->code);
+	}
+}
+
+static void
+fetch_round(struct collector *c, time_t now)
+{
+	const struct hsdir_periods	*per;
+	uint8_t		 blinded[ED25519_PK_LEN];
+	uint8_t		 fps[COLLECTOR_MAX_HSDIRS][HS_RSA_ID_LEN];
+	uint8_t		 pick[FETCH_SERVERS][HS_RSA_ID_LEN];
+	size_t		 i, n, k, j;
+	uint32_t	 rnd;
+	int		 e;
+
+	if (c->view == NULL || torctl_state(c->tc) != TORCTL_READY)
+		return;
+	per = hsdir_view_periods(c->view);
+	for (i = 0; i < c->nbackends; i++) {
+		struct backend *b = &c->backends[i];
+
+		if (b->fetching) {
+			/* The last round never finished: count it. */
+			if (now - b->fetch_started < (time_t)c->cf.fetch_timeout)
+				continue;
+			if (b->fetch_valid == 0)
+				b->empty_rounds++;
+			b->fetching = 0;
+		}
+		if ((e = hs_blind_pubkey(blinded, b->cf->pk, per->fetch.tp,
+		    per->period_len)) != 0 ||
+		    (e = hsdir_view_fetch_hsdirs(c->view, blinded, fps,
+		    COLLECTOR_MAX_HSDIRS, &n)) != 0) {
+			log_warnx("%s: %s: %s", __func__, b->cf->addr,
+			    ob_strerror(e));
+			continue;
+		}
+		if (n > COLLECTOR_MAX_HSDIRS)
+			n = COLLECTOR_MAX_HSDIRS;
+		/*
+		 * A few of the HSDirs a client would use, picked at random
+		 * each round.  Naming them with SERVER= skips tor's
+		 * 15-minute re-query limit without NEWNYM.
+		 */
+		for (k = 0; k < FETCH_SERVERS && n > 0; k++) {
+			if (ob_random(&rnd, sizeof(rnd)) != 0)
+				break;
+			j = rnd % n;
+			memcpy(pick[k], fps[j], HS_RSA_ID_LEN);
+			memcpy(fps[j], fps[n - 1], HS_RSA_ID_LEN);
+			n--;
+		}
+		if (k == 0)
+			continue;
+		if (torctl_hsfetch(c->tc, b->cf->addr,
+		    (const uint8_t (*)[TORCTL_FP_LEN])pick, k, fetch_reply,
+		    b) != 0) {
+			log_warnx("%s: HSFETCH %s not sent", __func__,
+			    b->cf->addr);
+			continue;
+		}
+		b->fetching = 1;
+		b->fetch_started = now;
+		b->fetch_answers = b->fetch_valid = 0;
+	}
+}
+
+static void
+desc_content(struct collector *c, const struct torctl_reply *r, time_t now)
+{
+	struct torctl_hs_desc_content	 ct;
+	struct hs_desc_decode_params	 dp;
+	struct hs_desc			 d;
+	const struct hsdir_periods	*per;
+	struct backend			*b;
+	uint8_t				 blinded[ED25519_PK_LEN];
+	uint8_t				*raw;
+	int				 e;
+
+	if ((e = torctl_parse_hs_desc_content(&ct, r)) != 0 ||
+	    !ct.has_address) {
+		log_warnx("%s: bad HS_DESC_CONTENT event", __func__);
+		return;
+	}
+	if ((b = backend_by_addr(c, ct.address)) == NULL || c->view == NULL)
+		return;
+	b->fetch_answers++;
+	if (ct.bodylen == 0)
+		goto done;
+	per = hsdir_view_periods(c->view);
+	if (hs_blind_pubkey(blinded, b->cf->pk, per->fetch.tp,
+	    per->period_len) != 0)
+		goto done;
+	memset(&dp, 0, sizeof(dp));
+	dp.identity_pk = b->cf->pk;
+	dp.blinded_pk = blinded;
+	dp.now = now;
+	hs_desc_init(&d);
+	if ((e = hs_desc_decode(&d, ct.body, ct.bodylen, &dp)) != 0) {
+		(void)snprintf(b->fetch_error, sizeof(b->fetch_error),
+		    "descriptor rejected: %s", ob_strerror(e));
+		log_warnx("backend %s: descriptor from an HSDir rejected: %s",
+		    b->cf->addr, ob_strerror(e));
+		hs_desc_clear(&d);
+		goto done;
+	}
+	b->fetch_valid++;
+	b->fetch_error[0] = '\0';
+	b->empty_rounds = 0;
+	b->last_fetch_ok = now;
+	/* Keep the freshest: a higher counter, or a new period. */
+	if (b->have_desc && b->tp == per->fetch.tp &&
+	    d.revision_counter <= b->revision) {
+		hs_desc_clear(&d);
+		goto done;
+	}
+	if ((raw = malloc(ct.bodylen)) == NULL) {
+		hs_desc_clear(&d);
+		goto done;
+	}
+	memcpy(raw, ct.body, ct.bodylen);
+	free(b->raw);
+	b->raw = raw;
+	b->rawlen = ct.bodylen;
+	hs_desc_clear(&b->desc);
+	b->desc = d;
+	if (!b->have_desc || b->revision != d.revision_counter ||
+	    b->tp != per->fetch.tp)
+		b->rev_changed = now;
+	b->have_desc = 1;
+	b->tp = per->fetch.tp;
+	b->revision = d.revision_counter;
+	b->expires = (time_t)d.signing_cert.expiry_hours * 3600;
+	b->gen++;
+	log_debug("backend %s: descriptor revision %llu, %zu intro points",
+	    b->cf->addr, (unsigned long long)b->revision, b->desc.n_intro);
+ done:
+	/* A round is complete when every asked HSDir has answered. */
+	if (b->fetching && b->fetch_answers >= FETCH_SERVERS) {
+		b->fetching = 0;
+		if (b->fetch_valid == 0)
+			b->empty_rounds++;
+	}
+	backend_judge(c, b, now);
+}
+
+/* Hand new backend descriptors to the signer, for each service. */
+struct verify_arg {
+	struct collector	*c;
+	size_t			 svc, member;
+	uint64_t		 gen;
+};
+
+static void
+verify_cb(const struct sc_reply *r, void *arg)
+{
+	struct verify_arg	*va = arg;
+	struct service		*s = &va->c->services[va->svc];
+	struct backend		*b;
+
+	b = &va->c->backends[va->c->cf.pools[s->cf->pool].backends[va->member]];
+	if (r->ok) {
+		s->verified_gen[va->member] = va->gen;
+		s->rejected_gen[va->member] = 0;
+	} else if (r->reason != 0) {
+		s->rejected_gen[va->member] = va->gen;
+		log_warnx("signer refused backend %s for %s: %s", b->cf->addr,
+		    s->cf->addr, r->detail);
+	} else
+		s->sent_gen[va->member] = 0;	/* lost: send again */
+	free(va);
+}
+
+static void
+verify_sync(struct collector *c)
+{
+	struct verify_arg	*va;
+	size_t			 i, j, pending;
+	uint64_t		 req, fail;
+
+	if (!sc_ready(c->sc))
+		return;
+	for (i = 0; i < c->nservices; i++) {
+		struct service	*s = &c->services[i];
+		struct conf_pool *p = &c->cf.pools[s->cf->pool];
+
+		for (j = 0; j < p->nbackends; j++) {
+			struct backend *b = &c->backends[p->backends[j]];
+
+			if (!b->have_desc || s->sent_gen[j] == b->gen)
+				continue;
+			/* Keep the signer's queue short. */
+			sc_stats(c->sc, &req, &fail, &pending);
+			if (pending >= 64)
+				return;
+			if ((va = calloc(1, sizeof(*va))) == NULL)
+				return;
+			va->c = c;
+			va->svc = i;
+			va->member = j;
+			va->gen = b->gen;
+			if (sc_backend_desc(c->sc, s->cf->addr, b->cf->addr,
+			    b->tp, b->raw, b->rawlen, verify_cb, va) != 0) {
+				free(va);
+				return;
+			}
+			s->sent_gen[j] = b->gen;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Active health checks: SOCKS5 CONNECT to <backend>.onion through tor */
+
+#define HC_IDLE		0
+#define HC_CONNECTING	1
+#define HC_GREETING	2
+#define HC_REQUEST	3
+
+static int
+sockaddr_parse(struct sockaddr_storage *ss, socklen_t *len, const char *s)
+{
+	char		 host[64];
+	const char	*colon;
+	long		 port;
+	char		*end;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if ((colon = strrchr(s, ':')) == NULL ||
+	    (size_t)(colon - s) >= sizeof(host))
+		return -1;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || port < 1 || port > 65535)
+		return -1;
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		host[strlen(host) - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &sin6->sin6_addr) != 1)
+			return -1;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*sin6);
+		return 0;
+	}
+	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+		return -1;
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)port);
+	*len = sizeof(*sin);
+	return 0;
+}
+
+static void
+hc_finish(struct collector *c, struct backend *b, int ok, const char *why,
+    time_t now)
+{
+	if (b->hc_fd != -1)
+		close(b->hc_fd);
+	b->hc_fd = -1;
+	b->hc_phase = HC_IDLE;
+	b->hc_next = now + c->cf.health_interval;
+	if (ok) {
+		b->hc_failures = 0;
+		b->hc_ever_ok = 1;
+		b->hc_error[0] = '\0';
+	} else {
+		b->hc_failures++;
+		(void)snprintf(b->hc_error, sizeof(b->hc_error), "%s", why);
+		log_info("health check %s failed (%u in a row): %s",
+		    b->cf->addr, b->hc_failures, why);
+	}
+	backend_judge(c, b, now);
+}
+
+static unsigned
+hc_port(const struct collector *c, size_t bidx)
+{
+	size_t	i, j;
+
+	for (i = 0; i < c->cf.npools; i++) {
+		if (c->cf.pools[i].health_port == 0)
+			continue;
+		for (j = 0; j < c->cf.pools[i].nbackends; j++)
+			if (c->cf.pools[i].backends[j] == bidx)
+				return c->cf.pools[i].health_port;
+	}
+	return c->cf.health_port;
+}
+
+static void
+hc_start(struct collector *c, struct backend *b, time_t now)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		len;
+	int			fd;
+
+	if (sockaddr_parse(&ss, &len, c->cf.socks) != 0) {
+		hc_finish(c, b, 0, "bad socks-port", now);
+		return;
+	}
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1) {
+		log_warn("%s: socket", __func__);
+		b->hc_next = now + c->cf.health_interval;
+		return;
+	}
+	b->hc_fd = fd;
+	b->hc_deadline = now + c->cf.health_timeout;
+	if (connect(fd, (struct sockaddr *)&ss, len) == -1 &&
+	    errno != EINPROGRESS) {
+		hc_finish(c, b, 0, "cannot reach tor's SocksPort", now);
+		return;
+	}
+	b->hc_phase = HC_CONNECTING;
+}
+
+static void
+hc_io(struct collector *c, struct backend *b, short revents, time_t now)
+{
+	uint8_t		 req[128], rep[16];
+	size_t		 n;
+	ssize_t		 r;
+	int		 err;
+	socklen_t	 el = sizeof(err);
+	unsigned	 port = hc_port(c, (size_t)(b - c->backends));
+
+	if (revents & (POLLERR | POLLHUP) && b->hc_phase == HC_CONNECTING) {
+		hc_finish(c, b, 0, "cannot reach tor's SocksPort", now);
+		return;
+	}
+	switch (b->hc_phase) {
+	case HC_CONNECTING:
+		if (!(revents & POLLOUT))
+			return;
+		if (getsockopt(b->hc_fd, SOL_SOCKET, SO_ERROR, &err, &el) ==
+		    -1 || err != 0) {
+			hc_finish(c, b, 0, "cannot reach tor's SocksPort", now);
+			return;
+		}
+		/* SOCKS5 (RFC 1928), no authentication. */
+		if (write(b->hc_fd, "\x05\x01\x00", 3) != 3) {
+			hc_finish(c, b, 0, "SOCKS write failed", now);
+			return;
+		}
+		b->hc_phase = HC_GREETING;
+		return;
+	case HC_GREETING:
+		if (!(revents & (POLLIN | POLLHUP)))
+			return;
+		if ((r = read(b->hc_fd, rep, 2)) != 2 || rep[0] != 5 ||
+		    rep[1] != 0) {
+			hc_finish(c, b, 0, "SOCKS greeting refused", now);
+			return;
+		}
+		n = 0;
+		req[n++] = 5; req[n++] = 1; req[n++] = 0; req[n++] = 3;
+		req[n++] = HS_ADDR_LEN + 6;
+		memcpy(req + n, b->cf->addr, HS_ADDR_LEN);
+		n += HS_ADDR_LEN;
+		memcpy(req + n, ".onion", 6);
+		n += 6;
+		req[n++] = (uint8_t)(port >> 8);
+		req[n++] = (uint8_t)port;
+		if (write(b->hc_fd, req, n) != (ssize_t)n) {
+			hc_finish(c, b, 0, "SOCKS write failed", now);
+			return;
+		}
+		b->hc_phase = HC_REQUEST;
+		return;
+	case HC_REQUEST:
+		if (!(revents & (POLLIN | POLLHUP)))
+			return;
+		/* VER REP: the rest of the reply does not matter. */
+		if ((r = read(b->hc_fd, rep, 2)) != 2 || rep[0] != 5) {
+			hc_finish(c, b, 0, "SOCKS connection closed", now);
+			return;
+		}
+		if (rep[1] != 0) {
+			char why[48];
+
+			/* Tor's extended codes: F0 desc not found, F2 intro
+			 * failed, F3 rendezvous failed, ... */
+			(void)snprintf(why, sizeof(why),
+			    "SOCKS reply 0x%02x", rep[1]);
+			hc_finish(c, b, 0, why, now);
+			return;
+		}
+		hc_finish(c, b, 1, NULL, now);
+		return;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Consensus: GETINFO the documents, build a view, swap it in          */
+
+struct view_load {
+	struct collector	*c;
+	struct hsdir_view	*v;
+	size_t			 md_outstanding;
+};
+
+static void view_done(struct view_load *);
+
+static void
+md_one_cb(struct torctl *tc, const struct torctl_reply *r, void *arg)
+{
+	struct view_load	*vl = arg;
+	const uint8_t		*val;
+	size_t			 len;
+
+	if (r != NULL && r->code == 250 && r->nlines > 0 &&
+	    r->lines[0].data != NULL) {
+		val = r->lines[0].data;
+		len = r->lines[0].datalen;
+		if (hsdir_view_add_mds(vl->v, val, len) != 0)
+			log_warnx("%s: bad microdescriptor", __func__);
+	}
+	if (--vl->md_outstanding == 0)
+		view_done(vl);
+}
+
+static void
+md_all_cb(struct torctl *tc, const struct torctl_reply *r, void *arg)
+{
+	struct view_load	*vl = arg;
+	const uint8_t		*val;
+	size_t			 len, n, i;
+	uint8_t			 (*miss)[HS_RSA_ID_LEN];
+	char			 hex[2 * HS_RSA_ID_LEN + 1];
+	int			 e;
+
+	if (r == NULL || r->code != 250 ||
+	    torctl_getinfo_value(r, "md/all", &val, &len) != 0 ||
+	    (e = hsdir_view_add_mds(vl->v, val, len)) != 0) {
+		log_warnx("%s: GETINFO md/all failed", __func__);
+		vl->md_outstanding = 1;
+		goto finish;
+	}
+	hsdir_view_missing(vl->v, NULL, 0, &n);
+	if (n == 0)
+		goto finish;
+	if (n > MD_MISSING_MAX)
+		n = MD_MISSING_MAX;
+	if ((miss = calloc(n, sizeof(*miss))) == NULL)
+		goto finish;
+	hsdir_view_missing(vl->v, miss, n, &len);
+	for (i = 0; i < n; i++) {
+		if (hex_encode(hex, sizeof(hex), miss[i], HS_RSA_ID_LEN,
+		    1) != 0)
+			continue;
+		if (torctl_sendf(tc, md_one_cb, vl, "GETINFO md/id/%s",
+		    hex) == 0)
+			vl->md_outstanding++;
+	}
+	free(miss);
+	if (vl->md_outstanding > 0)
+		return;
+ finish:
+	vl->md_outstanding = 1;
+	md_one_cb(tc, NULL, vl);
+}
+
+static void
+consensus_cb(struct torctl *tc, const struct torctl_reply *r, void *arg)
+{
+	struct view_load	*vl = arg;
+	const uint8_t		*val;
+	size_t			 len;
+	int			 e;
+
+	if (r == NULL || r->code != 250 ||
+	    torctl_getinfo_value(r,
+	    "dir/status-vote/current/consensus-microdesc", &val, &len) != 0) {
+		log_warnx("no microdesc consensus from tor yet");
+		goto fail;
+	}
+	if ((e = hsdir_view_parse_consensus(vl->v, val, len)) != 0) {
+		log_warnx("consensus from tor rejected: %s", ob_strerror(e));
+		goto fail;
+	}
+	if (torctl_getinfo(tc, "md/all", md_all_cb, vl) != 0)
+		goto fail;
+	return;
+ fail:
+	vl->c->view_loading = 0;
+	hsdir_view_free(vl->v);
+	free(vl);
+}
+
+static void
+view_done(struct view_load *vl)
+{
+	struct collector	*c = vl->c;
+	struct hsdir_view_stats	 st;
+	int			 e;
+
+	c->view_loading = 0;
+	if ((e = hsdir_view_finish(vl->v, c->testnet)) != 0) {
+		log_warnx("cannot use the consensus: %s", ob_strerror(e));
+		hsdir_view_free(vl->v);
+		free(vl);
+		return;
+	}
+	hsdir_view_stats(vl->v, &st);
+	log_info("consensus: %zu relays, %zu on the HSDir ring (%zu without "
+	    "microdescriptor), tp %llu/%llu", st.routers, st.ring, st.no_md,
+	    (unsigned long long)hsdir_view_periods(vl->v)->first.tp,
+	    (unsigned long long)hsdir_view_periods(vl->v)->second.tp);
+	hsdir_view_free(c->view);
+	c->view = vl->v;
+	free(vl);
+	publish_refresh_hsdirs(c, time(NULL));
+	/* Fetch at once on a new consensus, like tor and OnionBalance. */
+	c->next_fetch = 0;
+}
+
+static void
+view_load(struct collector *c)
+{
+	struct view_load	*vl;
+
+	if (c->view_loading || torctl_state(c->tc) != TORCTL_READY)
+		return;
+	if ((vl = calloc(1, sizeof(*vl))) == NULL ||
+	    (vl->v = hsdir_view_new()) == NULL) {
+		free(vl);
+		return;
+	}
+	vl->c = c;
+	if (torctl_getinfo(c->tc,
+	    "dir/status-vote/current/consensus-microdesc", consensus_cb,
+	    vl) != 0) {
+		hsdir_view_free(vl->v);
+		free(vl);
+		return;
+	}
+	c->view_loading = 1;
+}
+
+static void
+testnet_cb(struct torctl *tc, const struct torctl_reply *r, void *arg)
+{
+	struct collector	*c = arg;
+
+	if (r != NULL && r->code == 250 && r->nlines > 0 &&
+	    strcmp(r->lines[0].text, "TestingTorNetwork=1") == 0) {
+		if (!c->testnet)
+			log_info("tor runs a test network: periods follow "
+			    "its voting interval");
+		c->testnet = 1;
+	}
+	view_load(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* torctl callbacks                                                    */
+
+static void
+tc_state(struct torctl *tc, enum torctl_state st, const char *why,
+    void *arg)
+{
+	struct collector	*c = arg;
+
+	if (st == TORCTL_READY) {
+		log_info("control port ready");
+		if (torctl_send(tc, "GETCONF TestingTorNetwork", testnet_cb,
+		    c) != 0)
+			view_load(c);
+	} else if (st == TORCTL_DOWN) {
+		log_warnx("control port down: %s", why != NULL ? why : "?");
+		c->view_loading = 0;
+	}
+}
+
+static void
+tc_event(struct torctl *tc, const struct torctl_reply *r, void *arg)
+{
+	struct collector	*c = arg;
+	struct torctl_hs_desc	 ev;
+	struct torctl_status	 st;
+	char			 name[32];
+	time_t			 now = time(NULL);
+
+	if (torctl_event_name(name, sizeof(name), r) != 0)
+		return;
+	if (strcmp(name, "HS_DESC_CONTENT") == 0) {
+		desc_content(c, r, now);
+	} else if (strcmp(name, "HS_DESC") == 0) {
+		if (torctl_parse_hs_desc(&ev, r) != 0 || !ev.has_address ||
+		    !ev.has_hsdir)
+			return;
+		if (ev.action == TORCTL_HS_UPLOADED)
+			publish_upload_event(c, ev.address, ev.hsdir, 1, NULL,
+			    NULL, now);
+		else if (ev.action == TORCTL_HS_FAILED &&
+		    backend_by_addr(c, ev.address) == NULL)
+			publish_upload_event(c, ev.address, ev.hsdir, 0,
+			    ev.has_blinded ? ev.blinded : NULL, ev.reason,
+			    now);
+	} else if (strncmp(name, "STATUS_", 7) == 0) {
+		if (torctl_parse_status(&st, r) == 0 &&
+		    strcmp(st.action, "CONSENSUS_ARRIVED") == 0)
+			view_load(c);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The loop                                                            */
+
+static void
+on_signal(int sig)
+{
+	got_term = 1;
+}
+
+static int
+loop(struct collector *c)
+{
+	struct pollfd	*pfd;
+	size_t		 npfd, i, base;
+	int		 timeout, t, sc_was_ready = 0;
+	time_t		 now;
+	size_t		 j;
+
+	npfd = 3 + c->nbackends;
+	if ((pfd = calloc(npfd, sizeof(*pfd))) == NULL)
+		return -1;
+	while (!got_term) {
+		now = time(NULL);
+		/* A new signer session knows nothing: send everything. */
+		if (sc_ready(c->sc) && !sc_was_ready)
+			for (i = 0; i < c->nservices; i++)
+				for (j = 0; j < c->cf.pools[
+				    c->services[i].cf->pool].nbackends; j++)
+					c->services[i].sent_gen[j] = 0;
+		sc_was_ready = sc_ready(c->sc);
+		if (c->view != NULL && now >= c->next_fetch) {
+			fetch_round(c, now);
+			c->next_fetch = now + c->cf.fetch_interval;
+		}
+		for (i = 0; i < c->nbackends; i++) {
+			struct backend *b = &c->backends[i];
+
+			if (c->cf.health_check && b->hc_phase == HC_IDLE &&
+			    now >= b->hc_next && b->have_desc &&
+			    torctl_state(c->tc) == TORCTL_READY)
+				hc_start(c, b, now);
+			if (b->hc_phase != HC_IDLE && now >= b->hc_deadline)
+				hc_finish(c, b, 0, "timed out", now);
+			backend_judge(c, b, now);
+		}
+		verify_sync(c);
+		publish_run(c, now);
+
+		timeout = 1000;		/* the schedulers above are per second */
+		torctl_pollfd(c->tc, &pfd[0]);
+		if ((t = torctl_timeout(c->tc)) >= 0 && t < timeout)
+			timeout = t;
+		sc_pollfd(c->sc, &pfd[1]);
+		if ((t = sc_timeout(c->sc)) >= 0 && t < timeout)
+			timeout = t;
+		pfd[2].fd = c->status_fd;
+		pfd[2].events = POLLIN;
+		base = 3;
+		for (i = 0; i < c->nbackends; i++) {
+			struct backend *b = &c->backends[i];
+
+			pfd[base + i].fd = b->hc_phase == HC_IDLE ? -1 :
+			    b->hc_fd;
+			pfd[base + i].events = b->hc_phase == HC_CONNECTING ?
+			    POLLOUT : POLLIN;
+			pfd[base + i].revents = 0;
+		}
+		pfd[2].revents = 0;
+		if (poll(pfd, npfd, timeout) == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("poll");
+			free(pfd);
+			return -1;
+		}
+		now = time(NULL);
+		torctl_process(c->tc, pfd[0].revents);
+		sc_process(c->sc, pfd[1].revents);
+		if (pfd[2].revents & POLLIN)
+			status_accept(c, c->status_fd);
+		for (i = 0; i < c->nbackends; i++)
+			if (pfd[base + i].revents != 0 &&
+			    c->backends[i].hc_phase != HC_IDLE)
+				hc_io(c, &c->backends[i],
+				    pfd[base + i].revents, now);
+	}
+	free(pfd);
+	log_info("terminating");
+	return 0;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: obhsm-collector [-dnv] [-f config]\n"
+	    "       obhsm-collector [-f config] status [--json]\n"
+	    "       obhsm-collector import-onionbalance config.yaml\n");
+	exit(2);
+}
+
+static int
+cmd_import(const char *path)
+{
+	struct buf	*out;
+
+	if ((out = buf_new(16 * 1024 * 1024)) == NULL)
+		return 1;
+	if (ob_import_file(out, path) != 0) {
+		buf_free(out);
+		return 1;
+	}
+	fwrite(buf_ptr(out), 1, buf_len(out), stdout);
+	buf_free(out);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct conf		 cf;
+	struct collector	 c;
+	struct torctl_config	 tcc;
+	struct sigaction	 sa;
+	const char		*conffile = COLLECTOR_CONF_DEFAULT;
+	int			 ch, foreground = 0, verbose = 0, check = 0;
+	int			 json = 0, rv;
+
+	while ((ch = getopt(argc, argv, "+df:nv")) != -1) {
+		switch (ch) {
+		case 'd':
+			foreground = 1;
+			break;
+		case 'f':
+			conffile = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	log_init("obhsm-collector", verbose + foreground, !foreground &&
+	    argc == 0 && !check);
+	if (ob_crypto_init() != 0)
+		fatalx("crypto initialisation failed");
+
+	if (argc >= 1 && strcmp(argv[0], "import-onionbalance") == 0) {
+		if (argc != 2)
+			usage();
+		return cmd_import(argv[1]);
+	}
+	if (conf_load(&cf, conffile) != 0)
+		return 1;
+	if (argc >= 1 && strcmp(argv[0], "status") == 0) {
+		if (argc == 2 && strcmp(argv[1], "--json") == 0)
+			json = 1;
+		else if (argc != 1)
+			usage();
+		rv = status_client(cf.status_socket, json);
+		conf_clear(&cf);
+		return rv;
+	}
+	if (argc != 0)
+		usage();
+	if (check) {
+		fprintf(stderr, "configuration OK: %zu services, %zu "
+		    "backends\n", cf.nservices, cf.nbackends);
+		conf_clear(&cf);
+		return 0;
+	}
+	if (geteuid() == 0 && cf.user == NULL)
+		fatalx("refusing to run as root: set \"user\" in %s, or "
+		    "start obhsm-collector as its own user", conffile);
+
+	if (collector_init(&c, &cf) != 0)
+		return 1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	if ((c.status_fd = status_listen(c.cf.status_socket)) == -1)
+		log_warnx("no status socket; continuing without");
+	/* The only privileged step; everything after runs as "user". */
+	if (c.cf.user != NULL && sandbox_drop(c.cf.user) != 0)
+		fatalx("cannot become user \"%s\"", c.cf.user);
+	memset(&tcc, 0, sizeof(tcc));
+	tcc.address = c.cf.control;
+	tcc.auth = TORCTL_AUTH_AUTO;
+	tcc.password = c.cf.control_password;
+	tcc.cookie_file = c.cf.control_cookie;
+	tcc.events = "HS_DESC HS_DESC_CONTENT STATUS_CLIENT";
+	if ((c.tc = torctl_new(&tcc, tc_state, tc_event, &c)) == NULL)
+		fatalx("bad control-port \"%s\"", c.cf.control);
+	if ((c.sc = sc_new(c.cf.signer_socket, c.cf.signer_timeout)) == NULL)
+		fatalx("out of memory");
+	if (!foreground && daemon(0, 0) == -1)
+		fatal("daemon");
+	/*
+	 * Everything opened; from here on the process only talks on
+	 * sockets (and rereads tor's cookie file on reconnect).
+	 */
+	if (sandbox_limits(1024 + (unsigned)c.nbackends) != 0 ||
+	    sandbox_enter(SANDBOX_COLLECTOR, c.cf.sandbox ? SANDBOX_KILL :
+	    SANDBOX_OFF) != 0)
+		fatalx("cannot enter the sandbox");
+	log_info("started: %zu services over %zu backends", c.nservices,
+	    c.nbackends);
+	torctl_start(c.tc);
+	rv = loop(&c);
+	torctl_free(c.tc);
+	sc_free(c.sc);
+	if (c.cf.status_socket != NULL)
+		(void)unlink(c.cf.status_socket);
+	collector_clear(&c);
+	return rv == 0 ? 0 : 1;
+}

@@ -1,0 +1,721 @@
+/*
+ * Master descriptors: when to publish, what goes in, and the chain of
+ * signer requests and uploads that makes one.
+ *
+ * A publish job for one (service, live period) runs as callbacks:
+ *	RECERTIFY (one per distinct descriptor) -> DESC_PARAMS ->
+ *	hs_desc_encode_body + SIGN_DESC (one per distinct descriptor) ->
+ *	HSPOST SERVER=<its HSDirs> HSADDRESS=<master>
+ * and each upload is then tracked through HS_DESC UPLOADED / FAILED.
+ * The collector never signs anything: it builds bodies and the signer
+ * decides.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "collector.h"
+#include "crypto.h"
+#include "err.h"
+#include "hsdir.h"
+#include "log.h"
+#include "proto.h"
+#include "torctl.h"
+
+#define PUBLISH_BACKOFF_MIN	10
+#define PUBLISH_BACKOFF_MAX	600
+#define UPLOAD_EVENT_TIMEOUT	180	/* s to wait for HS_DESC */
+/* Jobs in flight: bounds memory and the signer's queue; the rest wait
+ * for the next turn of the loop. */
+#define PUBLISH_MAX_JOBS	32
+
+struct pub_job {
+	struct collector	*c;
+	size_t			 svc;
+	int			 which;		/* slot 0 or 1 */
+	uint64_t		 tp;
+	struct sel_set		 sets[SEL_MAX_SETS];
+	size_t			 nsets;
+	/* The chosen intro points' public parts, copied at selection time:
+	 * backend descriptors may change while the job runs. */
+	struct hs_intro_point	(*ips)[HS_DESC_MAX_INTRO];	/* [nsets] */
+	int			 certified[SEL_MAX_SETS][HS_DESC_MAX_INTRO];
+	size_t			 outstanding;
+	int			 failed;
+	char			 error[160];
+	int			 have_params;
+	uint8_t			 blinded_pk[ED25519_PK_LEN];
+	uint64_t		 revision;
+	struct hs_cert		 cert08;
+	uint8_t			*docs[SEL_MAX_SETS];
+	size_t			 doclens[SEL_MAX_SETS];
+	uint8_t			 client_sk[SEL_MAX_SETS][X25519_KEY_LEN];
+};
+
+struct set_arg {
+	struct pub_job	*job;
+	size_t		 set;
+};
+
+time_t
+publish_next_time(const struct conf *cf, time_t now)
+{
+	uint32_t	r = 0;
+	unsigned	span = cf->republish_max - cf->republish_min;
+
+	if (span > 0 && ob_random(&r, sizeof(r)) == 0)
+		return now + cf->republish_min + (time_t)(r % (span + 1));
+	return now + cf->republish_min;
+}
+
+/* ------------------------------------------------------------------ */
+/* HSDirs                                                              */
+
+void
+publish_refresh_hsdirs(struct collector *c, time_t now)
+{
+	const struct hsdir_periods	*per;
+	const struct hsdir_period	*p;
+	uint8_t		 fps[COLLECTOR_MAX_HSDIRS][HS_RSA_ID_LEN];
+	size_t		 i, n, k, m;
+	int		 w, e, same;
+
+	if (c->view == NULL)
+		return;
+	per = hsdir_view_periods(c->view);
+	for (i = 0; i < c->nservices; i++) {
+		struct service *s = &c->services[i];
+
+		for (w = 0; w < 2; w++) {
+			struct desc_slot *sl = &s->slot[w];
+			uint8_t blinded[ED25519_PK_LEN];
+
+			p = w == 0 ? &per->first : &per->second;
+			if ((e = hs_blind_pubkey(blinded, s->cf->pk, p->tp,
+			    per->period_len)) != 0 ||
+			    (e = hsdir_view_responsible(c->view, p, blinded,
+			    fps, COLLECTOR_MAX_HSDIRS, &n)) != 0) {
+				log_warnx("%s: %s: %s", __func__, s->cf->addr,
+				    ob_strerror(e));
+				continue;
+			}
+			if (n > COLLECTOR_MAX_HSDIRS)
+				n = COLLECTOR_MAX_HSDIRS;
+			if (n == 0)
+				continue;
+			/* A new period: a new descriptor from scratch. */
+			if (!sl->valid || sl->tp != p->tp) {
+				for (k = 0; k < SEL_MAX_SETS; k++) {
+					free(sl->docs[k]);
+					sl->docs[k] = NULL;
+				}
+				sl->nsets = 0;
+				sl->last_publish = 0;
+				sl->nup = 0;
+				sl->retry_at = 0;
+				sl->failures = 0;
+			}
+			same = sl->valid && sl->tp == p->tp && sl->nup == n;
+			for (k = 0; same && k < n; k++) {
+				for (m = 0; m < sl->nup; m++)
+					if (memcmp(sl->up[m].hsdir, fps[k],
+					    HS_RSA_ID_LEN) == 0)
+						break;
+				if (m == sl->nup)
+					same = 0;
+			}
+			if (same)
+				continue;
+			/* tor uploads at once when the HSDir set changes. */
+			if (sl->valid && sl->tp == p->tp)
+				sl->hsdirs_changed = 1;
+			sl->valid = 1;
+			sl->tp = p->tp;
+			memcpy(sl->blinded, blinded, sizeof(blinded));
+			for (k = 0; k < n; k++) {
+				memset(&sl->up[k], 0, sizeof(sl->up[k]));
+				memcpy(sl->up[k].hsdir, fps[k], HS_RSA_ID_LEN);
+			}
+			sl->nup = n;
+			(void)now;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Uploads                                                             */
+
+struct post_arg {
+	struct collector	*c;
+	size_t			 svc;
+	int			 which;
+	uint64_t		 tp;
+	size_t			 set;
+	uint64_t		 revision;
+};
+
+static void
+upload_fail(struct collector *c, struct upload *u, time_t now)
+{
+	unsigned	d = c->cf.retry_min;
+	unsigned	i;
+
+	u->state = UPLOAD_FAILED;
+	u->attempts++;
+	for (i = 1; i < u->attempts && d < c->cf.retry_max; i++)
+		d *= 2;
+	if (d > c->cf.retry_max)
+		d = c->cf.retry_max;
+	u->retry_at = now + d;
+	c->uploads_failed++;
+}
+
+static void
+post_cb(struct torctl *tc, const struct torctl_reply *r, void *arg)
+{
+	struct post_arg		*pa = arg;
+	struct desc_slot	*sl = &pa->c->services[pa->svc].slot[pa->which];
+	size_t			 k;
+	time_t			 now = time(NULL);
+
+	/* The slot moved on (new period or new descriptor) meanwhile. */
+	if (sl->tp != pa->tp || sl->revision != pa->revision)
+		goto out;
+	for (k = 0; k < sl->nup; k++) {
+		struct upload *u = &sl->up[k];
+
+		if (u->set != pa->set || u->state != UPLOAD_PENDING)
+			continue;
+		if (r == NULL || r->code != 250) {
+			log_warnx("HSPOST %s refused: %d %s",
+			    pa->c->services[pa->svc].cf->addr,
+			    r == NULL ? 0 : r->code,
+			    r != NULL && r->nlines > 0 ? r->lines[0].text :
+			    "(connection lost)");
+			upload_fail(pa->c, u, now);
+		} else
+			u->retry_at = now + UPLOAD_EVENT_TIMEOUT;
+	}
+ out:
+	free(pa);
+}
+
+/* HSPOST doc of set "set" to every upload of that set in state want. */
+static int
+post_set(struct collector *c, size_t svc, int which, size_t set, int want,
+    time_t now)
+{
+	struct desc_slot	*sl = &c->services[svc].slot[which];
+	uint8_t			 fps[COLLECTOR_MAX_HSDIRS][HS_RSA_ID_LEN];
+	struct post_arg		*pa;
+	size_t			 k, n = 0;
+
+	if (sl->docs[set] == NULL)
+		return -1;
+	for (k = 0; k < sl->nup; k++)
+		if (sl->up[k].set == set && sl->up[k].state == want &&
+		    (want != UPLOAD_FAILED || now >= sl->up[k].retry_at))
+			memcpy(fps[n++], sl->up[k].hsdir, HS_RSA_ID_LEN);
+	if (n == 0)
+		return 0;
+	if ((pa = calloc(1, sizeof(*pa))) == NULL)
+		return -1;
+	pa->c = c;
+	pa->svc = svc;
+	pa->which = which;
+	pa->tp = sl->tp;
+	pa->set = set;
+	pa->revision = sl->revision;
+	if (torctl_hspost(c->tc, c->services[svc].cf->addr,
+	    (const uint8_t (*)[TORCTL_FP_LEN])fps, n, sl->docs[set],
+	    sl->doclens[set], post_cb, pa) != 0) {
+		free(pa);
+		return -1;
+	}
+	for (k = 0; k < sl->nup; k++)
+		if (sl->up[k].set == set && sl->up[k].state == want &&
+		    (want != UPLOAD_FAILED || now >= sl->up[k].retry_at)) {
+			sl->up[k].state = UPLOAD_PENDING;
+			sl->up[k].retry_at = now + UPLOAD_EVENT_TIMEOUT;
+		}
+	return 0;
+}
+
+void
+publish_upload_event(struct collector *c, const char *addr,
+    const uint8_t hsdir[HS_RSA_ID_LEN], int ok, const uint8_t *blinded,
+    const char *reason, time_t now)
+{
+	size_t	i, k;
+	int	w;
+
+	for (i = 0; i < c->nservices; i++)
+		if (strcmp(c->services[i].cf->addr, addr) == 0)
+			break;
+	if (i == c->nservices)
+		return;
+	/*
+	 * UPLOADED names no blinded key: the first pending upload to that
+	 * HSDir is the one (both live descriptors rarely share an HSDir).
+	 */
+	for (w = 0; w < 2; w++) {
+		struct desc_slot *sl = &c->services[i].slot[w];
+
+		if (blinded != NULL &&
+		    memcmp(blinded, sl->blinded, ED25519_PK_LEN) != 0)
+			continue;
+		for (k = 0; k < sl->nup; k++) {
+			struct upload *u = &sl->up[k];
+
+			if (u->state != UPLOAD_PENDING ||
+			    memcmp(u->hsdir, hsdir, HS_RSA_ID_LEN) != 0)
+				continue;
+			if (ok) {
+				u->state = UPLOAD_OK;
+				u->attempts = 0;
+				c->uploads_ok++;
+			} else {
+				log_warnx("upload of %s to an HSDir failed: "
+				    "%s", addr, reason != NULL &&
+				    reason[0] != '\0' ? reason : "unknown");
+				upload_fail(c, u, now);
+			}
+			return;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The job                                                             */
+
+static void
+job_end(struct pub_job *job)
+{
+	struct collector	*c = job->c;
+	struct desc_slot	*sl = &c->services[job->svc].slot[job->which];
+	time_t			 now = time(NULL);
+	size_t			 k;
+	unsigned		 d;
+
+	sl->busy = 0;
+	c->jobs--;
+	free(job->ips);
+	if (job->failed || sl->tp != job->tp) {
+		sl->failures++;
+		d = PUBLISH_BACKOFF_MIN;
+		for (k = 1; k < sl->failures && d < PUBLISH_BACKOFF_MAX; k++)
+			d *= 2;
+		if (d > PUBLISH_BACKOFF_MAX)
+			d = PUBLISH_BACKOFF_MAX;
+		sl->retry_at = now + d;
+		if (sl->tp == job->tp) {
+			(void)snprintf(sl->error, sizeof(sl->error), "%s",
+			    job->error);
+			log_warnx("publish %s tp %llu failed: %s",
+			    c->services[job->svc].cf->addr,
+			    (unsigned long long)job->tp, job->error);
+		}
+		for (k = 0; k < SEL_MAX_SETS; k++)
+			free(job->docs[k]);
+		goto out;
+	}
+	for (k = 0; k < SEL_MAX_SETS; k++) {
+		free(sl->docs[k]);
+		sl->docs[k] = job->docs[k];
+		sl->doclens[k] = job->doclens[k];
+		sl->sets[k] = job->sets[k];
+	}
+	sl->nsets = job->nsets;
+	sl->revision = job->revision;
+	sl->last_publish = now;
+	sl->next_publish = publish_next_time(&c->cf, now);
+	sl->hsdirs_changed = 0;
+	sl->failures = 0;
+	sl->error[0] = '\0';
+	sl->publishes++;
+	for (k = 0; k < sl->nup; k++) {
+		sl->up[k].set = k % job->nsets;
+		sl->up[k].state = UPLOAD_NONE;
+		sl->up[k].attempts = 0;
+	}
+	for (k = 0; k < job->nsets; k++)
+		if (post_set(c, job->svc, job->which, k, UPLOAD_NONE,
+		    now) != 0)
+			log_warnx("publish %s: HSPOST not sent",
+			    c->services[job->svc].cf->addr);
+	log_info("published %s tp %llu: %zu descriptor(s), %zu intro points, "
+	    "revision %llu", c->services[job->svc].cf->addr,
+	    (unsigned long long)job->tp, job->nsets, job->sets[0].n,
+	    (unsigned long long)job->revision);
+ out:
+	ob_wipe(job->client_sk, sizeof(job->client_sk));
+	free(job);
+}
+
+/* Keep the first reason: later ones are consequences. */
+static void
+job_fail(struct pub_job *job, const char *what, const char *detail)
+{
+	/* Truncation is fine: it is for the log and the status. */
+	if (!job->failed && snprintf(job->error, sizeof(job->error),
+	    "%s%s%s", what, detail != NULL ? ": " : "",
+	    detail != NULL ? detail : "") < 0)
+		job->error[0] = '\0';
+	job->failed = 1;
+}
+
+static void
+sign_cb(const struct sc_reply *r, void *arg)
+{
+	struct set_arg	*sa = arg;
+	struct pub_job	*job = sa->job;
+	struct buf	*b = NULL;
+	char		*doc;
+	int		 e;
+
+	if (!r->ok)
+		job_fail(job, "signer refused the descriptor", r->detail);
+	else if (!job->failed) {
+		if ((b = buf_new(HS_DESC_MAX_LEN + 1)) == NULL ||
+		    buf_put(b, job->docs[sa->set], job->doclens[sa->set]) != 0 ||
+		    (e = hs_desc_append_signature(b, r->u.sig.signature)) != 0 ||
+		    buf_dup_cstr(b, &doc) != 0)
+			job_fail(job, "cannot append the signature", NULL);
+		else {
+			free(job->docs[sa->set]);
+			job->docs[sa->set] = (uint8_t *)doc;
+			job->doclens[sa->set] = buf_len(b);
+			job->c->token_sigs++;
+		}
+	}
+	buf_free(b);
+	free(sa);
+	if (--job->outstanding == 0)
+		job_end(job);
+}
+
+/* Build every body and send them to be signed. */
+static void
+job_sign(struct pub_job *job)
+{
+	struct collector		*c = job->c;
+	const struct conf_service	*cs = c->services[job->svc].cf;
+	struct hs_desc_encode_params	 ep;
+	struct hs_desc			*d = NULL;
+	struct buf			*b = NULL;
+	struct set_arg			*sa;
+	uint8_t			 (*pks)[X25519_KEY_LEN] = NULL;
+	size_t				 k, i;
+	int				 e;
+	char				*body;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL ||
+	    (pks = calloc(cs->n_client_pks + 1, sizeof(*pks))) == NULL ||
+	    (b = buf_new(HS_DESC_MAX_LEN + 1)) == NULL) {
+		job_fail(job, "out of memory", NULL);
+		goto done;
+	}
+	for (k = 0; k < job->nsets && !job->failed; k++) {
+		const struct sel_set *s = &job->sets[k];
+
+		hs_desc_init(d);
+		d->lifetime_min = HS_DESC_LIFETIME_DEFAULT;
+		d->signing_cert = job->cert08;
+		d->revision_counter = job->revision;
+		d->single_onion = s->single_onion;
+		d->has_flow_control = s->flow_control;
+		(void)snprintf(d->flow_control_versions,
+		    sizeof(d->flow_control_versions), "%s", s->fc_versions);
+		d->flow_control_sendme_inc = s->fc_sendme_inc;
+		d->pow_params = NULL;	/* never: see the man page */
+		for (i = 0; i < s->n; i++)
+			d->intro[i] = job->ips[k][i];
+		d->n_intro = s->n;
+
+		memset(&ep, 0, sizeof(ep));
+		ep.identity_pk = cs->pk;
+		ep.blinded_pk = job->blinded_pk;
+		if (cs->n_client_pks > 0) {
+			/*
+			 * Restricted discovery: the configured clients, plus
+			 * a throwaway one whose secret goes to the signer so
+			 * it can read the inner layer it signs.
+			 */
+			memcpy(pks, cs->client_pks,
+			    cs->n_client_pks * sizeof(*pks));
+			if (ob_random(job->client_sk[k], X25519_KEY_LEN) != 0 ||
+			    ob_x25519_pubkey(pks[cs->n_client_pks],
+			    job->client_sk[k]) != 0) {
+				job_fail(job, "no randomness", NULL);
+				break;
+			}
+			ep.client_pks = (const uint8_t (*)[X25519_KEY_LEN])pks;
+			ep.n_client_pks = cs->n_client_pks + 1;
+		}
+		buf_reset(b);
+		if ((e = hs_desc_encode_body(b, d, &ep)) != 0) {
+			job_fail(job, "cannot build the descriptor",
+			    ob_strerror(e));
+			break;
+		}
+		if (buf_dup_cstr(b, &body) != 0) {
+			job_fail(job, "out of memory", NULL);
+			break;
+		}
+		job->docs[k] = (uint8_t *)body;
+		job->doclens[k] = buf_len(b);
+		if ((sa = calloc(1, sizeof(*sa))) == NULL) {
+			job_fail(job, "out of memory", NULL);
+			break;
+		}
+		sa->job = job;
+		sa->set = k;
+		if (sc_sign_desc(c->sc, cs->addr, job->tp,
+		    cs->n_client_pks > 0 ? job->client_sk[k] : NULL,
+		    job->docs[k], job->doclens[k], sign_cb, sa) != 0) {
+			free(sa);
+			job_fail(job, "signer not reachable", NULL);
+			break;
+		}
+		job->outstanding++;
+	}
+ done:
+	free(d);	/* its intro certs and keys are public */
+	free(pks);
+	buf_free(b);
+	if (job->outstanding == 0)
+		job_end(job);
+}
+
+static void
+params_cb(const struct sc_reply *r, void *arg)
+{
+	struct pub_job		*job = arg;
+	struct desc_slot	*sl = &job->c->services[job->svc].slot[job->which];
+
+	job->outstanding--;
+	if (!r->ok) {
+		job_fail(job, "signer has no parameters", r->detail);
+		job_end(job);
+		return;
+	}
+	if (memcmp(r->u.params.blinded_pk, sl->blinded,
+	    ED25519_PK_LEN) != 0) {
+		/* The two processes disagree on the period length. */
+		job_fail(job, "signer's blinded key differs from ours "
+		    "(period length mismatch?)", NULL);
+		job_end(job);
+		return;
+	}
+	memcpy(job->blinded_pk, r->u.params.blinded_pk, ED25519_PK_LEN);
+	job->revision = r->u.params.revision;
+	job->cert08 = r->u.params.cert;
+	job->have_params = 1;
+	if (job->failed)
+		job_end(job);
+	else
+		job_sign(job);
+}
+
+static void
+job_params(struct pub_job *job)
+{
+	if (job->failed) {
+		job_end(job);
+		return;
+	}
+	job->outstanding = 1;
+	if (sc_desc_params(job->c->sc, job->c->services[job->svc].cf->addr,
+	    job->tp, params_cb, job) != 0) {
+		job->outstanding = 0;
+		job_fail(job, "signer not reachable", NULL);
+		job_end(job);
+	}
+}
+
+static void
+recert_cb(const struct sc_reply *r, void *arg)
+{
+	struct set_arg	*sa = arg;
+	struct pub_job	*job = sa->job;
+	const struct sel_set *s = &job->sets[sa->set];
+	size_t		 i, j;
+
+	if (!r->ok)
+		job_fail(job, "signer refused to certify intro points",
+		    r->detail);
+	else {
+		for (i = 0; i < r->u.recert.n; i++) {
+			for (j = 0; j < s->n; j++)
+				if (memcmp(s->auth_key[j],
+				    r->u.recert.cert[i].auth_key, 32) == 0)
+					break;
+			if (j == s->n)
+				continue;
+			job->ips[sa->set][j].auth_key_cert =
+			    r->u.recert.cert[i].auth_cert;
+			job->ips[sa->set][j].enc_key_cert =
+			    r->u.recert.cert[i].enc_cert;
+			job->certified[sa->set][j] = 1;
+		}
+		for (j = 0; j < s->n; j++)
+			if (!job->certified[sa->set][j])
+				job_fail(job, "signer left an intro point "
+				    "uncertified", NULL);
+	}
+	free(sa);
+	if (--job->outstanding == 0)
+		job_params(job);
+}
+
+static void
+job_start(struct collector *c, size_t svc, int which,
+    const struct sel_input *in, const struct sel_set *sets, size_t nsets,
+    time_t now)
+{
+	struct desc_slot	*sl = &c->services[svc].slot[which];
+	struct pub_job		*job;
+	struct set_arg		*sa;
+	size_t			 k, i;
+
+	if ((job = calloc(1, sizeof(*job))) == NULL)
+		return;
+	if ((job->ips = calloc(nsets, sizeof(*job->ips))) == NULL) {
+		free(job);
+		return;
+	}
+	c->jobs++;
+	job->c = c;
+	job->svc = svc;
+	job->which = which;
+	job->tp = sl->tp;
+	job->nsets = nsets;
+	for (k = 0; k < nsets; k++) {
+		job->sets[k] = sets[k];
+		for (i = 0; i < sets[k].n; i++)
+			job->ips[k][i] = in[sets[k].pick[i].backend].desc->intro[
+			    sets[k].pick[i].intro];
+	}
+	sl->busy = 1;
+	for (k = 0; k < nsets; k++) {
+		if ((sa = calloc(1, sizeof(*sa))) == NULL) {
+			job_fail(job, "out of memory", NULL);
+			break;
+		}
+		sa->job = job;
+		sa->set = k;
+		if (sc_recertify(c->sc, c->services[svc].cf->addr, job->tp,
+		    (const uint8_t (*)[ED25519_PK_LEN])job->sets[k].auth_key,
+		    job->sets[k].n, recert_cb, sa) != 0) {
+			free(sa);
+			job_fail(job, "signer not reachable", NULL);
+			break;
+		}
+		job->outstanding++;
+	}
+	(void)now;
+	if (job->outstanding == 0)
+		job_params(job);
+}
+
+/* ------------------------------------------------------------------ */
+/* Scheduling                                                          */
+
+static int
+sets_differ(const struct desc_slot *sl, const struct sel_set *sets,
+    size_t nsets)
+{
+	size_t	k;
+
+	if (sl->nsets != nsets)
+		return 1;
+	for (k = 0; k < nsets; k++)
+		if (!select_set_equal(&sl->sets[k], &sets[k]))
+			return 1;
+	return 0;
+}
+
+static void
+publish_service(struct collector *c, size_t svc, time_t now,
+    struct sel_input *in, struct sel_set *sets)
+{
+	struct service		*s = &c->services[svc];
+	const struct conf_pool	*p = &c->cf.pools[s->cf->pool];
+	uint8_t			 prev[HS_DESC_MAX_INTRO * SEL_MAX_SETS][32];
+	size_t			 nin = 0, nprev, nsets, j, k;
+	int			 w, e, due;
+
+	for (j = 0; j < p->nbackends; j++) {
+		struct backend *b = &c->backends[p->backends[j]];
+
+		if (b->up && b->have_desc && s->verified_gen[j] == b->gen) {
+			in[nin].desc = &b->desc;
+			in[nin].rank = b->rank;
+			nin++;
+		}
+	}
+	for (w = 0; w < 2; w++) {
+		struct desc_slot *sl = &s->slot[w];
+
+		if (!sl->valid)
+			continue;
+		/* Upload retries of the current documents. */
+		for (k = 0; k < sl->nup; k++)
+			if (sl->up[k].state == UPLOAD_PENDING &&
+			    now >= sl->up[k].retry_at)
+				upload_fail(c, &sl->up[k], now);
+		for (k = 0; k < sl->nsets && !sl->busy; k++)
+			(void)post_set(c, svc, w, k, UPLOAD_FAILED, now);
+		if (sl->busy || nin == 0 || now < sl->retry_at)
+			continue;
+		nprev = 0;
+		for (k = 0; k < sl->nsets; k++)
+			for (j = 0; j < sl->sets[k].n; j++)
+				memcpy(prev[nprev++], sl->sets[k].auth_key[j],
+				    32);
+		nsets = 1;
+		if (s->cf->distinct)
+			nsets = select_distinct_count(&s->cf->sel, nin,
+			    sl->nup < SEL_MAX_SETS ? sl->nup : SEL_MAX_SETS);
+		if (nsets == 1)
+			e = select_intro_points(&sets[0], in, nin, &s->cf->sel,
+			    (const uint8_t (*)[32])prev, nprev);
+		else
+			e = select_distinct(sets, nsets, in, nin, &s->cf->sel,
+			    (const uint8_t (*)[32])prev, nprev);
+		if (e != 0 || sets[0].n == 0)
+			continue;
+		due = sl->last_publish == 0 || sl->hsdirs_changed ||
+		    now >= sl->next_publish ||
+		    sets_differ(sl, sets, nsets);
+		if (due && c->jobs < PUBLISH_MAX_JOBS && sc_ready(c->sc) &&
+		    torctl_state(c->tc) == TORCTL_READY)
+			job_start(c, svc, w, in, sets, nsets, now);
+	}
+}
+
+void
+publish_run(struct collector *c, time_t now)
+{
+	struct sel_input	*in;
+	struct sel_set		*sets;
+	size_t			 i, maxb = 1;
+
+	if (c->view == NULL)
+		return;
+	for (i = 0; i < c->cf.npools; i++)
+		if (c->cf.pools[i].nbackends > maxb)
+			maxb = c->cf.pools[i].nbackends;
+	if ((in = calloc(maxb, sizeof(*in))) == NULL ||
+	    (sets = calloc(SEL_MAX_SETS, sizeof(*sets))) == NULL) {
+		free(in);
+		return;
+	}
+	for (i = 0; i < c->nservices; i++)
+		publish_service(c, i, now, in, sets);
+	free(sets);
+	free(in);
+}

@@ -1,0 +1,377 @@
+/*
+ * The local status socket and "obhsm-collector status [--json]".
+ *
+ * A client connects to the Unix socket, writes one line ("json" or
+ * "text"), and reads the answer until the collector closes.  The socket
+ * is created mode 0660 in a directory the operator controls; it tells
+ * nothing a local administrator could not read from the logs, but it
+ * does name the backends, so it is not world-readable.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "err.h"
+#include "hsdir.h"
+#include "log.h"
+#include "torctl.h"
+
+#define STATUS_MAX		(8 * 1024 * 1024)
+#define STATUS_IO_TIMEOUT	2000	/* ms */
+
+static const char *
+upload_name(int st)
+{
+	switch (st) {
+	case UPLOAD_PENDING:	return "pending";
+	case UPLOAD_OK:		return "uploaded";
+	case UPLOAD_FAILED:	return "failed";
+	}
+	return "none";
+}
+
+/* JSON string: only our own ASCII text goes here, but escape anyway. */
+static int
+json_str(struct buf *b, const char *s)
+{
+	int	e;
+
+	if ((e = buf_put_u8(b, '"')) != 0)
+		return e;
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			e = buf_putf(b, "\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			e = buf_putf(b, "\\u%04x", ch);
+		else
+			e = buf_put_u8(b, ch);
+		if (e != 0)
+			return e;
+	}
+	return buf_put_u8(b, '"');
+}
+
+static void
+slot_counts(const struct desc_slot *sl, size_t cnt[4])
+{
+	size_t	k;
+
+	memset(cnt, 0, 4 * sizeof(*cnt));
+	for (k = 0; k < sl->nup; k++)
+		if (sl->up[k].state >= 0 && sl->up[k].state <= 3)
+			cnt[sl->up[k].state]++;
+}
+
+static int
+render_json(struct buf *b, const struct collector *c, time_t now)
+{
+	size_t	i, j, k, cnt[4];
+	int	e = 0, w;
+
+	if ((e = buf_putf(b, "{\"now\":%lld,\"uptime\":%lld,"
+	    "\"tor\":{\"state\":\"%s\"",
+	    (long long)now, (long long)(now - c->started),
+	    c->tc != NULL && torctl_state(c->tc) == TORCTL_READY ? "ready" :
+	    "down")) != 0)
+		return e;
+	if (c->view != NULL) {
+		const struct hsdir_periods *p = hsdir_view_periods(c->view);
+
+		if ((e = buf_putf(b, ",\"valid_after\":%lld,"
+		    "\"period_length\":%llu,\"first_tp\":%llu,"
+		    "\"second_tp\":%llu",
+		    (long long)hsdir_view_valid_after(c->view),
+		    (unsigned long long)p->period_len,
+		    (unsigned long long)p->first.tp,
+		    (unsigned long long)p->second.tp)) != 0)
+			return e;
+	}
+	if ((e = buf_putf(b, "},\"signer\":{\"state\":\"%s\","
+	    "\"signatures\":%llu},\"uploads\":{\"ok\":%llu,\"failed\":%llu},"
+	    "\"backends\":[",
+	    c->sc != NULL && sc_ready(c->sc) ? "ready" : "down",
+	    (unsigned long long)c->token_sigs,
+	    (unsigned long long)c->uploads_ok,
+	    (unsigned long long)c->uploads_failed)) != 0)
+		return e;
+	for (i = 0; i < c->nbackends; i++) {
+		const struct backend *bk = &c->backends[i];
+
+		if ((e = buf_putf(b, "%s{\"address\":\"%s.onion\","
+		    "\"state\":\"%s\",\"reason\":\"%s\",\"since\":%lld,"
+		    "\"intro_points\":%zu,\"revision\":%llu,"
+		    "\"last_fetch\":%lld,\"health_failures\":%u,\"error\":",
+		    i == 0 ? "" : ",", bk->cf->addr, bk->up ? "up" : "down",
+		    backend_reason_name(bk->reason), (long long)bk->since,
+		    bk->have_desc ? bk->desc.n_intro : 0,
+		    (unsigned long long)bk->revision,
+		    (long long)bk->last_fetch_ok, bk->hc_failures)) != 0 ||
+		    (e = json_str(b, bk->hc_error[0] != '\0' ? bk->hc_error :
+		    bk->fetch_error)) != 0 ||
+		    (e = buf_put_u8(b, '}')) != 0)
+			return e;
+	}
+	if ((e = buf_put_str(b, "],\"services\":[")) != 0)
+		return e;
+	for (i = 0; i < c->nservices; i++) {
+		const struct service *s = &c->services[i];
+
+		if ((e = buf_putf(b, "%s{\"address\":\"%s.onion\","
+		    "\"policy\":\"%s\",\"descriptors\":[", i == 0 ? "" : ",",
+		    s->cf->addr, s->cf->sel.policy == SEL_POLICY_STEADY ?
+		    "steady" : "per-backend")) != 0)
+			return e;
+		for (w = 0; w < 2; w++) {
+			const struct desc_slot *sl = &s->slot[w];
+			size_t nip = 0, nb = 0;
+
+			for (k = 0; k < sl->nsets; k++) {
+				nip += sl->sets[k].n;
+				nb += sl->sets[k].n_backends;
+			}
+			slot_counts(sl, cnt);
+			if ((e = buf_putf(b, "%s{\"which\":\"%s\",\"tp\":%llu,"
+			    "\"published\":%lld,\"next\":%lld,"
+			    "\"revision\":%llu,\"descriptors\":%zu,"
+			    "\"intro_points\":%zu,\"backends\":%zu,"
+			    "\"hsdirs\":%zu,\"uploaded\":%zu,\"pending\":%zu,"
+			    "\"failed\":%zu,\"flow_control\":%s,\"error\":",
+			    w == 0 ? "" : ",", w == 0 ? "first" : "second",
+			    (unsigned long long)sl->tp,
+			    (long long)sl->last_publish,
+			    (long long)sl->next_publish,
+			    (unsigned long long)sl->revision, sl->nsets, nip, nb,
+			    sl->nup, cnt[UPLOAD_OK], cnt[UPLOAD_PENDING],
+			    cnt[UPLOAD_FAILED], sl->nsets > 0 &&
+			    sl->sets[0].flow_control ? "true" : "false")) != 0 ||
+			    (e = json_str(b, sl->error)) != 0 ||
+			    (e = buf_put_str(b, ",\"uploads\":[")) != 0)
+				return e;
+			for (j = 0; j < sl->nup; j++) {
+				char hex[2 * HS_RSA_ID_LEN + 1];
+				size_t x;
+
+				for (x = 0; x < HS_RSA_ID_LEN; x++)
+					(void)snprintf(hex + 2 * x, 3, "%02X",
+					    sl->up[j].hsdir[x]);
+				if ((e = buf_putf(b, "%s{\"hsdir\":\"%s\","
+				    "\"set\":%zu,\"state\":\"%s\"}",
+				    j == 0 ? "" : ",", hex, sl->up[j].set,
+				    upload_name(sl->up[j].state))) != 0)
+					return e;
+			}
+			if ((e = buf_put_str(b, "]}")) != 0)
+				return e;
+		}
+		if ((e = buf_put_str(b, "]}")) != 0)
+			return e;
+	}
+	return buf_put_str(b, "]}\n");
+}
+
+static int
+render_text(struct buf *b, const struct collector *c, time_t now)
+{
+	size_t	i, k, cnt[4];
+	int	e, w;
+
+	if ((e = buf_putf(b, "tor: %s   signer: %s   signatures: %llu   "
+	    "uploads ok/failed: %llu/%llu\n",
+	    c->tc != NULL && torctl_state(c->tc) == TORCTL_READY ? "ready" :
+	    "down", c->sc != NULL && sc_ready(c->sc) ? "ready" : "down",
+	    (unsigned long long)c->token_sigs,
+	    (unsigned long long)c->uploads_ok,
+	    (unsigned long long)c->uploads_failed)) != 0)
+		return e;
+	if ((e = buf_put_str(b, "\nbackends:\n")) != 0)
+		return e;
+	for (i = 0; i < c->nbackends; i++) {
+		const struct backend *bk = &c->backends[i];
+
+		if ((e = buf_putf(b, "  %s.onion  %-4s %-18s %2zu intro "
+		    "points, for %llds\n", bk->cf->addr,
+		    bk->up ? "up" : "DOWN", bk->up ? "" :
+		    backend_reason_name(bk->reason),
+		    bk->have_desc ? bk->desc.n_intro : 0,
+		    (long long)(now - bk->since))) != 0)
+			return e;
+	}
+	if ((e = buf_put_str(b, "\nservices:\n")) != 0)
+		return e;
+	for (i = 0; i < c->nservices; i++) {
+		const struct service *s = &c->services[i];
+
+		if ((e = buf_putf(b, "  %s.onion\n", s->cf->addr)) != 0)
+			return e;
+		for (w = 0; w < 2; w++) {
+			const struct desc_slot *sl = &s->slot[w];
+			size_t nip = 0;
+
+			for (k = 0; k < sl->nsets; k++)
+				nip += sl->sets[k].n;
+			slot_counts(sl, cnt);
+			if ((e = buf_putf(b, "    %-6s tp %-6llu %zu intro "
+			    "points, published %s%llds ago, HSDirs "
+			    "%zu/%zu uploaded, %zu failed%s%s\n",
+			    w == 0 ? "first" : "second",
+			    (unsigned long long)sl->tp, nip,
+			    sl->last_publish == 0 ? "never " : "",
+			    sl->last_publish == 0 ? 0LL :
+			    (long long)(now - sl->last_publish),
+			    cnt[UPLOAD_OK], sl->nup, cnt[UPLOAD_FAILED],
+			    sl->error[0] != '\0' ? "; last error: " : "",
+			    sl->error)) != 0)
+				return e;
+		}
+	}
+	return 0;
+}
+
+int
+status_render(struct buf *b, const struct collector *c, int json,
+    time_t now)
+{
+	return json ? render_json(b, c, now) : render_text(b, c, now);
+}
+
+int
+status_listen(const char *path)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+	mode_t			old;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (path == NULL || strlen(path) >= sizeof(sun.sun_path)) {
+		log_warnx("%s: bad status socket path", __func__);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		log_warn("%s: socket", __func__);
+		return -1;
+	}
+	if (unlink(path) == -1 && errno != ENOENT) {
+		log_warn("%s: unlink %s", __func__, path);
+		close(fd);
+		return -1;
+	}
+	old = umask(0117);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		umask(old);
+		log_warn("%s: bind %s", __func__, path);
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	if (listen(fd, 16) == -1) {
+		log_warn("%s: listen", __func__);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Write all of p within the deadline; 0 or -1. */
+static int
+write_all(int fd, const uint8_t *p, size_t n, int timeout_ms)
+{
+	struct pollfd	pfd;
+	ssize_t		w;
+
+	while (n > 0) {
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, timeout_ms) <= 0)
+			return -1;
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+void
+status_accept(struct collector *c, int lfd)
+{
+	struct pollfd	 pfd;
+	struct buf	*b;
+	char		 req[16];
+	ssize_t		 n;
+	int		 fd, json = 0;
+
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
+	    -1)
+		return;
+	/*
+	 * XXX a slow client holds the loop for up to two timeouts; fine
+	 * for a local admin tool, but a queue of clients would be better.
+	 */
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, STATUS_IO_TIMEOUT) == 1 &&
+	    (n = read(fd, req, sizeof(req) - 1)) > 0) {
+		req[n] = '\0';
+		json = strncmp(req, "json", 4) == 0;
+	}
+	if ((b = buf_new(STATUS_MAX)) != NULL &&
+	    status_render(b, c, json, time(NULL)) == 0)
+		(void)write_all(fd, buf_ptr(b), buf_len(b), STATUS_IO_TIMEOUT);
+	buf_free(b);
+	close(fd);
+}
+
+int
+status_client(const char *path, int json)
+{
+	struct sockaddr_un	sun;
+	char			buf[4096];
+	ssize_t			n;
+	int			fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_warnx("%s: path too long", path);
+		return 1;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		log_warn("status socket %s (is obhsm-collector running?)",
+		    path);
+		if (fd != -1)
+			close(fd);
+		return 1;
+	}
+	if (write(fd, json ? "json\n" : "text\n", 5) != 5) {
+		log_warn("%s", path);
+		close(fd);
+		return 1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+			break;
+	close(fd);
+	return n == 0 && fflush(stdout) == 0 ? 0 : 1;
+}

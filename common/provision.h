@@ -1,0 +1,259 @@
+/*
+ * Provisioning files: the request (token -> air-gapped machine), the
+ * bundle (air-gapped machine -> online host) and the store (what the
+ * signer reads), plus the identity key files and the certification work
+ * itself, shared by obhsm-keytool and obhsm-signer.
+ *
+ * The three files share one versioned, line-based grammar (see
+ * doc/obhsm-keytool.8 for the authoritative description):
+ *
+ *	obhsm-request 1 | obhsm-bundle 1 | obhsm-store 1
+ *	service <56-char onion address, no .onion>
+ *	period-length <minutes>
+ *	rotation-offset <minutes>
+ *	period <time period number>		one block per period,
+ *	token-key <base64 Ed25519 pk>		strictly increasing
+ *	ope-key <base64 32 bytes>		(bundle, store)
+ *	ope-sig <base64 64 bytes>		(bundle, store)
+ *	cert <base64 140-byte type-08 cert>	(bundle, store) one per
+ *						upload hour, in order
+ *	end
+ *
+ * Base64 is RFC 4648 without padding, as in tor's documents.  Every line
+ * ends in '\n'; nothing may follow "end".  Parsing goes through buf.h
+ * with caps on the file, the line, the number of periods and certs.
+ *
+ * The window of use of period tp is [start - rot, start + len + rot]
+ * (start = TP start, len = period length, rot = rotation offset), 48
+ * hours on the live network.  A period carries one cert per hour h that
+ * meets the window, from floor(ws/3600) to floor(we/3600), in order; the
+ * cert for hour h expires at hour h + 55, which is what tor's
+ * ceil((upload + 54h) / 1h) gives for any upload inside hour h that is
+ * not on the exact hour.
+ *
+ * "ope-key" is tor's revision-counter key for the period,
+ * SHA3-256("rev-counter-generation\0" | blinded secret).  It is one-way,
+ * so it cannot be checked against the address; "ope-sig" binds it: an
+ * Ed25519 signature by the period's blinded key over
+ * "obhsm-ope-key-v1\0" | INT_8(tp) | INT_8(period length) | ope-key.
+ * The prefix keeps it apart from anything tor signs with that key (only
+ * type-08 certs, which begin with 0x01).
+ *
+ * Token keys are named after (service, period): provision_key_label().
+ *
+ * Functions return 0 or a negative enum ob_err unless said otherwise.
+ */
+#ifndef OB_PROVISION_H
+#define OB_PROVISION_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+#include "crypto.h"
+#include "hs_cert.h"
+#include "hs_keys.h"
+
+#define PROVISION_VERSION	1
+#define PROVISION_FILE_MAX	(8 * 1024 * 1024)
+#define PROVISION_LINE_MAX	512
+#define PROVISION_MAX_PERIODS	400
+/* (14400 + 2 * 14400) minutes in hours, plus both partial hours. */
+#define PROVISION_MAX_CERTS_PER_PERIOD	722
+#define PROVISION_CERT_EXPIRY_HOURS	55
+#define PROVISION_PERIOD_LEN_MIN	5	/* tor's hsdir_interval bounds */
+#define PROVISION_PERIOD_LEN_MAX	14400
+#define PROVISION_LABEL_MAX	80
+#define PROVISION_OPE_SIG_PREFIX	"obhsm-ope-key-v1"	/* + its NUL */
+
+/* Tor's key file names and headers (32 bytes, NUL padded). */
+#define PROVISION_TOR_SECRET_FILE	"hs_ed25519_secret_key"
+#define PROVISION_TOR_PUBLIC_FILE	"hs_ed25519_public_key"
+#define PROVISION_TOR_HOSTNAME_FILE	"hostname"
+#define PROVISION_TOR_SECRET_TAG	"== ed25519v1-secret: type0 =="
+#define PROVISION_TOR_PUBLIC_TAG	"== ed25519v1-public: type0 =="
+#define PROVISION_TOR_HDR_LEN		32
+
+enum provision_kind {
+	PROVISION_REQUEST = 1,
+	PROVISION_BUNDLE,
+	PROVISION_STORE
+};
+
+struct provision_period {
+	uint64_t	 tp;
+	uint8_t		 token_pk[ED25519_PK_LEN];
+	/* Bundle and store only. */
+	uint8_t		 ope_key[HS_OPE_KEY_LEN];
+	uint8_t		 ope_sig[ED25519_SIG_LEN];
+	uint32_t	 first_hour;	/* hour (since epoch) of certs[0] */
+	size_t		 ncerts;
+	uint8_t		(*certs)[HS_CERT_LEN];
+};
+
+struct provision {
+	enum provision_kind	 kind;
+	char			 address[HS_ADDR_LEN + 1];
+	uint8_t			 identity_pk[ED25519_PK_LEN];
+	uint64_t		 period_len;	/* minutes */
+	uint64_t		 rot_offset;	/* minutes */
+	size_t			 nperiods;	/* sorted by tp, unique */
+	struct provision_period	*periods;
+};
+
+/* Lifetime.  provision_new() returns NULL on allocation failure; it
+ * checks the address (hs_address_decode) and the period parameters. */
+int	provision_new(struct provision **, enum provision_kind,
+	    const char *address, uint64_t period_len, uint64_t rot_offset)
+	    __attribute__((warn_unused_result));
+void	provision_free(struct provision *);	/* NULL ok; wipes */
+/* Append an empty period (tp greater than the last one) and return it. */
+int	provision_period_add(struct provision *, uint64_t tp,
+	    struct provision_period **)
+	    __attribute__((warn_unused_result));
+const struct provision_period *
+	provision_period_find(const struct provision *, uint64_t tp);
+
+/*
+ * The window of use of a period: first and last upload hour (hours since
+ * the epoch, inclusive) and its bounds in seconds, ws and we.
+ * OB_ERR_RANGE on overflow or parameters out of range.
+ */
+int	provision_window(uint64_t tp, uint64_t period_len,
+	    uint64_t rot_offset, uint32_t *first_hour, uint32_t *last_hour,
+	    time_t *ws, time_t *we)
+	    __attribute__((warn_unused_result));
+
+/*
+ * Token key names for (service, period): label "obhsm-<address>-<tp>",
+ * id = identity public key (32) | INT_8(tp), so that purge can tell
+ * service and period from either.  provision_key_id_parse() returns
+ * OB_ERR_FORMAT for an id that is not ours.
+ */
+#define PROVISION_KEY_ID_LEN	(ED25519_PK_LEN + 8)
+int	provision_key_label(char [PROVISION_LABEL_MAX + 1], const char *,
+	    uint64_t)
+	    __attribute__((warn_unused_result));
+void	provision_key_id(uint8_t [PROVISION_KEY_ID_LEN],
+	    const uint8_t [ED25519_PK_LEN], uint64_t);
+int	provision_key_id_parse(uint8_t [ED25519_PK_LEN], uint64_t *,
+	    const uint8_t *, size_t)
+	    __attribute__((warn_unused_result));
+
+/*
+ * Text form.  provision_parse() checks syntax, the kind (want), caps,
+ * ordering, that every cert parses and that each period has exactly the
+ * certs its window needs; it checks no signature (see
+ * provision_verify()).  On failure *out is NULL, and *line (if not NULL)
+ * gets the line number at fault.
+ */
+int	provision_parse(struct provision **, enum provision_kind want,
+	    const uint8_t *, size_t, size_t *line)
+	    __attribute__((warn_unused_result));
+int	provision_encode(struct buf *, const struct provision *)
+	    __attribute__((warn_unused_result));
+int	provision_load_file(struct provision **, enum provision_kind,
+	    const char *path)
+	    __attribute__((warn_unused_result));
+/* Write atomically: temp file in the same directory, fsync, rename,
+ * fsync of the directory.  mode is the file's permission bits. */
+int	provision_save_file(const char *path, const struct provision *,
+	    int mode)
+	    __attribute__((warn_unused_result));
+int	provision_write_atomic(const char *path, const void *, size_t,
+	    int mode)
+	    __attribute__((warn_unused_result));
+
+/*
+ * Certification (the identity key in memory).  certify_period fills
+ * period p (whose tp and token_pk are set) with its certs, OPE key and
+ * OPE signature; the blinded secret lives only on its stack and is
+ * wiped.  This is the code path of both the air-gapped ceremony and the
+ * signer's online identity mode.  provision_certify() does a whole
+ * request and returns a bundle.
+ */
+int	provision_certify_period(struct provision_period *,
+	    const uint8_t id_sk[ED25519_EXPANDED_LEN],
+	    const uint8_t id_pk[ED25519_PK_LEN], uint64_t period_len,
+	    uint64_t rot_offset)
+	    __attribute__((warn_unused_result));
+int	provision_certify(struct provision **bundle,
+	    const struct provision *request,
+	    const uint8_t id_sk[ED25519_EXPANDED_LEN], time_t now)
+	    __attribute__((warn_unused_result));
+/*
+ * Sanity of a request before certifying: the identity key matches the
+ * address, and no period's window is over at now.
+ */
+int	provision_request_check(const struct provision *,
+	    const uint8_t id_pk[ED25519_PK_LEN], time_t now)
+	    __attribute__((warn_unused_result));
+
+/*
+ * Verification against public data: every cert of the period is type
+ * 08, signed by the blinded key computed from the address for that
+ * period, certifies token_pk (the caller passes the key read from the
+ * token, not the one in the file), expires at its hour + 55, and the OPE
+ * signature verifies.  Expiry against the clock is not checked here.
+ * OB_ERR_MISMATCH for another key, OB_ERR_SIGNATURE for a bad signature,
+ * OB_ERR_RANGE for a cert out of its place.  *bad_cert (may be NULL)
+ * gets the index of the cert at fault.
+ */
+int	provision_verify_period(const struct provision *,
+	    const struct provision_period *,
+	    const uint8_t token_pk[ED25519_PK_LEN], size_t *bad_cert)
+	    __attribute__((warn_unused_result));
+
+/*
+ * The store: <statedir>/<address>.store, mode 0600.
+ * provision_store_load() fails with OB_ERR_MISSING if there is none.
+ * provision_store_merge() adds or replaces the bundle's periods in the
+ * store (creating it when *store is NULL).  provision_store_purge()
+ * drops periods whose window ended before now and reports how many.
+ */
+int	provision_store_path(char *, size_t, const char *statedir,
+	    const char *address)
+	    __attribute__((warn_unused_result));
+int	provision_store_load(struct provision **, const char *statedir,
+	    const char *address)
+	    __attribute__((warn_unused_result));
+int	provision_store_save(const char *statedir, const struct provision *)
+	    __attribute__((warn_unused_result));
+int	provision_store_merge(struct provision **store,
+	    const struct provision *bundle)
+	    __attribute__((warn_unused_result));
+int	provision_store_purge(struct provision *, time_t now, size_t *)
+	    __attribute__((warn_unused_result));
+
+/*
+ * What the signer needs at signing time: the 08 cert of period p for an
+ * upload at now (OB_ERR_RANGE outside the window), and the horizon: the
+ * end (we) of the last provisioned period's window, 0 if none.
+ */
+int	provision_cert_for_time(const uint8_t **,
+	    const struct provision_period *, time_t now)
+	    __attribute__((warn_unused_result));
+time_t	provision_horizon(const struct provision *);
+
+/*
+ * Identity keys.  provision_identity_parse() accepts tor's
+ * hs_ed25519_secret_key (header + 64-byte expanded key, clamped) and
+ * OnionBalance's PEM (PKCS#8 Ed25519, "BEGIN PRIVATE KEY"; the seed is
+ * expanded as tor does).  provision_identity_load() refuses a file that
+ * others can read or write.  provision_identity_write() writes tor's
+ * three files (secret key, public key, hostname) into dir, mode 0600,
+ * never overwriting one.
+ */
+int	provision_identity_parse(uint8_t sk[ED25519_EXPANDED_LEN],
+	    uint8_t pk[ED25519_PK_LEN], const uint8_t *, size_t)
+	    __attribute__((warn_unused_result));
+int	provision_identity_load(uint8_t sk[ED25519_EXPANDED_LEN],
+	    uint8_t pk[ED25519_PK_LEN], const char *path)
+	    __attribute__((warn_unused_result));
+int	provision_identity_write(const char *dir,
+	    const uint8_t sk[ED25519_EXPANDED_LEN],
+	    const uint8_t pk[ED25519_PK_LEN])
+	    __attribute__((warn_unused_result));
+
+#endif /* OB_PROVISION_H */

@@ -1,0 +1,69 @@
+/*
+ * obhsm-keytool: the key ceremonies.  One file per ceremony; keytool.c
+ * dispatches "obhsm-keytool <command> [<subcommand>] [options]" and holds
+ * the option helpers they share.  Every command returns its exit status:
+ * 0 success, 1 failure (status: 0 ok, 1 warning, 2 critical, 3 unknown).
+ */
+#ifndef OB_KEYTOOL_H
+#define OB_KEYTOOL_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "hsm.h"
+
+#define KT_EXIT_OK	0
+#define KT_EXIT_FAIL	1
+#define KT_EXIT_USAGE	64	/* EX_USAGE */
+
+/* Options naming the token, shared by the commands that open it:
+ * put KT_TOKEN_LONGOPTS in the getopt_long table and hand every option
+ * to kt_token_opt(). */
+#define KT_OPT_MODULE	0x100
+#define KT_OPT_TOKEN	0x101
+#define KT_OPT_PIN	0x102
+#define KT_OPT_TIMEOUT	0x103
+#define KT_TOKEN_LONGOPTS						\
+	{ "module", required_argument, NULL, KT_OPT_MODULE },		\
+	{ "token", required_argument, NULL, KT_OPT_TOKEN },		\
+	{ "pin", required_argument, NULL, KT_OPT_PIN },			\
+	{ "timeout", required_argument, NULL, KT_OPT_TIMEOUT }
+struct kt_token_opts {
+	const char	*module;
+	const char	*uri;
+	const char	*pin_source;
+	unsigned	 timeout_ms;
+};
+
+/* keytool.c */
+int	kt_parse_u64(const char *, const char *, uint64_t, uint64_t,
+	    uint64_t *);
+int	kt_parse_time(const char *, time_t *);
+int	kt_parse_service(const char *, char *, size_t);
+/* 1 if the long option was a token option (and consumed optarg). */
+int	kt_token_opt(struct kt_token_opts *, int, const char *);
+struct hsm *kt_token_open(const struct kt_token_opts *);
+void	kt_token_usage(void);
+void	kt_fmt_time(char *, size_t, time_t);
+
+/* kt_identity.c */
+int	kt_identity(int, char **);
+
+/* kt_token.c */
+int	kt_token(int, char **);
+
+/* kt_certify.c */
+int	kt_certify(int, char **);
+
+/* kt_import.c */
+int	kt_import(int, char **);
+
+/* kt_status.c */
+int	kt_status(int, char **);
+/* The services with a store in dir (names of DIR/<address>.store). */
+int	kt_store_names(const char *, char (**)[HS_ADDR_LEN + 1], size_t *);
+
+/* kt_purge.c */
+int	kt_purge(int, char **);
+
+#endif /* OB_KEYTOOL_H */

@@ -1,0 +1,202 @@
+/*
+ * obhsm-signer: the only process that loads the PKCS#11 module and reads
+ * the PIN.  It serves collectors over a Unix socket (common/proto.h,
+ * doc/protocol.md) and signs only what it has checked itself: it is never
+ * a signing oracle (shared/DESIGN.md).  One header for the daemon,
+ * grouped by file.
+ */
+#ifndef OB_SIGNER_H
+#define OB_SIGNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "audit.h"
+#include "hs_cert.h"
+#include "hs_desc.h"
+#include "hs_keys.h"
+#include "hsm.h"
+#include "msg.h"
+#include "proto.h"
+#include "provision.h"
+
+#define SIGNER_CONF_DEFAULT	SYSCONFDIR "/obhsm-signer.conf"
+#define SIGNER_MAX_BACKENDS	64	/* per service */
+#define SIGNER_MAX_SERVICES	64
+#define SIGNER_DETAIL_MAX	PROTO_STR_MAX
+
+/* signer_conf.c */
+
+enum signer_key_mode {
+	SIGNER_KEYS_OFFLINE = 0,	/* provisioned store from a bundle */
+	SIGNER_KEYS_ONLINE,		/* identity key on this host */
+};
+
+struct signer_service_conf {
+	char			 address[HS_ADDR_LEN + 1];
+	uint8_t			 identity_pk[ED25519_PK_LEN];
+	size_t			 nbackends;
+	char			 backend[SIGNER_MAX_BACKENDS][HS_ADDR_LEN + 1];
+	uint8_t			 backend_pk[SIGNER_MAX_BACKENDS]
+				    [ED25519_PK_LEN];
+	enum signer_key_mode	 key_mode;
+	char			*identity_key;	/* online mode: file path */
+};
+
+struct signer_conf {
+	char			*module;	/* hsm_config.module */
+	char			*token_uri;
+	char			*pin_source;
+	unsigned		 hsm_timeout_ms;
+	char			*socket_path;
+	unsigned		 socket_mode;
+	uid_t			 collector_uid;
+	gid_t			 collector_gid;	/* (gid_t)-1: any */
+	char			*user;		/* drop to it when root */
+	char			*state_dir;
+	char			*audit_path;
+	uint64_t		 period_len;	/* minutes */
+	uint64_t		 rot_offset;	/* minutes */
+	int			 icert_mode;	/* PROTO_ICERT_* */
+	unsigned		 horizon_warn;	/* seconds */
+	unsigned		 max_clients;
+	unsigned		 max_intro;	/* remembered per service */
+	unsigned		 online_periods; /* ahead, online mode */
+	int			 use_syslog;
+	int			 sandbox;	/* SANDBOX_MODE_* */
+	size_t			 nservices;
+	struct signer_service_conf *services;
+};
+
+/* Parse and check; 0 or -1 (every problem logged with file:line). */
+int	signer_conf_load(struct signer_conf **, const char *path)
+	    __attribute__((warn_unused_result));
+void	signer_conf_free(struct signer_conf *);
+
+/* signer_policy.c */
+
+/* An intro point read from a verified backend descriptor. */
+struct signer_intro {
+	uint8_t		 auth_key[ED25519_PK_LEN];	/* 09 certified */
+	uint8_t		 enc_ed[ED25519_PK_LEN];	/* 0B certified */
+	uint8_t		 enc_key[X25519_KEY_LEN];
+	uint8_t		 onion_key[X25519_KEY_LEN];
+	uint8_t		 linkspec[HS_LINKSPEC_MAX_LEN];
+	size_t		 linkspec_len;
+	size_t		 backend;	/* index in the service conf */
+	time_t		 seen;
+};
+
+/* A pair of certs the token made, kept for reuse and for SIGN_DESC. */
+struct signer_icert {
+	uint8_t		 auth_key[ED25519_PK_LEN];
+	uint8_t		 enc_ed[ED25519_PK_LEN];
+	uint32_t	 expiry_hours;
+	uint8_t		 cert09[HS_CERT_LEN];
+	uint8_t		 cert0b[HS_CERT_LEN];
+};
+
+/* What the signer holds for one provisioned (service, period). */
+struct signer_period {
+	uint64_t		 tp;
+	const struct provision_period *pp;	/* in the service's store */
+	struct hsm_key		 key;		/* token key for tp */
+	int			 key_ok;
+	uint8_t			 blinded_pk[ED25519_PK_LEN];
+	uint64_t		 rev_floor;	/* last counter signed */
+	struct signer_icert	*icerts;
+	size_t			 nicerts;
+	size_t			 icerts_alloc;
+};
+
+struct signer_service {
+	const struct signer_service_conf *conf;
+	struct provision	*store;	/* offline: loaded; online: built */
+	uint8_t			 id_sk[ED25519_EXPANDED_LEN];	/* online */
+	int			 have_id_sk;
+	struct signer_period	*periods;
+	size_t			 nperiods;
+	struct signer_intro	*intro;
+	size_t			 nintro;
+	size_t			 intro_alloc;
+	uint64_t		 signatures;
+};
+
+struct signer {
+	struct signer_conf	*conf;
+	struct hsm		*hsm;
+	struct audit		*audit;
+	struct signer_service	*services;
+	size_t			 nservices;
+	uint64_t		 token_sigs;
+	time_t			 (*now)(void);	/* the clock (tests) */
+};
+
+/* Who is asking, for the audit log. */
+struct signer_peer {
+	uid_t		uid;
+	gid_t		gid;
+	pid_t		pid;
+};
+
+/* The outcome of a policy check: 0 or a proto_reason, and why. */
+struct signer_verdict {
+	uint16_t	reason;
+	char		detail[SIGNER_DETAIL_MAX + 1];
+};
+
+/* Build the per-service state from conf (stores, token keys, floors). */
+int	signer_state_load(struct signer *)
+	    __attribute__((warn_unused_result));
+void	signer_state_free(struct signer *);
+/* Online mode: make sure keys and certs exist for the coming periods. */
+int	signer_state_refresh(struct signer *)
+	    __attribute__((warn_unused_result));
+
+struct signer_service *signer_service_find(struct signer *, const char *);
+
+/* BACKEND_DESC: verify and remember.  Fills out[] and *n with the intro
+ * points kept (pointers into the service's memory). */
+int	signer_backend_desc(struct signer *, struct signer_verdict *,
+	    const char *service, const char *backend, uint64_t tp,
+	    const uint8_t *desc, size_t len, uint64_t *revision,
+	    const struct signer_intro **out, size_t *n, size_t *nskipped);
+/* RECERTIFY: certs for n remembered auth keys; *sigs = token sigs. */
+int	signer_recertify(struct signer *, struct signer_verdict *,
+	    const struct signer_peer *, const char *service, uint64_t tp,
+	    const uint8_t (*auth)[ED25519_PK_LEN], size_t n,
+	    const struct signer_icert **out, uint32_t *sigs);
+/* DESC_PARAMS. */
+int	signer_desc_params(struct signer *, struct signer_verdict *,
+	    const char *service, uint64_t tp, uint8_t blinded[ED25519_PK_LEN],
+	    uint8_t signing[ED25519_PK_LEN], uint64_t *revision,
+	    const uint8_t **cert08);
+/* SIGN_DESC: every check, then the token, then the audit record. */
+int	signer_sign_desc(struct signer *, struct signer_verdict *,
+	    const struct signer_peer *, const char *service, uint64_t tp,
+	    const uint8_t *client_sk, const uint8_t *body, size_t len,
+	    uint8_t sig[ED25519_SIG_LEN], uint64_t *audit_seq);
+/* STATUS for one service: PROTO_HORIZON_*, horizon, warning text. */
+int	signer_horizon(struct signer *, const struct signer_service *,
+	    uint64_t *horizon, char *warning, size_t warnsz);
+
+/* signer_dispatch.c */
+
+struct signer_conn {
+	struct msg_conn		 mc;
+	struct signer_peer	 peer;
+	int			 hello;		/* handshake done */
+	int			 closing;	/* flush, then close */
+	char			 name[PROTO_STR_MAX + 1];
+};
+
+/* Handle one message; 0 keep the connection, -1 close it after the
+ * queued reply is flushed. */
+int	signer_dispatch(struct signer *, struct signer_conn *, struct msg *);
+/* Queue a PROTO_ERROR reply. */
+void	signer_reply_error(struct signer_conn *, uint32_t id, uint16_t,
+	    const char *);
+
+#endif /* OB_SIGNER_H */

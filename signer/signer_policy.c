@@ -1,0 +1,922 @@
+/*
+ * What the signer checks before the token signs anything (DESIGN.md "The
+ * signer is not a signing oracle"; doc/protocol.md), and the state those
+ * checks need: per service, the provisioned periods with their token
+ * keys and revision floors, the intro points read from verified backend
+ * descriptors, and the intro point certs the token made.
+ *
+ * Every refusal fills a verdict (reason + detail) and returns -1 before
+ * any token call; a signature leaves this file only after its audit
+ * record is on disk and, for descriptors, the new revision floor too.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "buf.h"
+#include "crypto.h"
+#include "encode.h"
+#include "err.h"
+#include "hs_cert.h"
+#include "hs_desc.h"
+#include "hs_keys.h"
+#include "hsm.h"
+#include "log.h"
+#include "provision.h"
+#include "signer.h"
+
+#define SIGNER_FLOOR_MAX	64	/* bytes in a revision floor file */
+#define SIGNER_SIG_LINE_LEN	(sizeof("signature ") - 1 + 86 + 1)
+
+static int verdict(struct signer_verdict *, uint16_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Refuse: fill the verdict, log it, return -1. */
+static int
+verdict(struct signer_verdict *v, uint16_t reason, const char *fmt, ...)
+{
+	va_list	ap;
+
+	v->reason = reason;
+	va_start(ap, fmt);
+	(void)vsnprintf(v->detail, sizeof(v->detail), fmt, ap);
+	va_end(ap);
+	log_warnx("refused (%s): %s", msg_reason_name(reason), v->detail);
+	return -1;
+}
+
+static int
+signer_live(const struct signer *sg, uint64_t tp, time_t now)
+{
+	time_t	ws, we;
+
+	if (provision_window(tp, sg->conf->period_len, sg->conf->rot_offset,
+	    NULL, NULL, &ws, &we) != 0)
+		return 0;
+	return now >= ws && now <= we;
+}
+
+struct signer_service *
+signer_service_find(struct signer *sg, const char *address)
+{
+	size_t	i;
+
+	for (i = 0; i < sg->nservices; i++)
+		if (strcmp(sg->services[i].conf->address, address) == 0)
+			return &sg->services[i];
+	return NULL;
+}
+
+static struct signer_period *
+signer_period_find(struct signer_service *svc, uint64_t tp)
+{
+	size_t	i;
+
+	for (i = 0; i < svc->nperiods; i++)
+		if (svc->periods[i].tp == tp && svc->periods[i].key_ok)
+			return &svc->periods[i];
+	return NULL;
+}
+
+static int
+signer_floor_path(char *path, size_t len, const struct signer *sg,
+    const uint8_t blinded[ED25519_PK_LEN])
+{
+	char	hx[2 * ED25519_PK_LEN + 1];
+	int	n;
+
+	if (hex_encode(hx, sizeof(hx), blinded, ED25519_PK_LEN, 0) != 0)
+		return -1;
+	n = snprintf(path, len, "%s/revision-%s", sg->conf->state_dir, hx);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/*
+ * The last counter signed for a blinded key (0 if none yet).  A floor
+ * file that exists but does not parse stops the period: guessing low
+ * could sign a counter twice.
+ */
+static int
+signer_floor_load(const struct signer *sg, struct signer_period *p)
+{
+	char		 path[PATH_MAX];
+	uint8_t		 data[SIGNER_FLOOR_MAX];
+	struct buf	 b, line;
+	ssize_t		 n;
+	int		 fd, had_nl;
+
+	p->rev_floor = 0;
+	if (signer_floor_path(path, sizeof(path), sg, p->blinded_pk) == -1)
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		log_warn("%s: %s", __func__, path);
+		return -1;
+	}
+	n = read(fd, data, sizeof(data));
+	close(fd);
+	if (n <= 0 || (size_t)n >= sizeof(data))
+		goto bad;
+	buf_init_ro(&b, data, (size_t)n);
+	if (buf_get_line(&b, sizeof(data), &line, &had_nl) != 0 || !had_nl ||
+	    buf_end(&b) != 0 || buf_to_u64(&line, &p->rev_floor) != 0)
+		goto bad;
+	return 0;
+ bad:
+	log_warnx("%s: %s is damaged; remove it only if you know the last "
+	    "revision counter signed is below the clock's", __func__, path);
+	return -1;
+}
+
+static int
+signer_floor_save(const struct signer *sg, const struct signer_period *p,
+    uint64_t rev)
+{
+	char	path[PATH_MAX], data[32];
+	int	n, r;
+
+	if (signer_floor_path(path, sizeof(path), sg, p->blinded_pk) == -1)
+		return -1;
+	n = snprintf(data, sizeof(data), "%" PRIu64 "\n", rev);
+	if (n < 0 || (size_t)n >= sizeof(data))
+		return -1;
+	if ((r = provision_write_atomic(path, data, (size_t)n, 0600)) != 0) {
+		log_warnx("%s: %s: %s", __func__, path, ob_strerror(r));
+		return -1;
+	}
+	return 0;
+}
+
+/* Find (or, online, make) the token key of a provisioned period and
+ * check the period against it and the address. */
+static int
+signer_period_attach(struct signer *sg, struct signer_service *svc,
+    const struct provision_period *pp, int generate)
+{
+	struct signer_period	*p, *np;
+	char			 label[PROVISION_LABEL_MAX + 1];
+	uint8_t			 id[PROVISION_KEY_ID_LEN];
+	size_t			 bad = 0;
+	int			 r;
+
+	if (signer_period_find(svc, pp->tp) != NULL)
+		return 0;
+	np = reallocarray(svc->periods, svc->nperiods + 1, sizeof(*np));
+	if (np == NULL)
+		fatal("%s", __func__);
+	svc->periods = np;
+	p = &svc->periods[svc->nperiods];
+	memset(p, 0, sizeof(*p));
+	p->tp = pp->tp;
+	if (provision_key_label(label, svc->conf->address, pp->tp) != 0)
+		return -1;
+	provision_key_id(id, svc->conf->identity_pk, pp->tp);
+	if (hsm_key_find(sg->hsm, &p->key, label, id, sizeof(id)) == -1) {
+		if (!generate || hsm_last_status(sg->hsm) != HSM_E_NOT_FOUND) {
+			log_warnx("%s: %s period %" PRIu64 ": no token key "
+			    "%s: %s", __func__, svc->conf->address, pp->tp,
+			    label, hsm_last_error(sg->hsm));
+			return -1;
+		}
+		if (hsm_key_generate(sg->hsm, &p->key, label, id,
+		    sizeof(id)) == -1) {
+			log_warnx("%s: generating %s: %s", __func__, label,
+			    hsm_last_error(sg->hsm));
+			return -1;
+		}
+		log_info("generated token key %s", label);
+	}
+	if (pp->ncerts > 0 && (r = provision_verify_period(svc->store, pp,
+	    p->key.pk, &bad)) != 0) {
+		log_warnx("%s: %s period %" PRIu64 ": provisioned material "
+		    "does not verify against the token key (cert %zu): %s",
+		    __func__, svc->conf->address, pp->tp, bad,
+		    ob_strerror(r));
+		return -1;
+	}
+	if ((r = hs_blind_pubkey(p->blinded_pk, svc->conf->identity_pk,
+	    pp->tp, sg->conf->period_len)) != 0) {
+		log_warnx("%s: blinding: %s", __func__, ob_strerror(r));
+		return -1;
+	}
+	if (signer_floor_load(sg, p) == -1)
+		return -1;
+	p->key_ok = 1;
+	svc->nperiods++;
+	return 0;
+}
+
+/*
+ * Online identity mode: make sure the periods from the current one to
+ * online_periods ahead (and the previous one, still live) have a token
+ * key and certs, certifying them with the identity key in memory.
+ */
+static int
+signer_online_fill(struct signer *sg, struct signer_service *svc,
+    time_t now)
+{
+	struct provision_period		*pp;
+	const struct provision_period	*have;
+	char				 label[PROVISION_LABEL_MAX + 1];
+	uint8_t				 id[PROVISION_KEY_ID_LEN];
+	struct hsm_key			 key;
+	uint64_t			 cur, tp, first;
+	int				 r;
+
+	cur = hs_time_period(now, sg->conf->period_len, sg->conf->rot_offset);
+	first = cur > 0 ? cur - 1 : 0;
+	for (tp = first; tp <= cur + sg->conf->online_periods; tp++) {
+		if ((have = provision_period_find(svc->store, tp)) != NULL) {
+			if (signer_period_attach(sg, svc, have, 0) == -1)
+				return -1;
+			continue;
+		}
+		if (svc->store->nperiods > 0 &&
+		    svc->store->periods[svc->store->nperiods - 1].tp > tp)
+			continue;	/* a gap behind: leave it */
+		if (provision_key_label(label, svc->conf->address, tp) != 0)
+			return -1;
+		provision_key_id(id, svc->conf->identity_pk, tp);
+		if (hsm_key_find(sg->hsm, &key, label, id, sizeof(id)) ==
+		    -1) {
+			if (hsm_last_status(sg->hsm) != HSM_E_NOT_FOUND ||
+			    hsm_key_generate(sg->hsm, &key, label, id,
+			    sizeof(id)) == -1) {
+				log_warnx("%s: token key %s: %s", __func__,
+				    label, hsm_last_error(sg->hsm));
+				return -1;
+			}
+			log_info("generated token key %s", label);
+		}
+		if ((r = provision_period_add(svc->store, tp, &pp)) != 0) {
+			log_warnx("%s: %s", __func__, ob_strerror(r));
+			return -1;
+		}
+		memcpy(pp->token_pk, key.pk, sizeof(pp->token_pk));
+		if ((r = provision_certify_period(pp, svc->id_sk,
+		    svc->conf->identity_pk, sg->conf->period_len,
+		    sg->conf->rot_offset)) != 0) {
+			log_warnx("%s: certifying period %" PRIu64 ": %s",
+			    __func__, tp, ob_strerror(r));
+			return -1;
+		}
+		log_info("%s: certified period %" PRIu64 " (%zu certs)",
+		    svc->conf->address, tp, pp->ncerts);
+		if (signer_period_attach(sg, svc, pp, 0) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+signer_state_load(struct signer *sg)
+{
+	struct signer_service		*svc;
+	const struct signer_service_conf *sc;
+	uint8_t				 pk[ED25519_PK_LEN];
+	size_t				 i, j;
+	int				 r;
+
+	if ((sg->services = calloc(sg->conf->nservices,
+	    sizeof(*sg->services))) == NULL)
+		fatal("%s", __func__);
+	sg->nservices = sg->conf->nservices;
+	for (i = 0; i < sg->nservices; i++) {
+		svc = &sg->services[i];
+		sc = svc->conf = &sg->conf->services[i];
+		if (sc->key_mode == SIGNER_KEYS_ONLINE) {
+			if ((r = provision_identity_load(svc->id_sk, pk,
+			    sc->identity_key)) != 0) {
+				log_warnx("%s: %s: %s", __func__,
+				    sc->identity_key, ob_strerror(r));
+				return -1;
+			}
+			if (memcmp(pk, sc->identity_pk, sizeof(pk)) != 0) {
+				log_warnx("%s: %s is not the key of %s",
+				    __func__, sc->identity_key, sc->address);
+				return -1;
+			}
+			svc->have_id_sk = 1;
+			if ((r = provision_new(&svc->store, PROVISION_STORE,
+			    sc->address, sg->conf->period_len,
+			    sg->conf->rot_offset)) != 0) {
+				log_warnx("%s: %s", __func__, ob_strerror(r));
+				return -1;
+			}
+			if (signer_online_fill(sg, svc, time(NULL)) == -1)
+				return -1;
+			continue;
+		}
+		r = provision_store_load(&svc->store, sg->conf->state_dir,
+		    sc->address);
+		if (r == OB_ERR_MISSING) {
+			log_warnx("%s: no provisioned store for %s in %s: it "
+			    "cannot sign until a bundle is imported",
+			    __func__, sc->address, sg->conf->state_dir);
+			continue;
+		}
+		if (r != 0) {
+			log_warnx("%s: store of %s: %s", __func__,
+			    sc->address, ob_strerror(r));
+			return -1;
+		}
+		if (svc->store->period_len != sg->conf->period_len ||
+		    svc->store->rot_offset != sg->conf->rot_offset) {
+			log_warnx("%s: store of %s was made for period-length "
+			    "%" PRIu64 " rotation-offset %" PRIu64 ", not the "
+			    "configured ones", __func__, sc->address,
+			    svc->store->period_len, svc->store->rot_offset);
+			return -1;
+		}
+		/* A period that fails its checks is skipped, not fatal. */
+		for (j = 0; j < svc->store->nperiods; j++)
+			(void)signer_period_attach(sg, svc,
+			    &svc->store->periods[j], 0);
+		log_info("%s: %zu of %zu provisioned periods usable",
+		    sc->address, svc->nperiods, svc->store->nperiods);
+	}
+	return 0;
+}
+
+int
+signer_state_refresh(struct signer *sg)
+{
+	size_t	i;
+	int	rv = 0;
+
+	for (i = 0; i < sg->nservices; i++)
+		if (sg->services[i].have_id_sk &&
+		    signer_online_fill(sg, &sg->services[i], time(NULL)) == -1)
+			rv = -1;
+	return rv;
+}
+
+void
+signer_state_free(struct signer *sg)
+{
+	struct signer_service	*svc;
+	size_t			 i, j;
+
+	for (i = 0; i < sg->nservices; i++) {
+		svc = &sg->services[i];
+		for (j = 0; j < svc->nperiods; j++)
+			free(svc->periods[j].icerts);
+		free(svc->periods);
+		free(svc->intro);
+		provision_free(svc->store);
+		ob_wipe(svc->id_sk, sizeof(svc->id_sk));
+	}
+	free(sg->services);
+	sg->services = NULL;
+	sg->nservices = 0;
+}
+
+/*
+ * The common gate: service configured, tp live, something provisioned.
+ * *pp gets the period (NULL allowed when want_keys is 0).
+ */
+static int
+signer_gate(struct signer *sg, struct signer_verdict *v, const char *service,
+    uint64_t tp, time_t now, int want_keys, struct signer_service **svcp,
+    struct signer_period **pp)
+{
+	struct signer_service	*svc;
+	time_t			 horizon;
+
+	if ((svc = signer_service_find(sg, service)) == NULL)
+		return verdict(v, PROTO_R_SERVICE, "service %s is not "
+		    "configured", service);
+	if (!signer_live(sg, tp, now))
+		return verdict(v, PROTO_R_PERIOD, "time period %" PRIu64
+		    " is not live now (current period %" PRIu64 ")", tp,
+		    hs_time_period(now, sg->conf->period_len,
+		    sg->conf->rot_offset));
+	*svcp = svc;
+	if (!want_keys)
+		return 0;
+	if ((*pp = signer_period_find(svc, tp)) != NULL)
+		return 0;
+	horizon = svc->store != NULL ? provision_horizon(svc->store) : 0;
+	if (horizon != 0 && now > horizon)
+		return verdict(v, PROTO_R_HORIZON, "%s: provisioned periods "
+		    "ended at %lld; import a new bundle", service,
+		    (long long)horizon);
+	return verdict(v, PROTO_R_NO_KEYS, "%s: time period %" PRIu64
+	    " is not provisioned", service, tp);
+}
+
+static struct signer_intro *
+signer_intro_find(struct signer_service *svc,
+    const uint8_t auth[ED25519_PK_LEN])
+{
+	size_t	i;
+
+	for (i = 0; i < svc->nintro; i++)
+		if (memcmp(svc->intro[i].auth_key, auth, ED25519_PK_LEN) == 0)
+			return &svc->intro[i];
+	return NULL;
+}
+
+int
+signer_backend_desc(struct signer *sg, struct signer_verdict *v,
+    const char *service, const char *backend, uint64_t tp,
+    const uint8_t *desc, size_t len, uint64_t *revision,
+    const struct signer_intro **out, size_t *nout, size_t *nskipped)
+{
+	struct hs_desc_decode_params	 dp;
+	struct hs_desc			 d;
+	struct signer_service		*svc;
+	struct signer_intro		*in, *ni;
+	const struct hs_intro_point	*ip;
+	uint8_t				 blinded[ED25519_PK_LEN];
+	time_t				 now = time(NULL);
+	size_t				 b, i, j, keep;
+	int				 r;
+
+	*nout = *nskipped = 0;
+	if (signer_gate(sg, v, service, tp, now, 0, &svc, NULL) == -1)
+		return -1;
+	for (b = 0; b < svc->conf->nbackends; b++)
+		if (strcmp(svc->conf->backend[b], backend) == 0)
+			break;
+	if (b == svc->conf->nbackends)
+		return verdict(v, PROTO_R_BACKEND, "%s is not a backend of %s",
+		    backend, service);
+	if (len > HS_DESC_MAX_LEN)
+		return verdict(v, PROTO_R_BACKEND_DESC, "descriptor of %s is "
+		    "%zu bytes", backend, len);
+	if ((r = hs_blind_pubkey(blinded, svc->conf->backend_pk[b], tp,
+	    sg->conf->period_len)) != 0)
+		return verdict(v, PROTO_R_INTERNAL, "blinding: %s",
+		    ob_strerror(r));
+	memset(&dp, 0, sizeof(dp));
+	dp.identity_pk = svc->conf->backend_pk[b];
+	dp.blinded_pk = blinded;
+	dp.now = now;
+	hs_desc_init(&d);
+	if ((r = hs_desc_decode(&d, desc, len, &dp)) != 0)
+		return verdict(v, PROTO_R_BACKEND_DESC, "descriptor of %s for "
+		    "period %" PRIu64 " does not verify: %s", backend, tp,
+		    ob_strerror(r));
+
+	/* The backend's newest descriptor replaces what it had. */
+	for (i = j = 0; i < svc->nintro; i++)
+		if (svc->intro[i].backend != b)
+			svc->intro[j++] = svc->intro[i];
+	svc->nintro = j;
+	keep = svc->nintro;
+	for (i = 0; i < d.n_intro; i++) {
+		ip = &d.intro[i];
+		if (signer_intro_find(svc, ip->auth_key_cert.certified_key)
+		    != NULL) {
+			log_warnx("%s: %s: intro point listed twice or by two "
+			    "backends; skipped", __func__, backend);
+			(*nskipped)++;
+			continue;
+		}
+		if (svc->nintro >= sg->conf->max_intro) {
+			hs_desc_clear(&d);
+			return verdict(v, PROTO_R_LIMIT, "%s: more than %u "
+			    "intro points remembered", service,
+			    sg->conf->max_intro);
+		}
+		if (svc->nintro == svc->intro_alloc) {
+			ni = reallocarray(svc->intro, svc->intro_alloc + 32,
+			    sizeof(*ni));
+			if (ni == NULL)
+				fatal("%s", __func__);
+			svc->intro = ni;
+			svc->intro_alloc += 32;
+		}
+		in = &svc->intro[svc->nintro++];
+		memset(in, 0, sizeof(*in));
+		memcpy(in->auth_key, ip->auth_key_cert.certified_key,
+		    ED25519_PK_LEN);
+		memcpy(in->enc_ed, ip->enc_key_cert.certified_key,
+		    ED25519_PK_LEN);
+		memcpy(in->enc_key, ip->enc_key, sizeof(in->enc_key));
+		memcpy(in->onion_key, ip->onion_key, sizeof(in->onion_key));
+		memcpy(in->linkspec, ip->linkspec, ip->linkspec_len);
+		in->linkspec_len = ip->linkspec_len;
+		in->backend = b;
+		in->seen = now;
+	}
+	*nskipped += d.n_intro_skipped;
+	*revision = d.revision_counter;
+	*nout = svc->nintro - keep;
+	for (i = 0; i < *nout; i++)
+		out[i] = &svc->intro[keep + i];
+	log_info("%s: backend %s period %" PRIu64 ": %zu intro points "
+	    "verified, %zu skipped", service, backend, tp, *nout, *nskipped);
+	hs_desc_clear(&d);
+	return 0;
+}
+
+/* One token signature, checked and audited before it is used. */
+static int
+signer_token_sign(struct signer *sg, struct signer_verdict *v,
+    const struct signer_peer *peer, const struct signer_service *svc,
+    struct signer_period *p, const char *kind, const uint8_t *msg,
+    size_t len, uint8_t sig[ED25519_SIG_LEN], uint64_t *seq)
+{
+	struct audit_record	ar;
+	struct ob_iov		iov;
+	int			r;
+
+	if (hsm_key_sign(sg->hsm, &p->key, sig, msg, len) == -1)
+		return verdict(v, PROTO_R_HSM, "token: %s",
+		    hsm_last_error(sg->hsm));
+	sg->token_sigs++;
+	/* A token fault must not put a bad signature on the network. */
+	if ((r = ob_ed25519_verify(sig, msg, len, p->key.pk)) != 0)
+		return verdict(v, PROTO_R_HSM, "token signature does not "
+		    "verify: %s", ob_strerror(r));
+	memset(&ar, 0, sizeof(ar));
+	ar.time = time(NULL);
+	memcpy(ar.service, svc->conf->address, sizeof(ar.service));
+	ar.tp = p->tp;
+	ar.kind = kind;
+	iov.p = msg;
+	iov.n = len;
+	if (ob_sha3_256(ar.digest, &iov, 1) != 0)
+		return verdict(v, PROTO_R_INTERNAL, "hash failed");
+	ar.uid = peer->uid;
+	ar.pid = peer->pid;
+	if (audit_append(sg->audit, &ar) == -1) {
+		ob_wipe(sig, ED25519_SIG_LEN);
+		return verdict(v, PROTO_R_AUDIT, "audit log not writable: "
+		    "signature withheld");
+	}
+	if (seq != NULL)
+		*seq = ar.seq;
+	return 0;
+}
+
+/* Expiry of intro point certs made now for period p. */
+static uint32_t
+signer_icert_expiry(const struct signer *sg, uint64_t tp, time_t now)
+{
+	uint32_t	last;
+
+	if (sg->conf->icert_mode == PROTO_ICERT_HOURLY ||
+	    provision_window(tp, sg->conf->period_len, sg->conf->rot_offset,
+	    NULL, &last, NULL, NULL) != 0)
+		return hs_cert_expiry_intro(now);
+	return last + HS_CERT_LIFETIME_HOURS;
+}
+
+static const struct signer_icert *
+signer_icert_find(const struct signer_period *p,
+    const uint8_t auth[ED25519_PK_LEN], const uint8_t enc[ED25519_PK_LEN],
+    uint32_t expiry)
+{
+	size_t	i;
+
+	for (i = 0; i < p->nicerts; i++)
+		if (p->icerts[i].expiry_hours == expiry &&
+		    memcmp(p->icerts[i].auth_key, auth, ED25519_PK_LEN) == 0 &&
+		    memcmp(p->icerts[i].enc_ed, enc, ED25519_PK_LEN) == 0)
+			return &p->icerts[i];
+	return NULL;
+}
+
+/* Drop certs that have expired: they can never be used again. */
+static void
+signer_icert_prune(struct signer_period *p, time_t now)
+{
+	size_t	i, j;
+
+	for (i = j = 0; i < p->nicerts; i++)
+		if ((uint64_t)p->icerts[i].expiry_hours * 3600 >
+		    (uint64_t)now)
+			p->icerts[j++] = p->icerts[i];
+	p->nicerts = j;
+}
+
+int
+signer_recertify(struct signer *sg, struct signer_verdict *v,
+    const struct signer_peer *peer, const char *service, uint64_t tp,
+    const uint8_t (*auth)[ED25519_PK_LEN], size_t n,
+    const struct signer_icert **out, uint32_t *sigs)
+{
+	struct signer_service	*svc;
+	struct signer_period	*p = NULL;
+	struct signer_intro	*in[PROTO_MAX_INTRO];
+	struct signer_icert	 ic, *nc;
+	uint8_t			 tbs[HS_CERT_TBS_LEN];
+	uint8_t			 sig[ED25519_SIG_LEN];
+	time_t			 now = time(NULL);
+	uint32_t		 expiry;
+	size_t			 i, j;
+
+	*sigs = 0;
+	if (signer_gate(sg, v, service, tp, now, 1, &svc, &p) == -1)
+		return -1;
+	if (n == 0 || n > PROTO_MAX_INTRO)
+		return verdict(v, PROTO_R_TOO_MANY_INTRO, "%zu intro points",
+		    n);
+	/* Check them all before the first signature. */
+	for (i = 0; i < n; i++) {
+		if ((in[i] = signer_intro_find(svc, auth[i])) == NULL)
+			return verdict(v, PROTO_R_INTRO, "intro point %zu is "
+			    "not from a verified backend descriptor", i);
+		for (j = 0; j < i; j++)
+			if (in[j] == in[i])
+				return verdict(v, PROTO_R_INTRO, "intro point "
+				    "%zu listed twice", i);
+	}
+	signer_icert_prune(p, now);
+	expiry = signer_icert_expiry(sg, tp, now);
+	for (i = 0; i < n; i++) {
+		if ((out[i] = signer_icert_find(p, in[i]->auth_key,
+		    in[i]->enc_ed, expiry)) != NULL)
+			continue;
+		memset(&ic, 0, sizeof(ic));
+		memcpy(ic.auth_key, in[i]->auth_key, ED25519_PK_LEN);
+		memcpy(ic.enc_ed, in[i]->enc_ed, ED25519_PK_LEN);
+		ic.expiry_hours = expiry;
+		/* Build each cert from its tbs so the audit sees exactly
+		 * the bytes the token signs. */
+		if (hs_cert_tbs(tbs, HS_CERT_TYPE_AUTH_HS_IP_KEY, expiry,
+		    ic.auth_key, p->key.pk) != 0)
+			return verdict(v, PROTO_R_INTERNAL, "cert layout");
+		if (signer_token_sign(sg, v, peer, svc, p, AUDIT_KIND_CERT09,
+		    tbs, sizeof(tbs), sig, NULL) == -1)
+			return -1;
+		(*sigs)++;
+		memcpy(ic.cert09, tbs, sizeof(tbs));
+		memcpy(ic.cert09 + sizeof(tbs), sig, sizeof(sig));
+		if (hs_cert_tbs(tbs, HS_CERT_TYPE_CROSS_HS_IP_KEYS, expiry,
+		    ic.enc_ed, p->key.pk) != 0)
+			return verdict(v, PROTO_R_INTERNAL, "cert layout");
+		if (signer_token_sign(sg, v, peer, svc, p, AUDIT_KIND_CERT0B,
+		    tbs, sizeof(tbs), sig, NULL) == -1)
+			return -1;
+		(*sigs)++;
+		memcpy(ic.cert0b, tbs, sizeof(tbs));
+		memcpy(ic.cert0b + sizeof(tbs), sig, sizeof(sig));
+		if (p->nicerts == p->icerts_alloc) {
+			nc = reallocarray(p->icerts, p->icerts_alloc + 32,
+			    sizeof(*nc));
+			if (nc == NULL)
+				fatal("%s", __func__);
+			p->icerts = nc;
+			p->icerts_alloc += 32;
+		}
+		p->icerts[p->nicerts++] = ic;
+	}
+	/* The array may have moved: point into it only now. */
+	for (i = 0; i < n; i++)
+		out[i] = signer_icert_find(p, in[i]->auth_key, in[i]->enc_ed,
+		    expiry);
+	svc->signatures += *sigs;
+	return 0;
+}
+
+/* The OPE counter for period p at time t (0 before its window). */
+static int
+signer_ope(const struct signer *sg, const struct provision_period *pp,
+    time_t t, uint64_t *rev)
+{
+	struct hs_ope	ope;
+	uint32_t	pt;
+	int		r;
+
+	if ((r = hs_revision_plaintext(&pt, t, pp->tp, sg->conf->period_len,
+	    sg->conf->rot_offset)) != 0)
+		return r;
+	hs_ope_init(&ope, pp->ope_key);
+	r = hs_ope_encrypt(&ope, pt, rev);
+	ob_wipe(&ope, sizeof(ope));
+	return r;
+}
+
+int
+signer_desc_params(struct signer *sg, struct signer_verdict *v,
+    const char *service, uint64_t tp, uint8_t blinded[ED25519_PK_LEN],
+    uint8_t signing[ED25519_PK_LEN], uint64_t *revision,
+    const uint8_t **cert08)
+{
+	struct signer_service		*svc;
+	struct signer_period		*p = NULL;
+	const struct provision_period	*pp;
+	time_t				 now = time(NULL);
+	int				 r;
+
+	if (signer_gate(sg, v, service, tp, now, 1, &svc, &p) == -1)
+		return -1;
+	if ((pp = provision_period_find(svc->store, tp)) == NULL)
+		return verdict(v, PROTO_R_NO_KEYS, "period vanished");
+	if (provision_cert_for_time(cert08, pp, now) != 0)
+		return verdict(v, PROTO_R_NO_KEYS, "%s: no 08 cert for this "
+		    "hour in period %" PRIu64, service, tp);
+	if ((r = signer_ope(sg, pp, now, revision)) != 0)
+		return verdict(v, PROTO_R_REVISION, "revision counter: %s",
+		    ob_strerror(r));
+	if (*revision <= p->rev_floor)
+		return verdict(v, PROTO_R_REVISION, "the clock is behind the "
+		    "last revision counter signed (%" PRIu64 " <= %" PRIu64
+		    ")", *revision, p->rev_floor);
+	memcpy(blinded, p->blinded_pk, ED25519_PK_LEN);
+	memcpy(signing, p->key.pk, ED25519_PK_LEN);
+	return 0;
+}
+
+/* Is ip exactly an intro point we verified, with certs we issued? */
+static int
+signer_intro_check(struct signer_service *svc, const struct signer_period *p,
+    const struct hs_intro_point *ip, const char **why)
+{
+	const struct signer_intro	*in;
+	size_t				 i;
+
+	if ((in = signer_intro_find(svc,
+	    ip->auth_key_cert.certified_key)) == NULL) {
+		*why = "not from a verified backend descriptor";
+		return -1;
+	}
+	if (in->linkspec_len != ip->linkspec_len ||
+	    memcmp(in->linkspec, ip->linkspec, ip->linkspec_len) != 0 ||
+	    memcmp(in->onion_key, ip->onion_key, X25519_KEY_LEN) != 0 ||
+	    memcmp(in->enc_key, ip->enc_key, X25519_KEY_LEN) != 0 ||
+	    memcmp(in->enc_ed, ip->enc_key_cert.certified_key,
+	    ED25519_PK_LEN) != 0) {
+		*why = "differs from what its backend published";
+		return -1;
+	}
+	for (i = 0; i < p->nicerts; i++)
+		if (memcmp(p->icerts[i].auth_key, in->auth_key,
+		    ED25519_PK_LEN) == 0 &&
+		    ip->auth_key_cert.encoded_len == HS_CERT_LEN &&
+		    ip->enc_key_cert.encoded_len == HS_CERT_LEN &&
+		    memcmp(p->icerts[i].cert09, ip->auth_key_cert.encoded,
+		    HS_CERT_LEN) == 0 &&
+		    memcmp(p->icerts[i].cert0b, ip->enc_key_cert.encoded,
+		    HS_CERT_LEN) == 0)
+			return 0;
+	*why = "carries certs this signer did not issue for this period";
+	return -1;
+}
+
+int
+signer_sign_desc(struct signer *sg, struct signer_verdict *v,
+    const struct signer_peer *peer, const char *service, uint64_t tp,
+    const uint8_t *client_sk, const uint8_t *body, size_t len,
+    uint8_t sig[ED25519_SIG_LEN], uint64_t *audit_seq)
+{
+	struct hs_desc_decode_params	 dp;
+	struct hs_desc			 d;
+	struct signer_service		*svc;
+	struct signer_period		*p = NULL;
+	const struct provision_period	*pp;
+	const uint8_t			*c_now, *c_before;
+	const char			*why;
+	uint8_t				*msg = NULL;
+	uint64_t			 lo = 0, hi;
+	time_t				 now = time(NULL);
+	size_t				 i, j, mlen;
+	int				 r;
+
+	hs_desc_init(&d);
+	if (signer_gate(sg, v, service, tp, now, 1, &svc, &p) == -1)
+		return -1;
+	if ((pp = provision_period_find(svc->store, tp)) == NULL)
+		return verdict(v, PROTO_R_NO_KEYS, "period vanished");
+	if (len + SIGNER_SIG_LINE_LEN > HS_DESC_MAX_LEN)
+		return verdict(v, PROTO_R_TOO_LARGE, "body of %zu bytes: the "
+		    "signed descriptor would reach %zu bytes (max %d)", len,
+		    len + SIGNER_SIG_LINE_LEN, HS_DESC_MAX_LEN);
+	memset(&dp, 0, sizeof(dp));
+	dp.identity_pk = svc->conf->identity_pk;
+	/* Accept the cert's blinded key here and compare it below, so
+	 * that a foreign cert is named as such. */
+	dp.blinded_pk = NULL;
+	dp.now = now;
+	dp.client_auth_sk = client_sk;
+	dp.flags = HS_DESC_F_UNSIGNED | HS_DESC_F_STRICT;
+	if ((r = hs_desc_decode(&d, body, len, &dp)) != 0) {
+		if (r == OB_ERR_LIMIT)
+			return verdict(v, PROTO_R_TOO_MANY_INTRO, "more than "
+			    "%d intro points", HS_DESC_MAX_INTRO);
+		if (r == OB_ERR_TOO_LARGE)
+			return verdict(v, PROTO_R_TOO_LARGE, "body too large");
+		return verdict(v, PROTO_R_DESC, "body does not decode: %s",
+		    ob_strerror(r));
+	}
+	if (provision_cert_for_time(&c_now, pp, now) != 0)
+		c_now = NULL;
+	if (provision_cert_for_time(&c_before, pp,
+	    now - PROTO_REVISION_GRACE) != 0)
+		c_before = NULL;
+	if (d.signing_cert.encoded_len != HS_CERT_LEN ||
+	    ((c_now == NULL || memcmp(d.signing_cert.encoded, c_now,
+	    HS_CERT_LEN) != 0) && (c_before == NULL ||
+	    memcmp(d.signing_cert.encoded, c_before, HS_CERT_LEN) != 0))) {
+		verdict(v, PROTO_R_CERT, "the 08 cert is not this signer's "
+		    "for period %" PRIu64 " and this hour", tp);
+		goto err;
+	}
+	/* Redundant with the byte comparison, kept as a second lock. */
+	if (memcmp(d.signing_cert.signing_key, p->blinded_pk,
+	    ED25519_PK_LEN) != 0 || memcmp(d.signing_cert.certified_key,
+	    p->key.pk, ED25519_PK_LEN) != 0) {
+		verdict(v, PROTO_R_CERT, "08 cert keys mismatch");
+		goto err;
+	}
+	if ((r = signer_ope(sg, pp, now, &hi)) != 0) {
+		verdict(v, PROTO_R_REVISION, "revision counter: %s",
+		    ob_strerror(r));
+		goto err;
+	}
+	if (signer_ope(sg, pp, now - PROTO_REVISION_GRACE, &lo) != 0)
+		lo = 0;
+	if (d.revision_counter < lo || d.revision_counter > hi ||
+	    d.revision_counter <= p->rev_floor) {
+		verdict(v, PROTO_R_REVISION, "revision counter %" PRIu64
+		    " is not one this signer hands out now (%" PRIu64 "..%"
+		    PRIu64 ", above %" PRIu64 ")", d.revision_counter, lo, hi,
+		    p->rev_floor);
+		goto err;
+	}
+	if (d.n_intro > HS_DESC_MAX_INTRO || d.n_intro_skipped > 0) {
+		verdict(v, PROTO_R_TOO_MANY_INTRO, "%zu intro points",
+		    d.n_intro + d.n_intro_skipped);
+		goto err;
+	}
+	for (i = 0; i < d.n_intro; i++) {
+		if (signer_intro_check(svc, p, &d.intro[i], &why) == -1) {
+			verdict(v, PROTO_R_INTRO, "intro point %zu %s", i,
+			    why);
+			goto err;
+		}
+		for (j = 0; j < i; j++)
+			if (memcmp(d.intro[j].auth_key_cert.certified_key,
+			    d.intro[i].auth_key_cert.certified_key,
+			    ED25519_PK_LEN) == 0) {
+				verdict(v, PROTO_R_INTRO, "intro point %zu "
+				    "listed twice", i);
+				goto err;
+			}
+	}
+	if ((r = hs_desc_sig_message(&msg, &mlen, body, len)) != 0) {
+		verdict(v, PROTO_R_INTERNAL, "%s", ob_strerror(r));
+		goto err;
+	}
+	/* The floor goes to disk before the signature can be used. */
+	if (signer_floor_save(sg, p, d.revision_counter) == -1) {
+		verdict(v, PROTO_R_INTERNAL, "cannot persist the revision "
+		    "counter");
+		goto err;
+	}
+	p->rev_floor = d.revision_counter;
+	if (signer_token_sign(sg, v, peer, svc, p, AUDIT_KIND_DESC, msg, mlen,
+	    sig, audit_seq) == -1)
+		goto err;
+	svc->signatures++;
+	log_info("%s: signed descriptor for period %" PRIu64 ", revision %"
+	    PRIu64 ", %zu intro points, audit record %" PRIu64, service, tp,
+	    d.revision_counter, d.n_intro, *audit_seq);
+	free(msg);
+	hs_desc_clear(&d);
+	return 0;
+ err:
+	free(msg);
+	hs_desc_clear(&d);
+	return -1;
+}
+
+int
+signer_horizon(struct signer *sg, const struct signer_service *svc,
+    uint64_t *horizon, char *warning, size_t warnsz)
+{
+	time_t	now = time(NULL), h;
+
+	warning[0] = '\0';
+	h = svc->store != NULL ? provision_horizon(svc->store) : 0;
+	*horizon = h > 0 ? (uint64_t)h : 0;
+	if (svc->have_id_sk)
+		return PROTO_HORIZON_OK;	/* it certifies as it goes */
+	if (h == 0 || now > h) {
+		(void)snprintf(warning, warnsz, "%s: nothing provisioned past "
+		    "now: signing refused until a bundle is imported",
+		    svc->conf->address);
+		return PROTO_HORIZON_PAST;
+	}
+	if ((uint64_t)(h - now) < sg->conf->horizon_warn) {
+		(void)snprintf(warning, warnsz, "%s: provisioned periods end "
+		    "in %lld hours: import a new bundle", svc->conf->address,
+		    (long long)(h - now) / 3600);
+		return PROTO_HORIZON_WARN;
+	}
+	return PROTO_HORIZON_OK;
+}

@@ -1,0 +1,1369 @@
+#!/usr/bin/python3
+# obnet: a private tor network for end-to-end tests, the demo and the
+# benchmarks.  Standard library only, plus stem (Debian python3-stem) to
+# decrypt descriptors.  See tests/integration/README for the why.
+#
+# Outside the namespace:
+#   obnet.py run [--rundir D] [--timeout S] -- CMD ARGS...
+#       makes a network namespace with only loopback and a PID namespace,
+#       checks that nothing leaves the machine, runs CMD inside, then ends
+#       every process it started (by PID) and exits with CMD's status.
+#       CMD runs the subcommands below (OBNET_RUNDIR tells them where).
+# Inside (see "obnet.py -h"):
+#   up, frontend-start, frontend-stop, wait-master, fetch, hsfetch,
+#   backend-kill, backend-start, wait-drop, rss, status, down.
+#
+# Every wait has a deadline, every process is recorded in
+# $OBNET_RUNDIR/state.json and ended by PID, and the run directory keeps
+# every log (torrc, notice.log, onionbalance.log) for a failed test.
+
+import argparse
+import base64
+import fcntl
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PYTHON = "/usr/bin/python3"     # Debian's stem/onionbalance live only here
+TOR = os.environ.get("OBNET_TOR", "tor")
+
+# Ports: the namespace is ours alone, so fixed numbers are safe.
+AUTH_OR, AUTH_DIR = 5000, 7000
+RELAY_OR, RELAY_DIR = 5100, 7100
+CLIENT_SOCKS, CLIENT_CTL = 9050, 9051
+BACKEND_CTL, BACKEND_HTTP = 9100, 8000
+FRONTEND_CTL = 9200
+
+# OnionBalance's --is-testnet hard-codes a 20 s voting interval (its
+# consensus.py), and tor derives the test-network time period from it:
+# 24 rounds = 8 minutes, so period rollover happens during a run.
+VOTING_INTERVAL = 20
+
+FE_UNAVAILABLE = 3      # exit code: the chosen frontend cannot run here
+
+
+class ObnetError(Exception):
+	pass
+
+
+class Timeout(ObnetError):
+	pass
+
+
+def log(msg):
+	line = "%s obnet: %s" % (time.strftime("%H:%M:%S"), msg)
+	print(line, file=sys.stderr, flush=True)
+	rundir = os.environ.get("OBNET_RUNDIR")
+	if rundir and os.path.isdir(rundir):
+		with open(os.path.join(rundir, "obnet.log"), "a") as f:
+			f.write(line + "\n")
+
+
+# ---------------------------------------------------------------- state
+
+class State:
+	"""The run's bookkeeping: processes (name -> pid, log), addresses,
+	timings.  Subcommands are separate processes, so it lives in a file,
+	updated under a lock."""
+
+	def __init__(self, rundir):
+		self.rundir = rundir
+		self.path = os.path.join(rundir, "state.json")
+
+	def _locked(self, fn):
+		with open(self.path + ".lock", "a") as lk:
+			fcntl.flock(lk, fcntl.LOCK_EX)
+			try:
+				with open(self.path) as f:
+					st = json.load(f)
+			except FileNotFoundError:
+				st = {"procs": {}, "times": {}, "net": {}}
+			r = fn(st)
+			tmp = self.path + ".tmp"
+			with open(tmp, "w") as f:
+				json.dump(st, f, indent=1, sort_keys=True)
+			os.rename(tmp, self.path)
+			return r
+
+	def get(self):
+		return self._locked(lambda st: st)
+
+	def update(self, fn):
+		return self._locked(fn)
+
+	def set_proc(self, name, pid, logf):
+		def f(st):
+			st["procs"][name] = {"pid": pid, "log": logf,
+			    "started": time.time()}
+		self.update(f)
+
+	def drop_proc(self, name):
+		self.update(lambda st: st["procs"].pop(name, None))
+
+	def set_time(self, key, value):
+		def f(st):
+			st["times"][key] = round(value, 1)
+		self.update(f)
+
+	def set_net(self, key, value):
+		def f(st):
+			st["net"][key] = value
+		self.update(f)
+
+
+def rundir_get():
+	rundir = os.environ.get("OBNET_RUNDIR")
+	if not rundir or os.environ.get("OBNET_INSIDE") != "1":
+		raise ObnetError("not inside an obnet namespace: use "
+		    "'obnet.py run -- CMD' (OBNET_RUNDIR/OBNET_INSIDE unset)")
+	return rundir
+
+
+# ---------------------------------------------------------------- processes
+
+def proc_alive(pid):
+	try:
+		with open("/proc/%d/stat" % pid) as f:
+			return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+	except (FileNotFoundError, ProcessLookupError, IndexError):
+		return False
+
+
+def proc_start(state, name, argv, logf, cwd=None, env=None):
+	"""Start argv in the background, record its PID under name.  The
+	process outlives this subcommand; obnet's init reaps it."""
+	out = open(logf, "ab")
+	p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+	    stderr=subprocess.STDOUT, cwd=cwd, env=env,
+	    start_new_session=True)
+	out.close()
+	state.set_proc(name, p.pid, logf)
+	log("started %s pid %d" % (name, p.pid))
+	return p.pid
+
+
+def proc_stop(state, name, grace=10.0):
+	"""End one recorded process by PID: TERM, then KILL after grace."""
+	st = state.get()
+	ent = st["procs"].get(name)
+	if ent is None:
+		return
+	pid = ent["pid"]
+	if proc_alive(pid):
+		try:
+			os.kill(pid, signal.SIGTERM)
+		except ProcessLookupError:
+			pass
+		deadline = time.monotonic() + grace
+		while proc_alive(pid) and time.monotonic() < deadline:
+			time.sleep(0.1)
+		if proc_alive(pid):
+			log("%s pid %d ignored TERM; KILL" % (name, pid))
+			try:
+				os.kill(pid, signal.SIGKILL)
+			except ProcessLookupError:
+				pass
+	state.drop_proc(name)
+	log("stopped %s pid %d" % (name, pid))
+
+
+def procs_stop_all(state):
+	st = state.get()
+	# Frontend first, then services and client, authorities last.
+	order = sorted(st["procs"], key=lambda n: (
+	    0 if n.startswith("fe") else 2 if n.startswith("auth") else 1, n))
+	for name in order:
+		proc_stop(state, name)
+
+
+def rss_kb(pid, field="VmRSS"):
+	try:
+		with open("/proc/%d/status" % pid) as f:
+			for line in f:
+				if line.startswith(field + ":"):
+					return int(line.split()[1])
+	except (FileNotFoundError, ProcessLookupError):
+		pass
+	return 0
+
+
+# ---------------------------------------------------------------- control port
+
+class Ctl:
+	"""Minimal tor control-port client: cookie auth, commands, async
+	events.  Own code rather than stem's Controller so that every read
+	has a deadline and multi-line HS_DESC_CONTENT bodies arrive raw."""
+
+	def __init__(self, port, cookie_path, timeout=10.0):
+		self.buf = b""
+		self.events = []
+		self.sock = socket.create_connection(("127.0.0.1", port),
+		    timeout=timeout)
+		with open(cookie_path, "rb") as f:
+			cookie = f.read()
+		code, lines = self.command("AUTHENTICATE " + cookie.hex())
+		if code != "250":
+			raise ObnetError("control auth failed on %d: %s" %
+			    (port, lines))
+
+	def close(self):
+		try:
+			self.sock.close()
+		except OSError:
+			pass
+
+	def __enter__(self):
+		return self
+
+	def __exit__(self, *a):
+		self.close()
+
+	def _readline(self, deadline):
+		while b"\r\n" not in self.buf:
+			left = deadline - time.monotonic()
+			if left <= 0:
+				raise Timeout("control read timed out")
+			self.sock.settimeout(left)
+			try:
+				d = self.sock.recv(65536)
+			except socket.timeout:
+				raise Timeout("control read timed out")
+			if not d:
+				raise ObnetError("control connection closed")
+			self.buf += d
+		line, self.buf = self.buf.split(b"\r\n", 1)
+		return line.decode("utf-8", "replace")
+
+	def _reply(self, deadline):
+		"""One reply: (code, [(text, data lines or None)])."""
+		lines = []
+		while True:
+			ln = self._readline(deadline)
+			if len(ln) < 4 or ln[3] not in " -+":
+				raise ObnetError("bad control line %r" % ln)
+			code, sep, text = ln[:3], ln[3], ln[4:]
+			data = None
+			if sep == "+":
+				data = []
+				while True:
+					d = self._readline(deadline)
+					if d == ".":
+						break
+					data.append(d[1:] if d.startswith(".")
+					    else d)
+			lines.append((text, data))
+			if sep == " ":
+				return code, lines
+
+	def command(self, line, timeout=30.0):
+		self.sock.sendall(line.encode() + b"\r\n")
+		deadline = time.monotonic() + timeout
+		while True:
+			code, lines = self._reply(deadline)
+			if code == "650":
+				self.events.append(lines)
+				continue
+			return code, lines
+
+	def getinfo(self, key, timeout=30.0):
+		code, lines = self.command("GETINFO " + key, timeout)
+		if code != "250":
+			raise ObnetError("GETINFO %s: %s %s" % (key, code,
+			    lines[0][0] if lines else ""))
+		text, data = lines[0]
+		if data is not None:
+			return "\n".join(data)
+		return text.split("=", 1)[1] if "=" in text else ""
+
+	def event(self, deadline):
+		if self.events:
+			return self.events.pop(0)
+		while True:
+			code, lines = self._reply(deadline)
+			if code == "650":
+				return lines
+
+
+def tor_ctl(rundir, name, port):
+	return Ctl(port, os.path.join(rundir, name, "control_auth_cookie"))
+
+
+class FetchResult:
+	def __init__(self, addr):
+		self.addr = addr
+		self.requested = set()
+		self.result = {}        # hsdir -> "RECEIVED" | "FAILED REASON"
+		self.content = {}       # hsdir -> descriptor text ("" on fail)
+		self.complete = False
+
+	def descriptors(self):
+		return [c for h, c in self.content.items()
+		    if c and self.result.get(h) == "RECEIVED"]
+
+	def summary(self):
+		return "%d HSDirs asked, %d received, results: %s" % (
+		    len(self.requested), len(self.descriptors()),
+		    ", ".join("%s=%s" % (h.split("~")[-1], r)
+		    for h, r in sorted(self.result.items())))
+
+
+def hsfetch(ctl, addr, timeout=60.0, servers=()):
+	"""HSFETCH addr and consume every event it causes.  Tor 0.4.9 may
+	query several HSDirs for one HSFETCH; each gives REQUESTED, then
+	RECEIVED or FAILED, and an HS_DESC_CONTENT (empty on failure).  Wait
+	for all of them (or the deadline) so none leaks into the next call."""
+	fr = FetchResult(addr)
+	ctl.command("SETEVENTS HS_DESC HS_DESC_CONTENT")
+	ctl.events.clear()
+	cmd = "HSFETCH " + addr + "".join(" SERVER=" + s for s in servers)
+	code, lines = ctl.command(cmd)
+	if code != "250":
+		raise ObnetError("%s: %s %s" % (cmd, code, lines))
+	deadline = time.monotonic() + timeout
+	no_hsdir = False
+	while True:
+		if fr.requested and all(h in fr.result and h in fr.content
+		    for h in fr.requested):
+			fr.complete = True
+			break
+		if no_hsdir and not fr.requested:
+			fr.complete = True
+			break
+		try:
+			ev = ctl.event(deadline)
+		except Timeout:
+			break
+		text, data = ev[0]
+		w = text.split()
+		if len(w) >= 5 and w[0] == "HS_DESC" and w[2] == addr:
+			action, hsdir = w[1], w[4]
+			reason = [x for x in w if x.startswith("REASON=")]
+			if action == "REQUESTED":
+				fr.requested.add(hsdir)
+			elif action == "RECEIVED":
+				fr.result[hsdir] = "RECEIVED"
+			elif action == "FAILED":
+				if hsdir == "UNKNOWN":
+					no_hsdir = True
+				fr.result[hsdir] = "FAILED " + " ".join(
+				    r[7:] for r in reason)
+		elif len(w) >= 4 and w[0] == "HS_DESC_CONTENT" and \
+		    w[1] == addr:
+			fr.content[w[3]] = ("\n".join(data) + "\n") if data \
+			    else ""
+	ctl.command("SETEVENTS")
+	return fr
+
+
+def desc_intro_keys(text, addr):
+	"""The enc-keys of a descriptor's intro points (decrypted
+	with the public address, as any client can)."""
+	from stem.descriptor.hidden_service import HiddenServiceDescriptorV3
+	desc = HiddenServiceDescriptorV3(text.encode(), validate=True)
+	inner = desc.decrypt(addr)
+	# enc-key is the service's per-intro-point key; onion-key is the
+	# intro relay's, shared by every service using that relay.
+	return desc.revision_counter, [ip.enc_key_raw
+	    for ip in inner.introduction_points]
+
+
+def onion_address(pubkey):
+	"""rend-spec [ONIONADDRESS]: base32(PUBKEY | CHECKSUM | VERSION)."""
+	ver = b"\x03"
+	chk = hashlib.sha3_256(b".onion checksum" + pubkey + ver).digest()[:2]
+	return base64.b32encode(pubkey + chk + ver).decode().lower()
+
+
+# ---------------------------------------------------------------- waiting
+
+def wait_for(what, fn, timeout, interval=2.0):
+	"""Poll fn() until it returns something true; ObnetError/OSError
+	count as "not yet".  Returns (value, seconds waited)."""
+	t0 = time.monotonic()
+	deadline = t0 + timeout
+	last = None
+	while True:
+		try:
+			v = fn()
+			if v:
+				return v, time.monotonic() - t0
+		except (ObnetError, OSError) as e:
+			last = e
+		if time.monotonic() >= deadline:
+			raise Timeout("timed out after %ds waiting for %s%s" %
+			    (timeout, what, " (last: %s)" % last if last else ""))
+		time.sleep(interval)
+
+
+def ring_complete(rundir, name, port, n_relays):
+	"""True when this tor is bootstrapped and its consensus lists every
+	relay as HSDir with a microdescriptor, so its hash ring is the same
+	as everyone else's (a tor missing an md leaves that HSDir out of its
+	ring and uploads or fetches elsewhere)."""
+	with tor_ctl(rundir, name, port) as c:
+		if "PROGRESS=100" not in c.getinfo("status/bootstrap-phase"):
+			raise ObnetError("%s not bootstrapped" % name)
+		ns = c.getinfo("ns/all")
+		hsdirs = []
+		ident = None
+		for line in ns.splitlines():
+			if line.startswith("r "):
+				ident = line.split()[2]
+			elif line.startswith("s ") and ident:
+				if "HSDir" in line.split()[1:]:
+					hsdirs.append(ident)
+				ident = None
+		if len(hsdirs) < n_relays:
+			raise ObnetError("%s sees %d/%d HSDirs" % (name,
+			    len(hsdirs), n_relays))
+		for b in hsdirs:
+			fp = base64.b64decode(b + "=" * (-len(b) % 4)).hex()
+			code, _ = c.command("GETINFO md/id/$" + fp.upper())
+			if code != "250":
+				raise ObnetError("%s lacks md for %s" % (name, fp))
+		return True
+
+
+# ---------------------------------------------------------------- torrc
+
+def torrc_common(st_net, datadir):
+	lines = [
+	    "TestingTorNetwork 1",
+	    "DataDirectory " + datadir,
+	    "PidFile " + os.path.join(datadir, "pid"),
+	    "Log notice file " + os.path.join(datadir, "notice.log"),
+	    "SafeLogging 0",
+	    "ShutdownWaitLength 0",
+	    "Address 127.0.0.1",
+	    "ClientUseIPv6 0",
+	    "AvoidDiskWrites 1",
+	]
+	lvl = os.environ.get("OBNET_TOR_LOG")
+	if lvl:
+		lines.append("Log %s file %s" % (lvl,
+		    os.path.join(datadir, lvl + ".log")))
+	lines += st_net["dirauthority"]
+	return lines
+
+
+def torrc_write(path, lines):
+	with open(path, "w") as f:
+		f.write("\n".join(lines) + "\n")
+
+
+def tor_argv(torrc):
+	return [TOR, "--defaults-torrc", "/dev/null", "-f", torrc]
+
+
+def tor_fingerprint(d, nick, orport):
+	"""Make the relay keys and return the RSA identity fingerprint."""
+	rc = os.path.join(d, "keygen.torrc")
+	torrc_write(rc, [
+	    "TestingTorNetwork 1", "DataDirectory " + d,
+	    "Nickname " + nick, "Address 127.0.0.1",
+	    "ORPort 127.0.0.1:%d" % orport,
+	    "Log warn file " + os.path.join(d, "keygen.log"),
+	    "DirAuthority dummy 127.0.0.1:1 " + "f" * 40])
+	out = subprocess.run(tor_argv(rc) + ["--list-fingerprint"],
+	    capture_output=True, text=True, timeout=60)
+	for line in out.stdout.splitlines():
+		w = line.split()
+		if w and w[0] == nick and len(w) == 11:
+			return "".join(w[1:])
+	raise ObnetError("tor --list-fingerprint for %s failed: %s %s" %
+	    (nick, out.stdout, out.stderr))
+
+
+def auth_keys(d, dirport):
+	"""tor-gencert an authority identity; return its v3ident."""
+	k = os.path.join(d, "keys")
+	os.makedirs(k, mode=0o700, exist_ok=True)
+	subprocess.run(["tor-gencert", "--create-identity-key",
+	    "--passphrase-fd", "0", "-m", "12",
+	    "-a", "127.0.0.1:%d" % dirport,
+	    "-i", os.path.join(k, "authority_identity_key"),
+	    "-s", os.path.join(k, "authority_signing_key"),
+	    "-c", os.path.join(k, "authority_certificate")],
+	    input=b"\n", capture_output=True, check=True, timeout=120)
+	with open(os.path.join(k, "authority_certificate")) as f:
+		for line in f:
+			if line.startswith("fingerprint "):
+				return line.split()[1]
+	raise ObnetError("no fingerprint in %s/authority_certificate" % k)
+
+
+def tor_start(state, rundir, name, lines):
+	d = os.path.join(rundir, name)
+	os.makedirs(d, mode=0o700, exist_ok=True)
+	os.chmod(d, 0o700)
+	rc = os.path.join(d, "torrc")
+	torrc_write(rc, lines)
+	pid = proc_start(state, name, tor_argv(rc),
+	    os.path.join(d, "stdout.log"))
+	time.sleep(0.3)
+	if not proc_alive(pid):
+		raise ObnetError("%s exited at once; see %s/stdout.log" %
+		    (name, d))
+	return pid
+
+
+# ---------------------------------------------------------------- network
+
+def net_up(args):
+	rundir = rundir_get()
+	state = State(rundir)
+	t0 = time.monotonic()
+	n_auth, n_relay = 3, args.relays
+	net = {"n_auth": n_auth, "n_relay": n_relay,
+	    "n_backend": args.backends, "frontend": args.frontend}
+
+	fe = frontend_get(args.frontend)
+	fe.check(rundir)
+	log("generating %d authorities, %d relays" % (n_auth, n_relay))
+	dirauth = []
+	fps = {}
+	for i in range(n_auth):
+		d = os.path.join(rundir, "auth%d" % i)
+		os.makedirs(d, mode=0o700, exist_ok=True)
+		v3 = auth_keys(d, AUTH_DIR + i)
+		fp = tor_fingerprint(d, "auth%d" % i, AUTH_OR + i)
+		fps["auth%d" % i] = fp
+		dirauth.append("DirAuthority auth%d orport=%d no-v2 v3ident=%s "
+		    "127.0.0.1:%d %s" % (i, AUTH_OR + i, v3, AUTH_DIR + i, fp))
+	for j in range(n_relay):
+		d = os.path.join(rundir, "relay%d" % j)
+		os.makedirs(d, mode=0o700, exist_ok=True)
+		fps["relay%d" % j] = tor_fingerprint(d, "relay%d" % j,
+		    RELAY_OR + j)
+	net["dirauthority"] = dirauth
+	net["fingerprints"] = fps
+	state.update(lambda st: st["net"].update(net))
+
+	vote = ["V3AuthVotingInterval %d" % VOTING_INTERVAL,
+	    "V3AuthVoteDelay 4", "V3AuthDistDelay 4",
+	    "TestingV3AuthInitialVotingInterval %d" % VOTING_INTERVAL,
+	    "TestingV3AuthInitialVoteDelay 4",
+	    "TestingV3AuthInitialDistDelay 4",
+	    "TestingDirAuthVoteHSDir *", "TestingDirAuthVoteGuard *",
+	    "TestingDirAuthVoteExit *"]
+	for i in range(n_auth):
+		name = "auth%d" % i
+		tor_start(state, rundir, name,
+		    torrc_common(net, os.path.join(rundir, name)) + [
+		    "Nickname " + name, "ContactInfo %s@test.invalid" % name,
+		    "ORPort 127.0.0.1:%d" % (AUTH_OR + i),
+		    "DirPort 127.0.0.1:%d" % (AUTH_DIR + i),
+		    "AuthoritativeDirectory 1", "V3AuthoritativeDirectory 1",
+		    "AssumeReachable 1", "SocksPort 0",
+		    "ExitPolicy reject *:*"] + vote)
+	for j in range(n_relay):
+		name = "relay%d" % j
+		tor_start(state, rundir, name,
+		    torrc_common(net, os.path.join(rundir, name)) + [
+		    "Nickname " + name, "ContactInfo %s@test.invalid" % name,
+		    "ORPort 127.0.0.1:%d" % (RELAY_OR + j),
+		    "DirPort 127.0.0.1:%d" % (RELAY_DIR + j),
+		    "AssumeReachable 1", "SocksPort 0",
+		    # Loopback exits only: there is nothing else in here.
+		    "ExitRelay 1", "ExitPolicy accept 127.0.0.0/8:*",
+		    "ExitPolicy reject *:*"])
+	client_start(state, rundir, net)
+	n_all = n_auth + n_relay
+	_, took = wait_for("client bootstrap and a complete HSDir ring",
+	    lambda: ring_complete(rundir, "client", CLIENT_CTL, n_all),
+	    args.timeout)
+	boot = time.monotonic() - t0
+	state.set_time("bootstrap_s", boot)
+	log("network up: client bootstrapped, %d HSDirs in ring (%.0fs)" %
+	    (n_all, boot))
+
+	master = fe.prepare(state, rundir)
+	state.set_net("master", master)
+	log("master address %s.onion (frontend %s)" % (master, fe.name))
+
+	for k in range(1, args.backends + 1):
+		backend_start(state, rundir, k, master)
+	t1 = time.monotonic()
+	for k in range(1, args.backends + 1):
+		wait_backend_published(state, rundir, k, args.timeout)
+	state.set_time("backends_published_s", time.monotonic() - t1)
+	log("net up in %.0fs" % (time.monotonic() - t0))
+
+
+def client_start(state, rundir, net):
+	tor_start(state, rundir, "client",
+	    torrc_common(net, os.path.join(rundir, "client")) + [
+	    "Nickname client",
+	    "SocksPort 127.0.0.1:%d" % CLIENT_SOCKS,
+	    "ControlPort 127.0.0.1:%d" % CLIENT_CTL,
+	    "CookieAuthentication 1"])
+
+
+def backend_start(state, rundir, k, master=None):
+	st = state.get()
+	net = st["net"]
+	master = master or net["master"]
+	name = "backend%d" % k
+	d = os.path.join(rundir, name)
+	hs = os.path.join(d, "hs")
+	www = os.path.join(d, "www")
+	for x in (d, hs):
+		os.makedirs(x, mode=0o700, exist_ok=True)
+	os.makedirs(www, exist_ok=True)
+	with open(os.path.join(www, "index.html"), "w") as f:
+		f.write("obnet-%s\n" % name)
+	# Written before tor starts: tor reads it at service configuration.
+	with open(os.path.join(hs, "ob_config"), "w") as f:
+		f.write("MasterOnionAddress %s.onion\n" % master)
+	proc_start(state, name + "-http", [PYTHON, "-m", "http.server",
+	    "--bind", "127.0.0.1", "--directory", www,
+	    str(BACKEND_HTTP + k)], os.path.join(d, "http.log"))
+	tor_start(state, rundir, name, torrc_common(net, d) + [
+	    "Nickname " + name, "SocksPort 0",
+	    "ControlPort 127.0.0.1:%d" % (BACKEND_CTL + k),
+	    "CookieAuthentication 1",
+	    "HiddenServiceDir " + hs,
+	    "HiddenServicePort 80 127.0.0.1:%d" % (BACKEND_HTTP + k),
+	    "HiddenServiceOnionbalanceInstance 1"])
+	addr, _ = wait_for(name + " hostname", lambda: open(os.path.join(
+	    hs, "hostname")).read().strip(), 30, 0.2)
+	addr = addr.replace(".onion", "")
+	state.set_net(name, addr)
+	return addr
+
+
+def wait_backend_published(state, rundir, k, timeout):
+	"""A backend is up when the client can fetch its descriptor."""
+	net = state.get()["net"]
+	addr = net["backend%d" % k]
+
+	def fetched():
+		with tor_ctl(rundir, "client", CLIENT_CTL) as c:
+			fr = hsfetch(c, addr, 30)
+		for text in fr.descriptors():
+			rev, keys = desc_intro_keys(text, addr)
+			if keys:
+				backend_keys_add(state, k, keys)
+				return True
+		raise ObnetError("backend%d: %s" % (k, fr.summary()))
+	wait_for("backend%d descriptor" % k, fetched, timeout, 5)
+	log("backend%d %s.onion published" % (k, addr))
+
+
+def backend_keys_add(state, k, keys):
+	"""Remember every intro point a backend ever had, to spot them in
+	the master descriptor after the backend is gone."""
+	def f(st):
+		s = set(st["net"].get("intro%d" % k, []))
+		s.update(keys)
+		st["net"]["intro%d" % k] = sorted(s)
+	state.update(f)
+
+
+def backend_kill(args):
+	rundir = rundir_get()
+	state = State(rundir)
+	name = "backend%d" % args.n
+	if args.refresh:
+		try:
+			wait_backend_published(state, rundir, args.n, 60)
+		except ObnetError as e:
+			log("could not refresh %s intro points: %s" % (name, e))
+	proc_stop(state, name)
+	proc_stop(state, name + "-http")
+	state.set_net(name + "_killed_at", time.time())
+
+
+def backend_restart(args):
+	rundir = rundir_get()
+	state = State(rundir)
+	state.set_net("backend%d_started_at" % args.n, time.time())
+	backend_start(state, rundir, args.n)
+	wait_backend_published(state, rundir, args.n, args.timeout)
+
+
+# ---------------------------------------------------------------- frontends
+
+class Frontend:
+	"""The thing under test, which publishes the master descriptor.
+	prepare() runs before the backends start (their ob_config needs the
+	master address); start() once they are published."""
+	name = "?"
+
+	def check(self, rundir):
+		"""Raise FrontendUnavailable if it cannot run here."""
+
+	def prepare(self, state, rundir):
+		raise NotImplementedError
+
+	def start(self, state, rundir):
+		raise NotImplementedError
+
+	def stop(self, state):
+		for n in sorted(state.get()["procs"]):
+			if n.startswith("fe-"):
+				proc_stop(state, n)
+
+
+def frontend_tor_start(state, rundir, timeout):
+	"""The frontend's own tor: a client with a control port."""
+	net = state.get()["net"]
+	d = os.path.join(rundir, "fe-tor")
+	tor_start(state, rundir, "fe-tor", torrc_common(net, d) + [
+	    "Nickname fetor", "SocksPort 0",
+	    "ControlPort 127.0.0.1:%d" % FRONTEND_CTL,
+	    "CookieAuthentication 1"])
+	n_all = net["n_auth"] + net["n_relay"]
+	wait_for("frontend tor ring", lambda: ring_complete(rundir,
+	    "fe-tor", FRONTEND_CTL, n_all), timeout)
+
+
+class OnionBalance(Frontend):
+	"""OnionBalance 0.2.2 (Debian) in --is-testnet mode."""
+	name = "onionbalance"
+
+	def check(self, rundir):
+		if not shutil.which("onionbalance"):
+			raise FrontendUnavailable("onionbalance not installed")
+		try:
+			import cryptography     # noqa: F401 (OB needs it)
+		except ImportError:
+			raise FrontendUnavailable("python3-cryptography missing")
+
+	def prepare(self, state, rundir):
+		# cryptography is OnionBalance's own dependency; its PEM
+		# key format is the one OnionBalance documents.
+		from cryptography.hazmat.primitives.asymmetric import ed25519
+		from cryptography.hazmat.primitives import serialization as s
+		d = os.path.join(rundir, "fe")
+		os.makedirs(d, mode=0o700, exist_ok=True)
+		key = ed25519.Ed25519PrivateKey.generate()
+		pem = key.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8,
+		    s.NoEncryption())
+		with open(os.path.join(d, "master.pem"), "wb") as f:
+			f.write(pem)
+		pub = key.public_key().public_bytes(s.Encoding.Raw,
+		    s.PublicFormat.Raw)
+		return onion_address(pub)
+
+	def start(self, state, rundir, timeout=120):
+		frontend_tor_start(state, rundir, timeout)
+		net = state.get()["net"]
+		d = os.path.join(rundir, "fe")
+		cfg = os.path.join(d, "config.yaml")
+		with open(cfg, "w") as f:
+			f.write("services:\n- key: %s\n  instances:\n" %
+			    os.path.join(d, "master.pem"))
+			for k in range(1, net["n_backend"] + 1):
+				f.write("  - address: %s.onion\n"
+				    "    name: backend%d\n" %
+				    (net["backend%d" % k], k))
+		proc_start(state, "fe-onionbalance", ["onionbalance",
+		    "--is-testnet", "-i", "127.0.0.1", "-p", str(FRONTEND_CTL),
+		    "-s", os.path.join(d, "no-control-socket"), "-c", cfg,
+		    "-v", os.environ.get("OBNET_OB_VERBOSITY", "info")],
+		    os.path.join(d, "onionbalance.log"))
+
+
+class Obhsm(Frontend):
+	"""Our daemons, as an operator runs them.  The steps live in
+	frontend-obhsm.sh (prepare: token + keys, prints the master address;
+	start: signer + collector, writes fe-<name>.pid files)."""
+	name = "obhsm"
+	script = os.path.join(HERE, "frontend-obhsm.sh")
+
+	def _run(self, verb, rundir, timeout):
+		env = dict(os.environ, OBNET_FE_DIR=os.path.join(rundir, "fe"),
+		    OBNET_FE_CONTROL_PORT=str(FRONTEND_CTL),
+		    OBNET_FE_COOKIE=os.path.join(rundir, "fe-tor",
+		    "control_auth_cookie"))
+		os.makedirs(env["OBNET_FE_DIR"], mode=0o700, exist_ok=True)
+		net = State(rundir).get()["net"]
+		env["OBNET_BACKENDS"] = " ".join(net.get("backend%d" % k, "")
+		    for k in range(1, net.get("n_backend", 0) + 1))
+		env["OBNET_MASTER"] = net.get("master", "")
+		r = subprocess.run(["sh", self.script, verb], env=env,
+		    stdout=subprocess.PIPE, timeout=timeout)
+		if r.returncode == FE_UNAVAILABLE:
+			raise FrontendUnavailable("obhsm frontend %s: not "
+			    "available (see frontend-obhsm.sh output)" % verb)
+		if r.returncode != 0:
+			raise ObnetError("frontend-obhsm.sh %s failed (%d)" %
+			    (verb, r.returncode))
+		return r.stdout.decode().strip()
+
+	def check(self, rundir):
+		self._run("check", rundir, 30)
+
+	def prepare(self, state, rundir):
+		out = self._run("prepare", rundir, 120).split()
+		if not out:
+			raise ObnetError("frontend-obhsm.sh prepare printed "
+			    "no address")
+		addr = out[-1]
+		addr = addr.replace(".onion", "")
+		if len(addr) != 56:
+			raise ObnetError("frontend-obhsm.sh prepare printed "
+			    "%r, not an onion address" % addr)
+		return addr
+
+	def start(self, state, rundir, timeout=120):
+		frontend_tor_start(state, rundir, timeout)
+		self._run("start", rundir, timeout)
+		fe = os.path.join(rundir, "fe")
+		for f in sorted(os.listdir(fe)):
+			if f.startswith("fe-") and f.endswith(".pid"):
+				with open(os.path.join(fe, f)) as pf:
+					pid = int(pf.read().split()[0])
+				state.set_proc(f[:-4], pid,
+				    os.path.join(fe, f[:-4] + ".log"))
+
+
+class FrontendUnavailable(ObnetError):
+	pass
+
+
+FRONTENDS = {"onionbalance": OnionBalance, "obhsm": Obhsm}
+
+
+def frontend_get(name):
+	if name not in FRONTENDS:
+		raise ObnetError("unknown frontend %r (have: %s)" % (name,
+		    ", ".join(FRONTENDS)))
+	return FRONTENDS[name]()
+
+
+# ---------------------------------------------------------------- probes
+
+def master_intro(rundir, timeout=60, everywhere=False):
+	"""Fetch the master descriptor through the client; return
+	(revision, [intro keys], number of HSDirs that had it) of the
+	newest copy, or raise.  With everywhere, ask every HSDir of the
+	network (SERVER=), not the one tor picks: a publisher whose hash ring
+	misses a node leaves holes that a single fetch hits at random."""
+	st = State(rundir).get()
+	addr = st["net"]["master"]
+	servers = sorted(st["net"]["fingerprints"].values()) if everywhere \
+	    else ()
+	with tor_ctl(rundir, "client", CLIENT_CTL) as c:
+		fr = hsfetch(c, addr, timeout, servers)
+	best = None
+	for text in fr.descriptors():
+		rev, keys = desc_intro_keys(text, addr)
+		if best is None or rev > best[0]:
+			best = (rev, keys)
+	if best is None:
+		raise ObnetError("master: " + fr.summary())
+	return best + (len(fr.descriptors()),)
+
+
+def intro_owner(net, key):
+	for k in range(1, net["n_backend"] + 1):
+		if key in net.get("intro%d" % k, []):
+			return "backend%d" % k
+	return "?"
+
+
+def curl_once(addr, timeout):
+	"""One HTTP GET through the client; a fresh SOCKS username gives a
+	fresh circuit (IsolateSOCKSAuth).  Returns the backend name or
+	None."""
+	user = "obnet" + secrets.token_hex(6)
+	r = subprocess.run(["curl", "-s", "--max-time", str(int(timeout)),
+	    "-x", "socks5h://%s:x@127.0.0.1:%d" % (user, CLIENT_SOCKS),
+	    "http://%s.onion/" % addr], capture_output=True, text=True)
+	body = r.stdout.strip()
+	if r.returncode == 0 and body.startswith("obnet-"):
+		return body[6:]
+	return None
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_up(args):
+	net_up(args)
+
+
+def cmd_frontend_start(args):
+	rundir = rundir_get()
+	state = State(rundir)
+	name = args.frontend or state.get()["net"]["frontend"]
+	t0 = time.monotonic()
+	state.set_net("fe_started_at", time.time())
+	frontend_get(name).start(state, rundir, args.timeout)
+	state.set_time("frontend_start_s", time.monotonic() - t0)
+
+
+def cmd_frontend_stop(args):
+	rundir = rundir_get()
+	state = State(rundir)
+	frontend_get(state.get()["net"]["frontend"]).stop(state)
+
+
+def cmd_wait_master(args):
+	"""Until the master descriptor is fetchable and lists intro points
+	of every backend in --backends (default: all)."""
+	rundir = rundir_get()
+	state = State(rundir)
+	net = state.get()["net"]
+	want = args.backends or list(range(1, net["n_backend"] + 1))
+
+	def ok():
+		rev, keys, n = master_intro(rundir, 60, True)
+		owners = sorted(set(intro_owner(state.get()["net"], k)
+		    for k in keys))
+		log("master rev %d (on %d HSDirs): %d intro points from %s" %
+		    (rev, n, len(keys), ", ".join(owners)))
+		if all("backend%d" % k in owners for k in want):
+			return True
+		# Backends rotate intro points: learn their current ones.
+		for k in want:
+			if "backend%d" % k not in owners:
+				wait_backend_published(state, rundir, k, 60)
+		return False
+	_, took = wait_for("master descriptor", ok, args.timeout, 5)
+	since = state.get()["net"].get(args.since)
+	state.set_time(args.record, time.time() - since if since else took)
+	log("master published with all wanted backends (%.0fs)" % took)
+
+
+def cmd_fetch(args):
+	"""GET the master (or --addr) through the client --count times;
+	with --until-all, until every live backend answered.  Prints a JSON
+	summary; exits 1 if --min-ok is not reached."""
+	rundir = rundir_get()
+	st = State(rundir).get()
+	addr = args.addr or st["net"]["master"]
+	live = set("backend%d" % k for k in range(1, st["net"]["n_backend"] + 1)
+	    if "backend%d" % k in st["procs"])
+	seen = {}
+	ok = fail = 0
+	t0 = time.monotonic()
+	deadline = t0 + args.timeout
+	first_ok = None
+	n = 0
+	while time.monotonic() < deadline:
+		if args.until_all and live and live <= set(seen):
+			break
+		if not args.until_all and n >= args.count:
+			break
+		n += 1
+		tl = time.monotonic()
+		who = curl_once(addr, min(args.try_timeout,
+		    max(1, deadline - tl)))
+		if who:
+			ok += 1
+			seen[who] = seen.get(who, 0) + 1
+			if first_ok is None:
+				first_ok = time.monotonic() - t0
+				first_ok_at = time.time()
+		else:
+			fail += 1
+		log("fetch %d: %s (%.1fs)" % (n, who or "FAILED",
+		    time.monotonic() - tl))
+	res = {"tries": n, "ok": ok, "failed": fail, "backends": seen,
+	    "first_ok_s": None if first_ok is None else round(first_ok, 1),
+	    "elapsed_s": round(time.monotonic() - t0, 1)}
+	print(json.dumps(res, sort_keys=True))
+	if args.record and first_ok is not None:
+		# Counted from the frontend's start when there was one.
+		since = st["net"].get("fe_started_at")
+		State(rundir).set_time(args.record, first_ok_at - since
+		    if since else first_ok)
+	if ok < args.min_ok or (args.until_all and not live <= set(seen)):
+		sys.exit(1)
+
+
+def cmd_hsfetch(args):
+	rundir = rundir_get()
+	st = State(rundir).get()
+	addr = args.addr or st["net"]["master"]
+	servers = sorted(st["net"]["fingerprints"].values()) if args.all \
+	    else ()
+	with tor_ctl(rundir, "client", CLIENT_CTL) as c:
+		fr = hsfetch(c, addr, args.timeout, servers)
+	print(fr.summary())
+	for text in fr.descriptors():
+		rev, keys = desc_intro_keys(text, addr)
+		print("revision %d, %d intro points: %s" % (rev, len(keys),
+		    ", ".join(intro_owner(st["net"], k) for k in keys)))
+	if not fr.descriptors():
+		sys.exit(1)
+
+
+def cmd_wait_drop(args):
+	"""Kill-to-drop: poll the master descriptor (a fresh HSFETCH each
+	time) until it no longer lists backend N's intro points, while
+	checking that clients are still served.  Prints a JSON summary."""
+	rundir = rundir_get()
+	state = State(rundir)
+	st = state.get()
+	dead = set(st["net"].get("intro%d" % args.n, []))
+	killed = st["net"].get("backend%d_killed_at" % args.n, time.time())
+	t0 = time.monotonic()
+	deadline = t0 + args.timeout
+	polls = served = unserved = 0
+	dropped = None
+	while time.monotonic() < deadline:
+		polls += 1
+		try:
+			rev, keys, n = master_intro(rundir, 60, True)
+			still = [k for k in keys if k in dead]
+			log("poll %d: master rev %d (on %d HSDirs), %d intro "
+			    "points, %d of backend%d" % (polls, rev, n,
+			    len(keys), len(still), args.n))
+			if keys and not still:
+				dropped = time.time() - killed
+				break
+		except ObnetError as e:
+			log("poll %d: %s" % (polls, e))
+		if args.probe:
+			who = curl_once(st["net"]["master"], 60)
+			if who:
+				served += 1
+			else:
+				unserved += 1
+			log("probe fetch: %s" % (who or "FAILED"))
+		time.sleep(max(0, min(args.interval,
+		    deadline - time.monotonic())))
+	res = {"dropped_after_s": None if dropped is None else
+	    round(dropped, 1), "polls": polls, "probe_ok": served,
+	    "probe_failed": unserved, "cap_s": args.timeout}
+	print(json.dumps(res, sort_keys=True))
+	if dropped is not None:
+		state.set_time("failover_drop_s", dropped)
+	else:
+		sys.exit(1)
+
+
+def rss_report(rundir):
+	st = State(rundir).get()
+	out = {}
+	for name, ent in sorted(st["procs"].items()):
+		out[name] = {"rss_kb": rss_kb(ent["pid"]),
+		    "hwm_kb": rss_kb(ent["pid"], "VmHWM")}
+	return out
+
+
+def cmd_rss(args):
+	rundir = rundir_get()
+	r = rss_report(rundir)
+	try:
+		with open(os.path.join(rundir, "rss.json")) as f:
+			peak = json.load(f)
+	except (FileNotFoundError, ValueError):
+		peak = {}
+	print(json.dumps({"now": r, "sampled": peak}, indent=1,
+	    sort_keys=True))
+
+
+def cmd_report(args):
+	"""Append the run's figures to a Markdown file (--out) or stdout."""
+	rundir = rundir_get()
+	st = State(rundir).get()
+	try:
+		with open(os.path.join(rundir, "rss.json")) as f:
+			rss = json.load(f)
+	except (FileNotFoundError, ValueError):
+		rss = {}
+	t = st["times"]
+	hwm = rss.get("peak_hwm_kb", {})
+
+	def mb(kb):
+		return "%.0f MB" % (kb / 1024.0)
+
+	def fig(key):
+		return "%s s" % t[key] if key in t else "not reached"
+	tors = sum(v for k, v in hwm.items() if not k.endswith("-http"))
+	fe = sum(v for k, v in hwm.items() if k.startswith("fe-"))
+	lines = [
+	    "### Run %s (frontend %s)" % (time.strftime("%Y-%m-%d %H:%M UTC",
+	    time.gmtime()), st["net"].get("frontend")),
+	    "",
+	    "| figure | value |",
+	    "|---|---|",
+	    "| network bootstrap (tors started to client at 100%% with "
+	    "all %d HSDirs in its ring) | %s |" % (st["net"]["n_auth"] +
+	    st["net"]["n_relay"], fig("bootstrap_s")),
+	    "| backends published (started to descriptors fetchable) | "
+	    "%s |" % fig("backends_published_s"),
+	    "| frontend start to master descriptor listing every backend | "
+	    "%s |" % fig("master_published_s"),
+	    "| frontend start to first successful client fetch | %s |" %
+	    fig("first_fetch_s"),
+	    "| backend killed to master descriptor without its intro "
+	    "points | %s |" % fig("failover_drop_s"),
+	    "| killed backend restarted to master listing it again | %s |" %
+	    fig("recovery_s"),
+	    "| peak RSS, frontend processes (sum of VmHWM) | %s |" % mb(fe),
+	    "| peak RSS, every process (sum of VmHWM) | %s |" % mb(tors),
+	    "| peak RSS, all processes at one moment (sampled 2 s) | %s |" %
+	    mb(rss.get("peak_total_rss_kb", 0)),
+	    "",
+	    "Per process VmHWM: " + ", ".join("%s %s" % (k, mb(v))
+	    for k, v in sorted(hwm.items())),
+	    ""]
+	for extra in args.note or []:
+		lines.insert(-1, extra)
+	out = "\n".join(lines) + "\n"
+	if args.out:
+		with open(args.out, "a") as f:
+			f.write(out)
+	sys.stdout.write(out)
+
+
+def cmd_status(args):
+	rundir = rundir_get()
+	st = State(rundir).get()
+	for name, ent in sorted(st["procs"].items()):
+		print("%-18s pid %-6d %s" % (name, ent["pid"],
+		    "alive" if proc_alive(ent["pid"]) else "DEAD"))
+	print(json.dumps({"net": {k: v for k, v in st["net"].items()
+	    if not k.startswith(("intro", "dirauth"))},
+	    "times": st["times"]}, indent=1, sort_keys=True))
+
+
+def cmd_down(args):
+	procs_stop_all(State(rundir_get()))
+
+
+# ---------------------------------------------------------------- namespace
+
+def isolation_check():
+	"""Refuse to go on unless lo is the only interface and every route
+	goes through lo: tor must never reach a real network."""
+	# Ask netlink (ip), not /sys: sysfs shows the namespace it was
+	# mounted in, which is the host's.
+	r = subprocess.run(["ip", "-o", "link", "show"], capture_output=True,
+	    text=True, check=True)
+	ifs = sorted(line.split(":")[1].strip().split("@")[0]
+	    for line in r.stdout.splitlines() if line.strip())
+	if ifs != ["lo"]:
+		raise ObnetError("namespace has interfaces %s, want only lo" %
+		    ifs)
+	with open("/proc/net/route") as f:
+		for line in f.readlines()[1:]:
+			w = line.split()
+			if w and w[0] != "lo":
+				raise ObnetError("IPv4 route via %s" % w[0])
+	try:
+		with open("/proc/net/ipv6_route") as f:
+			for line in f:
+				w = line.split()
+				if w and w[-1] != "lo":
+					raise ObnetError("IPv6 route via %s" %
+					    w[-1])
+	except FileNotFoundError:
+		pass
+	r = subprocess.run(["ip", "-o", "route", "show", "table", "all"],
+	    capture_output=True, text=True)
+	for line in r.stdout.splitlines():
+		if " dev " in line and " dev lo" not in line:
+			raise ObnetError("route leaves lo: %s" % line)
+
+
+def cmd_init(args):
+	"""PID 1 of the run's namespaces: check isolation, run CMD, reap
+	every orphan, sample RSS, enforce the run deadline, end every
+	recorded process by PID.  When it exits the kernel kills whatever
+	is left in the PID namespace."""
+	os.environ["OBNET_RUNDIR"] = args.rundir
+	os.environ["OBNET_INSIDE"] = "1"
+	subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+	try:
+		isolation_check()
+	except ObnetError as e:
+		log("ABORT: %s" % e)
+		sys.exit(2)
+	log("namespace isolated: only lo, no route out; run dir %s" %
+	    args.rundir)
+	state = State(args.rundir)
+	stop = []
+	signal.signal(signal.SIGTERM, lambda s, f: stop.append(s))
+	signal.signal(signal.SIGINT, lambda s, f: stop.append(s))
+	child = subprocess.Popen(args.cmd)
+	deadline = time.monotonic() + args.timeout
+	status = None
+	peak_total = 0
+	peak = {}
+	next_sample = 0
+	while status is None:
+		try:
+			pid, st = os.waitpid(-1, os.WNOHANG)
+		except ChildProcessError:
+			pid = 0
+		if pid == child.pid:
+			status = os.waitstatus_to_exitcode(st)
+			break
+		if pid:
+			continue
+		now = time.monotonic()
+		if now >= next_sample:
+			next_sample = now + 2
+			total = 0
+			for name, ent in state.get()["procs"].items():
+				kb = rss_kb(ent["pid"])
+				hwm = rss_kb(ent["pid"], "VmHWM")
+				total += kb
+				peak[name] = max(peak.get(name, 0), hwm)
+			peak_total = max(peak_total, total)
+			with open(os.path.join(args.rundir, "rss.json"),
+			    "w") as f:
+				json.dump({"peak_total_rss_kb": peak_total,
+				    "peak_hwm_kb": peak}, f, indent=1,
+				    sort_keys=True)
+		if now >= deadline or stop:
+			log("run %s: ending %s" % ("deadline reached" if
+			    now >= deadline else "interrupted", args.cmd[0]))
+			child.terminate()
+			try:
+				child.wait(10)
+			except subprocess.TimeoutExpired:
+				child.kill()
+				child.wait()
+			status = 124 if now >= deadline else 130
+			break
+		time.sleep(0.2)
+	procs_stop_all(state)
+	log("run finished with status %d; logs in %s" % (status, args.rundir))
+	sys.exit(status)
+
+
+def cmd_run(args):
+	rundir = args.rundir
+	if rundir:
+		os.makedirs(rundir, exist_ok=True)
+	else:
+		rundir = tempfile.mkdtemp(prefix="obnet-")
+	rundir = os.path.abspath(rundir)
+	for tool in (TOR, "tor-gencert", "unshare", "ip", "curl"):
+		if not shutil.which(tool):
+			log("missing tool %s" % tool)
+			sys.exit(FE_UNAVAILABLE)
+	ns = ["unshare", "--net", "--pid", "--fork", "--kill-child",
+	    "--mount-proc"]
+	if os.geteuid() != 0:
+		ns.insert(1, "--map-root-user")
+		ns.insert(1, "--user")
+	cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+	if not cmd:
+		cmd = [os.environ.get("SHELL", "/bin/sh")]
+	argv = ns + [PYTHON, os.path.abspath(__file__), "_init",
+	    "--rundir", rundir, "--timeout", str(args.timeout), "--"] + cmd
+	print("obnet: run dir %s" % rundir, file=sys.stderr, flush=True)
+	r = subprocess.run(argv)
+	sys.exit(r.returncode)
+
+
+def main():
+	p = argparse.ArgumentParser(prog="obnet.py",
+	    description="private tor network harness")
+	sub = p.add_subparsers(dest="cmd_name", required=True)
+
+	s = sub.add_parser("run", help="run CMD in a fresh namespace")
+	s.add_argument("--rundir")
+	s.add_argument("--timeout", type=float, default=600)
+	s.add_argument("cmd", nargs=argparse.REMAINDER)
+	s.set_defaults(fn=cmd_run)
+
+	s = sub.add_parser("_init")
+	s.add_argument("--rundir", required=True)
+	s.add_argument("--timeout", type=float, required=True)
+	s.add_argument("cmd", nargs=argparse.REMAINDER)
+	s.set_defaults(fn=lambda a: cmd_init(argparse.Namespace(
+	    rundir=a.rundir, timeout=a.timeout,
+	    cmd=a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd)))
+
+	s = sub.add_parser("up", help="authorities, relays, client, "
+	    "backends (frontend prepared, not started)")
+	s.add_argument("--relays", type=int, default=5)
+	s.add_argument("--backends", type=int, default=2)
+	s.add_argument("--frontend", default=os.environ.get(
+	    "OBNET_FRONTEND", "onionbalance"), choices=sorted(FRONTENDS))
+	s.add_argument("--timeout", type=float, default=180)
+	s.set_defaults(fn=cmd_up)
+
+	s = sub.add_parser("frontend-start")
+	s.add_argument("--frontend", choices=sorted(FRONTENDS))
+	s.add_argument("--timeout", type=float, default=120)
+	s.set_defaults(fn=cmd_frontend_start)
+
+	s = sub.add_parser("frontend-stop")
+	s.set_defaults(fn=cmd_frontend_stop)
+
+	s = sub.add_parser("wait-master")
+	s.add_argument("--backends", type=int, nargs="*")
+	s.add_argument("--timeout", type=float, default=240)
+	s.add_argument("--record", default="master_published_s")
+	s.add_argument("--since", default="fe_started_at",
+	    help="count from this recorded event (net key)")
+	s.set_defaults(fn=cmd_wait_master)
+
+	s = sub.add_parser("fetch")
+	s.add_argument("--addr")
+	s.add_argument("--count", type=int, default=1)
+	s.add_argument("--until-all", action="store_true")
+	s.add_argument("--min-ok", type=int, default=1)
+	s.add_argument("--timeout", type=float, default=180)
+	s.add_argument("--try-timeout", type=float, default=60)
+	s.add_argument("--record", help="store first-success time as KEY")
+	s.set_defaults(fn=cmd_fetch)
+
+	s = sub.add_parser("hsfetch")
+	s.add_argument("--addr")
+	s.add_argument("--all", action="store_true",
+	    help="ask every HSDir (SERVER=), not the one tor picks")
+	s.add_argument("--timeout", type=float, default=60)
+	s.set_defaults(fn=cmd_hsfetch)
+
+	s = sub.add_parser("backend-kill")
+	s.add_argument("n", type=int)
+	s.add_argument("--refresh", action="store_true",
+	    help="learn its current intro points first")
+	s.set_defaults(fn=backend_kill)
+
+	s = sub.add_parser("backend-start")
+	s.add_argument("n", type=int)
+	s.add_argument("--timeout", type=float, default=180)
+	s.set_defaults(fn=backend_restart)
+
+	s = sub.add_parser("wait-drop")
+	s.add_argument("n", type=int)
+	s.add_argument("--timeout", type=float, default=720)
+	s.add_argument("--interval", type=float, default=10)
+	s.add_argument("--probe", action="store_true",
+	    help="also GET the master each poll")
+	s.set_defaults(fn=cmd_wait_drop)
+
+	s = sub.add_parser("report")
+	s.add_argument("--out")
+	s.add_argument("--note", action="append")
+	s.set_defaults(fn=cmd_report)
+
+	for nm, fn in (("rss", cmd_rss), ("status", cmd_status),
+	    ("down", cmd_down)):
+		s = sub.add_parser(nm)
+		s.set_defaults(fn=fn)
+
+	args = p.parse_args()
+	try:
+		args.fn(args)
+	except FrontendUnavailable as e:
+		log(str(e))
+		sys.exit(FE_UNAVAILABLE)
+	except ObnetError as e:
+		log("ERROR: %s" % e)
+		sys.exit(1)
+
+
+if __name__ == "__main__":
+	main()

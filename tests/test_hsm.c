@@ -1,0 +1,885 @@
+/*
+ * hsm/: Ed25519 keys on throwaway SoftHSM2 tokens, and every recovery
+ * path through our fault-injecting module (tests/p11fault).
+ *
+ * One SoftHSM token directory serves the suite (SOFTHSM2_CONF in the
+ * run's scratch directory) with two tokens, "obhsm-a" and "obhsm-b";
+ * each test names its keys uniquely.  The fault module is loaded from
+ * the build tree ($OBHSM_BUILDDIR, else next to the runner) and steered
+ * through its control file; its counters file shows what reached the
+ * token (e.g. that a wrong PIN was sent exactly once).
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "hs_keys.h"
+#include "hsm.h"
+#include "tests.h"
+
+#define PIN		"1234"
+#define SO_PIN		"5678"
+#define URI_A		"pkcs11:token=obhsm-a"
+#define URI_B		"pkcs11:token=obhsm-b"
+
+static char	hsm_dir[PATH_MAX];
+static char	pin_file[PATH_MAX + 16];
+static char	pin_src[PATH_MAX + 32];
+static char	bad_pin_file[PATH_MAX + 16];
+static char	bad_pin_src[PATH_MAX + 32];
+static char	fault_so[PATH_MAX + 64];
+static char	fault_ctl[PATH_MAX + 16];
+static char	fault_cnt[PATH_MAX + 16];
+static int	hsm_env_state;	/* 0 not yet, 1 ready, -1 broken */
+
+static int
+write_file(const char *path, const char *text, mode_t mode)
+{
+	char	tmp[PATH_MAX + 8];
+	int	fd;
+	size_t	n = strlen(text);
+
+	/* Via rename: a new inode, so the fault module sees the change. */
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode)) == -1)
+		return -1;
+	if (write(fd, text, n) != (ssize_t)n) {
+		close(fd);
+		return -1;
+	}
+	fchmod(fd, mode);
+	close(fd);
+	return rename(tmp, path);
+}
+
+static int
+init_token(const char *label)
+{
+	char	cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "softhsm2-util --init-token --free "
+	    "--label %s --pin " PIN " --so-pin " SO_PIN " >/dev/null", label);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void
+find_fault_module(void)
+{
+	const char	*b = getenv("OBHSM_BUILDDIR");
+	char		 exe[PATH_MAX], *slash;
+	ssize_t		 n;
+
+	if (b != NULL) {
+		snprintf(fault_so, sizeof(fault_so),
+		    "%s/tests/p11fault/.libs/obhsm-p11fault.so", b);
+		return;
+	}
+	/* The runner is BUILDDIR/tests/runner (or .libs/lt-runner). */
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) <= 0)
+		return;
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')) == NULL)
+		return;
+	*slash = '\0';
+	snprintf(fault_so, sizeof(fault_so),
+	    "%s/p11fault/.libs/obhsm-p11fault.so", exe);
+}
+
+/* The suite's environment, made once. */
+static int
+hsm_env(void)
+{
+	char	conf[PATH_MAX + 32], text[PATH_MAX + 128];
+	char	tok[PATH_MAX + 8];
+
+	if (hsm_env_state != 0)
+		return hsm_env_state;
+	hsm_env_state = -1;
+	snprintf(hsm_dir, sizeof(hsm_dir), "%s/hsm", test_tmpdir());
+	snprintf(tok, sizeof(tok), "%s/tokens", hsm_dir);
+	if (mkdir(hsm_dir, 0700) == -1 || mkdir(tok, 0700) == -1)
+		return -1;
+	snprintf(conf, sizeof(conf), "%s/softhsm2.conf", hsm_dir);
+	snprintf(text, sizeof(text), "directories.tokendir = %s\n"
+	    "objectstore.backend = file\nlog.level = ERROR\n", tok);
+	if (write_file(conf, text, 0600) == -1)
+		return -1;
+	setenv("SOFTHSM2_CONF", conf, 1);
+	if (init_token("obhsm-a") == -1 || init_token("obhsm-b") == -1)
+		return -1;
+	snprintf(pin_file, sizeof(pin_file), "%s/pin", hsm_dir);
+	snprintf(pin_src, sizeof(pin_src), "file:%s", pin_file);
+	snprintf(bad_pin_file, sizeof(bad_pin_file), "%s/badpin", hsm_dir);
+	snprintf(bad_pin_src, sizeof(bad_pin_src), "file:%s", bad_pin_file);
+	if (write_file(pin_file, PIN "\n", 0600) == -1 ||
+	    write_file(bad_pin_file, "9999\n", 0600) == -1)
+		return -1;
+	find_fault_module();
+	/* Never unloaded: leak reports then name SoftHSM's frames right
+	 * (after a dlclose its addresses may belong to another module). */
+	(void)dlopen("/usr/lib/softhsm/libsofthsm2.so", RTLD_NOW |
+	    RTLD_NODELETE);
+	snprintf(fault_ctl, sizeof(fault_ctl), "%s/fault.ctl", hsm_dir);
+	snprintf(fault_cnt, sizeof(fault_cnt), "%s/fault.cnt", hsm_dir);
+	setenv("OBHSM_P11FAULT_CONTROL", fault_ctl, 1);
+	setenv("OBHSM_P11FAULT_COUNTERS", fault_cnt, 1);
+	if (write_file(fault_ctl, "# nothing\n", 0600) == -1)
+		return -1;
+	hsm_env_state = 1;
+	return 1;
+}
+
+#define NEED_ENV() do {							\
+	if (hsm_env() != 1) {						\
+		CU_FAIL("cannot set up SoftHSM tokens");		\
+		return;							\
+	}								\
+} while (0)
+
+#define NEED_FAULT() do {						\
+	NEED_ENV();							\
+	if (access(fault_so, R_OK) != 0) {				\
+		fprintf(stderr, "no fault module at %s\n", fault_so);	\
+		CU_FAIL("fault module not built (make all)");		\
+		return;							\
+	}								\
+} while (0)
+
+static void
+fault_set(const char *text)
+{
+	CU_ASSERT_FATAL(write_file(fault_ctl, text, 0600) == 0);
+}
+
+/* A counter from the fault module's counters file, -1 if absent. */
+static long
+fault_counter(const char *name)
+{
+	FILE	*fp;
+	char	 key[64];
+	long	 v, ret = -1;
+
+	if ((fp = fopen(fault_cnt, "r")) == NULL)
+		return -1;
+	while (fscanf(fp, "%63s %ld", key, &v) == 2)
+		if (strcmp(key, name) == 0)
+			ret = v;
+	fclose(fp);
+	return ret;
+}
+
+static struct hsm *
+open_token(const char *module, const char *uri, const char *pin,
+    unsigned timeout_ms)
+{
+	struct hsm_config	 c;
+	struct hsm		*h;
+
+	memset(&c, 0, sizeof(c));
+	c.module = module;
+	c.uri = uri;
+	c.pin_source = pin;
+	c.timeout_ms = timeout_ms;
+	if ((h = hsm_new(&c)) == NULL)
+		return NULL;
+	if (hsm_open(h) == -1) {
+		fprintf(stderr, "  open: %s\n", hsm_last_error(h));
+		hsm_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+static double
+now_s(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+sign_ok(struct hsm *h, struct hsm_key *k, const char *msg)
+{
+	uint8_t	sig[ED25519_SIG_LEN];
+
+	if (hsm_key_sign(h, k, sig, msg, strlen(msg)) == -1) {
+		fprintf(stderr, "  sign: %s\n", hsm_last_error(h));
+		return 0;
+	}
+	return ob_ed25519_verify(sig, msg, strlen(msg), k->pk) == 0;
+}
+
+static void
+test_hsm_rv_names(void)
+{
+	unsigned long	rv;
+
+	CU_ASSERT_STRING_EQUAL(hsm_rv_name(0xa0), "CKR_PIN_INCORRECT");
+	CU_ASSERT_STRING_EQUAL(hsm_rv_name(0), "CKR_OK");
+	CU_ASSERT_STRING_EQUAL(hsm_rv_name(0x7777), "CKR_0x00007777");
+	CU_ASSERT(hsm_rv_parse("CKR_DEVICE_REMOVED", &rv) == 0 && rv == 0x32);
+	CU_ASSERT(hsm_rv_parse("0x1b", &rv) == 0 && rv == 0x1b);
+	CU_ASSERT(hsm_rv_parse("CKR_NOPE", &rv) == -1);
+	CU_ASSERT(hsm_rv_parse("0x", &rv) == -1);
+	CU_ASSERT(hsm_rv_parse("0x1g", &rv) == -1);
+	CU_ASSERT_STRING_EQUAL(hsm_status_name(HSM_E_PIN),
+	    "wrong or missing PIN");
+}
+
+static void
+test_hsm_pin_sources(void)
+{
+	char	pin[64], path[PATH_MAX + 16], src[PATH_MAX + 32];
+	int	p[2];
+
+	NEED_ENV();
+	CU_ASSERT(hsm_pin_read(pin, sizeof(pin), pin_src) == 0);
+	CU_ASSERT_STRING_EQUAL(pin, PIN);
+
+	/* Readable by others: refused. */
+	snprintf(path, sizeof(path), "%s/pin-world", hsm_dir);
+	snprintf(src, sizeof(src), "file:%s", path);
+	CU_ASSERT_FATAL(write_file(path, "4321\n", 0644) == 0);
+	CU_ASSERT(hsm_pin_read(pin, sizeof(pin), src) == -1);
+	/* CRLF, no newline, empty, missing. */
+	CU_ASSERT_FATAL(write_file(path, "4321\r\nrest", 0600) == 0);
+	CU_ASSERT(hsm_pin_read(pin, sizeof(pin), src) == 0);
+	CU_ASSERT_STRING_EQUAL(pin, "4321");
+	CU_ASSERT_FATAL(write_file(path, "77", 0600) == 0);
+	CU_ASSERT(hsm_pin_read(pin, sizeof(pin), src) == 0);
+	CU_ASSERT_STRING_EQUAL(pin, "77");
+	CU_ASSERT_FATAL(write_file(path, "\n", 0600) == 0);
+	CU_ASSERT(hsm_pin_read(pin, sizeof(pin), src) == -1);
+	CU_ASSERT(hsm_pin_read(pin, sizeof(pin), "file:/nonexistent/x") == -1);
+	/* Longer than the buffer. */
+	CU_ASSERT_FATAL(write_file(path, "0123456789abcdef\n", 0600) == 0);
+	CU_ASSERT(hsm_pin_read(pin, 8, src) == -1);
+
+	/* fd: read, then closed. */
+	CU_ASSERT_FATAL(pipe(p) == 0);
+	CU_ASSERT(write(p[1], "5555\n", 5) == 5);
+	close(p[1]);
+	snprintf(src, sizeof(src), "fd:%d", p[0]);
+	CU_ASSERT(hsm_pin_read(pin, sizeof(pin), src) == 0);
+	CU_ASSERT_STRING_EQUAL(pin, "5555");
+	CU_ASSERT(fcntl(p[0], F_GETFD) == -1 && errno == EBADF);
+	CU_ASSERT(hsm_pin_read(pin, sizeof(pin), "fd:x1") == -1);
+	CU_ASSERT(hsm_pin_read(pin, sizeof(pin), "fd:01") == -1);
+
+	/* env: read, then unset. */
+	setenv("OBHSM_TEST_PIN", "6666", 1);
+	CU_ASSERT(hsm_pin_read(pin, sizeof(pin), "env:OBHSM_TEST_PIN") == 0);
+	CU_ASSERT_STRING_EQUAL(pin, "6666");
+	CU_ASSERT(getenv("OBHSM_TEST_PIN") == NULL);
+	CU_ASSERT(hsm_pin_read(pin, sizeof(pin), "env:OBHSM_TEST_PIN") == -1);
+
+	CU_ASSERT(hsm_pin_read(pin, sizeof(pin), "1234") == -1);
+	CU_ASSERT(hsm_pin_read(pin, sizeof(pin), "") == -1);
+	CU_ASSERT(hsm_pin_read(pin, sizeof(pin), NULL) == -1);
+}
+
+/* Each PIN source logs in for real (SoftHSM checks the PIN). */
+static void
+test_hsm_login_sources(void)
+{
+	struct hsm	*h;
+	char		 src[32];
+	int		 p[2];
+
+	NEED_FAULT();
+	h = open_token(fault_so, URI_A, pin_src, 0);
+	CU_ASSERT(h != NULL);
+	hsm_free(h);
+
+	CU_ASSERT_FATAL(pipe(p) == 0);
+	CU_ASSERT(write(p[1], PIN "\n", 5) == 5);
+	close(p[1]);
+	snprintf(src, sizeof(src), "fd:%d", p[0]);
+	h = open_token(fault_so, URI_A, src, 0);
+	CU_ASSERT(h != NULL);
+	hsm_free(h);
+
+	setenv("OBHSM_TEST_PIN", PIN, 1);
+	h = open_token(fault_so, URI_A, "env:OBHSM_TEST_PIN", 0);
+	CU_ASSERT(h != NULL);
+	hsm_free(h);
+
+	/* RFC 7512 pin-source in the URI, a bare path meaning file:. */
+	snprintf(src, sizeof(src), "%s", "");
+	{
+		char	uri[PATH_MAX + 64];
+
+		snprintf(uri, sizeof(uri), URI_A "?pin-source=%s", pin_file);
+		h = open_token(fault_so, uri, NULL, 0);
+		CU_ASSERT(h != NULL);
+		hsm_free(h);
+	}
+}
+
+static void
+test_hsm_generate_sign(void)
+{
+	struct hsm		*h;
+	struct hsm_key		 k, f;
+	struct hs_signer	 s;
+	struct hsm_stats	 st;
+	uint8_t			 sig[ED25519_SIG_LEN];
+	static const char	 msg[] = "Tor onion service descriptor sig v3"
+	    "hello";
+	static const uint8_t	 id[] = { 0x01, 0x00, 0x00, 0x4a, 0x2b };
+
+	NEED_FAULT();
+	h = open_token(fault_so, URI_A, pin_src, 0);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "gen-svc-19000", id,
+	    sizeof(id)) == 0);
+	CU_ASSERT_STRING_EQUAL(k.label, "gen-svc-19000");
+	CU_ASSERT(k.id_len == sizeof(id) && memcmp(k.id, id, sizeof(id)) ==
+	    0);
+	CU_ASSERT(hsm_key_sign(h, &k, sig, msg, sizeof(msg) - 1) == 0);
+	CU_ASSERT(ob_ed25519_verify(sig, msg, sizeof(msg) - 1, k.pk) == 0);
+	sig[5] ^= 1;
+	CU_ASSERT(ob_ed25519_verify(sig, msg, sizeof(msg) - 1, k.pk) != 0);
+	/* Empty messages are messages too. */
+	CU_ASSERT(hsm_key_sign(h, &k, sig, "", 0) == 0);
+	CU_ASSERT(ob_ed25519_verify(sig, "", 0, k.pk) == 0);
+
+	/* Found again by label, by id, by both: the same key. */
+	CU_ASSERT(hsm_key_find(h, &f, "gen-svc-19000", NULL, 0) == 0);
+	CU_ASSERT(memcmp(f.pk, k.pk, 32) == 0);
+	CU_ASSERT(hsm_key_find(h, &f, NULL, id, sizeof(id)) == 0);
+	CU_ASSERT(memcmp(f.pk, k.pk, 32) == 0);
+	CU_ASSERT_STRING_EQUAL(f.label, "gen-svc-19000");
+	CU_ASSERT(hsm_key_find(h, &f, "gen-svc-19000", id, sizeof(id)) == 0);
+	CU_ASSERT(hsm_key_find(h, &f, "gen-svc-19000", "x", 1) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_NOT_FOUND);
+
+	/* The codec's signer interface (a failed find cleared f). */
+	CU_ASSERT_FATAL(hsm_key_find(h, &f, NULL, id, sizeof(id)) == 0);
+	hsm_key_signer(&s, &f);
+	CU_ASSERT(memcmp(s.pk, k.pk, 32) == 0);
+	CU_ASSERT(s.sign(s.ctx, sig, (const uint8_t *)msg, 10) == 0);
+	CU_ASSERT(ob_ed25519_verify(sig, msg, 10, k.pk) == 0);
+
+	/* Names are unique; bad names are refused before the token. */
+	CU_ASSERT(hsm_key_generate(h, &f, "gen-svc-19000", "zz", 2) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_EXISTS);
+	CU_ASSERT(hsm_key_generate(h, &f, "gen-other", id, sizeof(id)) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_EXISTS);
+	CU_ASSERT(hsm_key_generate(h, &f, "", id, sizeof(id)) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_CONFIG);
+	CU_ASSERT(hsm_key_generate(h, &f, "x", NULL, 0) == -1);
+	CU_ASSERT(hsm_key_find(h, &f, NULL, NULL, 0) == -1);
+	CU_ASSERT(hsm_key_find(h, &f, "no-such-key", NULL, 0) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_NOT_FOUND);
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.signatures == 3);
+	CU_ASSERT(st.logins == 1);
+	hsm_free(h);
+}
+
+/* The private key really is sensitive and not extractable. */
+static void
+test_hsm_key_attributes(void)
+{
+	char		cmd[1024];
+	struct hsm	*h;
+	struct hsm_key	 k;
+	FILE		*fp;
+	char		 line[512];
+	int		 priv_ok = 0;
+
+	NEED_FAULT();
+	h = open_token(fault_so, URI_A, pin_src, 0);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "attr-key", "\x07", 1) == 0);
+	hsm_free(h);
+	/* pkcs11-tool (OpenSC) as an independent reader. */
+	if (access("/usr/bin/pkcs11-tool", X_OK) != 0)
+		TEST_SKIP("no pkcs11-tool");
+	snprintf(cmd, sizeof(cmd), "pkcs11-tool --module "
+	    "/usr/lib/softhsm/libsofthsm2.so --token-label obhsm-a --login "
+	    "--pin " PIN " --list-objects --label attr-key 2>/dev/null");
+	CU_ASSERT_FATAL((fp = popen(cmd, "r")) != NULL);
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strstr(line, "Access:") != NULL &&
+		    strstr(line, "sensitive") != NULL &&
+		    strstr(line, "never extractable") != NULL)
+			priv_ok = 1;
+	pclose(fp);
+	CU_ASSERT(priv_ok);
+}
+
+static void
+test_hsm_uri_select(void)
+{
+	struct hsm		*h;
+	struct hsm_token_info	 ti;
+	struct hsm_config	 c;
+	char			 uri[128];
+
+	NEED_FAULT();
+	h = open_token(fault_so, URI_B, pin_src, 0);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT(hsm_token_info(h, &ti) == 0);
+	CU_ASSERT_STRING_EQUAL(ti.label, "obhsm-b");
+	CU_ASSERT_STRING_EQUAL(ti.manufacturer, "SoftHSM project");
+	snprintf(uri, sizeof(uri), "pkcs11:serial=%s", ti.serial);
+	hsm_free(h);
+
+	/* By serial alone, and with the module named in the URI. */
+	h = open_token(fault_so, uri, pin_src, 0);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT(hsm_token_info(h, &ti) == 0);
+	CU_ASSERT_STRING_EQUAL(ti.label, "obhsm-b");
+	hsm_free(h);
+	h = open_token(NULL, "pkcs11:token=obhsm-a;manufacturer=SoftHSM%20"
+	    "project?module-path=/usr/lib/softhsm/libsofthsm2.so", pin_src, 0);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT(hsm_token_info(h, &ti) == 0);
+	CU_ASSERT_STRING_EQUAL(ti.label, "obhsm-a");
+	hsm_free(h);
+
+	memset(&c, 0, sizeof(c));
+	c.pin_source = pin_src;
+	/* Two initialised tokens: a bare URI is ambiguous. */
+	c.uri = "pkcs11:";
+	CU_ASSERT_FATAL((h = hsm_new(&c)) != NULL);
+	CU_ASSERT(hsm_open(h) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_AMBIGUOUS);
+	hsm_free(h);
+	c.uri = "pkcs11:token=obhsm-zz";
+	CU_ASSERT_FATAL((h = hsm_new(&c)) != NULL);
+	CU_ASSERT(hsm_open(h) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_NO_TOKEN);
+	hsm_free(h);
+	c.uri = "https://example.com/";
+	CU_ASSERT_FATAL((h = hsm_new(&c)) != NULL);
+	CU_ASSERT(hsm_open(h) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_CONFIG);
+	hsm_free(h);
+	c.uri = URI_A;
+	c.module = "/nonexistent/module.so";
+	CU_ASSERT_FATAL((h = hsm_new(&c)) != NULL);
+	CU_ASSERT(hsm_open(h) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_MODULE);
+	hsm_free(h);
+	c.module = "no-such-registered-module";
+	CU_ASSERT_FATAL((h = hsm_new(&c)) != NULL);
+	CU_ASSERT(hsm_open(h) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_MODULE);
+	hsm_free(h);
+	/* Wrong PIN on SoftHSM: the error names the call and CK_RV. */
+	c.module = NULL;
+	c.pin_source = bad_pin_src;
+	CU_ASSERT_FATAL((h = hsm_new(&c)) != NULL);
+	CU_ASSERT(hsm_open(h) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_PIN);
+	CU_ASSERT(hsm_last_rv(h) == 0xa0);
+	CU_ASSERT_STRING_EQUAL(hsm_last_call(h), "C_Login");
+	CU_ASSERT(strstr(hsm_last_error(h), "CKR_PIN_INCORRECT") != NULL);
+	hsm_free(h);
+}
+
+/*
+ * p11-kit's registry: the module by name and through the proxy.  The key
+ * is made and used through the fault module (which keeps SoftHSM's own
+ * leaks out of LeakSanitizer's report); here it is only found, which
+ * shows the same token and key through each way of loading.
+ */
+static void
+test_hsm_p11kit(void)
+{
+	struct hsm		*h;
+	struct hsm_key		 k, f;
+
+	NEED_FAULT();
+	if (access("/usr/share/p11-kit/modules/softhsm2.module", R_OK) != 0)
+		TEST_SKIP("softhsm2 not registered with p11-kit");
+	h = open_token(fault_so, URI_A, pin_src, 0);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "p11kit-name", "\x11", 1) ==
+	    0);
+	CU_ASSERT(sign_ok(h, &k, "by path"));
+	hsm_free(h);
+	h = open_token("softhsm2", URI_A, pin_src, 0);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT(hsm_key_find(h, &f, "p11kit-name", NULL, 0) == 0);
+	CU_ASSERT(memcmp(f.pk, k.pk, ED25519_PK_LEN) == 0);
+	hsm_free(h);
+	h = open_token(NULL, URI_A "?module-name=softhsm2", pin_src, 0);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT(hsm_key_find(h, &f, "p11kit-name", NULL, 0) == 0);
+	CU_ASSERT(memcmp(f.pk, k.pk, ED25519_PK_LEN) == 0);
+	hsm_free(h);
+	h = open_token("p11-kit-proxy", URI_A, pin_src, 0);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT(hsm_key_find(h, &f, NULL, "\x11", 1) == 0);
+	CU_ASSERT(memcmp(f.pk, k.pk, ED25519_PK_LEN) == 0);
+	hsm_free(h);
+}
+
+static int
+label_period(const char *label, unsigned *tp)
+{
+	return sscanf(label, "purge-svc-%u", tp) == 1 ? 0 : -1;
+}
+
+static void
+test_hsm_list_purge(void)
+{
+	struct hsm	*h;
+	struct hsm_key	 k, *keys = NULL;
+	size_t		 n = 0, i, mine = 0;
+	unsigned	 tp;
+	char		 label[64];
+	uint8_t		 id[8];
+
+	NEED_FAULT();
+	h = open_token(fault_so, URI_B, pin_src, 5000);
+	CU_ASSERT_FATAL(h != NULL);
+	for (tp = 20000; tp < 20004; tp++) {
+		snprintf(label, sizeof(label), "purge-svc-%u", tp);
+		memcpy(id, "pg", 2);
+		id[2] = (uint8_t)(tp >> 8);
+		id[3] = (uint8_t)tp;
+		CU_ASSERT_FATAL(hsm_key_generate(h, &k, label, id, 4) == 0);
+	}
+	CU_ASSERT_FATAL(hsm_key_list(h, &keys, &n) == 0);
+	for (i = 0; i < n; i++)
+		if (label_period(keys[i].label, &tp) == 0) {
+			mine++;
+			CU_ASSERT(sign_ok(h, &keys[i], "listed"));
+		}
+	CU_ASSERT(mine == 4);
+	/* The caller's purge loop: periods before 20002 have expired. */
+	for (i = 0; i < n; i++)
+		if (label_period(keys[i].label, &tp) == 0 && tp < 20002)
+			CU_ASSERT(hsm_key_destroy(h, &keys[i]) == 0);
+	free(keys);
+	CU_ASSERT_FATAL(hsm_key_list(h, &keys, &n) == 0);
+	for (i = 0, mine = 0; i < n; i++)
+		if (label_period(keys[i].label, &tp) == 0) {
+			mine++;
+			CU_ASSERT(tp >= 20002);
+		}
+	CU_ASSERT(mine == 2);
+	free(keys);
+	CU_ASSERT(hsm_key_find(h, &k, "purge-svc-20000", NULL, 0) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_NOT_FOUND);
+	CU_ASSERT(hsm_key_find(h, &k, "purge-svc-20003", NULL, 0) == 0);
+	hsm_free(h);
+}
+
+/*
+ * Wrong PIN: sent once, never again; the try counter is reported; a
+ * final try is not risked; a locked token is not even asked.
+ */
+static void
+test_hsm_wrong_pin(void)
+{
+	struct hsm_config	 c;
+	struct hsm		*h;
+	long			 logins;
+
+	NEED_FAULT();
+	fault_set("pin_tries 3\n");
+	memset(&c, 0, sizeof(c));
+	c.module = fault_so;
+	c.uri = URI_A;
+	c.pin_source = bad_pin_src;
+	c.timeout_ms = 5000;
+	logins = fault_counter("C_Login");
+	if (logins < 0)
+		logins = 0;
+	CU_ASSERT_FATAL((h = hsm_new(&c)) != NULL);
+	CU_ASSERT(hsm_open(h) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_PIN);
+	CU_ASSERT(hsm_last_rv(h) == 0xa0);
+	CU_ASSERT(strstr(hsm_last_error(h), "count low") != NULL);
+	hsm_free(h);
+	CU_ASSERT(fault_counter("C_Login") == logins + 1);
+	CU_ASSERT(fault_counter("pin_tries_left") == 2);
+
+	/* Second wrong PIN: one try left, and the token says so. */
+	CU_ASSERT_FATAL((h = hsm_new(&c)) != NULL);
+	CU_ASSERT(hsm_open(h) == -1);
+	CU_ASSERT(strstr(hsm_last_error(h), "1 try left") != NULL);
+	hsm_free(h);
+	CU_ASSERT(fault_counter("C_Login") == logins + 2);
+
+	/* Final try: refused without calling C_Login, even the right PIN. */
+	c.pin_source = pin_src;
+	CU_ASSERT_FATAL((h = hsm_new(&c)) != NULL);
+	CU_ASSERT(hsm_open(h) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_PIN_LOCKED);
+	hsm_free(h);
+	CU_ASSERT(fault_counter("C_Login") == logins + 2);
+	/* ... unless the operator allows it; success resets the count. */
+	c.allow_final_try = 1;
+	CU_ASSERT_FATAL((h = hsm_new(&c)) != NULL);
+	CU_ASSERT(hsm_open(h) == 0);
+	hsm_free(h);
+	CU_ASSERT(fault_counter("pin_tries_left") == 3);
+
+	/* Locked: never sent. */
+	fault_set("pin_tries 3\npin_tries_left 0\n");
+	CU_ASSERT_FATAL((h = hsm_new(&c)) != NULL);
+	CU_ASSERT(hsm_open(h) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_PIN_LOCKED);
+	CU_ASSERT(strstr(hsm_last_error(h), "locked") != NULL);
+	hsm_free(h);
+	CU_ASSERT(fault_counter("C_Login") == logins + 3);
+	fault_set("\n");
+}
+
+/* A PIN pad (protected authentication path): C_Login without a PIN. */
+static void
+test_hsm_protected_path(void)
+{
+	struct hsm	*h;
+	struct hsm_key	 k;
+
+	NEED_FAULT();
+	/* Without a PIN pad the token refuses "protected". */
+	fault_set("\n");
+	h = open_token(fault_so, URI_A, "protected", 0);
+	CU_ASSERT(h == NULL);
+	fault_set("pinpad_pin " PIN "\n");
+	h = open_token(fault_so, URI_A, "protected", 0);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT(hsm_key_generate(h, &k, "pinpad-key", "\x21", 1) == 0);
+	CU_ASSERT(sign_ok(h, &k, "pin pad"));
+	hsm_free(h);
+	fault_set("\n");
+}
+
+static void
+test_hsm_removal(void)
+{
+	struct hsm		*h;
+	struct hsm_key		 k;
+	struct hsm_stats	 st;
+	uint8_t			 sig[ED25519_SIG_LEN];
+
+	NEED_FAULT();
+	fault_set("\n");
+	h = open_token(fault_so, URI_A, pin_src, 5000);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "removal-key", "\x31", 1) ==
+	    0);
+	CU_ASSERT(sign_ok(h, &k, "before"));
+
+	fault_set("removed 1\n");
+	CU_ASSERT(hsm_key_sign(h, &k, sig, "during", 6) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_NO_TOKEN);
+	CU_ASSERT(hsm_last_rv(h) == 0x32);	/* CKR_DEVICE_REMOVED */
+	CU_ASSERT_STRING_EQUAL(hsm_last_call(h), "C_SignInit");
+	/* Still out: fails at once, no hang, no crash. */
+	CU_ASSERT(hsm_key_sign(h, &k, sig, "during", 6) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_NO_TOKEN);
+	CU_ASSERT(hsm_key_find(h, &k, "removal-key", NULL, 0) == -1);
+
+	fault_set("removed 0\n");
+	CU_ASSERT(sign_ok(h, &k, "after"));
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.reinits >= 1);
+	CU_ASSERT(st.logins >= 2);
+	CU_ASSERT(hsm_key_find(h, &k, "removal-key", NULL, 0) == 0);
+	hsm_free(h);
+}
+
+static void
+test_hsm_session_invalid(void)
+{
+	struct hsm		*h;
+	struct hsm_key		 k;
+	struct hsm_stats	 st;
+	long			 closed;
+
+	NEED_FAULT();
+	fault_set("\n");
+	h = open_token(fault_so, URI_A, pin_src, 0);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "session-key", "\x41", 1) ==
+	    0);
+	CU_ASSERT(sign_ok(h, &k, "before"));
+	closed = fault_counter("sessions_closed");
+	fault_set("invalidate_sessions 1\n");
+	/* Transparent: the session is reopened, the key found again. */
+	CU_ASSERT(sign_ok(h, &k, "after"));
+	CU_ASSERT(fault_counter("sessions_closed") > closed);
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.session_reopens == 1);
+	CU_ASSERT(st.reinits == 0);
+	fault_set("invalidate_sessions 2\n");
+	CU_ASSERT(hsm_key_destroy(h, &k) == 0);
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.session_reopens == 2);
+	CU_ASSERT(hsm_key_find(h, &k, "session-key", NULL, 0) == -1);
+	hsm_free(h);
+	fault_set("\n");
+}
+
+static void
+test_hsm_hung_call(void)
+{
+	struct hsm		*h;
+	struct hsm_key		 k;
+	struct hsm_stats	 st;
+	uint8_t			 sig[ED25519_SIG_LEN];
+	double			 t0, dt;
+	long			 signs;
+
+	NEED_FAULT();
+	fault_set("\n");
+	/* Generous for a loaded machine under ASan: 1 s against 2.5 s. */
+	h = open_token(fault_so, URI_A, pin_src, 1000);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "hang-key", "\x51", 1) == 0);
+	fault_set("hang C_Sign 2500\n");
+	t0 = now_s();
+	CU_ASSERT(hsm_key_sign(h, &k, sig, "hang", 4) == -1);
+	dt = now_s() - t0;
+	CU_ASSERT(dt >= 0.95 && dt < 2.2);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_HUNG);
+	CU_ASSERT_STRING_EQUAL(hsm_last_call(h), "C_Sign");
+	/* Unusable: the next call does not enter the module. */
+	signs = fault_counter("C_Sign");
+	t0 = now_s();
+	CU_ASSERT(hsm_key_sign(h, &k, sig, "hang", 4) == -1);
+	CU_ASSERT(now_s() - t0 < 0.5);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_HUNG);
+	CU_ASSERT(fault_counter("C_Sign") == signs);
+	CU_ASSERT(hsm_reinit(h) == -1);
+	/* Once the call returns, the module is re-initialised. */
+	fault_set("\n");
+	usleep(2600 * 1000);
+	CU_ASSERT(sign_ok(h, &k, "after"));
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.timeouts == 1);
+	CU_ASSERT(st.reinits >= 1);
+	hsm_free(h);
+}
+
+static void
+test_hsm_slow_sign(void)
+{
+	struct hsm	*h;
+	struct hsm_key	 k;
+	uint8_t		 sig[ED25519_SIG_LEN];
+	double		 t0, fast, slow;
+	long		 before;
+	int		 i;
+
+	NEED_FAULT();
+	fault_set("\n");
+	h = open_token(fault_so, URI_A, pin_src, 2000);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "slow-key", "\x61", 1) == 0);
+	t0 = now_s();
+	for (i = 0; i < 10; i++)
+		CU_ASSERT(hsm_key_sign(h, &k, sig, "x", 1) == 0);
+	fast = now_s() - t0;
+	before = fault_counter("signatures");
+	fault_set("sign_rate 20\n");
+	t0 = now_s();
+	for (i = 0; i < 10; i++)
+		CU_ASSERT(hsm_key_sign(h, &k, sig, "x", 1) == 0);
+	slow = now_s() - t0;
+	fprintf(stderr, "  10 signatures: %.3f s unthrottled, %.3f s at "
+	    "20/s\n", fast, slow);
+	/* 20/s: 10 signatures need at least 9 gaps of 50 ms. */
+	CU_ASSERT(slow >= 0.44);
+	CU_ASSERT(slow < 2.0);
+	CU_ASSERT(fault_counter("signatures") == before + 10);
+	fault_set("\n");
+	hsm_free(h);
+}
+
+/* Injected errors: a clean failure naming the call, then recovery. */
+static void
+test_hsm_injected_errors(void)
+{
+	struct hsm	*h;
+	struct hsm_key	 k;
+	uint8_t		 sig[ED25519_SIG_LEN];
+	int		 i, failed = 0, ok = 0;
+
+	NEED_FAULT();
+	fault_set("\n");
+	h = open_token(fault_so, URI_A, pin_src, 2000);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "inject-key", "\x71", 1) ==
+	    0);
+	fault_set("fail C_Sign CKR_GENERAL_ERROR 1\n");
+	CU_ASSERT(hsm_key_sign(h, &k, sig, "x", 1) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_FAILED);
+	CU_ASSERT(hsm_last_rv(h) == 0x05);
+	CU_ASSERT_STRING_EQUAL(hsm_last_call(h), "C_Sign");
+	CU_ASSERT(strstr(hsm_last_error(h), "CKR_GENERAL_ERROR") != NULL);
+	CU_ASSERT(sign_ok(h, &k, "next one works"));
+
+	/* Every 5th call fails: each result is a clean 0 or -1. */
+	fault_set("error_every 5 CKR_FUNCTION_FAILED\n");
+	for (i = 0; i < 30; i++) {
+		if (hsm_key_sign(h, &k, sig, "y", 1) == 0) {
+			ok++;
+			CU_ASSERT(ob_ed25519_verify(sig, "y", 1, k.pk) == 0);
+		} else {
+			failed++;
+			CU_ASSERT(hsm_last_rv(h) == 0x06);
+		}
+	}
+	CU_ASSERT(ok > 0 && failed > 0);
+	fault_set("\n");
+
+	/* A token that wants the OID: generation falls back to it. */
+	fault_set("fail C_GenerateKeyPair CKR_ATTRIBUTE_VALUE_INVALID 1\n");
+	CU_ASSERT(hsm_key_generate(h, &k, "oid-key", "\x72", 1) == 0);
+	CU_ASSERT(sign_ok(h, &k, "oid"));
+	fault_set("fail C_GenerateKeyPair CKR_TEMPLATE_INCONSISTENT 2\n");
+	CU_ASSERT(hsm_key_generate(h, &k, "oid-key2", "\x73", 1) == -1);
+	CU_ASSERT(hsm_last_rv(h) == 0xd1);
+	fault_set("\n");
+	hsm_free(h);
+}
+
+static const struct test_case tests[] = {
+	{ "CK_RV names", test_hsm_rv_names },
+	{ "PIN sources", test_hsm_pin_sources },
+	{ "login with each PIN source", test_hsm_login_sources },
+	{ "generate, sign, verify, find", test_hsm_generate_sign },
+	{ "key attributes", test_hsm_key_attributes },
+	{ "URI selection among two tokens", test_hsm_uri_select },
+	{ "p11-kit registered module and proxy", test_hsm_p11kit },
+	{ "list and purge", test_hsm_list_purge },
+	{ "wrong PIN never retried", test_hsm_wrong_pin },
+	{ "protected authentication path", test_hsm_protected_path },
+	{ "removal and re-insertion", test_hsm_removal },
+	{ "session invalidation", test_hsm_session_invalid },
+	{ "hung call watchdog", test_hsm_hung_call },
+	{ "slow signing rate", test_hsm_slow_sign },
+	{ "injected errors", test_hsm_injected_errors },
+	{ NULL, NULL }
+};
+
+void
+test_register_hsm(void)
+{
+	test_add_suite("hsm", tests);
+}

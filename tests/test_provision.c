@@ -1,0 +1,700 @@
+/*
+ * Tests for common/provision.c: identity key files (tor's format and
+ * OnionBalance's PEM), the request/bundle/store formats, certification,
+ * and every way a bundle must be refused.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "crypto.h"
+#include "encode.h"
+#include "err.h"
+#include "hs_cert.h"
+#include "hs_keys.h"
+#include "provision.h"
+#include "tests.h"
+
+/* RFC 8032 section 7.1 TEST 1; its address is in tor's
+ * src/test/test_hs_common.c (test_build_address). */
+#define RFC_SEED	"9d61b19deffd5a60ba844af492ec2cc4" \
+			"4449c5697b326919703bac031cae7f60"
+#define RFC_PK		"d75a980182b10ab7d54bfed3c964073a" \
+			"0ee172f3daa62325af021a68f707511a"
+#define RFC_ADDR	"25njqamcweflpvkl73j4szahhihoc4xt3ktcgjnpaingr5yhkenl5sid"
+/* The same seed as python3-cryptography writes it (what OnionBalance's
+ * config generator stores), produced with private_bytes(PEM, PKCS8). */
+#define RFC_PEM		"-----BEGIN PRIVATE KEY-----\n" \
+	"MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n" \
+	"-----END PRIVATE KEY-----\n"
+/* SHA-512 of the seed, clamped: tor's expanded form of the key. */
+#define RFC_EXPANDED	"307c83864f2833cb427a2ef1c00a013c" \
+			"fdff2768d980c0a3a520f006904de94f" \
+			"9b4f0afe280b746a778684e75442502" \
+			"057b7473a03f08f96f5a38e9287e01f8f"
+
+#define PLEN	1440
+#define ROT	720
+/* 2016-04-13 12:00 UTC starts period 16904 (tor test_hs_common.c). */
+#define TP0	16904
+#define TP0_START	((time_t)1460548800)
+
+struct fixture {
+	uint8_t			 sk[ED25519_EXPANDED_LEN];
+	uint8_t			 pk[ED25519_PK_LEN];
+	char			 addr[HS_ADDR_LEN + 1];
+	uint8_t			 tok_seed[3][ED25519_SEED_LEN];
+	uint8_t			 tok_pk[3][ED25519_PK_LEN];
+};
+
+static void
+fixture_init(struct fixture *f, int rfc)
+{
+	uint8_t	seed[32];
+	int	i;
+
+	if (rfc)
+		test_unhex(seed, 32, RFC_SEED);
+	else
+		CU_ASSERT_FATAL(ob_random(seed, sizeof(seed)) == 0);
+	CU_ASSERT_FATAL(hs_expanded_from_seed(f->sk, seed) == 0);
+	CU_ASSERT_FATAL(hs_expanded_pubkey(f->pk, f->sk) == 0);
+	CU_ASSERT_FATAL(hs_address_encode(f->addr, f->pk) == 0);
+	for (i = 0; i < 3; i++) {
+		CU_ASSERT_FATAL(ob_random(f->tok_seed[i], 32) == 0);
+		CU_ASSERT_FATAL(ob_ed25519_seed_pubkey(f->tok_pk[i],
+		    f->tok_seed[i]) == 0);
+	}
+}
+
+/* A request for periods TP0 and TP0 + 1 with the fixture's token keys. */
+static struct provision *
+fixture_request(const struct fixture *f)
+{
+	struct provision	*req = NULL;
+	struct provision_period	*pp;
+	int			 i;
+
+	CU_ASSERT_FATAL(provision_new(&req, PROVISION_REQUEST, f->addr, PLEN,
+	    ROT) == 0);
+	for (i = 0; i < 2; i++) {
+		CU_ASSERT_FATAL(provision_period_add(req, TP0 + i, &pp) == 0);
+		memcpy(pp->token_pk, f->tok_pk[i], 32);
+	}
+	return req;
+}
+
+static struct provision *
+fixture_bundle(const struct fixture *f)
+{
+	struct provision	*req, *b = NULL;
+
+	req = fixture_request(f);
+	CU_ASSERT_FATAL(provision_certify(&b, req, f->sk, TP0_START) == 0);
+	provision_free(req);
+	return b;
+}
+
+static struct buf *
+encode(const struct provision *p)
+{
+	struct buf	*b = buf_new(PROVISION_FILE_MAX);
+
+	CU_ASSERT_FATAL(b != NULL);
+	CU_ASSERT_FATAL(provision_encode(b, p) == 0);
+	return b;
+}
+
+/* Would import accept this text (token keys as the fixture's)? */
+static int
+accepted(const struct fixture *f, const uint8_t *d, size_t n)
+{
+	struct provision	*p = NULL;
+	size_t			 i;
+	int			 ok = 1;
+
+	if (provision_parse(&p, PROVISION_BUNDLE, d, n, NULL) != 0)
+		return 0;
+	if (strcmp(p->address, f->addr) != 0)
+		ok = 0;
+	for (i = 0; ok && i < p->nperiods; i++)
+		if (p->periods[i].tp < TP0 || p->periods[i].tp > TP0 + 2 ||
+		    provision_verify_period(p, &p->periods[i],
+		    f->tok_pk[p->periods[i].tp - TP0], NULL) != 0)
+			ok = 0;
+	provision_free(p);
+	return ok;
+}
+
+static void
+test_window(void)
+{
+	uint32_t	first, last;
+	time_t		ws, we;
+	char		label[PROVISION_LABEL_MAX + 1];
+	uint8_t		id[PROVISION_KEY_ID_LEN], pk[32], back[32];
+	uint64_t	tp;
+
+	CU_ASSERT(hs_time_period(TP0_START, PLEN, ROT) == TP0);
+	CU_ASSERT(provision_window(TP0, PLEN, ROT, &first, &last, &ws,
+	    &we) == 0);
+	/* 48 hours: [TP start - 12h, TP start + 36h], both ends' hours. */
+	CU_ASSERT(ws == TP0_START - 12 * 3600);
+	CU_ASSERT(we == TP0_START + 36 * 3600);
+	CU_ASSERT(first == (uint32_t)(ws / 3600));
+	CU_ASSERT(last - first == 48);
+	CU_ASSERT(provision_window(TP0, 4, 0, NULL, NULL, NULL, NULL) ==
+	    OB_ERR_RANGE);
+	CU_ASSERT(provision_window(TP0, PLEN, PLEN + 1, NULL, NULL, NULL,
+	    NULL) == OB_ERR_RANGE);
+	CU_ASSERT(provision_window(UINT64_MAX / 2, PLEN, ROT, NULL, NULL,
+	    NULL, NULL) == OB_ERR_RANGE);
+	/* Test networks: a 5-minute period still gets whole-hour certs. */
+	CU_ASSERT(provision_window(1000, 5, 2, &first, &last, &ws, &we) == 0);
+	CU_ASSERT(last - first <= 1);
+
+	test_unhex(pk, 32, RFC_PK);
+	CU_ASSERT(provision_key_label(label, RFC_ADDR, TP0) == 0);
+	CU_ASSERT_STRING_EQUAL(label, "obhsm-" RFC_ADDR "-16904");
+	provision_key_id(id, pk, TP0);
+	CU_ASSERT(provision_key_id_parse(back, &tp, id, sizeof(id)) == 0);
+	CU_ASSERT(memcmp(back, pk, 32) == 0 && tp == TP0);
+	CU_ASSERT(provision_key_id_parse(back, &tp, id, sizeof(id) - 1) ==
+	    OB_ERR_FORMAT);
+}
+
+static void
+test_identity_formats(void)
+{
+	uint8_t		sk[64], pk[32], want_sk[64], want_pk[32], seed[32];
+	uint8_t		file[96], der[83];
+	char		pem[512], b64[200];
+	struct buf	*b;
+
+	test_unhex(want_sk, 64, RFC_EXPANDED);
+	test_unhex(want_pk, 32, RFC_PK);
+	test_unhex(seed, 32, RFC_SEED);
+
+	/* OnionBalance's PEM: seed -> tor's expanded key. */
+	CU_ASSERT(provision_identity_parse(sk, pk, (const uint8_t *)RFC_PEM,
+	    strlen(RFC_PEM)) == 0);
+	CU_ASSERT(memcmp(sk, want_sk, 64) == 0);
+	CU_ASSERT(memcmp(pk, want_pk, 32) == 0);
+
+	/* Tor's file. */
+	memset(file, 0, sizeof(file));
+	memcpy(file, PROVISION_TOR_SECRET_TAG,
+	    strlen(PROVISION_TOR_SECRET_TAG));
+	memcpy(file + 32, want_sk, 64);
+	memset(sk, 0, 64);
+	CU_ASSERT(provision_identity_parse(sk, pk, file, 96) == 0);
+	CU_ASSERT(memcmp(sk, want_sk, 64) == 0);
+	CU_ASSERT(memcmp(pk, want_pk, 32) == 0);
+	CU_ASSERT(provision_identity_parse(sk, pk, file, 95) != 0);
+	file[3] ^= 1;		/* another header */
+	CU_ASSERT(provision_identity_parse(sk, pk, file, 96) != 0);
+	file[3] ^= 1;
+	file[32] |= 1;		/* a scalar that is not clamped */
+	CU_ASSERT(provision_identity_parse(sk, pk, file, 96) == OB_ERR_KEY);
+	file[32] &= ~1;
+
+	/* PKCS#8 v2 (RFC 8410 OneAsymmetricKey with the public key). */
+	memcpy(der, "\x30\x51\x02\x01\x01\x30\x05\x06\x03\x2b\x65\x70"
+	    "\x04\x22\x04\x20", 16);
+	memcpy(der + 16, seed, 32);
+	memcpy(der + 48, "\x81\x21\x00", 3);
+	memcpy(der + 51, want_pk, 32);
+	CU_ASSERT_FATAL(b64_encode(b64, sizeof(b64), der, 83, B64_PAD) == 0);
+	(void)snprintf(pem, sizeof(pem), "-----BEGIN PRIVATE KEY-----\n%.64s"
+	    "\n%s\n-----END PRIVATE KEY-----\n", b64, b64 + 64);
+	CU_ASSERT(provision_identity_parse(sk, pk, (uint8_t *)pem,
+	    strlen(pem)) == 0);
+	CU_ASSERT(memcmp(sk, want_sk, 64) == 0);
+	der[60] ^= 1;		/* public key that does not match */
+	CU_ASSERT_FATAL(b64_encode(b64, sizeof(b64), der, 83, B64_PAD) == 0);
+	(void)snprintf(pem, sizeof(pem), "-----BEGIN PRIVATE KEY-----\n%.64s"
+	    "\n%s\n-----END PRIVATE KEY-----\n", b64, b64 + 64);
+	CU_ASSERT(provision_identity_parse(sk, pk, (uint8_t *)pem,
+	    strlen(pem)) == OB_ERR_MISMATCH);
+
+	/* Another algorithm (X25519, OID 1.3.101.110). */
+	memcpy(der, "\x30\x2e\x02\x01\x00\x30\x05\x06\x03\x2b\x65\x6e"
+	    "\x04\x22\x04\x20", 16);
+	memcpy(der + 16, seed, 32);
+	CU_ASSERT_FATAL(b64_encode(b64, sizeof(b64), der, 48, B64_PAD) == 0);
+	(void)snprintf(pem, sizeof(pem), "-----BEGIN PRIVATE KEY-----\n%s\n"
+	    "-----END PRIVATE KEY-----\n", b64);
+	CU_ASSERT(provision_identity_parse(sk, pk, (uint8_t *)pem,
+	    strlen(pem)) != 0);
+	/* Truncated PEM, garbage, empty. */
+	CU_ASSERT(provision_identity_parse(sk, pk, (const uint8_t *)RFC_PEM,
+	    strlen(RFC_PEM) - 27) != 0);
+	CU_ASSERT(provision_identity_parse(sk, pk, (const uint8_t *)RFC_PEM,
+	    40) != 0);
+	CU_ASSERT(provision_identity_parse(sk, pk, (const uint8_t *)"", 0) !=
+	    0);
+	b = buf_new(4096);
+	CU_ASSERT_FATAL(b != NULL);
+	CU_ASSERT(buf_put_str(b, RFC_PEM) == 0 && buf_put_str(b, "x\n") == 0);
+	CU_ASSERT(provision_identity_parse(sk, pk, buf_ptr(b), buf_len(b)) ==
+	    OB_ERR_LEFTOVER);
+	buf_free(b);
+}
+
+static void
+test_identity_files(void)
+{
+	char		dir[PATH_MAX], path[PATH_MAX + 32];
+	uint8_t		sk[64], pk[32], sk2[64], pk2[32], *d;
+	size_t		n;
+	struct stat	st;
+	struct fixture	f;
+
+	fixture_init(&f, 1);
+	(void)snprintf(dir, sizeof(dir), "%s/provision-id", test_tmpdir());
+	CU_ASSERT_FATAL(provision_identity_write(dir, f.sk, f.pk) == 0);
+	(void)snprintf(path, sizeof(path), "%s/hostname", dir);
+	d = test_read_file(path, &n);
+	CU_ASSERT_FATAL(d != NULL);
+	CU_ASSERT(n == HS_ADDR_LEN + 7);
+	CU_ASSERT(strcmp((char *)d, RFC_ADDR ".onion\n") == 0);
+	free(d);
+	(void)snprintf(path, sizeof(path), "%s/hs_ed25519_public_key", dir);
+	d = test_read_file(path, &n);
+	CU_ASSERT_FATAL(d != NULL);
+	CU_ASSERT(n == 64 && memcmp(d, "== ed25519v1-public: type0 ==\0\0\0",
+	    32) == 0 && memcmp(d + 32, f.pk, 32) == 0);
+	free(d);
+	(void)snprintf(path, sizeof(path), "%s/hs_ed25519_secret_key", dir);
+	CU_ASSERT(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	CU_ASSERT(provision_identity_load(sk, pk, path) == 0);
+	CU_ASSERT(memcmp(sk, f.sk, 64) == 0 && memcmp(pk, f.pk, 32) == 0);
+	/* Never overwrite a key. */
+	fixture_init(&f, 0);
+	CU_ASSERT(provision_identity_write(dir, f.sk, f.pk) != 0);
+	CU_ASSERT(provision_identity_load(sk2, pk2, path) == 0);
+	CU_ASSERT(memcmp(sk2, sk, 64) == 0);
+	/* A key others can read is refused. */
+	CU_ASSERT(chmod(path, 0644) == 0);
+	CU_ASSERT(provision_identity_load(sk2, pk2, path) ==
+	    OB_ERR_NOT_AUTHORIZED);
+	CU_ASSERT(provision_identity_load(sk2, pk2, "/nonexistent/key") ==
+	    OB_ERR_MISSING);
+}
+
+static void
+test_request_roundtrip(void)
+{
+	struct fixture		 f;
+	struct provision	*req, *back = NULL;
+	struct buf		*b, *b2;
+	size_t			 line;
+
+	fixture_init(&f, 1);
+	req = fixture_request(&f);
+	b = encode(req);
+	CU_ASSERT(buf_has_prefix(b, "obhsm-request 1\nservice " RFC_ADDR
+	    "\nperiod-length 1440\nrotation-offset 720\nperiod 16904\n"
+	    "token-key "));
+	CU_ASSERT_FATAL(provision_parse(&back, PROVISION_REQUEST,
+	    buf_ptr(b), buf_len(b), &line) == 0);
+	CU_ASSERT(back->nperiods == 2 && back->periods[1].tp == TP0 + 1);
+	CU_ASSERT(memcmp(back->periods[1].token_pk, f.tok_pk[1], 32) == 0);
+	CU_ASSERT(memcmp(back->identity_pk, f.pk, 32) == 0);
+	b2 = encode(back);
+	CU_ASSERT(buf_len(b) == buf_len(b2) &&
+	    memcmp(buf_ptr(b), buf_ptr(b2), buf_len(b)) == 0);
+	provision_free(back);
+	back = NULL;
+	/* A request is not a bundle. */
+	CU_ASSERT(provision_parse(&back, PROVISION_BUNDLE, buf_ptr(b),
+	    buf_len(b), &line) == OB_ERR_FORMAT && back == NULL);
+	buf_free(b);
+	buf_free(b2);
+	provision_free(req);
+}
+
+static void
+test_certify(void)
+{
+	struct fixture			 f;
+	struct provision		*b, *back = NULL;
+	const struct provision_period	*pp;
+	struct hs_cert			 c;
+	struct buf			*t, *t2;
+	uint8_t				 bsk[64], bpk[32], ope[32];
+	const uint8_t			*cert;
+	time_t				 now;
+	size_t				 i;
+
+	fixture_init(&f, 1);
+	b = fixture_bundle(&f);
+	CU_ASSERT_FATAL(b->nperiods == 2);
+	for (i = 0; i < 2; i++) {
+		pp = &b->periods[i];
+		CU_ASSERT(pp->ncerts == 49);
+		CU_ASSERT(provision_verify_period(b, pp, f.tok_pk[i], NULL) ==
+		    0);
+		/* The OPE key is tor's: from the blinded secret. */
+		CU_ASSERT(hs_blind_seckey(bsk, f.sk, f.pk, pp->tp, PLEN) == 0);
+		CU_ASSERT(hs_ope_key(ope, bsk) == 0);
+		CU_ASSERT(memcmp(ope, pp->ope_key, 32) == 0);
+	}
+	/* The cert used at any upload time: type 08 from the blinded key,
+	 * over the token key, expiring as tor's would for that upload. */
+	CU_ASSERT(hs_blind_pubkey(bpk, f.pk, TP0, PLEN) == 0);
+	pp = &b->periods[0];
+	for (now = TP0_START - 12 * 3600; now <= TP0_START + 36 * 3600;
+	    now += 1799) {
+		CU_ASSERT_FATAL(provision_cert_for_time(&cert, pp, now) == 0);
+		CU_ASSERT_FATAL(hs_cert_parse(&c, cert, HS_CERT_LEN) == 0);
+		CU_ASSERT(hs_cert_verify(&c, HS_CERT_TYPE_DESC_SIGNING, bpk,
+		    now) == 0);
+		CU_ASSERT(memcmp(c.certified_key, f.tok_pk[0], 32) == 0);
+		if (now % 3600 != 0)
+			CU_ASSERT(c.expiry_hours ==
+			    hs_cert_expiry_desc_signing(now));
+	}
+	CU_ASSERT(provision_cert_for_time(&cert, pp,
+	    TP0_START - 12 * 3600 - 1) == OB_ERR_RANGE);
+	CU_ASSERT(provision_cert_for_time(&cert, pp,
+	    TP0_START + 37 * 3600) == OB_ERR_RANGE);
+	CU_ASSERT(provision_horizon(b) == TP0_START + 60 * 3600);
+
+	/* Text round trip, byte for byte. */
+	t = encode(b);
+	CU_ASSERT_FATAL(provision_parse(&back, PROVISION_BUNDLE, buf_ptr(t),
+	    buf_len(t), NULL) == 0);
+	t2 = encode(back);
+	CU_ASSERT(buf_len(t) == buf_len(t2) &&
+	    memcmp(buf_ptr(t), buf_ptr(t2), buf_len(t)) == 0);
+	CU_ASSERT(accepted(&f, buf_ptr(t), buf_len(t)));
+	/* Nothing secret in it. */
+	for (i = 0; i + 32 <= buf_len(t); i++)
+		CU_ASSERT(memcmp(buf_ptr(t) + i, bsk, 32) != 0);
+	buf_free(t);
+	buf_free(t2);
+	provision_free(back);
+	provision_free(b);
+	ob_wipe(bsk, sizeof(bsk));
+}
+
+static void
+test_request_refused(void)
+{
+	struct fixture		 f, g;
+	struct provision	*req, *b = NULL;
+
+	fixture_init(&f, 1);
+	fixture_init(&g, 0);
+	req = fixture_request(&f);
+	/* Another identity key than the request's address. */
+	CU_ASSERT(provision_certify(&b, req, g.sk, TP0_START) ==
+	    OB_ERR_MISMATCH && b == NULL);
+	/* A period that is over. */
+	CU_ASSERT(provision_certify(&b, req, f.sk, TP0_START + 40 * 3600) ==
+	    OB_ERR_RANGE && b == NULL);
+	CU_ASSERT(provision_certify(&b, req, f.sk, TP0_START) == 0);
+	provision_free(b);
+	provision_free(req);
+}
+
+/* Replace the first occurrence of from by to in a text buffer. */
+static struct buf *
+edit(const struct buf *in, const char *from, const char *to)
+{
+	struct buf	*out = buf_new(PROVISION_FILE_MAX);
+	const char	*s = (const char *)buf_ptr(in), *p;
+	char		*z;
+
+	CU_ASSERT_FATAL(out != NULL);
+	CU_ASSERT_FATAL((z = strndup(s, buf_len(in))) != NULL);
+	p = strstr(z, from);
+	CU_ASSERT_FATAL(p != NULL);
+	CU_ASSERT(buf_put(out, z, (size_t)(p - z)) == 0);
+	CU_ASSERT(buf_put_str(out, to) == 0);
+	CU_ASSERT(buf_put_str(out, p + strlen(from)) == 0);
+	free(z);
+	return out;
+}
+
+static void
+test_bundle_refused(void)
+{
+	struct fixture		 f, g;
+	struct provision	*b, *gb, *p = NULL;
+	struct provision_period	*pp;
+	struct hs_signer	 s;
+	struct buf		*t, *e;
+	uint8_t			 bsk[64], bpk[32], save[HS_CERT_LEN];
+	char			 from[128], to[128];
+	size_t			 i, j, bad;
+
+	fixture_init(&f, 1);
+	fixture_init(&g, 0);
+	b = fixture_bundle(&f);
+	t = encode(b);
+
+	/* Another token key for the period. */
+	CU_ASSERT(provision_verify_period(b, &b->periods[0], f.tok_pk[2],
+	    NULL) == OB_ERR_MISMATCH);
+	/* The period keys swapped. */
+	CU_ASSERT(provision_verify_period(b, &b->periods[0], f.tok_pk[1],
+	    NULL) == OB_ERR_MISMATCH);
+
+	/* A bundle for another address, relabelled as ours. */
+	memcpy(g.tok_pk, f.tok_pk, sizeof(f.tok_pk));
+	gb = fixture_bundle(&g);
+	e = encode(gb);
+	{
+		struct buf *e2 = edit(e, g.addr, f.addr);
+
+		CU_ASSERT(!accepted(&f, buf_ptr(e2), buf_len(e2)));
+		CU_ASSERT_FATAL(provision_parse(&p, PROVISION_BUNDLE,
+		    buf_ptr(e2), buf_len(e2), NULL) == 0);
+		CU_ASSERT(provision_verify_period(p, &p->periods[0],
+		    f.tok_pk[0], &bad) == OB_ERR_MISMATCH && bad == 0);
+		provision_free(p);
+		p = NULL;
+		buf_free(e2);
+	}
+	buf_free(e);
+	provision_free(gb);
+
+	/* Another period's blinded key signing this period's hours. */
+	pp = &b->periods[0];
+	CU_ASSERT(hs_blind_seckey(bsk, f.sk, f.pk, TP0 + 1, PLEN) == 0);
+	CU_ASSERT(hs_expanded_pubkey(bpk, bsk) == 0);
+	hs_signer_expanded(&s, bsk, bpk);
+	memcpy(save, pp->certs[5], HS_CERT_LEN);
+	CU_ASSERT(hs_cert_build(pp->certs[5], HS_CERT_TYPE_DESC_SIGNING,
+	    pp->first_hour + 5 + 55, f.tok_pk[0], &s) == 0);
+	CU_ASSERT(provision_verify_period(b, pp, f.tok_pk[0], &bad) ==
+	    OB_ERR_MISMATCH && bad == 5);
+	memcpy(pp->certs[5], save, HS_CERT_LEN);
+	ob_wipe(bsk, sizeof(bsk));
+	/* A period relabelled in the text. */
+	(void)snprintf(from, sizeof(from), "period %d\n", TP0 + 1);
+	(void)snprintf(to, sizeof(to), "period %d\n", TP0 + 2);
+	e = edit(t, from, to);
+	CU_ASSERT(!accepted(&f, buf_ptr(e), buf_len(e)));
+	buf_free(e);
+
+	/* Tampered: every byte of a cert, the OPE key, its signature. */
+	for (j = 0; j < HS_CERT_LEN; j++) {
+		pp->certs[3][j] ^= 0x20;
+		CU_ASSERT(provision_verify_period(b, pp, f.tok_pk[0], &bad) !=
+		    0);
+		pp->certs[3][j] ^= 0x20;
+	}
+	pp->ope_key[7] ^= 1;
+	CU_ASSERT(provision_verify_period(b, pp, f.tok_pk[0], &bad) ==
+	    OB_ERR_SIGNATURE && bad == pp->ncerts);
+	pp->ope_key[7] ^= 1;
+	pp->ope_sig[63] ^= 0x10;
+	CU_ASSERT(provision_verify_period(b, pp, f.tok_pk[0], &bad) != 0);
+	pp->ope_sig[63] ^= 0x10;
+	CU_ASSERT(provision_verify_period(b, pp, f.tok_pk[0], NULL) == 0);
+	/* Tampered text: every character of a cert line changed. */
+	{
+		const char	*s0 = (const char *)buf_ptr(t);
+		const char	*c = strstr(s0, "\ncert ");
+		uint8_t		*copy;
+		size_t		 off;
+
+		CU_ASSERT_FATAL(c != NULL);
+		off = (size_t)(c - s0) + 6;
+		copy = malloc(buf_len(t));
+		CU_ASSERT_FATAL(copy != NULL);
+		for (i = 0; i < 187; i++) {
+			memcpy(copy, buf_ptr(t), buf_len(t));
+			copy[off + i] = copy[off + i] == 'A' ? 'B' : 'A';
+			CU_ASSERT(!accepted(&f, copy, buf_len(t)));
+		}
+		free(copy);
+	}
+
+	/* Truncated anywhere. */
+	for (i = 0; i < buf_len(t); i += (i < 400 ||
+	    i + 400 > buf_len(t)) ? 1 : 97)
+		CU_ASSERT(!accepted(&f, buf_ptr(t), i));
+	CU_ASSERT(accepted(&f, buf_ptr(t), buf_len(t)));
+
+	/* Trailing data, missing end, other version, duplicate key. */
+	e = edit(t, "end\n", "end\nx\n");
+	CU_ASSERT(provision_parse(&p, PROVISION_BUNDLE, buf_ptr(e),
+	    buf_len(e), NULL) == OB_ERR_LEFTOVER);
+	buf_free(e);
+	e = edit(t, "obhsm-bundle 1\n", "obhsm-bundle 2\n");
+	CU_ASSERT(provision_parse(&p, PROVISION_BUNDLE, buf_ptr(e),
+	    buf_len(e), NULL) == OB_ERR_VERSION);
+	buf_free(e);
+	buf_free(t);
+	memcpy(b->periods[1].token_pk, b->periods[0].token_pk, 32);
+	t = encode(b);
+	CU_ASSERT(provision_parse(&p, PROVISION_BUNDLE, buf_ptr(t),
+	    buf_len(t), NULL) == OB_ERR_DUPLICATE && p == NULL);
+	buf_free(t);
+	provision_free(b);
+}
+
+static void
+test_limits(void)
+{
+	struct buf		*b = buf_new(PROVISION_FILE_MAX + 1024);
+	struct provision	*p = NULL;
+	size_t			 line = 0;
+	int			 i;
+	uint8_t			 pk[32];
+	char			 k64[64];
+
+	CU_ASSERT_FATAL(b != NULL);
+	/* Too many periods. */
+	CU_ASSERT(buf_putf(b, "obhsm-request 1\nservice %s\nperiod-length "
+	    "1440\nrotation-offset 720\n", RFC_ADDR) == 0);
+	for (i = 0; i <= PROVISION_MAX_PERIODS; i++) {
+		memset(pk, 0, sizeof(pk));
+		memcpy(pk, &i, sizeof(i));
+		CU_ASSERT_FATAL(b64_encode(k64, sizeof(k64), pk, 32,
+		    B64_NOPAD) == 0);
+		CU_ASSERT(buf_putf(b, "period %d\ntoken-key %s\n", TP0 + i,
+		    k64) == 0);
+	}
+	CU_ASSERT(buf_put_str(b, "end\n") == 0);
+	CU_ASSERT(provision_parse(&p, PROVISION_REQUEST, buf_ptr(b),
+	    buf_len(b), &line) == OB_ERR_LIMIT && p == NULL);
+	/* A huge line. */
+	buf_reset(b);
+	CU_ASSERT(buf_put_str(b, "obhsm-request 1\nservice ") == 0);
+	for (i = 0; i < 1000; i++)
+		CU_ASSERT(buf_put_u8(b, 'a') == 0);
+	CU_ASSERT(buf_put_str(b, "\n") == 0);
+	CU_ASSERT(provision_parse(&p, PROVISION_REQUEST, buf_ptr(b),
+	    buf_len(b), &line) == OB_ERR_TOO_LARGE && line == 2);
+	/* Periods out of order, bad numbers, bad address. */
+	buf_reset(b);
+	CU_ASSERT(buf_putf(b, "obhsm-request 1\nservice %s\nperiod-length "
+	    "1440\nrotation-offset 720\nperiod 5\ntoken-key %s\nperiod 4\n"
+	    "token-key %s\nend\n", RFC_ADDR, k64, k64) == 0);
+	CU_ASSERT(provision_parse(&p, PROVISION_REQUEST, buf_ptr(b),
+	    buf_len(b), &line) == OB_ERR_FORMAT && line == 7);
+	buf_reset(b);
+	CU_ASSERT(buf_putf(b, "obhsm-request 1\nservice %s\nperiod-length "
+	    "01440\nrotation-offset 720\nend\n", RFC_ADDR) == 0);
+	CU_ASSERT(provision_parse(&p, PROVISION_REQUEST, buf_ptr(b),
+	    buf_len(b), &line) == OB_ERR_FORMAT && line == 3);
+	buf_reset(b);
+	CU_ASSERT(buf_putf(b, "obhsm-request 1\nservice %s\nperiod-length "
+	    "1440\nrotation-offset 720\nend\n",
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaad") == 0);
+	CU_ASSERT(provision_parse(&p, PROVISION_REQUEST, buf_ptr(b),
+	    buf_len(b), &line) != 0 && p == NULL);
+	/* An empty request. */
+	buf_reset(b);
+	CU_ASSERT(buf_putf(b, "obhsm-request 1\nservice %s\nperiod-length "
+	    "1440\nrotation-offset 720\nend\n", RFC_ADDR) == 0);
+	CU_ASSERT(provision_parse(&p, PROVISION_REQUEST, buf_ptr(b),
+	    buf_len(b), &line) == OB_ERR_MISSING);
+	/* Too large a file. */
+	CU_ASSERT(provision_parse(&p, PROVISION_REQUEST, buf_ptr(b),
+	    PROVISION_FILE_MAX + 1, &line) == OB_ERR_TOO_LARGE);
+	buf_free(b);
+}
+
+static void
+test_store(void)
+{
+	struct fixture		 f;
+	struct provision	*b, *store = NULL, *back = NULL, *b2;
+	char			 dir[PATH_MAX], path[PATH_MAX + 80];
+	struct stat		 st;
+	size_t			 n;
+
+	fixture_init(&f, 0);
+	b = fixture_bundle(&f);
+	(void)snprintf(dir, sizeof(dir), "%s/provision-store", test_tmpdir());
+	CU_ASSERT_FATAL(mkdir(dir, 0700) == 0 || errno == EEXIST);
+	CU_ASSERT(provision_store_load(&store, dir, f.addr) ==
+	    OB_ERR_MISSING);
+	CU_ASSERT(provision_store_merge(&store, b) == 0);
+	CU_ASSERT_FATAL(store != NULL && store->kind == PROVISION_STORE);
+	CU_ASSERT(provision_store_save(dir, store) == 0);
+	CU_ASSERT(provision_store_path(path, sizeof(path), dir, f.addr) == 0);
+	CU_ASSERT(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	CU_ASSERT_FATAL(provision_store_load(&back, dir, f.addr) == 0);
+	CU_ASSERT(back->nperiods == 2);
+	CU_ASSERT(provision_verify_period(back, &back->periods[1],
+	    f.tok_pk[1], NULL) == 0);
+	provision_free(back);
+	back = NULL;
+
+	/* A second bundle for period TP0 + 1 (new key) and TP0 + 2. */
+	b2 = NULL;
+	{
+		struct provision	*req;
+		struct provision_period	*pp;
+
+		CU_ASSERT_FATAL(provision_new(&req, PROVISION_REQUEST, f.addr,
+		    PLEN, ROT) == 0);
+		CU_ASSERT_FATAL(provision_period_add(req, TP0 + 2, &pp) == 0);
+		memcpy(pp->token_pk, f.tok_pk[2], 32);
+		CU_ASSERT_FATAL(provision_certify(&b2, req, f.sk,
+		    TP0_START) == 0);
+		provision_free(req);
+	}
+	CU_ASSERT(provision_store_merge(&store, b2) == 0);
+	CU_ASSERT(store->nperiods == 3 && store->periods[2].tp == TP0 + 2);
+	CU_ASSERT(provision_horizon(store) == TP0_START + 84 * 3600);
+	/* The same key twice (bundle for TP0 + 2 reusing TP0's key). */
+	memcpy(b2->periods[0].token_pk, f.tok_pk[0], 32);
+	CU_ASSERT(provision_store_merge(&store, b2) == OB_ERR_DUPLICATE);
+	CU_ASSERT(store->nperiods == 3);
+	/* Another rotation offset: refused, store unchanged. */
+	b2->rot_offset = 0;
+	CU_ASSERT(provision_store_merge(&store, b2) == OB_ERR_MISMATCH);
+	CU_ASSERT(store->nperiods == 3);
+
+	/* Purge: at TP0 + 36h + 1s period TP0 is over. */
+	CU_ASSERT(provision_store_purge(store, TP0_START + 36 * 3600, &n) ==
+	    0 && n == 0);
+	CU_ASSERT(provision_store_purge(store, TP0_START + 36 * 3600 + 1,
+	    &n) == 0 && n == 1);
+	CU_ASSERT(store->nperiods == 2 && store->periods[0].tp == TP0 + 1);
+	CU_ASSERT(provision_store_save(dir, store) == 0);
+	CU_ASSERT_FATAL(provision_store_load(&back, dir, f.addr) == 0);
+	CU_ASSERT(back->nperiods == 2);
+	CU_ASSERT(provision_period_find(back, TP0) == NULL);
+	CU_ASSERT(provision_period_find(back, TP0 + 2) != NULL);
+	provision_free(back);
+	provision_free(b2);
+	provision_free(store);
+	provision_free(b);
+}
+
+static const struct test_case provision_tests[] = {
+	{ "window and key names", test_window },
+	{ "identity formats", test_identity_formats },
+	{ "identity files", test_identity_files },
+	{ "request round trip", test_request_roundtrip },
+	{ "certify", test_certify },
+	{ "request refused", test_request_refused },
+	{ "bundle refused", test_bundle_refused },
+	{ "limits", test_limits },
+	{ "store", test_store },
+	{ NULL, NULL }
+};
+
+void
+test_register_provision(void)
+{
+	test_add_suite("provision", provision_tests);
+}

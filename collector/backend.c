@@ -97,9 +97,11 @@ collector_clear(struct collector *c)
 		free(c->services[i].verified_gen);
 		free(c->services[i].rejected_gen);
 		free(c->services[i].sent_gen);
-		for (j = 0; j < 2; j++)
+		for (j = 0; j < 2; j++) {
+			free(c->services[i].slot[j].sets);
 			for (k = 0; k < SEL_MAX_SETS; k++)
 				free(c->services[i].slot[j].docs[k]);
+		}
 	}
 	free(c->services);
 	hsdir_view_free(c->view);

@@ -38,7 +38,7 @@
 #include "sandbox.h"
 #include "torctl.h"
 
-#define FETCH_SERVERS		3	/* HSDirs asked per backend per round */
+#define FETCH_SERVERS		3	/* HSDirs asked per backend a round */
 #define MD_MISSING_MAX		256	/* md/id requests per consensus */
 
 static volatile sig_atomic_t	got_term;
@@ -88,7 +88,8 @@ fetch_round(struct collector *c, time_t now)
 
 		if (b->fetching) {
 			/* The last round never finished: count it. */
-			if (now - b->fetch_started < (time_t)c->cf.fetch_timeout)
+			if (now - b->fetch_started <
+			    (time_t)c->cf.fetch_timeout)
 				continue;
 			if (b->fetch_valid == 0)
 				b->empty_rounds++;
@@ -223,9 +224,9 @@ verify_cb(const struct sc_reply *r, void *arg)
 {
 	struct verify_arg	*va = arg;
 	struct service		*s = &va->c->services[va->svc];
-	struct backend		*b;
+	struct conf_pool	*p = &va->c->cf.pools[s->cf->pool];
+	struct backend		*b = &va->c->backends[p->backends[va->member]];
 
-	b = &va->c->backends[va->c->cf.pools[s->cf->pool].backends[va->member]];
 	if (r->ok) {
 		s->verified_gen[va->member] = va->gen;
 		s->rejected_gen[va->member] = 0;
@@ -251,6 +252,13 @@ verify_sync(struct collector *c)
 		struct service	*s = &c->services[i];
 		struct conf_pool *p = &c->cf.pools[s->cf->pool];
 
+		/*
+		 * The signer replaces a backend's intro points with each new
+		 * descriptor: not while a publish job of this service may
+		 * still ask it to certify the old ones.
+		 */
+		if (s->slot[0].busy || s->slot[1].busy)
+			continue;
 		for (j = 0; j < p->nbackends; j++) {
 			struct backend *b = &c->backends[p->backends[j]];
 
@@ -404,7 +412,8 @@ hc_io(struct collector *c, struct backend *b, short revents, time_t now)
 			return;
 		if (getsockopt(b->hc_fd, SOL_SOCKET, SO_ERROR, &err, &el) ==
 		    -1 || err != 0) {
-			hc_finish(c, b, 0, "cannot reach tor's SocksPort", now);
+			hc_finish(c, b, 0, "cannot reach tor's SocksPort",
+			    now);
 			return;
 		}
 		/* SOCKS5 (RFC 1928), no authentication. */
@@ -677,6 +686,16 @@ tc_event(struct torctl *tc, const struct torctl_reply *r, void *arg)
 /* ------------------------------------------------------------------ */
 /* The loop                                                            */
 
+static int
+ms_to_next_second(void)
+{
+	struct timespec	ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+		return 1000;
+	return 1000 - (int)(ts.tv_nsec / 1000000) + 1;
+}
+
 static void
 on_signal(int sig)
 {
@@ -689,7 +708,7 @@ loop(struct collector *c)
 	struct pollfd	*pfd;
 	size_t		 npfd, i, base;
 	int		 timeout, t, sc_was_ready = 0;
-	time_t		 now;
+	time_t		 now, last_tick = 0;
 	size_t		 j;
 
 	npfd = 3 + c->nbackends;
@@ -697,6 +716,13 @@ loop(struct collector *c)
 		return -1;
 	while (!got_term) {
 		now = time(NULL);
+		/*
+		 * The schedulers walk every backend and service: once a
+		 * second, not on every event (thousands of services).
+		 */
+		if (now == last_tick)
+			goto wait;
+		last_tick = now;
 		/* A new signer session knows nothing: send everything. */
 		if (sc_ready(c->sc) && !sc_was_ready)
 			for (i = 0; i < c->nservices; i++)
@@ -721,8 +747,9 @@ loop(struct collector *c)
 		}
 		verify_sync(c);
 		publish_run(c, now);
-
-		timeout = 1000;		/* the schedulers above are per second */
+ wait:
+		/* Wake for the next second's tick at the latest. */
+		timeout = ms_to_next_second();
 		torctl_pollfd(c->tc, &pfd[0]);
 		if ((t = torctl_timeout(c->tc)) >= 0 && t < timeout)
 			timeout = t;

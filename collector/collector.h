@@ -357,9 +357,10 @@ struct desc_slot {
 	size_t		 nup;
 	int		 hsdirs_changed;
 	/* What was last published (selection input for stickiness). */
-	struct sel_set	 sets[SEL_MAX_SETS];
+	struct sel_set	*sets;		/* [nsets] */
 	size_t		 nsets;
-	uint8_t		*docs[SEL_MAX_SETS];	/* signed, for retries */
+	/* Signed documents, kept for retries until every HSDir has it. */
+	uint8_t		*docs[SEL_MAX_SETS];
 	size_t		 doclens[SEL_MAX_SETS];
 	uint64_t	 revision;
 	time_t		 last_publish;

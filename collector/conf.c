@@ -159,8 +159,8 @@ conf_client_key(uint8_t pk[X25519_KEY_LEN], const char *s)
 	}
 	buf_init_ro(&v, s, n);
 	if (n == 44)
-		return b64_decode(pk, X25519_KEY_LEN, &got, &v, B64_PAD) != 0 ||
-		    got != X25519_KEY_LEN ? OB_ERR_FORMAT : 0;
+		return b64_decode(pk, X25519_KEY_LEN, &got, &v,
+		    B64_PAD) != 0 || got != X25519_KEY_LEN ? OB_ERR_FORMAT : 0;
 	if (n == 43)
 		return b64_decode(pk, X25519_KEY_LEN, &got, &v, B64_NOPAD) !=
 		    0 || got != X25519_KEY_LEN ? OB_ERR_FORMAT : 0;
@@ -214,8 +214,8 @@ pool_fill(struct conf *cf, struct conf_pool *p, cfg_t *sec,
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		if (backend_intern(cf, cfg_getnstr(sec, "backends", (unsigned)i),
-		    where, &idx) != 0)
+		if (backend_intern(cf, cfg_getnstr(sec, "backends",
+		    (unsigned)i), where, &idx) != 0)
 			return -1;
 		for (j = 0; j < p->nbackends; j++)
 			if (p->backends[j] == idx) {

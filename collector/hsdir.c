@@ -25,7 +25,7 @@ struct router {
 	uint8_t		rsa_id[HS_RSA_ID_LEN];
 	uint8_t		md_digest[HSDIR_MD_DIGEST_LEN];
 	uint8_t		ed_id[ED25519_PK_LEN];
-	unsigned	has_m:1, hsdir_flag:1, hsdir_v2:1, has_ed:1;
+	unsigned	has_m:1, hsdir_flag:1, hsdir_v2:1, has_md:1, has_ed:1;
 };
 
 /* One entry of a sorted ring: an hsdir index and the relay it names. */
@@ -178,7 +178,8 @@ parse_params(struct hsdir_view *v, struct buf *line)
 			return OB_ERR_FORMAT;
 		if ((eq = memchr(buf_ptr(&w), '=', buf_len(&w))) == NULL)
 			return OB_ERR_FORMAT;
-		if ((r = buf_get_view(&w, (size_t)(eq - buf_ptr(&w)), &k)) != 0 ||
+		if ((r = buf_get_view(&w, (size_t)(eq - buf_ptr(&w)),
+		    &k)) != 0 ||
 		    (r = buf_consume(&w, 1)) != 0 ||
 		    (r = word_to_i64(&w, &val)) != 0)
 			return OB_ERR_FORMAT;
@@ -462,6 +463,7 @@ md_one(struct hsdir_view *v, const uint8_t *p, size_t n)
 		rt--;
 	for (; rt < v->routers + v->nrouters &&
 	    rt->has_m && memcmp(rt->md_digest, d, sizeof(d)) == 0; rt++) {
+		rt->has_md = 1;
 		rt->has_ed = has_ed;
 		if (has_ed)
 			memcpy(rt->ed_id, ed, sizeof(ed));
@@ -520,7 +522,7 @@ hsdir_view_missing(const struct hsdir_view *v,
 	for (i = 0; i < v->nrouters; i++) {
 		const struct router *rt = &v->routers[i];
 
-		if (!rt->hsdir_flag || !rt->hsdir_v2 || rt->has_ed)
+		if (!rt->hsdir_flag || !rt->hsdir_v2 || rt->has_md)
 			continue;
 		if (*n < max)
 			memcpy(out[*n], rt->rsa_id, HS_RSA_ID_LEN);
@@ -734,7 +736,7 @@ hsdir_view_stats(const struct hsdir_view *v, struct hsdir_view_stats *st)
 		if (!rt->hsdir_v2)
 			continue;
 		st->hsdir_v2++;
-		if (!rt->has_m)
+		if (!rt->has_m || !rt->has_md)
 			st->no_md++;
 		else if (!rt->has_ed)
 			st->no_ed++;

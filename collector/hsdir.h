@@ -13,8 +13,8 @@
  *	hsdir_view_finish(v, testnet);
  * then ask it which time periods and SRVs the two live descriptors use and
  * which HSDirs are responsible for a blinded key.  A finished view is
- * immutable (const from then on); build a new one on every new consensus (STATUS_CLIENT
- * CONSENSUS_ARRIVED) and swap.
+ * immutable (const from then on); build a new one on every new
+ * consensus (torctl_event_is_new_consensus()) and swap.
  *
  * The ring holds every relay with the HSDir flag, "pr" HSDir=2 and an
  * "id ed25519" line in its microdescriptor, matched by the "m" digest
@@ -45,7 +45,8 @@ struct hsdir_params {
 	unsigned	n_replicas;		/* [1, 16], 2 */
 	unsigned	spread_store;		/* [1, 128], 4 */
 	unsigned	spread_fetch;		/* [1, 128], 3 */
-	uint32_t	max_desc_size;		/* HSV3MaxDescriptorSize, 50000 */
+	/* HSV3MaxDescriptorSize, 50000 */
+	uint32_t	max_desc_size;
 	int		cc_sendme_inc;		/* cc_sendme_inc [1,254], 31 */
 };
 
@@ -53,7 +54,7 @@ struct hsdir_view_stats {
 	size_t		routers;	/* "r" entries in the consensus */
 	size_t		hsdir_flag;	/* with the HSDir flag */
 	size_t		hsdir_v2;	/* ... and pr HSDir=2 */
-	size_t		no_md;		/* ... whose microdescriptor is missing */
+	size_t		no_md;		/* ... without a microdescriptor */
 	size_t		no_ed;		/* ... whose md has no id ed25519 */
 	size_t		ring;		/* on the ring */
 };
@@ -99,9 +100,9 @@ int	hsdir_view_parse_consensus(struct hsdir_view *, const uint8_t *,
 int	hsdir_view_add_mds(struct hsdir_view *, const uint8_t *, size_t)
 	    __attribute__((warn_unused_result));
 /*
- * Ring candidates (HSDir flag + HSDir=2) still lacking a
- * microdescriptor: writes up to max RSA ids to out, returns the count in
- * *n (which may exceed max: call again after adding).
+ * Ring candidates (HSDir flag + HSDir=2) whose microdescriptor has not
+ * been added yet: writes up to max RSA ids to out and the full count to
+ * *n (which may exceed max).  Ask tor for each with GETINFO md/id/<hex>.
  */
 void	hsdir_view_missing(const struct hsdir_view *,
 	    uint8_t (*out)[HS_RSA_ID_LEN], size_t max, size_t *n);
@@ -138,7 +139,8 @@ const struct hs_relay *hsdir_view_relays(const struct hsdir_view *,
  * is not one of the view's periods.
  */
 int	hsdir_view_responsible(const struct hsdir_view *,
-	    const struct hsdir_period *p, const uint8_t blinded[ED25519_PK_LEN],
+	    const struct hsdir_period *p,
+	    const uint8_t blinded[ED25519_PK_LEN],
 	    uint8_t (*out)[HS_RSA_ID_LEN], size_t max, size_t *n)
 	    __attribute__((warn_unused_result));
 /* Same with spread_fetch: where a client (and HSFETCH) would look for

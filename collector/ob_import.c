@@ -43,6 +43,7 @@
 
 struct obi_service {
 	char	*key;
+	char	*key_path;		/* key, from the YAML's directory */
 	char	 addr[HS_ADDR_LEN + 1];	/* master, once known */
 	size_t	 line;
 	char	 (*inst)[HS_ADDR_LEN + 1];
@@ -64,6 +65,7 @@ obi_clear(struct obi *o)
 
 	for (i = 0; i < o->nsvc; i++) {
 		free(o->svc[i].key);
+		free(o->svc[i].key_path);
 		free(o->svc[i].inst);
 	}
 	free(o->svc);
@@ -321,7 +323,8 @@ parse_yaml(struct obi *o, const char *yaml, size_t len, size_t *errline,
 			s = &o->svc[o->nsvc - 1];
 			svc_dash = ind;
 			in_inst_item = 0;
-			if (buf_consume(&line, buf_len(&line) > 1 ? 2 : 1) != 0)
+			if (buf_consume(&line,
+			    buf_len(&line) > 1 ? 2 : 1) != 0)
 				return OB_ERR_INTERNAL;
 			while (buf_has_prefix(&line, " "))
 				if (buf_consume(&line, 1) != 0)
@@ -389,10 +392,15 @@ master_addr(struct obi_service *s, const char *dir)
 	const char	*base;
 	size_t		 n;
 
+	/* OnionBalance reads a relative key path from the YAML's
+	 * directory; the signer's configuration needs it absolute. */
 	if (s->key[0] == '/' || dir == NULL)
 		(void)snprintf(path, sizeof(path), "%s", s->key);
 	else
 		(void)snprintf(path, sizeof(path), "%s/%s", dir, s->key);
+	free(s->key_path);
+	if ((s->key_path = strdup(path)) == NULL)
+		return OB_ERR_NOMEM;
 	if (access(path, R_OK) == 0 &&
 	    provision_identity_load(sk, pk, path) == 0) {
 		ob_wipe(sk, sizeof(sk));
@@ -472,14 +480,14 @@ ob_import(struct buf *out, const char *yaml, size_t len, const char *dir)
 	if (buf_put_str(out, "# obhsm-collector.conf imported from an "
 	    "OnionBalance config.yaml\n# (obhsm-collector "
 	    "import-onionbalance).  Global options keep their\n"
-	    "# defaults: see obhsm-collector.conf(5) in "
-	    "obhsm-collector(8).\n#\n# The identity keys stay with the "
-	    "signer (online identity mode), or go\n# through an "
+	    "# defaults: see obhsm-collector(8) and the shipped\n"
+	    "# obhsm-collector.conf.\n#\n# The identity keys stay with "
+	    "the signer (online identity mode), or go\n# through an "
 	    "obhsm-keytool ceremony (offline identity):\n") != 0)
 		goto nomem;
 	for (i = 0; i < o.nsvc; i++)
 		if (buf_putf(out, "#   %s.onion  key %s\n", o.svc[i].addr,
-		    o.svc[i].key) != 0)
+		    o.svc[i].key_path) != 0)
 			goto nomem;
 	for (i = 0; i < o.nsvc; i++) {
 		struct obi_service *s = &o.svc[i];

@@ -112,6 +112,8 @@ publish_refresh_hsdirs(struct collector *c, time_t now)
 					free(sl->docs[k]);
 					sl->docs[k] = NULL;
 				}
+				free(sl->sets);
+				sl->sets = NULL;
 				sl->nsets = 0;
 				sl->last_publish = 0;
 				sl->nup = 0;
@@ -177,10 +179,11 @@ static void
 post_cb(struct torctl *tc, const struct torctl_reply *r, void *arg)
 {
 	struct post_arg		*pa = arg;
-	struct desc_slot	*sl = &pa->c->services[pa->svc].slot[pa->which];
+	struct desc_slot	*sl;
 	size_t			 k;
 	time_t			 now = time(NULL);
 
+	sl = &pa->c->services[pa->svc].slot[pa->which];
 	/* The slot moved on (new period or new descriptor) meanwhile. */
 	if (sl->tp != pa->tp || sl->revision != pa->revision)
 		goto out;
@@ -244,6 +247,19 @@ post_set(struct collector *c, size_t svc, int which, size_t set, int want,
 	return 0;
 }
 
+/* Every HSDir of a set has its document: no retry will need it. */
+static void
+docs_release(struct desc_slot *sl, size_t set)
+{
+	size_t	k;
+
+	for (k = 0; k < sl->nup; k++)
+		if (sl->up[k].set == set && sl->up[k].state != UPLOAD_OK)
+			return;
+	free(sl->docs[set]);
+	sl->docs[set] = NULL;
+}
+
 void
 publish_upload_event(struct collector *c, const char *addr,
     const uint8_t hsdir[HS_RSA_ID_LEN], int ok, const uint8_t *blinded,
@@ -277,6 +293,7 @@ publish_upload_event(struct collector *c, const char *addr,
 				u->state = UPLOAD_OK;
 				u->attempts = 0;
 				c->uploads_ok++;
+				docs_release(sl, u->set);
 			} else {
 				log_warnx("upload of %s to an HSDir failed: "
 				    "%s", addr, reason != NULL &&
@@ -322,13 +339,20 @@ job_end(struct pub_job *job)
 			free(job->docs[k]);
 		goto out;
 	}
+	free(sl->sets);
+	if ((sl->sets = calloc(job->nsets, sizeof(*sl->sets))) == NULL) {
+		/* Uploads go on; the next turn republishes from scratch. */
+		log_warn("%s", __func__);
+		sl->nsets = 0;
+	} else {
+		memcpy(sl->sets, job->sets, job->nsets * sizeof(*sl->sets));
+		sl->nsets = job->nsets;
+	}
 	for (k = 0; k < SEL_MAX_SETS; k++) {
 		free(sl->docs[k]);
 		sl->docs[k] = job->docs[k];
 		sl->doclens[k] = job->doclens[k];
-		sl->sets[k] = job->sets[k];
 	}
-	sl->nsets = job->nsets;
 	sl->revision = job->revision;
 	sl->last_publish = now;
 	sl->next_publish = publish_next_time(&c->cf, now);
@@ -380,8 +404,10 @@ sign_cb(const struct sc_reply *r, void *arg)
 		job_fail(job, "signer refused the descriptor", r->detail);
 	else if (!job->failed) {
 		if ((b = buf_new(HS_DESC_MAX_LEN + 1)) == NULL ||
-		    buf_put(b, job->docs[sa->set], job->doclens[sa->set]) != 0 ||
-		    (e = hs_desc_append_signature(b, r->u.sig.signature)) != 0 ||
+		    buf_put(b, job->docs[sa->set],
+		    job->doclens[sa->set]) != 0 ||
+		    (e = hs_desc_append_signature(b,
+		    r->u.sig.signature)) != 0 ||
 		    buf_dup_cstr(b, &doc) != 0)
 			job_fail(job, "cannot append the signature", NULL);
 		else {
@@ -446,7 +472,8 @@ job_sign(struct pub_job *job)
 			 */
 			memcpy(pks, cs->client_pks,
 			    cs->n_client_pks * sizeof(*pks));
-			if (ob_random(job->client_sk[k], X25519_KEY_LEN) != 0 ||
+			if (ob_random(job->client_sk[k],
+			    X25519_KEY_LEN) != 0 ||
 			    ob_x25519_pubkey(pks[cs->n_client_pks],
 			    job->client_sk[k]) != 0) {
 				job_fail(job, "no randomness", NULL);
@@ -494,8 +521,9 @@ static void
 params_cb(const struct sc_reply *r, void *arg)
 {
 	struct pub_job		*job = arg;
-	struct desc_slot	*sl = &job->c->services[job->svc].slot[job->which];
+	struct desc_slot	*sl;
 
+	sl = &job->c->services[job->svc].slot[job->which];
 	job->outstanding--;
 	if (!r->ok) {
 		job_fail(job, "signer has no parameters", r->detail);
@@ -595,9 +623,12 @@ job_start(struct collector *c, size_t svc, int which,
 	job->nsets = nsets;
 	for (k = 0; k < nsets; k++) {
 		job->sets[k] = sets[k];
-		for (i = 0; i < sets[k].n; i++)
-			job->ips[k][i] = in[sets[k].pick[i].backend].desc->intro[
-			    sets[k].pick[i].intro];
+		for (i = 0; i < sets[k].n; i++) {
+			const struct sel_pick *pk = &sets[k].pick[i];
+
+			job->ips[k][i] =
+			    in[pk->backend].desc->intro[pk->intro];
+		}
 	}
 	sl->busy = 1;
 	for (k = 0; k < nsets; k++) {
@@ -646,11 +677,19 @@ publish_service(struct collector *c, size_t svc, time_t now,
 	const struct conf_pool	*p = &c->cf.pools[s->cf->pool];
 	uint8_t			 prev[HS_DESC_MAX_INTRO * SEL_MAX_SETS][32];
 	size_t			 nin = 0, nprev, nsets, j, k;
-	int			 w, e, due;
+	int			 w, e, due, waiting = 0;
 
 	for (j = 0; j < p->nbackends; j++) {
 		struct backend *b = &c->backends[p->backends[j]];
 
+		/*
+		 * A live backend's new descriptor is on its way to the
+		 * signer: wait for the verdict (milliseconds) rather than
+		 * publish without that backend and again with it.
+		 */
+		if (b->up && b->have_desc && s->verified_gen[j] != b->gen &&
+		    s->rejected_gen[j] != b->gen && sc_ready(c->sc))
+			waiting = 1;
 		if (b->up && b->have_desc && s->verified_gen[j] == b->gen) {
 			in[nin].desc = &b->desc;
 			in[nin].rank = b->rank;
@@ -669,7 +708,7 @@ publish_service(struct collector *c, size_t svc, time_t now,
 				upload_fail(c, &sl->up[k], now);
 		for (k = 0; k < sl->nsets && !sl->busy; k++)
 			(void)post_set(c, svc, w, k, UPLOAD_FAILED, now);
-		if (sl->busy || nin == 0 || now < sl->retry_at)
+		if (sl->busy || nin == 0 || now < sl->retry_at || waiting)
 			continue;
 		nprev = 0;
 		for (k = 0; k < sl->nsets; k++)

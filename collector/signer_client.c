@@ -398,6 +398,20 @@ parse_ok(struct sc_reply *r, struct msg *m)
 	return msg_end(m);
 }
 
+/* The request already left the queue: fail it here, then the session
+ * (the caller closes it, which fails the rest). */
+static int
+handle_fail(struct signer_client *sc, const struct sc_req *q,
+    struct sc_reply *r, const char *why)
+{
+	memset(r, 0, sizeof(*r));
+	(void)snprintf(r->detail, sizeof(r->detail), "%s", why);
+	sc->failures++;
+	q->cb(r, q->arg);
+	free(r);
+	return -1;
+}
+
 /* 0, or -1 when the connection must go. */
 static int
 handle(struct signer_client *sc, struct msg *m)
@@ -423,8 +437,7 @@ handle(struct signer_client *sc, struct msg *m)
 		    sizeof(r->detail))) != 0) {
 			log_warnx("signer: malformed ERROR: %s",
 			    ob_strerror(e));
-			free(r);
-			return -1;
+			return handle_fail(sc, &q, r, "malformed reply");
 		}
 		sc->failures++;
 		r->ok = 0;
@@ -438,14 +451,12 @@ handle(struct signer_client *sc, struct msg *m)
 	if (m->type != q.want) {
 		log_warnx("signer: %s in reply to a request for %s",
 		    msg_type_name(m->type), msg_type_name(q.want));
-		free(r);
-		return -1;
+		return handle_fail(sc, &q, r, "unexpected reply");
 	}
 	if ((e = parse_ok(r, m)) != 0) {
 		log_warnx("signer: malformed %s: %s", msg_type_name(m->type),
 		    ob_strerror(e));
-		free(r);
-		return -1;
+		return handle_fail(sc, &q, r, "malformed reply");
 	}
 	r->ok = 1;
 	q.cb(r, q.arg);

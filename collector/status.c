@@ -154,10 +154,11 @@ render_json(struct buf *b, const struct collector *c, time_t now)
 			    (unsigned long long)sl->tp,
 			    (long long)sl->last_publish,
 			    (long long)sl->next_publish,
-			    (unsigned long long)sl->revision, sl->nsets, nip, nb,
-			    sl->nup, cnt[UPLOAD_OK], cnt[UPLOAD_PENDING],
+			    (unsigned long long)sl->revision, sl->nsets, nip,
+			    nb, sl->nup, cnt[UPLOAD_OK], cnt[UPLOAD_PENDING],
 			    cnt[UPLOAD_FAILED], sl->nsets > 0 &&
-			    sl->sets[0].flow_control ? "true" : "false")) != 0 ||
+			    sl->sets[0].flow_control ? "true" :
+			    "false")) != 0 ||
 			    (e = json_str(b, sl->error)) != 0 ||
 			    (e = buf_put_str(b, ",\"uploads\":[")) != 0)
 				return e;

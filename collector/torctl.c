@@ -851,7 +851,8 @@ torctl_read(struct torctl *tc)
 			return;
 		}
 		total += (size_t)n;
-		if ((r = torctl_parser_feed(tc->parser, buf, (size_t)n)) != 0) {
+		r = torctl_parser_feed(tc->parser, buf, (size_t)n);
+		if (r != 0) {
 			torctl_drop(tc, "bad reply from tor: %s",
 			    ob_strerror(r));
 			return;
@@ -974,6 +975,28 @@ torctl_sendf(struct torctl *tc, torctl_reply_cb *cb, void *arg,
 	r = torctl_send(tc, cmd, cb, arg);
 	free(cmd);
 	return r;
+}
+
+int
+torctl_setevents(struct torctl *tc, const char *events, torctl_reply_cb *cb,
+    void *arg)
+{
+	char	*copy = NULL;
+
+	if (events != NULL && strpbrk(events, "\r\n") != NULL)
+		return -1;
+	if (events != NULL && events[0] != '\0' &&
+	    (copy = strdup(events)) == NULL)
+		return -1;
+	if (tc->state == TORCTL_READY &&
+	    torctl_sendf(tc, cb, arg, "SETEVENTS%s%s", copy != NULL ? " " :
+	    "", copy != NULL ? copy : "") == -1) {
+		free(copy);
+		return -1;
+	}
+	free(tc->events);
+	tc->events = copy;
+	return 0;
 }
 
 int

@@ -146,7 +146,8 @@ struct torctl_hs_desc {
 	uint8_t		hsdir[TORCTL_FP_LEN];
 	int		has_blinded;
 	uint8_t		blinded[TORCTL_BLINDED_LEN];
-	char		reason[32];	/* "" when absent; else e.g. NOT_FOUND */
+	/* "" when absent; else e.g. NOT_FOUND */
+	char		reason[32];
 	int		has_hsdir_index;
 	uint8_t		hsdir_index[32];
 };
@@ -212,9 +213,10 @@ int	torctl_safecookie_hmac(uint8_t [TORCTL_HMAC_LEN], int server_to_ctl,
 /* torctl.c: the client                                                */
 
 enum torctl_auth {
-	TORCTL_AUTH_AUTO = 0,	/* best that PROTOCOLINFO offers and we can do:
-				 * SAFECOOKIE, then HASHEDPASSWORD if a password
-				 * is configured, then NULL, then COOKIE */
+	/* The best that PROTOCOLINFO offers and we can do: SAFECOOKIE,
+	 * then HASHEDPASSWORD if a password is configured, then NULL,
+	 * then COOKIE. */
+	TORCTL_AUTH_AUTO = 0,
 	TORCTL_AUTH_NULL,
 	TORCTL_AUTH_HASHEDPASSWORD,
 	TORCTL_AUTH_COOKIE,
@@ -234,7 +236,8 @@ struct torctl_config {
 	const char	*address;
 	enum torctl_auth auth;
 	const char	*password;	/* HASHEDPASSWORD */
-	const char	*cookie_file;	/* overrides PROTOCOLINFO's COOKIEFILE */
+	/* overrides PROTOCOLINFO's COOKIEFILE */
+	const char	*cookie_file;
 	/* Space-separated event names, subscribed on every (re)connect,
 	 * e.g. "HS_DESC HS_DESC_CONTENT STATUS_CLIENT"; NULL for none. */
 	const char	*events;
@@ -309,6 +312,15 @@ int	torctl_send(struct torctl *, const char *cmd, torctl_reply_cb *,
 int	torctl_sendf(struct torctl *, torctl_reply_cb *, void *arg,
 	    const char *, ...)
 	    __attribute__((format(printf, 4, 5), warn_unused_result));
+/*
+ * Change the event subscription: remembered for every later reconnect
+ * (like config->events) and, when READY, sent now as "SETEVENTS ...".
+ * events may be NULL or "" for none.  cb gets the SETEVENTS reply if it
+ * was sent now, else it is not called.  Returns -1 on a line break in
+ * events, out of memory or a full queue (the old subscription stays).
+ */
+int	torctl_setevents(struct torctl *, const char *events,
+	    torctl_reply_cb *, void *arg) __attribute__((warn_unused_result));
 /* "GETINFO key"; read the answer with torctl_getinfo_value(). */
 int	torctl_getinfo(struct torctl *, const char *key, torctl_reply_cb *,
 	    void *arg) __attribute__((warn_unused_result));

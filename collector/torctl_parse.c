@@ -24,12 +24,14 @@ struct reply_entry {
 struct torctl_parser {
 	size_t			 max_line;
 	size_t			 max_reply;
-	int			 failed;	/* a stream error: refuse input */
+	/* a stream error: refuse input */
+	int			 failed;
 	struct buf		*partial;	/* a line without its LF yet */
 	struct torctl_reply	*cur;		/* reply being assembled */
 	size_t			 cursize;	/* its bytes, for max_reply */
 	size_t			 linecap;	/* allocated cur->lines */
-	struct buf		*data;		/* body of a '+' line, or NULL */
+	/* body of a '+' line, or NULL */
+	struct buf		*data;
 	STAILQ_HEAD(, reply_entry) done;
 };
 
@@ -352,7 +354,7 @@ text_next_token(struct buf *t, struct buf *tok)
 	return 0;
 }
 
-/* Unquote a control-spec QuotedString (C escapes \\ \" \n \r \t). */
+/* Unquote a control-spec QuotedString (C escapes, \ooo octal). */
 static int
 text_unquote(const struct buf *v, char **out)
 {
@@ -384,6 +386,21 @@ text_unquote(const struct buf *v, char **out)
 			case 'r': c = '\r'; break;
 			case 't': c = '\t'; break;
 			default: break;
+			}
+			/* tor's esc_for_log() writes other bytes as \ooo. */
+			if (c >= '0' && c <= '7' && buf_len(&in) >= 2 &&
+			    buf_ptr(&in)[0] >= '0' && buf_ptr(&in)[0] <= '7' &&
+			    buf_ptr(&in)[1] >= '0' && buf_ptr(&in)[1] <= '7') {
+				unsigned oct = (unsigned)(c - '0') * 64 +
+				    (unsigned)(buf_ptr(&in)[0] - '0') * 8 +
+				    (unsigned)(buf_ptr(&in)[1] - '0');
+
+				if (oct > 255 || oct == 0 ||
+				    buf_consume(&in, 2) != 0) {
+					r = OB_ERR_FORMAT;
+					goto err;
+				}
+				c = (uint8_t)oct;
 			}
 		}
 		if ((r = buf_put_u8(o, c)) != 0)
@@ -593,7 +610,8 @@ torctl_parse_hs_desc(struct torctl_hs_desc *ev, const struct torctl_reply *rp)
 			ev->reason[n] = '\0';
 		} else if (buf_has_prefix(&tok, "HSDIR_INDEX=")) {
 			if (buf_len(&tok) != 12 + 64 ||
-			    hex_decode(ev->hsdir_index, sizeof(ev->hsdir_index),
+			    hex_decode(ev->hsdir_index,
+			    sizeof(ev->hsdir_index),
 			    (const char *)buf_ptr(&tok) + 12, 64) != 0)
 				return OB_ERR_FORMAT;
 			ev->has_hsdir_index = 1;

@@ -129,7 +129,8 @@ audit_verify(const uint8_t *data, size_t len, struct audit_result *res)
 			return audit_fail(res, AUDIT_SYNTAX, lineno,
 			    "a field is malformed");
 		if (audit_hash(hash, buf_ptr(&whole), signed_len) != 0)
-			return audit_fail(res, AUDIT_IO, lineno, "hash failed");
+			return audit_fail(res, AUDIT_IO, lineno,
+			    "hash failed");
 		if (!ob_ct_eq(hash, want, sizeof(hash)))
 			return audit_fail(res, AUDIT_HASH, lineno,
 			    "record hash does not match its contents");

@@ -68,8 +68,8 @@ enum audit_fault {
 
 struct audit_result {
 	enum audit_fault	fault;
-	uint64_t		nrecords;	/* good records before the fault */
-	uint64_t		bad_line;	/* 1-based line at fault (or 0) */
+	uint64_t		nrecords;	/* good ones before it */
+	uint64_t		bad_line;	/* 1-based, or 0 */
 	uint64_t		bad_seq;	/* seq expected there */
 	uint64_t		last_seq;	/* last good record */
 	uint8_t			last_hash[SHA3_256_LEN];

@@ -65,6 +65,11 @@ buf_len(const struct buf *b)
 const uint8_t *
 buf_ptr(const struct buf *b)
 {
+	static const uint8_t	empty[1];
+
+	/* NULL + 0 is undefined behaviour: an empty buffer has no storage. */
+	if (b->d == NULL)
+		return empty;
 	return b->d + b->off;
 }
 
@@ -257,6 +262,11 @@ buf_reserve(struct buf *b, size_t n, uint8_t **dp)
 		}
 		b->d = nd;
 		b->alloc = nalloc;
+	}
+	if (n == 0 && b->d == NULL) {
+		if (dp != NULL)
+			*dp = NULL;
+		return 0;
 	}
 	if (dp != NULL)
 		*dp = b->d + b->len;

@@ -63,12 +63,20 @@ b64_decode(uint8_t *out, size_t outsz, size_t *decoded,
     const struct buf *in, int pad)
 {
 	const char	*end;
-	size_t		 n = 0;
+	const uint8_t	*p = buf_ptr(in);
+	size_t		 i, n = 0;
 
 	if (buf_len(in) == 0) {
 		*decoded = 0;
 		return 0;
 	}
+	/* libsodium 1.0.18 takes bytes >= 0x80 as digits: check ourselves. */
+	for (i = 0; i < buf_len(in); i++)
+		if (!((p[i] >= 'A' && p[i] <= 'Z') ||
+		    (p[i] >= 'a' && p[i] <= 'z') ||
+		    (p[i] >= '0' && p[i] <= '9') ||
+		    p[i] == '+' || p[i] == '/' || p[i] == '='))
+			return OB_ERR_FORMAT;
 	if (sodium_base642bin(out, outsz, (const char *)buf_ptr(in),
 	    buf_len(in), NULL, &n, &end, b64_variant(pad)) != 0)
 		return OB_ERR_FORMAT;

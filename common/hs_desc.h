@@ -82,7 +82,7 @@ struct hs_desc {
 	uint32_t		 lifetime_min;
 	struct hs_cert		 signing_cert;		/* type 08 */
 	uint64_t		 revision_counter;
-	int			 signed_;		/* had a signature line */
+	int			 signed_;	/* had a signature line */
 	uint8_t			 signature[ED25519_SIG_LEN];
 
 	/* Middle layer. */
@@ -96,7 +96,7 @@ struct hs_desc {
 	int			 has_flow_control;
 	char			 flow_control_versions[32];	/* e.g. "1-2" */
 	unsigned		 flow_control_sendme_inc;
-	char			*pow_params;	/* raw "pow-params" lines, or NULL */
+	char			*pow_params;	/* raw pow-params, or NULL */
 	struct hs_intro_point	 intro[HS_DESC_MAX_INTRO];
 	size_t			 n_intro;
 	size_t			 n_intro_skipped;	/* invalid, dropped */
@@ -135,6 +135,21 @@ void	hs_desc_clear(struct hs_desc *);	/* frees and wipes */
  * whose 09/0B certs must be signed by the descriptor signing key and
  * unexpired.  Tor skips an invalid intro point; so do we unless
  * HS_DESC_F_STRICT.  More than 20 intro points fail with OB_ERR_LIMIT.
+ *
+ * The struct must have been through hs_desc_init(); it is cleared first
+ * (so it can be reused) and left cleared on failure.  Needs identity_pk
+ * or subcredential unless HS_DESC_F_OUTER_ONLY.  Errors, by check:
+ * OB_ERR_TRUNCATED (empty, object or line cut off), OB_ERR_TOO_LARGE
+ * (>= 50,000 bytes, a line over 1024), OB_ERR_FORMAT (syntax, NUL byte,
+ * arity, keyword out of order, bad base64), OB_ERR_DUPLICATE,
+ * OB_ERR_MISSING, OB_ERR_VERSION, OB_ERR_RANGE (lifetime > 720),
+ * OB_ERR_LIMIT (a token or count cap), then hs_cert_verify()'s codes for
+ * the 08 cert (OB_ERR_MISMATCH: not the expected blinded key,
+ * OB_ERR_EXPIRED, OB_ERR_SIGNATURE), OB_ERR_SIGNATURE (descriptor),
+ * OB_ERR_MAC (a layer, or layer 2 with our cookie),
+ * OB_ERR_NOT_AUTHORIZED (layer 2 needs a cookie we cannot recover: no
+ * client key, or one not on the auth-client list; the protocol cannot
+ * tell this apart from a corrupt layer 2).
  */
 int	hs_desc_decode(struct hs_desc *, const uint8_t *, size_t,
 	    const struct hs_desc_decode_params *)
@@ -145,7 +160,9 @@ int	hs_desc_decode(struct hs_desc *, const uint8_t *, size_t,
  * decrypted middle-layer plaintext (fills the middle-layer fields and
  * returns the layer-2 blob, malloc'd, in *blob), and parse a decrypted
  * inner-layer plaintext (fills the inner-layer fields; intro point certs
- * are checked against signing_pk at now).
+ * are checked against signing_pk at now; with signing_pk NULL only under
+ * their own extension 04 key, for fuzzing and inspection).  Plaintexts
+ * are what hs_desc_decode() would see: cut at the first NUL.
  */
 int	hs_desc_decode_middle(struct hs_desc *, uint8_t **, size_t *,
 	    const uint8_t *, size_t)

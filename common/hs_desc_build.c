@@ -61,10 +61,12 @@ inner_build(struct buf *b, const struct hs_desc *d)
 	    (r = buf_put_str(b, "single-onion-service\n")) != 0)
 		return r;
 	if (d->has_flow_control) {
+		/* What the parser accepts: a version range, a byte. */
 		if (d->flow_control_versions[0] == '\0' ||
 		    memchr(d->flow_control_versions, '\0',
 		    sizeof(d->flow_control_versions)) == NULL ||
-		    strpbrk(d->flow_control_versions, " \n") != NULL ||
+		    strspn(d->flow_control_versions, "0123456789,-") !=
+		    strlen(d->flow_control_versions) ||
 		    d->flow_control_sendme_inc > UINT8_MAX)
 			return OB_ERR_FORMAT;
 		if ((r = buf_putf(b, "flow-control %s %u\n",

@@ -459,49 +459,51 @@ flow_control_decode(struct hs_desc *d, const struct tok *t)
 	return 0;
 }
 
-/* pow-params lines kept raw; at most one per type (tor 0.4.9). */
+/* Two pow-params lines of one type: tor 0.4.9 rejects the descriptor. */
 static int
-pow_params_decode(struct hs_desc *d, const struct tok *toks, size_t n)
+pow_params_dup(const struct tok *toks, size_t n)
 {
-	struct buf	 out, w, w2;
-	size_t		 i, j;
-	int		 r;
+	struct buf	w, w2;
+	size_t		i, j;
 
-	memset(&out, 0, sizeof(out));
 	for (i = 0; i < n; i++) {
-		if (toks[i].rule != I_POW)
+		if (toks[i].rule != I_POW || tok_arg(&toks[i], 0, &w) != 0)
 			continue;
-		if ((r = tok_arg(&toks[i], 0, &w)) != 0)
-			return r;
-		for (j = 0; j < i; j++)
+		for (j = i + 1; j < n; j++)
 			if (toks[j].rule == I_POW &&
 			    tok_arg(&toks[j], 0, &w2) == 0 &&
 			    buf_len(&w) == buf_len(&w2) &&
-			    memcmp(buf_ptr(&w), buf_ptr(&w2),
-			    buf_len(&w)) == 0)
-				return OB_ERR_DUPLICATE;
+			    memcmp(buf_ptr(&w), buf_ptr(&w2), buf_len(&w)) == 0)
+				return 1;
 	}
-	{
-		struct buf	*b;
+	return 0;
+}
 
-		if ((b = buf_new(POW_PARAMS_MAX)) == NULL)
-			return OB_ERR_NOMEM;
-		for (i = 0; i < n; i++) {
-			if (toks[i].rule != I_POW)
-				continue;
-			if ((r = buf_put_str(b, "pow-params ")) != 0 ||
-			    (r = buf_put(b, buf_ptr(&toks[i].args),
-			    buf_len(&toks[i].args))) != 0 ||
-			    (r = buf_put_u8(b, '\n')) != 0) {
-				buf_free(b);
-				return r == OB_ERR_TOO_LARGE ?
-				    OB_ERR_LIMIT : r;
-			}
-		}
-		r = buf_len(b) == 0 ? 0 : buf_dup_cstr(b, &d->pow_params);
-		buf_free(b);
-		return r;
+/* pow-params lines are kept raw (DESIGN.md: never re-emitted), capped. */
+static int
+pow_params_decode(struct hs_desc *d, const struct tok *toks, size_t n)
+{
+	struct buf	*b;
+	size_t		 i;
+	int		 r = 0;
+
+	if (pow_params_dup(toks, n))
+		return OB_ERR_DUPLICATE;
+	if ((b = buf_new(POW_PARAMS_MAX)) == NULL)
+		return OB_ERR_NOMEM;
+	for (i = 0; i < n && r == 0; i++) {
+		if (toks[i].rule != I_POW)
+			continue;
+		if ((r = buf_put_str(b, "pow-params ")) != 0 ||
+		    (r = buf_put(b, buf_ptr(&toks[i].args),
+		    buf_len(&toks[i].args))) != 0 ||
+		    (r = buf_put_u8(b, '\n')) != 0)
+			r = r == OB_ERR_TOO_LARGE ? OB_ERR_LIMIT : r;
 	}
+	if (r == 0 && buf_len(b) > 0)
+		r = buf_dup_cstr(b, &d->pow_params);
+	buf_free(b);
+	return r;
 }
 
 int
@@ -638,11 +640,11 @@ hs_desc_decode_middle(struct hs_desc *d, uint8_t **blobp, size_t *bloblenp,
 	}
 
 	t = tok_find(toks, 0, n, M_ENC);
-	if ((blob = malloc(buf_len(&t->obj))) == NULL) {
+	if ((blob = malloc(buf_len(&t->obj) + 1)) == NULL) {
 		r = OB_ERR_NOMEM;
 		goto err;
 	}
-	if (tok_obj_decode(t, blob, buf_len(&t->obj), &bloblen) != 0) {
+	if (tok_obj_decode(t, blob, buf_len(&t->obj) + 1, &bloblen) != 0) {
 		r = OB_ERR_FORMAT;
 		goto err;
 	}

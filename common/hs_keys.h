@@ -54,9 +54,14 @@ struct hs_signer {
 	uint8_t		 pk[ED25519_PK_LEN];
 };
 
-/* Onion addresses: 56 lower-case base32 chars, ".onion" optional on
- * decode.  Decode checks length, version, checksum, and that the key is a
- * valid point in the prime-order subgroup (no torsion). */
+/*
+ * Onion addresses: 56 lower-case base32 chars, ".onion" optional on
+ * decode (either case accepted, as tor's base32 decoder does).  Decode
+ * checks, in this order: length and alphabet (OB_ERR_FORMAT), version
+ * byte 3 (OB_ERR_VERSION), checksum (OB_ERR_FORMAT), and that the key is
+ * a canonical point of the prime-order subgroup, i.e. no torsion and not
+ * small order (OB_ERR_KEY).  Encode does not check the key.
+ */
 int	hs_address_encode(char [HS_ADDR_LEN + 1],
 	    const uint8_t [ED25519_PK_LEN])
 	    __attribute__((warn_unused_result));
@@ -75,8 +80,13 @@ int	hs_expanded_sign(uint8_t [ED25519_SIG_LEN], const void *, size_t,
 	    const uint8_t [ED25519_EXPANDED_LEN],
 	    const uint8_t [ED25519_PK_LEN])
 	    __attribute__((warn_unused_result));
-/* Fill an hs_signer that signs with a copy of sk (ctx is the key; the
- * caller keeps sk alive and wipes it). */
+/*
+ * Fill an hs_signer that signs with sk.  ctx points at the caller's sk
+ * (no copy is made): the caller keeps sk alive while the signer is used
+ * and wipes it after.  s->pk is a copy of pk; each signature derives the
+ * public key from sk again, so a wrong pk cannot yield signatures that
+ * claim another key (they just fail to verify under s->pk).
+ */
 void	hs_signer_expanded(struct hs_signer *,
 	    const uint8_t sk[ED25519_EXPANDED_LEN],
 	    const uint8_t pk[ED25519_PK_LEN]);

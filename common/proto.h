@@ -74,7 +74,7 @@ enum proto_type {
 	 *	u32 version		PROTO_VERSION
 	 *	u8  role		PROTO_ROLE_SIGNER
 	 *	u32 max_payload		PROTO_MAX_PAYLOAD
-	 *	u32 period_len		minutes (hsdir_interval) it computes with
+	 *	u32 period_len		minutes (hsdir_interval) it uses
 	 *	u32 rot_offset		minutes (SR phase) it computes with
 	 *	u8  icert_mode		PROTO_ICERT_*
 	 */

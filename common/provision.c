@@ -316,13 +316,14 @@ provision_expect_b64(struct provision_reader *rd, const char *kw,
  * token key and expires at its hour + 55.
  */
 static int
-provision_certs_check(const struct provision_period *pp)
+provision_certs_check(const struct provision_period *pp, size_t *bad)
 {
 	struct hs_cert	c;
 	size_t		i;
 	int		r;
 
 	for (i = 0; i < pp->ncerts; i++) {
+		*bad = i;
 		if ((r = hs_cert_parse(&c, pp->certs[i], HS_CERT_LEN)) != 0)
 			return r;
 		if (c.type != HS_CERT_TYPE_DESC_SIGNING || !c.has_signing_key)
@@ -378,7 +379,10 @@ provision_parse_period(struct provision_reader *rd, struct provision *p,
 			return r;
 		pp->ncerts++;
 	}
-	return provision_certs_check(pp);
+	/* On failure, point at the line of the cert at fault. */
+	if ((r = provision_certs_check(pp, &i)) != 0)
+		rd->line -= n - 1 - i;
+	return r;
 }
 
 int
@@ -497,6 +501,9 @@ provision_encode(struct buf *b, const struct provision *p)
 			return r;
 		if (p->kind == PROVISION_REQUEST)
 			continue;
+		/* What we write must parse: a window's worth of certs. */
+		if (pp->ncerts == 0)
+			return OB_ERR_MISSING;
 		if ((r = provision_put_b64(b, "ope-key", pp->ope_key,
 		    HS_OPE_KEY_LEN)) != 0 ||
 		    (r = provision_put_b64(b, "ope-sig", pp->ope_sig,
@@ -735,7 +742,8 @@ provision_certify_period(struct provision_period *pp,
 {
 	struct hs_signer	 s;
 	uint8_t			 bsk[ED25519_EXPANDED_LEN];
-	uint8_t			 bpk[ED25519_PK_LEN], chk[ED25519_PK_LEN];
+	uint8_t			 bpk[ED25519_PK_LEN];
+	uint8_t			 chk[ED25519_PK_LEN];
 	uint8_t			 msg[PROVISION_OPE_MSG_LEN];
 	uint8_t			(*certs)[HS_CERT_LEN] = NULL;
 	uint32_t		 first, last;
@@ -851,6 +859,56 @@ provision_certify(struct provision **out, const struct provision *req,
 }
 
 int
+provision_store_certify(struct provision **storep,
+    const uint8_t id_sk[ED25519_EXPANDED_LEN], uint64_t period_len,
+    uint64_t rot_offset, uint64_t tp, const uint8_t token_pk[ED25519_PK_LEN])
+{
+	struct provision	*b = NULL;
+	struct provision_period	*pp;
+	uint8_t			 pk[ED25519_PK_LEN];
+	char			 addr[HS_ADDR_LEN + 1];
+	int			 r;
+
+	if ((r = hs_expanded_pubkey(pk, id_sk)) != 0 ||
+	    (r = hs_address_encode(addr, pk)) != 0)
+		return r;
+	if (*storep != NULL) {
+		period_len = (*storep)->period_len;
+		rot_offset = (*storep)->rot_offset;
+	}
+	if ((r = provision_new(&b, PROVISION_BUNDLE, addr, period_len,
+	    rot_offset)) != 0)
+		return r;
+	if ((r = provision_period_add(b, tp, &pp)) != 0)
+		goto out;
+	memcpy(pp->token_pk, token_pk, ED25519_PK_LEN);
+	if ((r = provision_certify_period(pp, id_sk, pk, period_len,
+	    rot_offset)) != 0 ||
+	    (r = provision_verify_period(b, pp, token_pk, NULL)) != 0)
+		goto out;
+	r = provision_store_merge(storep, b);
+ out:
+	provision_free(b);
+	return r;
+}
+
+int
+provision_verify(const struct provision *p, size_t *bad)
+{
+	size_t	i;
+	int	r;
+
+	for (i = 0; i < p->nperiods; i++)
+		if ((r = provision_verify_period(p, &p->periods[i],
+		    p->periods[i].token_pk, NULL)) != 0) {
+			if (bad != NULL)
+				*bad = i;
+			return r;
+		}
+	return 0;
+}
+
+int
 provision_verify_period(const struct provision *p,
     const struct provision_period *pp, const uint8_t token_pk[ED25519_PK_LEN],
     size_t *bad)
@@ -867,7 +925,8 @@ provision_verify_period(const struct provision *p,
 	if ((r = provision_window(pp->tp, p->period_len, p->rot_offset,
 	    &first, &last, NULL, NULL)) != 0)
 		return r;
-	if (pp->first_hour != first || pp->ncerts != (size_t)(last - first) + 1)
+	if (pp->first_hour != first ||
+	    pp->ncerts != (size_t)(last - first) + 1)
 		return OB_ERR_RANGE;
 	if (memcmp(pp->token_pk, token_pk, ED25519_PK_LEN) != 0)
 		return OB_ERR_MISMATCH;
@@ -879,7 +938,8 @@ provision_verify_period(const struct provision *p,
 	for (i = 0; i < pp->ncerts; i++) {
 		if ((r = hs_cert_parse(&c, pp->certs[i], HS_CERT_LEN)) != 0)
 			goto err;
-		if (c.expiry_hours != first + i + PROVISION_CERT_EXPIRY_HOURS) {
+		if (c.expiry_hours !=
+		    first + i + PROVISION_CERT_EXPIRY_HOURS) {
 			r = OB_ERR_RANGE;
 			goto err;
 		}
@@ -1083,7 +1143,8 @@ provision_identity_tor(uint8_t sk[ED25519_EXPANDED_LEN],
     const uint8_t *data, size_t len)
 {
 	struct buf	b;
-	uint8_t		hdr[PROVISION_TOR_HDR_LEN], want[PROVISION_TOR_HDR_LEN];
+	uint8_t		hdr[PROVISION_TOR_HDR_LEN];
+	uint8_t		want[PROVISION_TOR_HDR_LEN];
 	int		r;
 
 	memset(want, 0, sizeof(want));

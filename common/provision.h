@@ -62,10 +62,12 @@
 /* (14400 + 2 * 14400) minutes in hours, plus both partial hours. */
 #define PROVISION_MAX_CERTS_PER_PERIOD	722
 #define PROVISION_CERT_EXPIRY_HOURS	55
-#define PROVISION_PERIOD_LEN_MIN	5	/* tor's hsdir_interval bounds */
+/* Tor's bounds on the consensus parameter hsdir_interval. */
+#define PROVISION_PERIOD_LEN_MIN	5
 #define PROVISION_PERIOD_LEN_MAX	14400
 #define PROVISION_LABEL_MAX	80
-#define PROVISION_OPE_SIG_PREFIX	"obhsm-ope-key-v1"	/* + its NUL */
+/* Signed with its NUL; see above. */
+#define PROVISION_OPE_SIG_PREFIX	"obhsm-ope-key-v1"
 
 /* Tor's key file names and headers (32 bytes, NUL padded). */
 #define PROVISION_TOR_SECRET_FILE	"hs_ed25519_secret_key"
@@ -87,7 +89,7 @@ struct provision_period {
 	/* Bundle and store only. */
 	uint8_t		 ope_key[HS_OPE_KEY_LEN];
 	uint8_t		 ope_sig[ED25519_SIG_LEN];
-	uint32_t	 first_hour;	/* hour (since epoch) of certs[0] */
+	uint32_t	 first_hour;	/* hours since epoch, certs[0] */
 	size_t		 ncerts;
 	uint8_t		(*certs)[HS_CERT_LEN];
 };
@@ -98,17 +100,23 @@ struct provision {
 	uint8_t			 identity_pk[ED25519_PK_LEN];
 	uint64_t		 period_len;	/* minutes */
 	uint64_t		 rot_offset;	/* minutes */
-	size_t			 nperiods;	/* sorted by tp, unique */
+	size_t			 nperiods;	/* sorted, unique tp */
 	struct provision_period	*periods;
 };
 
-/* Lifetime.  provision_new() returns NULL on allocation failure; it
- * checks the address (hs_address_decode) and the period parameters. */
+/* Lifetime.  provision_new() checks the address (hs_address_decode)
+ * and the period parameters (OB_ERR_RANGE); *out is NULL on failure. */
 int	provision_new(struct provision **, enum provision_kind,
 	    const char *address, uint64_t period_len, uint64_t rot_offset)
 	    __attribute__((warn_unused_result));
 void	provision_free(struct provision *);	/* NULL ok; wipes */
-/* Append an empty period (tp greater than the last one) and return it. */
+/*
+ * Append an empty period (tp greater than the last one) and return it.
+ * It reallocates periods[]: pointers to earlier periods become stale.
+ * A bundle or store period must then be certified (or the whole object
+ * dropped): provision_encode() refuses one without certs.  The signer
+ * is better served by provision_store_certify(), which also keeps order.
+ */
 int	provision_period_add(struct provision *, uint64_t tp,
 	    struct provision_period **)
 	    __attribute__((warn_unused_result));
@@ -183,6 +191,17 @@ int	provision_certify(struct provision **bundle,
 	    const uint8_t id_sk[ED25519_EXPANDED_LEN], time_t now)
 	    __attribute__((warn_unused_result));
 /*
+ * Online identity mode, for the signer: certify the token key token_pk
+ * for period tp of the identity key's service, check the result as
+ * import would, and merge it into *store (created when NULL, then with
+ * period_len and rot_offset).  The caller saves the store.
+ */
+int	provision_store_certify(struct provision **store,
+	    const uint8_t id_sk[ED25519_EXPANDED_LEN], uint64_t period_len,
+	    uint64_t rot_offset, uint64_t tp,
+	    const uint8_t token_pk[ED25519_PK_LEN])
+	    __attribute__((warn_unused_result));
+/*
  * Sanity of a request before certifying: the identity key matches the
  * address, and no period's window is over at now.
  */
@@ -203,6 +222,11 @@ int	provision_request_check(const struct provision *,
 int	provision_verify_period(const struct provision *,
 	    const struct provision_period *,
 	    const uint8_t token_pk[ED25519_PK_LEN], size_t *bad_cert)
+	    __attribute__((warn_unused_result));
+/* Every period against the token key it names (for a loaded store;
+ * the signer still compares that key with the token's).  *bad_period
+ * (may be NULL) gets the index of the period at fault. */
+int	provision_verify(const struct provision *, size_t *bad_period)
 	    __attribute__((warn_unused_result));
 
 /*

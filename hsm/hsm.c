@@ -38,7 +38,7 @@
 
 #define HSM_ATTRS_MAX	12
 #define HSM_SLOTS_MAX	256
-#define HSM_FIND_CHUNK	64
+#define HSM_FIND_CHUNK	16	/* handles per C_FindObjects */
 #define HSM_FIND_MAX	4096	/* objects one search may return */
 #define HSM_PROXY_NAME	"p11-kit-proxy"
 
@@ -856,13 +856,13 @@ hsm_login(struct hsm *h, const char *where)
 	}
 	flags = f->token_info.flags;
 	if (flags & CKF_USER_PIN_LOCKED) {
-		hsm_fail(h, HSM_E_PIN_LOCKED, "C_GetTokenInfo", CKR_PIN_LOCKED,
+		hsm_fail(h, HSM_E_PIN_LOCKED, NULL, CKR_OK,
 		    "%s: token \"%s\": user PIN is locked; unlock it with the "
 		    "SO PIN", where, h->tok_label);
 		return -1;
 	}
 	if ((flags & CKF_USER_PIN_FINAL_TRY) && !h->allow_final_try) {
-		hsm_fail(h, HSM_E_PIN_LOCKED, "C_GetTokenInfo", CKR_PIN_LOCKED,
+		hsm_fail(h, HSM_E_PIN_LOCKED, NULL, CKR_OK,
 		    "%s: token \"%s\": only 1 PIN try left; refusing to risk "
 		    "locking it (log in interactively to reset the count)",
 		    where, h->tok_label);
@@ -959,8 +959,11 @@ hsm_reinit_inner(struct hsm *h, const char *where)
 	h->have_session = 0;
 	h->stale_session = 0;
 	hsm_finalize(h, where);
-	if (h->hung)
+	if (h->hung) {
+		hsm_fail(h, HSM_E_HUNG, "C_Finalize", HSM_RV_TIMEOUT,
+		    "%s: C_Finalize: %s", where, hsm_rv_name(HSM_RV_TIMEOUT));
 		return -1;
+	}
 	if (hsm_initialize(h, where) == -1 ||
 	    hsm_token_select(h, where) == -1)
 		return -1;
@@ -1272,11 +1275,13 @@ hsm_op_find(struct hsm *h, void *arg)
 {
 	struct hsm_find_args	*a = arg;
 	struct hsm_frame	*f = h->f;
+	struct hsm_key		 key;
 	CK_OBJECT_HANDLE	*objs = NULL;
 	size_t			 n = 0;
 	int			 ret = -1;
 
-	memset(a->key, 0, sizeof(*a->key));
+	/* The caller's key is written only on success. */
+	memset(&key, 0, sizeof(key));
 	f->cls_priv = CKO_PRIVATE_KEY;
 	hsm_tmpl_key(h, &f->cls_priv, a->label, a->id, a->id_len);
 	if (hsm_find(h, "hsm_key_find", &objs, &n) == -1)
@@ -1288,10 +1293,11 @@ hsm_op_find(struct hsm *h, void *arg)
 		    a->id != NULL ? " and the id" : "");
 		goto err;
 	}
-	a->key->priv = objs[0];
-	if (hsm_name_read(h, "hsm_key_find", a->key->priv, a->key) == -1 ||
-	    hsm_key_complete(h, "hsm_key_find", a->key) == -1)
+	key.priv = objs[0];
+	if (hsm_name_read(h, "hsm_key_find", key.priv, &key) == -1 ||
+	    hsm_key_complete(h, "hsm_key_find", &key) == -1)
 		goto err;
+	*a->key = key;
 	ret = 0;
  err:
 	free(objs);
@@ -1436,7 +1442,7 @@ hsm_op_generate(struct hsm *h, void *arg)
 	static const char	 where[] = "hsm_key_generate";
 	struct hsm_gen_args	*a = arg;
 	struct hsm_frame	*f = h->f;
-	struct hsm_key		*key = a->key;
+	struct hsm_key		 k, *key = &k;
 	CK_RV			 rv;
 
 	if (hsm_name_taken(h, where, a->label, a->id, a->id_len) == -1)
@@ -1472,6 +1478,7 @@ hsm_op_generate(struct hsm *h, void *arg)
 		return -1;
 	key->hsm = h;
 	key->epoch = h->epoch;
+	*a->key = k;
 	log_info("%s: generated key \"%s\" on token \"%s\"", where,
 	    key->label, h->tok_label);
 	return 0;
@@ -1898,6 +1905,9 @@ hsm_open(struct hsm *h)
 		    where);
 		return -1;
 	}
+	h->tok_serial[0] = '\0';
+	h->tok_label[0] = '\0';
+	h->pin_bad = 0;
 	if ((h->uri = p11_kit_uri_new()) == NULL) {
 		hsm_fail(h, HSM_E_FAILED, NULL, CKR_HOST_MEMORY,
 		    "%s: out of memory", where);

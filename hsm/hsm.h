@@ -9,7 +9,7 @@
  *
  * Life cycle:
  *	h = hsm_new(&conf);		copies conf, touches nothing
- *	hsm_open(h);		load, C_Initialize, pick the token,
+ *	hsm_open(h);			load, C_Initialize, pick the token,
  *					open a session, log in (once)
  *	hsm_key_generate/find/sign/list/destroy(h, ...)
  *	hsm_free(h);			logout, close, C_Finalize, unload
@@ -17,10 +17,11 @@
  * All functions return 0 or -1.  On -1, hsm_last_error() says why in one
  * line ("C_Login: CKR_PIN_INCORRECT (token says: 1 try left)"),
  * hsm_last_rv() / hsm_last_call() give the first CK_RV that failed and
- * the Cryptoki function that returned it, and hsm_last_status() gives the
- * class of failure a caller acts on.  Each public call starts with a
- * clean error state, and every failure is logged (log.h) with the CK_RV by
- * name and the call.
+ * the Cryptoki function that returned it (0 and "" when no call failed:
+ * a refusal by this layer, such as a locked PIN seen in the token flags),
+ * and hsm_last_status() gives the class of failure a caller acts on.
+ * Each public call starts with a clean error state, and every failure is
+ * logged (log.h) with the CK_RV by name and the call.
  *
  * Robustness (what the caller can count on):
  * - Login happens once.  The PIN is kept in locked memory so that the
@@ -34,16 +35,20 @@
  *   stale PIN), CKF_USER_PIN_COUNT_LOW is logged.  PKCS#11 tells tries
  *   left only through these flags, so messages say "1 try left",
  *   "count low" or "locked".
- * - CKR_SESSION_HANDLE_INVALID / CKR_SESSION_CLOSED: the session is
- *   reopened (and the login redone only if the token forgot it), key
- *   handles are found again by label and id, and the operation is retried
- *   once.
+ * - CKR_SESSION_HANDLE_INVALID / CKR_SESSION_CLOSED (and, closing the
+ *   old session first, CKR_USER_NOT_LOGGED_IN / CKR_OPERATION_ACTIVE):
+ *   the session is reopened (the login redone only if the token forgot
+ *   it), key handles are found again by label and id and must have the
+ *   same public key, and the operation is retried once.
  * - CKR_DEVICE_REMOVED / CKR_TOKEN_NOT_PRESENT / CKR_DEVICE_ERROR: the
- *   module is finalised and the operation fails with HSM_E_NO_TOKEN.
- *   The next call re-initialises the module, finds the token again by the
- *   same URI, reopens the session and logs in again; if the token is
- *   still absent that call fails with HSM_E_NO_TOKEN without waiting.
- *   The caller just retries later; hsm_reinit() forces it.
+ *   operation fails with HSM_E_NO_TOKEN.  The next call finalises and
+ *   re-initialises the module, finds the token again by the same URI
+ *   (and the same serial and label), reopens the session and logs in
+ *   again; if the token is still absent that call fails with
+ *   HSM_E_NO_TOKEN without waiting.  The caller just retries later;
+ *   hsm_reinit() forces it.
+ * - Every signature the token returns is verified against the key's
+ *   public key before it is handed out.
  * - Watchdog: when conf.timeout_ms is nonzero, every Cryptoki call runs
  *   in one worker thread owned by the handle, with all its arguments in
  *   buffers the handle owns, and the caller waits at most timeout_ms.  On
@@ -186,7 +191,8 @@ void		 hsm_stats_get(const struct hsm *, struct hsm_stats *);
  * (public); both with the caller's label (1..HSM_LABEL_MAX bytes) and id
  * (1..HSM_ID_MAX bytes).  EC_PARAMS is first the PrintableString
  * "edwards25519", then, if the token refuses it, the OID 1.3.101.112.
- * Fails with HSM_E_EXISTS if any key has this label or id.  Fills *key.
+ * Fails with HSM_E_EXISTS if any key has this label or id.  Fills *key
+ * (here and in hsm_key_find, *key is written only on success).
  */
 int	hsm_key_generate(struct hsm *, struct hsm_key *, const char *label,
 	    const void *id, size_t id_len) __attribute__((warn_unused_result));

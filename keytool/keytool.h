@@ -26,7 +26,7 @@
 #define KT_TOKEN_LONGOPTS						\
 	{ "module", required_argument, NULL, KT_OPT_MODULE },		\
 	{ "token", required_argument, NULL, KT_OPT_TOKEN },		\
-	{ "pin", required_argument, NULL, KT_OPT_PIN },			\
+	{ "pin", required_argument, NULL, KT_OPT_PIN },		\
 	{ "timeout", required_argument, NULL, KT_OPT_TIMEOUT }
 struct kt_token_opts {
 	const char	*module;

@@ -221,8 +221,9 @@ kt_print_linkspecs(const struct hs_intro_point *ip)
 			    d[3], (unsigned)(d[4] << 8 | d[5]));
 			break;
 		case HS_LINKSPEC_IPV6:
-			printf("      ipv6 [%02x%02x:%02x%02x:%02x%02x:%02x%02x:"
-			    "%02x%02x:%02x%02x:%02x%02x:%02x%02x]:%u\n",
+			printf("      ipv6 [%02x%02x:%02x%02x:%02x%02x:"
+			    "%02x%02x:%02x%02x:%02x%02x:%02x%02x:"
+			    "%02x%02x]:%u\n",
 			    d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7],
 			    d[8], d[9], d[10], d[11], d[12], d[13], d[14],
 			    d[15], (unsigned)(d[16] << 8 | d[17]));
@@ -292,7 +293,8 @@ kt_print_desc(const struct hs_desc *d, const char *addr,
 	    "required, our key is authorized" : "not required");
 
 	printf("inner layer:\n    create2-formats 2\n");
-	printf("    single-onion-service: %s\n", d->single_onion ? "yes" : "no");
+	printf("    single-onion-service: %s\n",
+	    d->single_onion ? "yes" : "no");
 	if (d->has_flow_control)
 		printf("    flow-control %s %u\n", d->flow_control_versions,
 		    d->flow_control_sendme_inc);

@@ -10,8 +10,9 @@
  * --client-key is an x25519 secret key: tor's .auth_private line
  * ("<addr>:descriptor:x25519:<base32>"), bare base32 (52), base64 (44)
  * or hex (64).  --subcredential HEX decrypts without the address (for
- * published vectors whose identity key is unknown).  Exit 0 when the descriptor is valid, 1 with a message
- * naming the failed check otherwise, 64 on bad usage.
+ * published vectors whose identity key is unknown).  Exit 0 when the
+ * descriptor is valid, 1 with a message naming the failed check
+ * otherwise, 64 on bad usage.
  */
 #ifndef OB_KT_DESCRIPTOR_H
 #define OB_KT_DESCRIPTOR_H

@@ -69,7 +69,8 @@ kt_purge_stores(const char *dir, time_t now, int dry,
 		svc[i].rot_offset = p->rot_offset;
 		if ((r = provision_store_purge(p, now, &np)) != 0)
 			goto out;
-		if (np > 0 && !dry && (r = provision_store_save(dir, p)) != 0) {
+		if (np > 0 && !dry &&
+		    (r = provision_store_save(dir, p)) != 0) {
 			log_warnx("purge: cannot write the store of %s: %s",
 			    names[i], ob_strerror(r));
 			goto out;
@@ -98,7 +99,8 @@ kt_purge_token(const struct kt_token_opts *to, time_t now, int dry,
 {
 	struct hsm	*h;
 	struct hsm_key	*keys = NULL;
-	char		 addr[HS_ADDR_LEN + 1], label[PROVISION_LABEL_MAX + 1];
+	char		 addr[HS_ADDR_LEN + 1];
+	char		 label[PROVISION_LABEL_MAX + 1];
 	uint8_t		 id_pk[ED25519_PK_LEN];
 	uint64_t	 tp, l, o;
 	time_t		 we;
@@ -164,7 +166,8 @@ kt_purge(int argc, char **argv)
 	struct kt_token_opts		 to;
 	struct kt_purge_svc		*svc = NULL;
 	const char			*dir = NULL;
-	uint64_t			 plen = HS_PERIOD_LEN_DEFAULT, rot = 720;
+	uint64_t			 plen = HS_PERIOD_LEN_DEFAULT;
+	uint64_t			 rot = 720;
 	time_t				 now = time(NULL);
 	size_t				 nsvc = 0;
 	int				 ch, r, dry = 0, notoken = 0;

@@ -49,7 +49,8 @@ kt_store_names(const char *dir, char (**names)[HS_ADDR_LEN + 1],
 {
 	DIR		*d;
 	struct dirent	*de;
-	char		(*v)[HS_ADDR_LEN + 1] = NULL, (*nv)[HS_ADDR_LEN + 1];
+	char		(*v)[HS_ADDR_LEN + 1] = NULL;
+	char		(*nv)[HS_ADDR_LEN + 1];
 	size_t		 len;
 
 	*names = NULL;
@@ -85,7 +86,7 @@ kt_store_names(const char *dir, char (**names)[HS_ADDR_LEN + 1],
 static int
 kt_status_service(struct buf *det, const char *dir, const char *addr,
     time_t now, uint64_t warn_days, uint64_t crit_days, char *summary,
-    size_t sumlen)
+    size_t sumlen, double *daysp)
 {
 	struct provision	*p = NULL;
 	time_t			 horizon, ws, we;
@@ -116,6 +117,7 @@ kt_status_service(struct buf *det, const char *dir, const char *addr,
 		}
 	}
 	days = horizon > now ? (double)(horizon - now) / 86400 : 0;
+	*daysp = days;
 	kt_fmt_time(hz, sizeof(hz), horizon);
 	if (st == KT_NAGIOS_OK) {
 		if (horizon <= now + (time_t)(crit_days * 86400))
@@ -155,6 +157,7 @@ kt_status(int argc, char **argv)
 	struct buf			*det;
 	char				 one[HS_ADDR_LEN + 1];
 	char				 sum[256], worst_sum[256];
+	double				 days, min_days = 0;
 	const char			*dir = NULL, *service = NULL;
 	uint64_t			 warn = 7, crit = 2;
 	time_t				 now = time(NULL);
@@ -222,15 +225,21 @@ kt_status(int argc, char **argv)
 	worst_sum[0] = '\0';
 	for (i = 0; i < n; i++) {
 		sum[0] = '\0';
+		days = 0;
 		st = kt_status_service(det, dir, names[i], now, warn, crit,
-		    sum, sizeof(sum));
+		    sum, sizeof(sum), &days);
+		if (i == 0 || days < min_days)
+			min_days = days;
 		if (i == 0 || st > worst) {
 			worst = st;
 			memcpy(worst_sum, sum, sizeof(sum));
 		}
 	}
-	printf("OBHSM PROVISION %s - %zu service(s); %s\n%.*s",
-	    kt_nagios_names[worst], n, worst_sum, (int)buf_len(det),
+	/* Performance data: the shortest horizon, with the thresholds. */
+	printf("OBHSM PROVISION %s - %zu service(s); %s | horizon_days="
+	    "%.2f;%llu;%llu;0\n%.*s", kt_nagios_names[worst], n, worst_sum,
+	    min_days, (unsigned long long)warn, (unsigned long long)crit,
+	    (int)buf_len(det),
 	    (const char *)buf_ptr(det));
 	buf_free(det);
 	free(names);

@@ -99,7 +99,8 @@ kt_token_keys(int argc, char **argv)
 	char				 ws_s[32], we_s[32];
 	const char			*service = NULL, *out = NULL;
 	uint64_t			 count = 7, first = 0, tp;
-	uint64_t			 plen = HS_PERIOD_LEN_DEFAULT, rot = 720;
+	uint64_t			 plen = HS_PERIOD_LEN_DEFAULT;
+	uint64_t			 rot = 720;
 	time_t				 now = time(NULL), ws, we;
 	int				 ch, r, have_first = 0, created;
 	int				 ret = KT_EXIT_FAIL;

@@ -37,6 +37,22 @@
 
 #define SIGNER_REFRESH_SECS	60	/* online mode: new periods */
 #define SIGNER_MSGS_PER_TURN	8	/* fairness between collectors */
+#define SIGNER_HORIZON_SECS	3600	/* how often to repeat warnings */
+
+#if defined(__SANITIZE_ADDRESS__)
+/*
+ * LeakSanitizer's exit-time check stops the process with a ptrace'ing
+ * helper, which the seccomp filter forbids: it would spin forever.  The
+ * sanitizer builds keep ASan and UBSan, without the leak check.
+ */
+const char	*__asan_default_options(void);
+
+const char *
+__asan_default_options(void)
+{
+	return "detect_leaks=0";
+}
+#endif
 
 static volatile sig_atomic_t	signer_quit;
 static volatile sig_atomic_t	signer_reload;
@@ -198,6 +214,20 @@ signer_conn_input(struct signer *sg, struct signer_conn *c)
 	return 0;
 }
 
+/* Say loudly, at start and then hourly, when provisioning runs out. */
+static void
+signer_horizon_log(struct signer *sg)
+{
+	char		warning[PROTO_STR_MAX + 1];
+	uint64_t	horizon;
+	size_t		i;
+
+	for (i = 0; i < sg->nservices; i++)
+		if (signer_horizon(sg, &sg->services[i], &horizon, warning,
+		    sizeof(warning)) != PROTO_HORIZON_OK)
+			log_warnx("horizon: %s", warning);
+}
+
 static int
 signer_reload_conf(struct signer *sg, const char *path)
 {
@@ -266,7 +296,7 @@ main(int argc, char **argv)
 	struct pollfd		*pfd;
 	struct sigaction	 sa;
 	const char		*conffile = SIGNER_CONF_DEFAULT;
-	time_t			 last_refresh;
+	time_t			 last_refresh, last_horizon;
 	uid_t			 uid;
 	gid_t			 gid;
 	size_t			 i, n;
@@ -362,7 +392,8 @@ main(int argc, char **argv)
 		conns[i].mc.fd = -1;
 	log_info("ready on %s (%zu services, audit record %" PRIu64 ")",
 	    sg.conf->socket_path, sg.nservices, audit_count(sg.audit));
-	last_refresh = time(NULL);
+	last_refresh = last_horizon = time(NULL);
+	signer_horizon_log(&sg);
 
 	while (!signer_quit) {
 		if (signer_reload) {
@@ -374,6 +405,10 @@ main(int argc, char **argv)
 			if (signer_state_refresh(&sg) == -1)
 				log_warnx("online provisioning failed; will "
 				    "retry");
+		}
+		if (time(NULL) - last_horizon >= SIGNER_HORIZON_SECS) {
+			last_horizon = time(NULL);
+			signer_horizon_log(&sg);
 		}
 		pfd[0].fd = lfd;
 		pfd[0].events = POLLIN;

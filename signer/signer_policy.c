@@ -796,23 +796,18 @@ signer_sign_desc(struct signer *sg, struct signer_verdict *v,
 		return verdict(v, PROTO_R_TOO_LARGE, "body of %zu bytes: the "
 		    "signed descriptor would reach %zu bytes (max %d)", len,
 		    len + SIGNER_SIG_LINE_LEN, HS_DESC_MAX_LEN);
+	/*
+	 * First the outer layer alone, accepting whatever blinded key its
+	 * 08 cert names, so that a foreign cert is refused as such; then
+	 * the whole body, for our blinded key only.
+	 */
 	memset(&dp, 0, sizeof(dp));
 	dp.identity_pk = svc->conf->identity_pk;
-	/* Accept the cert's blinded key here and compare it below, so
-	 * that a foreign cert is named as such. */
-	dp.blinded_pk = NULL;
 	dp.now = now;
-	dp.client_auth_sk = client_sk;
-	dp.flags = HS_DESC_F_UNSIGNED | HS_DESC_F_STRICT;
-	if ((r = hs_desc_decode(&d, body, len, &dp)) != 0) {
-		if (r == OB_ERR_LIMIT)
-			return verdict(v, PROTO_R_TOO_MANY_INTRO, "more than "
-			    "%d intro points", HS_DESC_MAX_INTRO);
-		if (r == OB_ERR_TOO_LARGE)
-			return verdict(v, PROTO_R_TOO_LARGE, "body too large");
+	dp.flags = HS_DESC_F_UNSIGNED | HS_DESC_F_OUTER_ONLY;
+	if ((r = hs_desc_decode(&d, body, len, &dp)) != 0)
 		return verdict(v, PROTO_R_DESC, "body does not decode: %s",
 		    ob_strerror(r));
-	}
 	if (provision_cert_for_time(&c_now, pp, now) != 0)
 		c_now = NULL;
 	if (provision_cert_for_time(&c_before, pp,
@@ -825,6 +820,19 @@ signer_sign_desc(struct signer *sg, struct signer_verdict *v,
 		verdict(v, PROTO_R_CERT, "the 08 cert is not this signer's "
 		    "for period %" PRIu64 " and this hour", tp);
 		goto err;
+	}
+	hs_desc_clear(&d);
+	dp.blinded_pk = p->blinded_pk;
+	dp.client_auth_sk = client_sk;
+	dp.flags = HS_DESC_F_UNSIGNED | HS_DESC_F_STRICT;
+	if ((r = hs_desc_decode(&d, body, len, &dp)) != 0) {
+		if (r == OB_ERR_LIMIT)
+			return verdict(v, PROTO_R_TOO_MANY_INTRO, "more than "
+			    "%d intro points", HS_DESC_MAX_INTRO);
+		if (r == OB_ERR_TOO_LARGE)
+			return verdict(v, PROTO_R_TOO_LARGE, "body too large");
+		return verdict(v, PROTO_R_DESC, "body does not decode: %s",
+		    ob_strerror(r));
 	}
 	/* Redundant with the byte comparison, kept as a second lock. */
 	if (memcmp(d.signing_cert.signing_key, p->blinded_pk,

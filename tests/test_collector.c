@@ -11,8 +11,12 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
+#include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +29,10 @@
 #include "crypto.h"
 #include "encode.h"
 #include "err.h"
+#include "hs_cert.h"
 #include "hs_keys.h"
+#include "msg.h"
+#include "proto.h"
 #include "tests.h"
 
 #define NADDR	6
@@ -182,12 +189,13 @@ test_client_key(void)
 	uint8_t	k[32];
 
 	/* tor's authorized_clients files write base32 in upper case. */
+	CU_ASSERT(conf_client_key(k, "descriptor:x25519:"
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA") == 0);
+	CU_ASSERT(conf_client_key(k, "descriptor:ed25519:"
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA") != 0);
+	/* Nonzero padding bits: not what tor writes. */
 	CU_ASSERT(conf_client_key(k,
-	    "descriptor:x25519:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
-	    == 0);
-	CU_ASSERT(conf_client_key(k,
-	    "descriptor:ed25519:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
-	    != 0);
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB") != 0);
 	CU_ASSERT(conf_client_key(k,
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") == 0);
 	CU_ASSERT(conf_client_key(k,
@@ -281,8 +289,9 @@ test_import_docstyle(void)
 	CU_ASSERT(cf.nservices == 2 && cf.nbackends == 2);
 	CU_ASSERT(strcmp(cf.services[0].addr, addr[0]) == 0);
 	CU_ASSERT(strcmp(cf.services[1].addr, addr[3]) == 0);
-	CU_ASSERT(strstr(text, keypath) == NULL);	/* relative, as given */
-	CU_ASSERT(strstr(text, "svc2_key") != NULL);
+	/* Key paths are listed resolved, for the signer's config. */
+	CU_ASSERT(strstr(text, keypath) != NULL);
+	CU_ASSERT(strstr(text, "/etc/ob/private_key") != NULL);
 	conf_clear(&cf);
 	free(text);
 	buf_free(out);
@@ -314,9 +323,11 @@ test_import_bad(void)
 	struct buf	*out;
 	const char	*y;
 	size_t		 i, nok = 0;
+	static const char alpha[] = "services:- key address instances#'\" "
+	    "\n\t.abcdefghijklmnopqrstuvwxyz234567";
 	static const char *const shapes[] = {
 	    "services: []\n",
-	    "services:\n- key: @.key\n",			/* no instances */
+	    "services:\n- key: @.key\n",		/* no instances */
 	    "services:\n- instances:\n  - address: @.onion\n",	/* no key */
 	    "services:\n- key: nokey\n  instances:\n  - address: @\n",
 	    "services:\n- key: @.key\n  instances:\n  - address: x\n",
@@ -324,7 +335,8 @@ test_import_bad(void)
 	    "services:\n- key: @.key\n  key: x.key\n",
 	    "services:\n\t- key: @.key\n",
 	    "nothing: here # @\n",
-	    "services:\n- key: @.key\n  instances:\n  - address: 'unterminated\n",
+	    "services:\n- key: @.key\n  instances:\n"
+	    "  - address: 'unterminated\n",
 	};
 
 	addrs_make();
@@ -346,8 +358,7 @@ test_import_bad(void)
 		size_t	j, n = test_rand() % sizeof(rnd);
 
 		for (j = 0; j < n; j++)
-			rnd[j] = "services:- key address instances#'\" \n\t."
-			    "abcdefghijklmnopqrstuvwxyz234567"[test_rand() % 71];
+			rnd[j] = alpha[test_rand() % (sizeof(alpha) - 1)];
 		buf_reset(out);
 		if (ob_import(out, rnd, n, NULL) == 0)
 			nok++;
@@ -452,7 +463,8 @@ test_status_json(void)
 		(void)snprintf(cmd, sizeof(cmd), "/usr/bin/python3 -c 'import "
 		    "json,sys; d=json.load(open(sys.argv[1])); "
 		    "assert len(d[\"services\"])==2; "
-		    "assert d[\"backends\"][1][\"state\"]==\"down\"' %s", path);
+		    "assert d[\"backends\"][1][\"state\"]==\"down\"' %s",
+		    path);
 		CU_ASSERT(system(cmd) == 0);
 	}
 	free(text);
@@ -465,6 +477,203 @@ test_status_json(void)
 	collector_clear(&c);
 }
 
+/* ------------------------------------------------------------------ */
+/* The signer client against a scripted signer in this process.       */
+
+struct sc_result {
+	int		calls;
+	int		ok;
+	uint16_t	reason;
+	uint64_t	revision;
+	char		detail[256];
+};
+
+static void
+sc_test_cb(const struct sc_reply *r, void *arg)
+{
+	struct sc_result	*res = arg;
+
+	res->calls++;
+	res->ok = r->ok;
+	res->reason = r->reason;
+	(void)snprintf(res->detail, sizeof(res->detail), "%s", r->detail);
+	if (r->ok)
+		res->revision = r->u.params.revision;
+}
+
+/* Run the client's side of the loop for up to ms, or until *stop. */
+static void
+sc_pump(struct signer_client *sc, int ms, const int *stop)
+{
+	struct pollfd	pfd;
+	int		i;
+
+	for (i = 0; i < ms / 10 && (stop == NULL || !*stop); i++) {
+		sc_pollfd(sc, &pfd);
+		if (pfd.fd == -1) {
+			(void)poll(NULL, 0, 10);
+			continue;
+		}
+		(void)poll(&pfd, 1, 10);
+		sc_process(sc, pfd.revents);
+	}
+}
+
+static int
+srv_accept(int lfd, struct msg_conn *srv)
+{
+	struct pollfd	pfd = { lfd, POLLIN, 0 };
+	int		fd;
+
+	if (poll(&pfd, 1, 3000) != 1 || (fd = accept(lfd, NULL, NULL)) == -1)
+		return -1;
+	(void)fcntl(fd, F_SETFL, O_NONBLOCK);
+	if (msg_conn_init(srv, fd) != 0) {
+		close(fd);
+		return -1;
+	}
+	srv->fd = fd;
+	return 0;
+}
+
+/* Receive the HELLO and answer it. */
+static int
+srv_hello(struct signer_client *sc, struct msg_conn *srv)
+{
+	struct msg	 m;
+	struct buf	*p;
+	int		 ok;
+
+	sc_pump(sc, 50, NULL);
+	if (msg_conn_recv(srv, &m, 2000) != 0 || m.type != PROTO_HELLO)
+		return -1;
+	CU_ASSERT_FATAL((p = msg_payload_new()) != NULL);
+	ok = msg_put_u32(p, PROTO_VERSION) == 0 &&
+	    msg_put_u8(p, PROTO_ROLE_SIGNER) == 0 &&
+	    msg_put_u32(p, PROTO_MAX_PAYLOAD) == 0 &&
+	    msg_put_u32(p, 1440) == 0 && msg_put_u32(p, 720) == 0 &&
+	    msg_put_u8(p, PROTO_ICERT_PERIOD) == 0 &&
+	    msg_conn_send(srv, PROTO_HELLO_OK, m.id, p) == 0 &&
+	    msg_conn_flush(srv, 2000) == 0;
+	buf_free(p);
+	if (!ok)
+		return -1;
+	sc_pump(sc, 2000, NULL);
+	return sc_ready(sc) ? 0 : -1;
+}
+
+static void
+srv_close(struct msg_conn *srv)
+{
+	close(srv->fd);
+	msg_conn_clear(srv);
+}
+
+static void
+test_signer_client(void)
+{
+	struct sockaddr_un	 sun;
+	struct signer_client	*sc;
+	struct msg_conn		 srv;
+	struct msg		 m;
+	struct sc_result	 r1, r2, r3;
+	struct buf		*p;
+	uint8_t			 cert[HS_CERT_LEN], key[32];
+	char			 path[256], str[64];
+	uint64_t		 tp;
+	int			 lfd;
+
+	(void)snprintf(path, sizeof(path), "%s/signer.sock", test_tmpdir());
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	CU_ASSERT_FATAL(strlen(path) < sizeof(sun.sun_path));
+	memcpy(sun.sun_path, path, strlen(path));
+	CU_ASSERT_FATAL((lfd = socket(AF_UNIX, SOCK_STREAM, 0)) != -1);
+	CU_ASSERT_FATAL(bind(lfd, (struct sockaddr *)&sun,
+	    sizeof(sun)) == 0 && listen(lfd, 4) == 0);
+	CU_ASSERT_FATAL((sc = sc_new(path, 1)) != NULL);
+	CU_ASSERT(sc_desc_params(sc, "x", 1, sc_test_cb, &r1) == -1);
+
+	/* Handshake, then a request answered with typed fields. */
+	sc_pump(sc, 20, NULL);
+	CU_ASSERT_FATAL(srv_accept(lfd, &srv) == 0);
+	CU_ASSERT_FATAL(srv_hello(sc, &srv) == 0);
+	CU_ASSERT(sc_hello_info(sc)->period_len == 1440);
+	memset(&r1, 0, sizeof(r1));
+	CU_ASSERT_FATAL(sc_desc_params(sc, "svc", 77, sc_test_cb, &r1) == 0);
+	sc_pump(sc, 50, NULL);
+	CU_ASSERT_FATAL(msg_conn_recv(&srv, &m, 2000) == 0);
+	CU_ASSERT(m.type == PROTO_DESC_PARAMS);
+	CU_ASSERT(msg_get_str(&m, str, sizeof(str)) == 0 &&
+	    strcmp(str, "svc") == 0);
+	CU_ASSERT(msg_get_u64(&m, &tp) == 0 && tp == 77 && msg_end(&m) == 0);
+	memset(key, 0x11, sizeof(key));
+	memset(cert, 0, sizeof(cert));
+	CU_ASSERT_FATAL(hs_cert_tbs(cert, HS_CERT_TYPE_DESC_SIGNING, 500000,
+	    key, key) == 0);
+	CU_ASSERT_FATAL((p = msg_payload_new()) != NULL);
+	CU_ASSERT_FATAL(msg_put_fixed(p, key, 32) == 0 &&
+	    msg_put_fixed(p, key, 32) == 0 && msg_put_u64(p, 4242) == 0 &&
+	    msg_put_u64(p, 1) == 0 &&
+	    msg_put_data(p, cert, sizeof(cert)) == 0);
+	CU_ASSERT_FATAL(msg_conn_send(&srv, PROTO_DESC_PARAMS_OK, m.id,
+	    p) == 0 && msg_conn_flush(&srv, 2000) == 0);
+	sc_pump(sc, 2000, &r1.calls);
+	CU_ASSERT(r1.calls == 1 && r1.ok && r1.revision == 4242);
+
+	/* A policy refusal: the request fails, the session stays. */
+	memset(&r2, 0, sizeof(r2));
+	CU_ASSERT_FATAL(sc_sign_desc(sc, "svc", 77, NULL,
+	    (const uint8_t *)"body", 4, sc_test_cb, &r2) == 0);
+	sc_pump(sc, 50, NULL);
+	CU_ASSERT_FATAL(msg_conn_recv(&srv, &m, 2000) == 0);
+	buf_reset(p);
+	CU_ASSERT_FATAL(msg_error_put(p, PROTO_R_REVISION, "stale") == 0 &&
+	    msg_conn_send(&srv, PROTO_ERROR, m.id, p) == 0 &&
+	    msg_conn_flush(&srv, 2000) == 0);
+	sc_pump(sc, 2000, &r2.calls);
+	CU_ASSERT(r2.calls == 1 && !r2.ok && r2.reason == PROTO_R_REVISION &&
+	    strcmp(r2.detail, "stale") == 0);
+	CU_ASSERT(sc_ready(sc));
+
+	/* A malformed reply (a byte too many) ends the session; every
+	 * pending request fails, once. */
+	memset(&r2, 0, sizeof(r2));
+	memset(&r3, 0, sizeof(r3));
+	CU_ASSERT_FATAL(sc_status(sc, sc_test_cb, &r2) == 0);
+	CU_ASSERT_FATAL(sc_status(sc, sc_test_cb, &r3) == 0);
+	sc_pump(sc, 50, NULL);
+	CU_ASSERT_FATAL(msg_conn_recv(&srv, &m, 2000) == 0);
+	buf_reset(p);
+	CU_ASSERT_FATAL(msg_put_u64(p, 1) == 0 && msg_put_u64(p, 2) == 0 &&
+	    msg_put_u8(p, 0) == 0 && msg_put_u8(p, 0) == 0 &&
+	    msg_conn_send(&srv, PROTO_STATUS_OK, m.id, p) == 0 &&
+	    msg_conn_flush(&srv, 2000) == 0);
+	sc_pump(sc, 2000, &r3.calls);
+	CU_ASSERT(r2.calls == 1 && !r2.ok && r2.reason == 0);
+	CU_ASSERT(r3.calls == 1 && !r3.ok);
+	CU_ASSERT(!sc_ready(sc));
+	srv_close(&srv);
+
+	/* It reconnects after a back-off; then a signer that never answers
+	 * is timed out. */
+	sc_pump(sc, 1500, NULL);
+	CU_ASSERT_FATAL(srv_accept(lfd, &srv) == 0);
+	CU_ASSERT_FATAL(srv_hello(sc, &srv) == 0);
+	memset(&r1, 0, sizeof(r1));
+	CU_ASSERT_FATAL(sc_status(sc, sc_test_cb, &r1) == 0);
+	sc_pump(sc, 3000, &r1.calls);
+	CU_ASSERT(r1.calls == 1 && !r1.ok &&
+	    strstr(r1.detail, "timed out") != NULL);
+	CU_ASSERT(!sc_ready(sc));
+	srv_close(&srv);
+
+	buf_free(p);
+	sc_free(sc);
+	close(lfd);
+	(void)unlink(path);
+}
+
 static const struct test_case tests[] = {
 	{ "config: a good file", test_conf_good },
 	{ "config: bad files are refused", test_conf_bad },
@@ -473,6 +682,7 @@ static const struct test_case tests[] = {
 	{ "import: documentation style, key files", test_import_docstyle },
 	{ "import: bad input", test_import_bad },
 	{ "status: JSON and text", test_status_json },
+	{ "signer client: replies, refusals, bad peers", test_signer_client },
 	{ NULL, NULL }
 };
 

@@ -139,6 +139,65 @@ static const char stem_cert_hex[] =
     "043c1067cae1a74e680aa861637a051ea1bd292ec71b3bfd836bf5fcfad524c6"
     "e47e9c2ed582b86f7cc86409";
 
+/*
+ * Certs made by C tor, from zydou/arti (cadcd0d310831ba237fff4c1a39ef51c
+ * 53b506db) crates/tor-netdoc/testdata: the 08 cert of hsdesc1.txt
+ * (signed by blinded id 43cc0d62..., expiring 2023-01-26T03:00Z per
+ * src/doc/hsdesc.rs), and the first intro point's 09 and 0B certs of
+ * hsdesc-inner.txt.  Base64-decoded.
+ */
+static const char arti_08_hex[] =
+    "01080007192b010ad8ae6ea2c13f5302be247d4b1016f5bae330a4a0b90144fe"
+    "f1e4bb7904e17a010020040043cc0d62fc6252f578705ca645a46109e2652903"
+    "43b1137e90189744b20b3f2df5b8d5185f252a40c24ff593ef8b9093a895f691"
+    "9dfbaf05487a797c82543b73898dde235c730e1b077c076f66159b13ee723655"
+    "50dfe37b7e246f7dd93a8c0e";
+static const char arti_09_hex[] =
+    "010900071abc017bfaa01bd1719e182d270cd8985dbd6f428adf883783a62429"
+    "13277adb2d59a00100200400260286ebb04c705f53a5a4071f90aa04727bca51"
+    "b5b1fc57f2948bc7ef23b16df3313ac19021d4843289a0127b31f703e47ef7a0"
+    "ae71b7b87a288f3292f8fd65dd17736c1d1358304769dec0fb102a4114891638"
+    "92b7a85bbce69aa10f4f5e0d";
+static const char arti_0b_hex[] =
+    "010b00071abc019f7db20d4b2ad7cbc0d58c971453aa649d348d6254d931a2cc"
+    "dd6e903fa88b550100200400260286ebb04c705f53a5a4071f90aa04727bca51"
+    "b5b1fc57f2948bc7ef23b16d1a8d80fb8df89f8e515eb0072d7ec93942f2c9dc"
+    "31f815568f98b81ee63e81daf16e663166ae27d0005cdcfbb1ec4b60f8e10c26"
+    "a301838ca29bca43e984310d";
+
+static void
+test_tor_made_certs(void)
+{
+	struct hs_cert	c;
+	uint8_t		raw[140], key[32], dsk[32];
+
+	test_unhex(raw, sizeof(raw), arti_08_hex);
+	CU_ASSERT_FATAL(hs_cert_parse(&c, raw, sizeof(raw)) == 0);
+	test_unhex(key, 32, "43cc0d62fc6252f578705ca645a46109"
+	    "e265290343b1137e90189744b20b3f2d");
+	CU_ASSERT((time_t)c.expiry_hours * 3600 == 1674702000);
+	CU_ASSERT(hs_cert_verify(&c, HS_CERT_TYPE_DESC_SIGNING, key,
+	    1674702000) == 0);
+	CU_ASSERT(hs_cert_verify(&c, HS_CERT_TYPE_DESC_SIGNING, key,
+	    1674702001) == OB_ERR_EXPIRED);
+	/* Our encoder rebuilds the signed part byte for byte. */
+	CU_ASSERT(hs_cert_tbs(raw, c.type, c.expiry_hours, c.certified_key,
+	    c.signing_key) == 0);
+	CU_ASSERT(memcmp(raw, c.encoded, HS_CERT_TBS_LEN) == 0);
+
+	test_unhex(raw, sizeof(raw), arti_09_hex);
+	CU_ASSERT_FATAL(hs_cert_parse(&c, raw, sizeof(raw)) == 0);
+	memcpy(dsk, c.signing_key, 32);
+	CU_ASSERT(hs_cert_verify(&c, HS_CERT_TYPE_AUTH_HS_IP_KEY, NULL,
+	    (time_t)c.expiry_hours * 3600) == 0);
+	test_unhex(raw, sizeof(raw), arti_0b_hex);
+	CU_ASSERT_FATAL(hs_cert_parse(&c, raw, sizeof(raw)) == 0);
+	CU_ASSERT(hs_cert_verify(&c, HS_CERT_TYPE_CROSS_HS_IP_KEYS, dsk,
+	    (time_t)c.expiry_hours * 3600) == 0);
+	CU_ASSERT(hs_cert_verify(&c, HS_CERT_TYPE_AUTH_HS_IP_KEY, dsk, 0) ==
+	    OB_ERR_MISMATCH);
+}
+
 static void
 test_real_certs(void)
 {
@@ -437,6 +496,7 @@ test_expiry_helpers(void)
 static const struct test_case hs_cert_tests[] = {
 	{ "round_trip", test_round_trip },
 	{ "real_certs", test_real_certs },
+	{ "tor_made_certs", test_tor_made_certs },
 	{ "reject_parse", test_reject_parse },
 	{ "reject_verify", test_reject_verify },
 	{ "build_faulty_signer", test_build_faulty_signer },

@@ -44,7 +44,8 @@
 #define ARTI2_TP	19397
 #define ARTI2_NOW	1675944000	/* 2023-02-09T12:00:00Z */
 /* stem test/unit/descriptor/hidden_service_v3.py, commit d5012a10. */
-#define STEM_ADDR	"sltib6sxkuxh2scmtuvd5w2g7pahnzkovefxpo4e4ptnkzl5kkq5h2ad"
+#define STEM_ADDR	"sltib6sxkuxh2scmtuvd5w2g7pahnzk" \
+			"ovefxpo4e4ptnkzl5kkq5h2ad"
 
 #define PERIOD		1440
 #define TP		20000
@@ -208,6 +209,30 @@ test_stem_vector(void)
 	CU_ASSERT(d.n_intro + d.n_intro_skipped == 4);
 	hs_desc_clear(&d);
 	free(p);
+}
+
+/* tor src/test/test_hs_descriptor.c test_build_authorized_client (tor
+ * commit 1d8becd82801eb92d941e4b9d8178324e94b9b6b): rend-spec 2.5.1.2. */
+static void
+test_client_auth_kat(void)
+{
+	uint8_t	subcred[32], eph_sk[32], client_pk[32], cookie[16];
+	uint8_t	iv[16], id[8], key[32], enc[16], want_id[8], want_enc[16];
+
+	memset(subcred, 42, sizeof(subcred));
+	memset(iv, 1, sizeof(iv));
+	test_unhex(eph_sk, 32, "d023b674d993a5c8446bd2ca97e99611"
+	    "49b3c0e88c7dc14e8777744dd3468d6a");
+	test_unhex(cookie, 16, "07d087f1d8c68393721f6e70316d3b29");
+	test_unhex(client_pk, 32, "8c1298fa6050e372f8598f6deca32e27"
+	    "b0ad457741422c2629ebb132cf7fae37");
+	test_unhex(want_id, 8, "EC19B7FF4D2DDA13");
+	test_unhex(want_enc, 16, "B21222BE13F385F355BD07B2381F9F29");
+	CU_ASSERT_FATAL(hs_desc_client_keys(id, key, subcred, eph_sk,
+	    client_pk) == 0);
+	CU_ASSERT(memcmp(id, want_id, 8) == 0);
+	CU_ASSERT_FATAL(ob_aes256_ctr(enc, cookie, 16, key, iv) == 0);
+	CU_ASSERT(memcmp(enc, want_enc, 16) == 0);
 }
 
 /* Inner-layer text from C tor with flow-control (arti testdata). */
@@ -1095,6 +1120,20 @@ test_inner_limits(void)
 	CU_ASSERT(out.pow_params != NULL && strcmp(out.pow_params,
 	    "pow-params v1 AAAA 10 2030-01-01T00:00:00\n") == 0);
 	hs_desc_clear(&out);
+	{
+		struct buf	*pw = buf_new(0);
+		int		 k;
+
+		CU_ASSERT_FATAL(pw != NULL &&
+		    buf_put_str(pw, "create2-formats 2\n") == 0);
+		for (k = 0; k < 40; k++)
+			CU_ASSERT_FATAL(buf_putf(pw, "pow-params v%d "
+			    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA 1 x\n", k) == 0);
+		CU_ASSERT(hs_desc_decode_inner(&out, buf_ptr(pw),
+		    buf_len(pw), NULL, 0, 0) == OB_ERR_LIMIT);
+		hs_desc_clear(&out);
+		buf_free(pw);
+	}
 
 	/* Middle layer rules. */
 	CU_ASSERT(try_layers(&s, &d, "create2-formats 2\n",
@@ -1260,11 +1299,71 @@ test_ours_reads_stem(void)
 	free(p);
 }
 
+/* Ours -> C tor: HSPOST to a private tor (network namespace, no
+ * network) that decodes the plaintext part: 08 cert and signature. */
+static void
+test_tor_accepts_ours(void)
+{
+	struct svc			 s;
+	struct hs_desc			 d;
+	struct hs_desc_encode_params	 ep;
+	struct buf			*b;
+	char				 addr[HS_ADDR_LEN + 1], dir[1024];
+	char				 cmd[4096], path[1024];
+	uint8_t				*rep;
+	size_t				 replen, sigat;
+	FILE				*f;
+	const char			*at;
+	int				 i;
+
+	if (run_cmd("command -v tor >/dev/null && "
+	    "unshare -rn true 2>/dev/null") != 0)
+		TEST_SKIP("no tor, or no unshare -rn (network namespace)");
+	svc_init(&s);
+	make_desc(&d, &s, 3);
+	encode_params(&ep, &s);
+	b = encode_desc(&d, &ep, &s);
+	CU_ASSERT_FATAL(hs_address_encode(addr, s.id_pk) == 0);
+	at = strstr((const char *)buf_ptr(b), "\nsignature ");
+	CU_ASSERT_FATAL(at != NULL);
+	sigat = (size_t)(at - (const char *)buf_ptr(b)) + 30;
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s.desc", test_tmpdir(),
+		    i == 0 ? "good" : "bad");
+		f = fopen(path, "wb");
+		CU_ASSERT_FATAL(f != NULL);
+		/* The second copy has one signature character changed. */
+		CU_ASSERT(fwrite(buf_ptr(b), 1, sigat, f) == sigat);
+		CU_ASSERT(fputc(i == 0 ? buf_ptr(b)[sigat] :
+		    (buf_ptr(b)[sigat] == 'A' ? 'B' : 'A'), f) != EOF);
+		CU_ASSERT(fwrite(buf_ptr(b) + sigat + 1, 1,
+		    buf_len(b) - sigat - 1, f) == buf_len(b) - sigat - 1);
+		fclose(f);
+	}
+	snprintf(dir, sizeof(dir), "%s/tor", test_tmpdir());
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s && timeout 120 unshare -rn "
+	    "/usr/bin/python3 %s %s %s/good.desc %s %s/bad.desc %s "
+	    "> %s/tor.out", dir, stem_script("tor_hspost.py"), dir,
+	    test_tmpdir(), addr, test_tmpdir(), addr, test_tmpdir());
+	CU_ASSERT_FATAL(run_cmd(cmd) == 0);
+	snprintf(path, sizeof(path), "%s/tor.out", test_tmpdir());
+	rep = test_read_file(path, &replen);
+	CU_ASSERT_FATAL(rep != NULL);
+	CU_ASSERT(strstr((char *)rep, "good.desc 250 OK") != NULL);
+	CU_ASSERT(strstr((char *)rep, "bad.desc 554") != NULL);
+	if (strstr((char *)rep, "good.desc 250 OK") == NULL)
+		fprintf(stderr, "tor said: %s\n", rep);
+	free(rep);
+	buf_free(b);
+	hs_desc_clear(&d);
+}
+
 static const struct test_case tests[] = {
 	{ "arti_hsdesc1", test_arti_hsdesc1 },
 	{ "arti_hsdesc2_client_auth", test_arti_hsdesc2 },
 	{ "stem_vector", test_stem_vector },
 	{ "arti_inner", test_arti_inner },
+	{ "client_auth_kat", test_client_auth_kat },
 	{ "roundtrip", test_roundtrip },
 	{ "split_signing", test_split_signing },
 	{ "client_auth", test_client_auth },
@@ -1275,6 +1374,7 @@ static const struct test_case tests[] = {
 	{ "linkspec", test_linkspec },
 	{ "stem_reads_ours", test_stem_reads_ours },
 	{ "ours_reads_stem", test_ours_reads_stem },
+	{ "tor_accepts_ours", test_tor_accepts_ours },
 	{ NULL, NULL }
 };
 

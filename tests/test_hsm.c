@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pty.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,6 +293,55 @@ test_hsm_pin_sources(void)
 	CU_ASSERT(hsm_pin_read(pin, sizeof(pin), NULL) == -1);
 }
 
+/* "prompt": a terminal with echo off (a pseudo-terminal here). */
+static void
+test_hsm_pin_prompt(void)
+{
+	char	buf[256], pin[64];
+	pid_t	pid;
+	ssize_t	n;
+	size_t	got = 0;
+	int	master, st, i;
+
+	if ((pid = forkpty(&master, NULL, NULL, NULL)) == -1)
+		TEST_SKIP("no pseudo-terminal");
+	if (pid == 0) {
+		/* The child reads the PIN and says what it got. */
+		if (hsm_pin_read(pin, sizeof(pin), "prompt") == -1)
+			_exit(2);
+		printf("got[%s]\n", pin);
+		fflush(stdout);
+		_exit(0);
+	}
+	/* Wait for the prompt, then type. */
+	for (i = 0; i < 100 && got < sizeof(buf) - 1; i++) {
+		if ((n = read(master, buf + got, sizeof(buf) - 1 - got)) <= 0)
+			break;
+		got += (size_t)n;
+		buf[got] = '\0';
+		if (strstr(buf, "PIN: ") != NULL)
+			break;
+	}
+	CU_ASSERT(strstr(buf, "PIN: ") != NULL);
+	CU_ASSERT(write(master, "4242\n", 5) == 5);
+	got = 0;
+	for (i = 0; i < 100 && got < sizeof(buf) - 1; i++) {
+		if ((n = read(master, buf + got, sizeof(buf) - 1 - got)) <= 0)
+			break;
+		got += (size_t)n;
+		buf[got] = '\0';
+		if (strstr(buf, "]") != NULL)
+			break;
+	}
+	CU_ASSERT(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0);
+	CU_ASSERT(strstr(buf, "got[4242]") != NULL);
+	/* Echo was off: the typed PIN appears only in the child's report. */
+	CU_ASSERT(strstr(buf, "got[4242]") != NULL &&
+	    strstr(buf, "4242") == strstr(buf, "got[4242]") + 4);
+	close(master);
+}
+
 /* Each PIN source logs in for real (SoftHSM checks the PIN). */
 static void
 test_hsm_login_sources(void)
@@ -368,8 +418,10 @@ test_hsm_generate_sign(void)
 	CU_ASSERT(hsm_key_find(h, &f, "gen-svc-19000", "x", 1) == -1);
 	CU_ASSERT(hsm_last_status(h) == HSM_E_NOT_FOUND);
 
-	/* The codec's signer interface (a failed find cleared f). */
-	CU_ASSERT_FATAL(hsm_key_find(h, &f, NULL, id, sizeof(id)) == 0);
+	/* A failed find leaves the key as it was. */
+	CU_ASSERT(memcmp(f.pk, k.pk, 32) == 0);
+	CU_ASSERT_STRING_EQUAL(f.label, "gen-svc-19000");
+	/* The codec's signer interface. */
 	hsm_key_signer(&s, &f);
 	CU_ASSERT(memcmp(s.pk, k.pk, 32) == 0);
 	CU_ASSERT(s.sign(s.ctx, sig, (const uint8_t *)msg, 10) == 0);
@@ -495,6 +547,29 @@ test_hsm_uri_select(void)
 	hsm_free(h);
 }
 
+/* Two handles on one module: freeing one leaves the other working. */
+static void
+test_hsm_two_handles(void)
+{
+	struct hsm	*a, *b;
+	struct hsm_key	 ka, kb;
+
+	NEED_FAULT();
+	fault_set("\n");
+	a = open_token(fault_so, URI_A, pin_src, 0);
+	b = open_token(fault_so, URI_B, pin_src, 2000);
+	CU_ASSERT_FATAL(a != NULL && b != NULL);
+	CU_ASSERT_FATAL(hsm_key_generate(a, &ka, "two-a", "\xa1", 1) == 0);
+	CU_ASSERT_FATAL(hsm_key_generate(b, &kb, "two-b", "\xb1", 1) == 0);
+	/* Each sees its own token only. */
+	CU_ASSERT(hsm_key_find(a, &kb, "two-b", NULL, 0) == -1);
+	CU_ASSERT(hsm_key_find(b, &kb, "two-b", NULL, 0) == 0);
+	CU_ASSERT(sign_ok(a, &ka, "a"));
+	hsm_free(a);
+	CU_ASSERT(sign_ok(b, &kb, "b after a is gone"));
+	hsm_free(b);
+}
+
 /*
  * p11-kit's registry: the module by name and through the proxy.  The key
  * is made and used through the fault module (which keeps SoftHSM's own
@@ -585,6 +660,41 @@ test_hsm_list_purge(void)
 	hsm_free(h);
 }
 
+/* More keys than one C_FindObjects chunk (16), then purge them all. */
+static void
+test_hsm_list_many(void)
+{
+	struct hsm	*h;
+	struct hsm_key	 k, *keys = NULL;
+	size_t		 n = 0, i, mine = 0;
+	char		 label[64];
+	unsigned	 j;
+
+	NEED_FAULT();
+	h = open_token(fault_so, URI_B, pin_src, 0);
+	CU_ASSERT_FATAL(h != NULL);
+	for (j = 0; j < 20; j++) {
+		snprintf(label, sizeof(label), "many-%u", j);
+		CU_ASSERT_FATAL(hsm_key_generate(h, &k, label, label,
+		    strlen(label)) == 0);
+	}
+	CU_ASSERT_FATAL(hsm_key_list(h, &keys, &n) == 0);
+	for (i = 0; i < n; i++)
+		if (strncmp(keys[i].label, "many-", 5) == 0) {
+			mine++;
+			CU_ASSERT(hsm_key_destroy(h, &keys[i]) == 0);
+		}
+	CU_ASSERT(mine == 20);
+	free(keys);
+	CU_ASSERT_FATAL(hsm_key_list(h, &keys, &n) == 0);
+	for (i = 0, mine = 0; i < n; i++)
+		if (strncmp(keys[i].label, "many-", 5) == 0)
+			mine++;
+	CU_ASSERT(mine == 0);
+	free(keys);
+	hsm_free(h);
+}
+
 /*
  * Wrong PIN: sent once, never again; the try counter is reported; a
  * final try is not risked; a locked token is not even asked.
@@ -644,6 +754,41 @@ test_hsm_wrong_pin(void)
 	CU_ASSERT(strstr(hsm_last_error(h), "locked") != NULL);
 	hsm_free(h);
 	CU_ASSERT(fault_counter("C_Login") == logins + 3);
+	fault_set("\n");
+}
+
+/*
+ * The token forgets the login (sessions closed) and then refuses the
+ * kept PIN: the failure is reported, and no later call sends it again.
+ */
+static void
+test_hsm_relogin_refused(void)
+{
+	struct hsm	*h;
+	struct hsm_key	 k;
+	uint8_t		 sig[ED25519_SIG_LEN];
+	long		 logins;
+
+	NEED_FAULT();
+	fault_set("\n");
+	h = open_token(fault_so, URI_A, pin_src, 2000);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "relogin-key", "\x81", 1) ==
+	    0);
+	logins = fault_counter("C_Login");
+	fault_set("invalidate_sessions 7\nfail C_Login CKR_PIN_INCORRECT 1\n");
+	CU_ASSERT(hsm_key_sign(h, &k, sig, "x", 1) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_PIN);
+	CU_ASSERT_STRING_EQUAL(hsm_last_call(h), "C_Login");
+	CU_ASSERT(fault_counter("C_Login") == logins + 1);
+	/* The token would take the PIN again now; we do not offer it. */
+	fault_set("invalidate_sessions 7\n");
+	CU_ASSERT(hsm_key_sign(h, &k, sig, "x", 1) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_PIN);
+	CU_ASSERT(hsm_reinit(h) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_PIN);
+	CU_ASSERT(fault_counter("C_Login") == logins + 1);
+	hsm_free(h);
 	fault_set("\n");
 }
 
@@ -834,9 +979,14 @@ test_hsm_injected_errors(void)
 	CU_ASSERT(strstr(hsm_last_error(h), "CKR_GENERAL_ERROR") != NULL);
 	CU_ASSERT(sign_ok(h, &k, "next one works"));
 
-	/* Every 5th call fails: each result is a clean 0 or -1. */
-	fault_set("error_every 5 CKR_FUNCTION_FAILED\n");
-	for (i = 0; i < 30; i++) {
+	/*
+	 * Every 50th call fails: each result is a clean 0 or -1.  (A
+	 * period shorter than a recovery, which after a failed C_Sign takes
+	 * a session reopen and a key refresh, ~15 calls, can lock into
+	 * failing every time: a token that broken is not usable anyway.)
+	 */
+	fault_set("error_every 50 CKR_FUNCTION_FAILED\n");
+	for (i = 0; i < 80; i++) {
 		if (hsm_key_sign(h, &k, sig, "y", 1) == 0) {
 			ok++;
 			CU_ASSERT(ob_ed25519_verify(sig, "y", 1, k.pk) == 0);
@@ -846,6 +996,16 @@ test_hsm_injected_errors(void)
 		}
 	}
 	CU_ASSERT(ok > 0 && failed > 0);
+	fault_set("\n");
+
+	/* A token that answers CKA_EC_POINT as the bare 32 bytes. */
+	fault_set("raw_ec_point 1\n");
+	{
+		struct hsm_key	raw;
+
+		CU_ASSERT(hsm_key_find(h, &raw, "inject-key", NULL, 0) == 0);
+		CU_ASSERT(memcmp(raw.pk, k.pk, ED25519_PK_LEN) == 0);
+	}
 	fault_set("\n");
 
 	/* A token that wants the OID: generation falls back to it. */
@@ -859,21 +1019,82 @@ test_hsm_injected_errors(void)
 	hsm_free(h);
 }
 
+/* A call that hangs while opening: the open fails, the handle frees. */
+static void
+test_hsm_hung_open(void)
+{
+	struct hsm_config	 c;
+	struct hsm		*h;
+
+	NEED_FAULT();
+	fault_set("hang C_Login 2500\n");
+	memset(&c, 0, sizeof(c));
+	c.module = fault_so;
+	c.uri = URI_A;
+	c.pin_source = pin_src;
+	c.timeout_ms = 1000;
+	CU_ASSERT_FATAL((h = hsm_new(&c)) != NULL);
+	CU_ASSERT(hsm_open(h) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_HUNG);
+	CU_ASSERT_STRING_EQUAL(hsm_last_call(h), "C_Login");
+	fault_set("\n");
+	usleep(2600 * 1000);
+	hsm_free(h);
+	/* The module is usable again in this process. */
+	h = open_token(fault_so, URI_A, pin_src, 1000);
+	CU_ASSERT(h != NULL);
+	hsm_free(h);
+}
+
+/* Garbage in the fault module's control file: reported, ignored. */
+static void
+test_hsm_fault_control_garbage(void)
+{
+	static const char	 bad[] = "removed 2\nremoved\nhang C_Nope 5\n"
+	    "fail C_Sign\nsign_rate -1\nerror_every 0x5\n"
+	    "fail C_Sign CKR_BOGUS\npin_tries 01\n\x01\x02\n removed 1\n"
+	    "removed 1 \nremoved  1\n";
+	struct hsm		*h;
+	struct hsm_key		 k;
+	char			 text[2048];
+
+	NEED_FAULT();
+	/* The bad lines, then one over-long line. */
+	memset(text, 'x', sizeof(text));
+	memcpy(text, bad, sizeof(bad) - 1);
+	text[sizeof(text) - 1] = '\0';
+	fault_set(text);
+	h = open_token(fault_so, URI_A, pin_src, 2000);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "garbage-key", "\x91", 1) ==
+	    0);
+	CU_ASSERT(sign_ok(h, &k, "still works"));
+	CU_ASSERT(fault_counter("injected") >= 0);
+	hsm_free(h);
+	fault_set("\n");
+}
+
 static const struct test_case tests[] = {
 	{ "CK_RV names", test_hsm_rv_names },
 	{ "PIN sources", test_hsm_pin_sources },
+	{ "PIN prompt on a terminal", test_hsm_pin_prompt },
 	{ "login with each PIN source", test_hsm_login_sources },
 	{ "generate, sign, verify, find", test_hsm_generate_sign },
 	{ "key attributes", test_hsm_key_attributes },
 	{ "URI selection among two tokens", test_hsm_uri_select },
+	{ "two handles on one module", test_hsm_two_handles },
 	{ "p11-kit registered module and proxy", test_hsm_p11kit },
 	{ "list and purge", test_hsm_list_purge },
+	{ "list past one search chunk", test_hsm_list_many },
 	{ "wrong PIN never retried", test_hsm_wrong_pin },
+	{ "re-login refused, not retried", test_hsm_relogin_refused },
 	{ "protected authentication path", test_hsm_protected_path },
 	{ "removal and re-insertion", test_hsm_removal },
 	{ "session invalidation", test_hsm_session_invalid },
 	{ "hung call watchdog", test_hsm_hung_call },
 	{ "slow signing rate", test_hsm_slow_sign },
+	{ "hung call while opening", test_hsm_hung_open },
+	{ "fault control garbage", test_hsm_fault_control_garbage },
 	{ "injected errors", test_hsm_injected_errors },
 	{ NULL, NULL }
 };

@@ -64,7 +64,8 @@ test_msg_roundtrip(void)
 	CU_ASSERT(msg_get_str(&m, s, sizeof(s)) == 0);
 	CU_ASSERT_STRING_EQUAL(s, "hello world");
 	CU_ASSERT(msg_get_data(&m, &view, 3) == 0);
-	CU_ASSERT(buf_len(&view) == 3 && memcmp(buf_ptr(&view), "abc", 3) == 0);
+	CU_ASSERT(buf_len(&view) == 3 &&
+	    memcmp(buf_ptr(&view), "abc", 3) == 0);
 	CU_ASSERT(msg_end(&m) == 0);
 	CU_ASSERT(msg_conn_recv(&b, &m, 1000) == 0);
 	CU_ASSERT(m.type == PROTO_HELLO && m.id == 43);

@@ -30,7 +30,8 @@
 			"4449c5697b326919703bac031cae7f60"
 #define RFC_PK		"d75a980182b10ab7d54bfed3c964073a" \
 			"0ee172f3daa62325af021a68f707511a"
-#define RFC_ADDR	"25njqamcweflpvkl73j4szahhihoc4xt3ktcgjnpaingr5yhkenl5sid"
+#define RFC_ADDR	"25njqamcweflpvkl73j4szahhihoc4xt3" \
+			"ktcgjnpaingr5yhkenl5sid"
 /* The same seed as python3-cryptography writes it (what OnionBalance's
  * config generator stores), produced with private_bytes(PEM, PKCS8). */
 #define RFC_PEM		"-----BEGIN PRIVATE KEY-----\n" \
@@ -175,7 +176,8 @@ test_window(void)
 static void
 test_identity_formats(void)
 {
-	uint8_t		sk[64], pk[32], want_sk[64], want_pk[32], seed[32];
+	uint8_t		sk[64], pk[32], want_sk[64], want_pk[32];
+	uint8_t		seed[32];
 	uint8_t		file[96], der[83];
 	char		pem[512], b64[200];
 	struct buf	*b;
@@ -323,6 +325,21 @@ test_request_roundtrip(void)
 	provision_free(req);
 }
 
+static int
+no_secret(const uint8_t *p, size_t n, const uint8_t sk[64],
+    const uint8_t bsk[64])
+{
+	size_t	i;
+
+	for (i = 0; i + 32 <= n; i++)
+		if (memcmp(p + i, sk, 32) == 0 ||
+		    memcmp(p + i, sk + 32, 32) == 0 ||
+		    memcmp(p + i, bsk, 32) == 0 ||
+		    memcmp(p + i, bsk + 32, 32) == 0)
+			return 0;
+	return 1;
+}
+
 static void
 test_certify(void)
 {
@@ -378,9 +395,17 @@ test_certify(void)
 	CU_ASSERT(buf_len(t) == buf_len(t2) &&
 	    memcmp(buf_ptr(t), buf_ptr(t2), buf_len(t)) == 0);
 	CU_ASSERT(accepted(&f, buf_ptr(t), buf_len(t)));
-	/* Nothing secret in it. */
-	for (i = 0; i + 32 <= buf_len(t); i++)
-		CU_ASSERT(memcmp(buf_ptr(t) + i, bsk, 32) != 0);
+	/* Nothing secret in it: no 32-byte window of any binary field is
+	 * half of the identity key or of a blinded secret. */
+	CU_ASSERT(hs_blind_seckey(bsk, f.sk, f.pk, TP0, PLEN) == 0);
+	for (i = 0; i < back->nperiods; i++) {
+		pp = &back->periods[i];
+		CU_ASSERT(no_secret(pp->token_pk, 32, f.sk, bsk));
+		CU_ASSERT(no_secret(pp->ope_key, 32, f.sk, bsk));
+		CU_ASSERT(no_secret(pp->ope_sig, 64, f.sk, bsk));
+		CU_ASSERT(no_secret(pp->certs[0], pp->ncerts * HS_CERT_LEN,
+		    f.sk, bsk));
+	}
 	buf_free(t);
 	buf_free(t2);
 	provision_free(back);
@@ -680,7 +705,42 @@ test_store(void)
 	provision_free(b);
 }
 
+static void
+test_online(void)
+{
+	struct fixture		 f;
+	struct provision	*store = NULL, *b;
+	size_t			 bad;
+
+	fixture_init(&f, 0);
+	/* The signer's own certification, period by period. */
+	CU_ASSERT_FATAL(provision_store_certify(&store, f.sk, PLEN, ROT,
+	    TP0 + 1, f.tok_pk[1]) == 0);
+	CU_ASSERT_FATAL(provision_store_certify(&store, f.sk, PLEN, ROT, TP0,
+	    f.tok_pk[0]) == 0);
+	CU_ASSERT(store->kind == PROVISION_STORE);
+	CU_ASSERT(strcmp(store->address, f.addr) == 0);
+	CU_ASSERT(store->nperiods == 2 && store->periods[0].tp == TP0);
+	CU_ASSERT(provision_verify(store, &bad) == 0);
+	/* The same as the ceremony's bundle (signatures are deterministic). */
+	b = fixture_bundle(&f);
+	CU_ASSERT(memcmp(b->periods[0].certs, store->periods[0].certs,
+	    49 * HS_CERT_LEN) == 0);
+	CU_ASSERT(memcmp(b->periods[1].ope_sig, store->periods[1].ope_sig,
+	    64) == 0);
+	/* A key already used for another period is refused. */
+	CU_ASSERT(provision_store_certify(&store, f.sk, PLEN, ROT, TP0 + 2,
+	    f.tok_pk[0]) == OB_ERR_DUPLICATE);
+	CU_ASSERT(store->nperiods == 2);
+	store->periods[1].certs[7][100] ^= 1;
+	CU_ASSERT(provision_verify(store, &bad) == OB_ERR_SIGNATURE &&
+	    bad == 1);
+	provision_free(b);
+	provision_free(store);
+}
+
 static const struct test_case provision_tests[] = {
+	{ "online identity mode", test_online },
 	{ "window and key names", test_window },
 	{ "identity formats", test_identity_formats },
 	{ "identity files", test_identity_files },

@@ -199,8 +199,8 @@ test_same_relay(void)
 	descs[1].intro[0].linkspec[11] ^= 0xff;	/* RSA id byte */
 	CU_ASSERT_FATAL(select_intro_points(&s, in, 2, &p, NULL, 0) == 0);
 	CU_ASSERT(s.n == 2);
-	memcpy(&descs[1].intro[0].linkspec[33], &descs[0].intro[0].linkspec[33],
-	    32);
+	memcpy(&descs[1].intro[0].linkspec[33],
+	    &descs[0].intro[0].linkspec[33], 32);
 	CU_ASSERT_FATAL(select_intro_points(&s, in, 2, &p, NULL, 0) == 0);
 	CU_ASSERT(s.n == 1);
 	/* Two intro points of one backend on one relay: one survives. */

@@ -32,7 +32,9 @@
 #include "err.h"
 #include "hs_cert.h"
 #include "hs_desc.h"
+#include "hs_desc_int.h"
 #include "hs_keys.h"
+#include "hsm.h"
 #include "msg.h"
 #include "proto.h"
 #include "provision.h"
@@ -54,7 +56,7 @@ struct key {
 };
 
 static struct {
-	int		 ready;		/* set-up ran (1) or was skipped (-1) */
+	int		 ready;		/* set up (1), skipped (-1) */
 	char		 dir[PATH_MAX];
 	char		 sockdir[PATH_MAX];
 	char		 sock[PATH_MAX];
@@ -73,6 +75,11 @@ static struct {
 	uint8_t		 cert09[N_BACKENDS * N_INTRO][HS_CERT_LEN];
 	uint8_t		 cert0b[N_BACKENDS * N_INTRO][HS_CERT_LEN];
 	uint64_t	 last_rev;
+	size_t		 audit_base;	/* records when started */
+	/* Offline services: B provisioned for tp and tp + 1, C only for a
+	 * period long over. */
+	struct key	 svc_b, svc_c;
+	struct provision *store_b;
 } F;
 
 static void fmt(char *, size_t, const char *, ...)
@@ -239,15 +246,33 @@ sock_connect(void)
 	return fd;
 }
 
+/* SIGTERM, wait up to 10 s, then SIGKILL: never hang the runner. */
+static int
+signer_reap(int *st)
+{
+	struct timespec	ts = { 0, 50 * 1000 * 1000 };
+	int		i;
+
+	(void)kill(F.pid, SIGTERM);
+	for (i = 0; i < 200; i++) {
+		if (waitpid(F.pid, st, WNOHANG) == F.pid)
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	fprintf(stderr, "obhsm-signer %ld did not exit; killed\n",
+	    (long)F.pid);
+	(void)kill(F.pid, SIGKILL);
+	(void)waitpid(F.pid, st, 0);
+	return -1;
+}
+
 static void
 signer_stop(void)
 {
 	int	st;
 
-	if (F.pid <= 0)
-		return;
-	(void)kill(F.pid, SIGTERM);
-	(void)waitpid(F.pid, &st, 0);
+	if (F.pid > 0)
+		(void)signer_reap(&st);
 	F.pid = 0;
 	if (F.sockdir[0] != '\0') {
 		(void)unlink(F.sock);
@@ -261,6 +286,7 @@ signer_start(void)
 	struct timespec	ts = { 0, 50 * 1000 * 1000 };
 	int		fd, i, logfd;
 
+	F.audit_base = access(F.audit, F_OK) == 0 ? audit_records() : 0;
 	F.pid = fork();
 	CU_ASSERT_FATAL(F.pid != -1);
 	if (F.pid == 0) {
@@ -291,10 +317,106 @@ signer_start(void)
 	CU_FAIL_FATAL("signer did not start");
 }
 
+/*
+ * Offline mode as "obhsm-keytool token/certify/import" leave it: token
+ * keys named by provision_key_label(), a store certified by the identity
+ * key (which then leaves), here for periods first..last.
+ */
+static void
+offline_provision(struct key *k, uint64_t first, uint64_t last,
+    struct provision **keep)
+{
+	struct hsm_config	 hc;
+	struct hsm		*h;
+	struct hsm_key		 hk;
+	struct provision	*st;
+	struct provision_period	*pp;
+	char			 label[PROVISION_LABEL_MAX + 1], pin[PATH_MAX];
+	char			 state[PATH_MAX];
+	uint8_t			 id[PROVISION_KEY_ID_LEN];
+	uint64_t		 tp;
+	pid_t			 pid;
+	int			 ok = 0, stat;
+
+	fmt(pin, sizeof(pin), "file:%s/pin", F.dir);
+	fmt(state, sizeof(state), "%s/state", F.dir);
+	/*
+	 * In a child: SoftHSM leaks a little in C_GenerateKeyPair, which
+	 * LeakSanitizer would blame on the runner, and the module had
+	 * better not stay loaded next to the daemon's.
+	 */
+	CU_ASSERT_FATAL((pid = fork()) != -1);
+	if (pid == 0) {
+		memset(&hc, 0, sizeof(hc));
+		hc.module = "/usr/lib/softhsm/libsofthsm2.so";
+		hc.uri = "pkcs11:token=obhsm-test";
+		hc.pin_source = pin;
+		if ((h = hsm_new(&hc)) == NULL || hsm_open(h) != 0 ||
+		    provision_new(&st, PROVISION_STORE, k->addr, PERIOD,
+		    ROT) != 0)
+			_exit(1);
+		for (tp = first; tp <= last; tp++) {
+			if (provision_key_label(label, k->addr, tp) != 0)
+				_exit(1);
+			provision_key_id(id, k->pk, tp);
+			if (hsm_key_generate(h, &hk, label, id,
+			    sizeof(id)) != 0 ||
+			    provision_period_add(st, tp, &pp) != 0)
+				_exit(1);
+			memcpy(pp->token_pk, hk.pk, sizeof(pp->token_pk));
+			if (provision_certify_period(pp, k->sk, k->pk,
+			    PERIOD, ROT) != 0)
+				_exit(1);
+		}
+		if (provision_store_save(state, st) != 0)
+			_exit(1);
+		hsm_free(h);
+		_exit(0);
+	}
+	CU_ASSERT_FATAL(waitpid(pid, &stat, 0) == pid);
+	ok = WIFEXITED(stat) && WEXITSTATUS(stat) == 0;
+	CU_ASSERT_FATAL(ok);
+	if (keep != NULL)
+		CU_ASSERT_FATAL(provision_store_load(keep, state,
+		    k->addr) == 0);
+}
+
+/* Destroy the token key of (k, tp), in a child (see offline_provision). */
+static void
+token_key_destroy(const struct key *k, uint64_t tp)
+{
+	struct hsm_config	 hc;
+	struct hsm		*h;
+	struct hsm_key		 hk;
+	char			 label[PROVISION_LABEL_MAX + 1], pin[PATH_MAX];
+	uint8_t			 id[PROVISION_KEY_ID_LEN];
+	pid_t			 pid;
+	int			 stat;
+
+	fmt(pin, sizeof(pin), "file:%s/pin", F.dir);
+	CU_ASSERT_FATAL(provision_key_label(label, k->addr, tp) == 0);
+	provision_key_id(id, k->pk, tp);
+	CU_ASSERT_FATAL((pid = fork()) != -1);
+	if (pid == 0) {
+		memset(&hc, 0, sizeof(hc));
+		hc.module = "/usr/lib/softhsm/libsofthsm2.so";
+		hc.uri = "pkcs11:token=obhsm-test";
+		hc.pin_source = pin;
+		if ((h = hsm_new(&hc)) == NULL || hsm_open(h) != 0 ||
+		    hsm_key_find(h, &hk, label, id, sizeof(id)) != 0 ||
+		    hsm_key_destroy(h, &hk) != 0)
+			_exit(1);
+		hsm_free(h);
+		_exit(0);
+	}
+	CU_ASSERT_FATAL(waitpid(pid, &stat, 0) == pid);
+	CU_ASSERT(WIFEXITED(stat) && WEXITSTATUS(stat) == 0);
+}
+
 static void
 fixture(void)
 {
-	char	text[4096], path[PATH_MAX];
+	char	text[8192], path[PATH_MAX];
 	time_t	now = time(NULL);
 	size_t	b;
 	int	r;
@@ -348,6 +470,10 @@ fixture(void)
 	}
 	fmt(path, sizeof(path), "%s/state", F.dir);
 	CU_ASSERT_FATAL(mkdir(path, 0700) == 0);
+	key_make(&F.svc_b, F.tp);
+	key_make(&F.svc_c, F.tp);
+	offline_provision(&F.svc_b, F.tp, F.tp + 1, &F.store_b);
+	offline_provision(&F.svc_c, F.tp - 3, F.tp - 3, NULL);
 	fmt(text, sizeof(text),
 	    "pkcs11-module = \"/usr/lib/softhsm/libsofthsm2.so\"\n"
 	    "token-uri = \"pkcs11:token=obhsm-test\"\n"
@@ -364,9 +490,17 @@ fixture(void)
 	    "  backends = { \"%s\", \"%s.onion\" }\n"
 	    "  key-mode = \"online\"\n"
 	    "  identity-key = \"%s/identity/hs_ed25519_secret_key\"\n"
+	    "}\n"
+	    "service \"%s\" {\n"
+	    "  backends = { \"%s\" }\n"
+	    "}\n"
+	    "service \"%s\" {\n"
+	    "  backends = { \"%s\" }\n"
+	    "  key-mode = \"offline\"\n"
 	    "}\n",
 	    F.dir, F.sock, (unsigned long)getuid(), F.dir, F.audit, PERIOD,
-	    ROT, F.master.addr, F.backend[0].addr, F.backend[1].addr, F.dir);
+	    ROT, F.master.addr, F.backend[0].addr, F.backend[1].addr, F.dir,
+	    F.svc_b.addr, F.backend[0].addr, F.svc_c.addr, F.backend[1].addr);
 	fmt(path, sizeof(path), "%s/signer.conf", F.dir);
 	write_file(path, text, 0600);
 	signer_start();
@@ -488,7 +622,17 @@ get_params(struct msg_conn *c)
 	uint8_t		bl[32];
 	uint64_t	rev, now;
 
-	CU_ASSERT_FATAL(send_params(c, F.master.addr, F.tp, &m) == 0);
+	struct timespec	ts = { 1, 100 * 1000 * 1000 };
+	int		i;
+
+	/* The counter moves once a second: after a signature in the same
+	 * second the signer has none to give yet. */
+	for (i = 0; i < 3; i++) {
+		CU_ASSERT_FATAL(send_params(c, F.master.addr, F.tp, &m) == 0);
+		if (m.type != PROTO_ERROR)
+			break;
+		nanosleep(&ts, NULL);
+	}
 	CU_ASSERT_FATAL(m.type == PROTO_DESC_PARAMS_OK);
 	CU_ASSERT(msg_get_fixed(&m, bl, 32) == 0);
 	CU_ASSERT(memcmp(bl, F.master.bl_pk, 32) == 0);
@@ -501,6 +645,10 @@ get_params(struct msg_conn *c)
 	CU_ASSERT(msg_end(&m) == 0);
 	return rev;
 }
+
+/* Restricted discovery for master_body(): authorized clients. */
+static const uint8_t	(*mb_clients)[X25519_KEY_LEN];
+static size_t		  mb_nclients;
 
 /*
  * A master body from intro points (backend b, index i) pairs with the
@@ -535,9 +683,102 @@ master_body(const size_t *which, size_t n, uint64_t rev,
 	memset(&ep, 0, sizeof(ep));
 	ep.identity_pk = F.master.pk;
 	ep.blinded_pk = F.master.bl_pk;
+	ep.client_pks = mb_clients;
+	ep.n_client_pks = mb_nclients;
 	CU_ASSERT_FATAL((out = buf_new(HS_DESC_MAX_LEN + 1)) != NULL);
 	CU_ASSERT_FATAL(hs_desc_encode_body(out, &d, &ep) == 0);
 	hs_desc_clear(&d);
+	return out;
+}
+
+
+/* Decode the base64 between begin and end markers of text. */
+static uint8_t *
+b64_between(const char *text, const char *begin, const char *end,
+    size_t *outlen, const char **after)
+{
+	const char	*a, *e;
+	struct buf	*raw, *out, view;
+	uint8_t		*res;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a = strstr(text, begin));
+	a += strlen(begin);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e = strstr(a, end));
+	CU_ASSERT_FATAL((raw = buf_new(HS_DESC_MAX_LEN * 2)) != NULL);
+	CU_ASSERT_FATAL((out = buf_new(HS_DESC_MAX_LEN * 2)) != NULL);
+	for (; a < e; a++)
+		if (*a != '\n')
+			CU_ASSERT_FATAL(buf_put_u8(raw, (uint8_t)*a) == 0);
+	buf_init_ro(&view, buf_ptr(raw), buf_len(raw));
+	CU_ASSERT_FATAL(b64_decode_buf(out, &view, B64_PAD) == 0);
+	*outlen = buf_len(out);
+	CU_ASSERT_FATAL((res = malloc(*outlen)) != NULL);
+	memcpy(res, buf_ptr(out), *outlen);
+	buf_free(raw);
+	buf_free(out);
+	*after = e;
+	return res;
+}
+
+/*
+ * A body with 21 intro points, which our builder refuses to make: build
+ * 20, open both layers with the codec's own cipher, repeat the last intro
+ * point, and close them again.
+ */
+static struct buf *
+body21(uint64_t rev)
+{
+	static const char	*sb =
+	    "superencrypted\n-----BEGIN MESSAGE-----\n";
+	static const char	*eb = "encrypted\n-----BEGIN MESSAGE-----\n";
+	static const char	*em = "-----END MESSAGE-----";
+	size_t			 which[20], i, n1, n2, mlen, ilen;
+	struct buf		*b20, *inner, *mid, *out;
+	uint8_t			 subcred[32], *blob1, *blob2;
+	char			*mtext, *itext, *last;
+	const char		*after, *after2;
+
+	for (i = 0; i < 20; i++)
+		which[i] = i % (N_BACKENDS * N_INTRO);
+	b20 = master_body(which, 20, rev, F.cert08);
+	CU_ASSERT_FATAL(buf_put_u8(b20, 0) == 0);
+	CU_ASSERT_FATAL(hs_subcredential(subcred, F.master.pk,
+	    F.master.bl_pk) == 0);
+	blob1 = b64_between((const char *)buf_ptr(b20), sb, em, &n1, &after);
+	CU_ASSERT_FATAL(hs_desc_layer_decrypt(&mtext, &mlen, blob1, n1,
+	    F.master.bl_pk, 32, subcred, rev, HS_DESC_CONST_SUPERENC) == 0);
+	blob2 = b64_between(mtext, eb, em, &n2, &after2);
+	CU_ASSERT_FATAL(hs_desc_layer_decrypt(&itext, &ilen, blob2, n2,
+	    F.master.bl_pk, 32, subcred, rev, HS_DESC_CONST_ENC) == 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(last = strstr(itext,
+	    "\nintroduction-point "));
+	while (strstr(last + 1, "\nintroduction-point ") != NULL)
+		last = strstr(last + 1, "\nintroduction-point ");
+	CU_ASSERT_FATAL((inner = buf_new(HS_DESC_MAX_LEN * 2)) != NULL);
+	CU_ASSERT_FATAL(buf_put_str(inner, itext) == 0 &&
+	    buf_put_str(inner, last + 1) == 0);
+	CU_ASSERT_FATAL((mid = buf_new(HS_DESC_MAX_LEN * 2)) != NULL);
+	CU_ASSERT_FATAL(buf_put(mid, mtext, (size_t)(strstr(mtext, eb) -
+	    mtext) + strlen(eb)) == 0);
+	CU_ASSERT_FATAL(hs_desc_layer_encrypt(mid, buf_ptr(inner),
+	    buf_len(inner), 0, F.master.bl_pk, 32, subcred, rev,
+	    HS_DESC_CONST_ENC) == 0);
+	CU_ASSERT_FATAL(buf_put_str(mid, after2) == 0);
+	CU_ASSERT_FATAL((out = buf_new(HS_DESC_MAX_LEN * 2)) != NULL);
+	CU_ASSERT_FATAL(buf_put(out, buf_ptr(b20), (size_t)(strstr(
+	    (const char *)buf_ptr(b20), sb) - (const char *)buf_ptr(b20)) +
+	    strlen(sb)) == 0);
+	CU_ASSERT_FATAL(hs_desc_layer_encrypt(out, buf_ptr(mid), buf_len(mid),
+	    (buf_len(mid) + 9999) / 10000 * 10000, F.master.bl_pk, 32,
+	    subcred, rev, HS_DESC_CONST_SUPERENC) == 0);
+	CU_ASSERT_FATAL(buf_put_str(out, after) == 0);
+	free(blob1);
+	free(blob2);
+	free(mtext);
+	free(itext);
+	buf_free(inner);
+	buf_free(mid);
+	buf_free(b20);
 	return out;
 }
 
@@ -603,7 +844,8 @@ test_signer_happy(void)
 		CU_ASSERT_FATAL(m.type == PROTO_RECERTIFY_OK);
 		CU_ASSERT(msg_get_u32(&m, &sigs) == 0);
 		CU_ASSERT(sigs == (i == 0 ? 2 * N_BACKENDS * N_INTRO : 0));
-		CU_ASSERT(msg_get_u8(&m, &n) == 0 && n == N_BACKENDS * N_INTRO);
+		CU_ASSERT(msg_get_u8(&m, &n) == 0 &&
+		    n == N_BACKENDS * N_INTRO);
 		for (b = 0; b < n; b++) {
 			struct hs_cert	hc;
 
@@ -662,6 +904,61 @@ test_signer_happy(void)
 		    F.master.addr);
 		CU_ASSERT(system(cmd) == 0);
 	}
+	buf_free(body);
+	conn_close(&c);
+}
+
+/*
+ * Restricted discovery: the collector adds a throwaway client key to the
+ * body and hands its secret to the signer, which can then check the
+ * inner layer; without it the body cannot be checked and is refused.
+ */
+static void
+test_signer_client_auth(void)
+{
+	struct msg_conn	 c;
+	struct msg	 m;
+	struct buf	*body, *p;
+	struct timespec	 ts = { 1, 100 * 1000 * 1000 };
+	uint8_t		 clients[3][32], sk[32], sig[64];
+	uint64_t	 rev, seq;
+	size_t		 i, before;
+
+	fixture();
+	if (F.ready != 1 || F.last_rev == 0)
+		TEST_SKIP("happy path did not run");
+	for (i = 0; i < 3; i++)
+		CU_ASSERT(ob_random(clients[i], 32) == 0);
+	CU_ASSERT(ob_random(sk, 32) == 0);
+	CU_ASSERT(ob_x25519_pubkey(clients[1], sk) == 0);
+	mb_clients = (const uint8_t (*)[32])clients;
+	mb_nclients = 3;
+	/* One counter per second: wait for a fresh one. */
+	nanosleep(&ts, NULL);
+	conn_open(&c, 1);
+	before = audit_records();
+	rev = get_params(&c);
+	body = master_body(happy_pick, 4, rev, F.cert08);
+	mb_clients = NULL;
+	mb_nclients = 0;
+	/* Without the key the inner layer stays closed. */
+	CU_ASSERT_FATAL(send_sign(&c, F.master.addr, F.tp, buf_ptr(body),
+	    buf_len(body), &m) == 0);
+	expect_error(&m, PROTO_R_DESC);
+	CU_ASSERT_FATAL((p = msg_payload_new()) != NULL);
+	CU_ASSERT(msg_put_str(p, F.master.addr) == 0 &&
+	    msg_put_u64(p, F.tp) == 0 && msg_put_u8(p, 1) == 0 &&
+	    msg_put_fixed(p, sk, 32) == 0 &&
+	    msg_put_data(p, buf_ptr(body), buf_len(body)) == 0);
+	CU_ASSERT_FATAL(msg_conn_call(&c, PROTO_SIGN_DESC, p, &m, T_MS) == 0);
+	buf_free(p);
+	if (m.type == PROTO_ERROR)
+		expect_error(&m, 0);
+	CU_ASSERT_FATAL(m.type == PROTO_SIGN_DESC_OK);
+	CU_ASSERT(msg_get_fixed(&m, sig, 64) == 0);
+	CU_ASSERT(msg_get_u64(&m, &seq) == 0 && msg_end(&m) == 0);
+	CU_ASSERT(seq == before + 1);
+	F.last_rev = rev;
 	buf_free(body);
 	conn_close(&c);
 }
@@ -767,6 +1064,13 @@ test_signer_policy(void)
 	CU_ASSERT_FATAL(send_sign(&c, F.master.addr, F.tp, buf_ptr(body),
 	    buf_len(body), &m) == 0);
 	expect_error(&m, PROTO_R_CERT);
+	buf_free(body);
+
+	/* 21 intro points. */
+	body = body21(rev);
+	CU_ASSERT_FATAL(send_sign(&c, F.master.addr, F.tp, buf_ptr(body),
+	    buf_len(body), &m) == 0);
+	expect_error(&m, PROTO_R_TOO_MANY_INTRO);
 	buf_free(body);
 
 	/* Oversized: over the 50,000-byte descriptor limit once signed. */
@@ -929,6 +1233,223 @@ test_signer_peer(void)
 	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+
+/* 1 if the daemon's log mentions s. */
+static int
+log_has(const char *s)
+{
+	uint8_t	*d;
+	size_t	 n;
+	int	 r;
+
+	if ((d = test_read_file(F.log, &n)) == NULL)
+		return 0;
+	r = strstr((const char *)d, s) != NULL;
+	free(d);
+	return r;
+}
+
+/* Feed both backend descriptors and recertify everything again. */
+static void
+feed_backends(struct msg_conn *c, uint32_t *sigs)
+{
+	struct msg	 m;
+	struct buf	*desc, *p, cert;
+	uint8_t		 auth[32], n;
+	size_t		 b;
+
+	for (b = 0; b < N_BACKENDS; b++) {
+		desc = backend_desc_encode(b);
+		CU_ASSERT_FATAL(send_backend_desc(c, F.master.addr,
+		    F.backend[b].addr, F.tp, desc, &m) == 0);
+		buf_free(desc);
+		CU_ASSERT_FATAL(m.type == PROTO_BACKEND_DESC_OK);
+	}
+	CU_ASSERT_FATAL((p = msg_payload_new()) != NULL);
+	CU_ASSERT_FATAL(msg_put_str(p, F.master.addr) == 0 &&
+	    msg_put_u64(p, F.tp) == 0 &&
+	    msg_put_u8(p, N_BACKENDS * N_INTRO) == 0);
+	for (b = 0; b < N_BACKENDS * N_INTRO; b++)
+		CU_ASSERT_FATAL(msg_put_fixed(p, F.bdesc[b / N_INTRO]
+		    .intro[b % N_INTRO].auth_key_cert.certified_key, 32) == 0);
+	CU_ASSERT_FATAL(msg_conn_call(c, PROTO_RECERTIFY, p, &m, T_MS) == 0);
+	buf_free(p);
+	CU_ASSERT_FATAL(m.type == PROTO_RECERTIFY_OK);
+	CU_ASSERT(msg_get_u32(&m, sigs) == 0);
+	CU_ASSERT(msg_get_u8(&m, &n) == 0 && n == N_BACKENDS * N_INTRO);
+	for (b = 0; b < n; b++) {
+		CU_ASSERT(msg_get_fixed(&m, auth, 32) == 0);
+		/* Ed25519 is deterministic: the same certs as before. */
+		CU_ASSERT(msg_get_data(&m, &cert, HS_CERT_MAX_LEN) == 0 &&
+		    buf_len(&cert) == HS_CERT_LEN &&
+		    memcmp(buf_ptr(&cert), F.cert09[b], HS_CERT_LEN) == 0);
+		CU_ASSERT(msg_get_data(&m, &cert, HS_CERT_MAX_LEN) == 0 &&
+		    buf_len(&cert) == HS_CERT_LEN &&
+		    memcmp(buf_ptr(&cert), F.cert0b[b], HS_CERT_LEN) == 0);
+	}
+	CU_ASSERT(msg_end(&m) == 0);
+}
+
+/*
+ * A collector that sends half a message does not hold up another; a
+ * restart keeps the revision floor and the audit chain; SIGHUP reloads
+ * and keeps serving.
+ */
+static void
+test_signer_restart(void)
+{
+	struct msg_conn	 slow, c;
+	struct msg	 m;
+	struct buf	*body;
+	struct timespec	 ts = { 0, 50 * 1000 * 1000 };
+	uint8_t		 half[5] = { 0x00, 0x01, 0x00, 0x00, 0x00 };
+	uint8_t		 sig[ED25519_SIG_LEN];
+	uint64_t	 rev, seq = 0;
+	uint32_t	 sigs;
+	size_t		 before;
+	int		 st, i;
+
+	fixture();
+	if (F.ready != 1 || F.last_rev == 0)
+		TEST_SKIP("happy path did not run");
+	conn_open(&slow, 0);
+	CU_ASSERT(write(slow.fd, half, sizeof(half)) == (ssize_t)sizeof(half));
+	conn_open(&c, 1);
+	CU_ASSERT_FATAL(msg_conn_call(&c, PROTO_STATUS, NULL, &m, T_MS) == 0);
+	CU_ASSERT(m.type == PROTO_STATUS_OK);
+	conn_close(&c);
+
+	/* Restart: SIGTERM with a half-read peer still connected. */
+	before = audit_records();
+	CU_ASSERT(signer_reap(&st) == 0);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	conn_close(&slow);
+	signer_start();
+	conn_open(&c, 1);
+	feed_backends(&c, &sigs);
+	CU_ASSERT(sigs == 2 * N_BACKENDS * N_INTRO);
+	/* The counter signed before the restart is still spent. */
+	body = master_body(happy_pick, 4, F.last_rev, F.cert08);
+	(void)get_params(&c);
+	CU_ASSERT_FATAL(send_sign(&c, F.master.addr, F.tp, buf_ptr(body),
+	    buf_len(body), &m) == 0);
+	expect_error(&m, PROTO_R_REVISION);
+	buf_free(body);
+	rev = get_params(&c);
+	CU_ASSERT(rev > F.last_rev);
+	body = master_body(happy_pick, 4, rev, F.cert08);
+	CU_ASSERT_FATAL(send_sign(&c, F.master.addr, F.tp, buf_ptr(body),
+	    buf_len(body), &m) == 0);
+	CU_ASSERT_FATAL(m.type == PROTO_SIGN_DESC_OK);
+	CU_ASSERT(msg_get_fixed(&m, sig, sizeof(sig)) == 0);
+	CU_ASSERT(msg_get_u64(&m, &seq) == 0 && msg_end(&m) == 0);
+	buf_free(body);
+	F.last_rev = rev;
+	/* The chain continued across the restart. */
+	CU_ASSERT(seq == before + 2 * N_BACKENDS * N_INTRO + 1);
+	CU_ASSERT(audit_records() == seq);
+
+	/* SIGHUP: reloaded, same token session, still answering. */
+	CU_ASSERT(kill(F.pid, SIGHUP) == 0);
+	for (i = 0; i < 200 && !log_has("reloaded"); i++)
+		nanosleep(&ts, NULL);
+	CU_ASSERT(log_has("reloaded"));
+
+	/*
+	 * Take the key of period tp + 2 off the token: the next reload
+	 * generates it again, under the seccomp filter.
+	 */
+	token_key_destroy(&F.master, F.tp + 2);
+	CU_ASSERT(kill(F.pid, SIGHUP) == 0);
+	for (i = 0; i < 200 && !log_has("generated token key"); i++)
+		nanosleep(&ts, NULL);
+	CU_ASSERT(log_has("generated token key"));
+	CU_ASSERT(waitpid(F.pid, &st, WNOHANG) == 0);
+	CU_ASSERT_FATAL(msg_conn_call(&c, PROTO_STATUS, NULL, &m, T_MS) == 0);
+	CU_ASSERT(m.type == PROTO_STATUS_OK);
+	feed_backends(&c, &sigs);
+	conn_close(&c);
+}
+
+/* Offline identity mode: the store is used, the horizon warns and then
+ * refuses. */
+static void
+test_signer_offline(void)
+{
+	struct msg_conn			 c;
+	struct msg			 m;
+	struct buf			*p, cert;
+	const struct provision_period	*pp;
+	const uint8_t			*want;
+	uint8_t				 bl[32], sk[32];
+	uint64_t			 rev, now, sigs, horizon;
+	char				 svc[PROTO_STR_MAX + 1];
+	char				 warn[PROTO_STR_MAX + 1];
+	uint8_t				 n, i, state;
+	int				 seen = 0;
+
+	fixture();
+	if (F.ready != 1)
+		TEST_SKIP("no signer");
+	conn_open(&c, 1);
+	CU_ASSERT_FATAL(send_params(&c, F.svc_b.addr, F.tp, &m) == 0);
+	if (m.type == PROTO_ERROR)
+		expect_error(&m, 0);
+	CU_ASSERT_FATAL(m.type == PROTO_DESC_PARAMS_OK);
+	CU_ASSERT_FATAL((pp = provision_period_find(F.store_b, F.tp)) != NULL);
+	CU_ASSERT(provision_cert_for_time(&want, pp, time(NULL)) == 0);
+	CU_ASSERT(msg_get_fixed(&m, bl, 32) == 0 &&
+	    memcmp(bl, F.svc_b.bl_pk, 32) == 0);
+	CU_ASSERT(msg_get_fixed(&m, sk, 32) == 0 &&
+	    memcmp(sk, pp->token_pk, 32) == 0);
+	CU_ASSERT(msg_get_u64(&m, &rev) == 0 && rev > 0);
+	CU_ASSERT(msg_get_u64(&m, &now) == 0);
+	CU_ASSERT(msg_get_data(&m, &cert, HS_CERT_MAX_LEN) == 0);
+	CU_ASSERT(buf_len(&cert) == HS_CERT_LEN &&
+	    memcmp(buf_ptr(&cert), want, HS_CERT_LEN) == 0);
+	CU_ASSERT(msg_end(&m) == 0);
+
+	/* C's only period is over: past the horizon. */
+	CU_ASSERT_FATAL(send_params(&c, F.svc_c.addr, F.tp, &m) == 0);
+	expect_error(&m, PROTO_R_HORIZON);
+	/* has_client_sk is 0 or 1; anything else is malformed. */
+	CU_ASSERT_FATAL((p = msg_payload_new()) != NULL);
+	CU_ASSERT(msg_put_str(p, F.svc_b.addr) == 0 &&
+	    msg_put_u64(p, F.tp) == 0 && msg_put_u8(p, 2) == 0);
+	CU_ASSERT_FATAL(msg_conn_call(&c, PROTO_SIGN_DESC, p, &m, T_MS) == 0);
+	buf_free(p);
+	expect_error(&m, PROTO_R_MALFORMED);
+	expect_closed(&c);
+	conn_close(&c);
+
+	conn_open(&c, 1);
+	CU_ASSERT_FATAL(msg_conn_call(&c, PROTO_STATUS, NULL, &m, T_MS) == 0);
+	CU_ASSERT_FATAL(m.type == PROTO_STATUS_OK);
+	CU_ASSERT(msg_get_u64(&m, &now) == 0 && msg_get_u64(&m, &sigs) == 0);
+	CU_ASSERT(msg_get_u8(&m, &n) == 0 && n == 3);
+	for (i = 0; i < n; i++) {
+		CU_ASSERT(msg_get_str(&m, svc, sizeof(svc)) == 0);
+		CU_ASSERT(msg_get_u8(&m, &state) == 0);
+		CU_ASSERT(msg_get_u64(&m, &horizon) == 0);
+		CU_ASSERT(msg_get_str(&m, warn, sizeof(warn)) == 0);
+		if (strcmp(svc, F.svc_b.addr) == 0) {
+			CU_ASSERT(state == PROTO_HORIZON_WARN);
+			CU_ASSERT(horizon > now);
+			CU_ASSERT(strstr(warn, "import a new bundle") != NULL);
+			seen++;
+		} else if (strcmp(svc, F.svc_c.addr) == 0) {
+			CU_ASSERT(state == PROTO_HORIZON_PAST);
+			CU_ASSERT(horizon < now);
+			CU_ASSERT(warn[0] != '\0');
+			seen++;
+		} else
+			CU_ASSERT(state == PROTO_HORIZON_OK);
+	}
+	CU_ASSERT(msg_end(&m) == 0);
+	CU_ASSERT(seen == 2);
+	conn_close(&c);
+}
+
 /* STATUS, the audit log, and a clean SIGTERM. */
 static void
 test_signer_status_stop(void)
@@ -948,31 +1469,117 @@ test_signer_status_stop(void)
 	CU_ASSERT_FATAL(m.type == PROTO_STATUS_OK);
 	CU_ASSERT(msg_get_u64(&m, &now) == 0);
 	CU_ASSERT(msg_get_u64(&m, &sigs) == 0);
-	CU_ASSERT(sigs == audit_records());
-	CU_ASSERT(msg_get_u8(&m, &n) == 0 && n == 1);
+	CU_ASSERT(sigs == audit_records() - F.audit_base);
+	CU_ASSERT(msg_get_u8(&m, &n) == 0 && n == 3);
+	/* The online service comes first, as configured. */
 	CU_ASSERT(msg_get_str(&m, svc, sizeof(svc)) == 0);
 	CU_ASSERT_STRING_EQUAL(svc, F.master.addr);
 	CU_ASSERT(msg_get_u8(&m, &state) == 0 && state == PROTO_HORIZON_OK);
 	CU_ASSERT(msg_get_u64(&m, &horizon) == 0 && horizon > now);
 	CU_ASSERT(msg_get_str(&m, warn, sizeof(warn)) == 0);
-	CU_ASSERT(msg_end(&m) == 0);
 	conn_close(&c);
 
-	CU_ASSERT(kill(F.pid, SIGTERM) == 0);
-	CU_ASSERT(waitpid(F.pid, &st, 0) == F.pid);
+	CU_ASSERT(signer_reap(&st) == 0);
 	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	F.pid = 0;
+	provision_free(F.store_b);
+	F.store_b = NULL;
 	/* Never killed by its own seccomp filter along the way. */
 	CU_ASSERT(!WIFSIGNALED(st));
 	signer_stop();
 }
 
+/* "obhsm-signer -n": the sample configuration parses; bad ones fail with
+ * a message naming the problem, and never crash. */
+static int
+conf_check(const char *text, const char *want)
+{
+	char	path[PATH_MAX], out[PATH_MAX], cmd[PATH_MAX * 3];
+	uint8_t	*d;
+	size_t	 n;
+	int	 st, ok;
+
+	fmt(path, sizeof(path), "%s/check.conf", test_tmpdir());
+	fmt(out, sizeof(out), "%s/check.out", test_tmpdir());
+	write_file(path, text, 0600);
+	fmt(cmd, sizeof(cmd), "%s -n -f %s >%s 2>&1", signer_binary(), path,
+	    out);
+	st = system(cmd);
+	if ((d = test_read_file(out, &n)) == NULL)
+		return -1;
+	ok = strstr((const char *)d, want) != NULL;
+	if (!ok)
+		fprintf(stderr, "\n    wanted \"%s\" in: %s", want, d);
+	free(d);
+	if (!WIFEXITED(st))
+		return -1;
+	return ok ? WEXITSTATUS(st) : -1;
+}
+
+static void
+test_signer_conf(void)
+{
+	uint8_t		*sample;
+	char		*text, *at;
+	const char	*svc = "service \"pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y"
+			    "2ymmju6nubxndf4pscryd\" {\n";
+	char		 buf[2048];
+	size_t		 n;
+
+	if (access(signer_binary(), X_OK) != 0)
+		TEST_SKIP("no obhsm-signer");
+	/* The shipped sample, with a collector user that exists here. */
+	sample = test_read_file(test_vector_path("../../etc/"
+	    "obhsm-signer.conf"), &n);
+	if (sample == NULL)
+		TEST_SKIP("no etc/obhsm-signer.conf");
+	text = (char *)sample;
+	CU_ASSERT_FATAL((at = strstr(text, "collector-user = ")) != NULL);
+	memcpy(at, "# ", 2);
+	{
+		char	*t2 = malloc(n + 32);
+
+		CU_ASSERT_FATAL(t2 != NULL);
+		fmt(t2, n + 32, "collector-uid = 0\n%s", text);
+		CU_ASSERT(conf_check(t2, "configuration OK") == 0);
+		free(t2);
+	}
+	free(sample);
+
+	fmt(buf, sizeof(buf), "collector-uid = 0\n%s  backends = { "
+	    "\"sp3k262uwy4r2k3ycr5awluarykdpag6a7y33jxop4cs2lu5uz5sseqe\" }\n"
+	    "}\n", svc);
+	CU_ASSERT(conf_check(buf, "config: backend \"sp3k") == 1);
+	fmt(buf, sizeof(buf), "collector-uid = 0\n%s  backends = { "
+	    "\"sp3k262uwy4r2k3ycr5awluarykdpag6a7y33jxop4cs2lu5uz5sseqd\" }\n"
+	    "  key-mode = \"sometimes\"\n}\n", svc);
+	CU_ASSERT(conf_check(buf, "key-mode") == 1);
+	fmt(buf, sizeof(buf), "%s  backends = { "
+	    "\"sp3k262uwy4r2k3ycr5awluarykdpag6a7y33jxop4cs2lu5uz5sseqd\" }\n"
+	    "}\n", svc);
+	CU_ASSERT(conf_check(buf, "collector-uid or collector-user") == 1);
+	fmt(buf, sizeof(buf), "collector-uid = 0\nperiod-length = 2\n%s"
+	    "  backends = { "
+	    "\"sp3k262uwy4r2k3ycr5awluarykdpag6a7y33jxop4cs2lu5uz5sseqd\" }\n"
+	    "}\n", svc);
+	CU_ASSERT(conf_check(buf, "period-length") == 1);
+	CU_ASSERT(conf_check("collector-uid = 0\nno-such-option = 1\n",
+	    "no-such-option") == 1);
+	CU_ASSERT(conf_check("collector-uid = 0\n", "service") == 1);
+	CU_ASSERT(conf_check("service \"x\" { backends = {\n",
+	    "") == 1);
+}
+
 static const struct test_case signer_tests[] = {
 	{ "happy",		test_signer_happy },
+	{ "client_auth",	test_signer_client_auth },
 	{ "policy",		test_signer_policy },
 	{ "session",		test_signer_session },
 	{ "peer",		test_signer_peer },
+	{ "restart",		test_signer_restart },
+	{ "offline",		test_signer_offline },
 	{ "status_stop",	test_signer_status_stop },
+	{ "conf",		test_signer_conf },
 	{ NULL, NULL }
 };
 

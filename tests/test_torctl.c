@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 
 #include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -64,7 +66,8 @@ parse_canon(const void *s, size_t n, size_t split, char **out,
 			    l->text) == 0);
 			if (l->data != NULL) {
 				CU_ASSERT(l->data[l->datalen] == '\0');
-				CU_ASSERT(buf_put(c, l->data, l->datalen) == 0);
+				CU_ASSERT(buf_put(c, l->data, l->datalen)
+				    == 0);
 			}
 			CU_ASSERT(buf_put_str(c, "\n") == 0);
 		}
@@ -243,7 +246,8 @@ test_parser_caps(void)
 	{
 		static const char big[] = "250+k=\r\n"
 		    "0123456789012345678901234567890123456789\r\n"
-		    "0123456789012345678901234567890123456789\r\n.\r\n250 OK\r\n";
+		    "0123456789012345678901234567890123456789\r\n"
+		    ".\r\n250 OK\r\n";
 
 		CU_ASSERT(parse_canon(big, strlen(big), 5, &s, 0, 80) ==
 		    OB_ERR_TOO_LARGE);
@@ -296,7 +300,8 @@ test_parser_fuzz(void)
 			n = strlen(getinfo_data);
 			memcpy(b, getinfo_data, n);
 			for (j = 0; j < 4; j++)
-				b[test_rand() % n] = "\r\n.+- 2\0"[test_rand() % 8];
+				b[test_rand() % n] =
+				    "\r\n.+- 2\0"[test_rand() % 8];
 		}
 		(void)parse_canon(b, n, 1 + test_rand() % 64, &s, 64, 256);
 		free(s);
@@ -331,6 +336,11 @@ test_kv_getinfo(void)
 	    "\"/a \\\"b\\\"\\\\c\"", "COOKIEFILE", &s) == 0);
 	CU_ASSERT_STRING_EQUAL(s, "/a \"b\"\\c");
 	free(s);
+	CU_ASSERT(torctl_kv_get("COOKIEFILE=\"/a\\303\\251\\tb\"",
+	    "COOKIEFILE", &s) == 0);
+	CU_ASSERT_STRING_EQUAL(s, "/a\xc3\xa9\tb");
+	free(s);
+	CU_ASSERT(torctl_kv_get("K=\"\\000\"", "K", &s) == OB_ERR_FORMAT);
 	CU_ASSERT(torctl_kv_get("METHODS=NULL", "METHODS", &s) == 0);
 	CU_ASSERT_STRING_EQUAL(s, "NULL");
 	free(s);
@@ -555,8 +565,8 @@ test_event_real_captures(void)
 	struct torctl_reply		*rp;
 	uint8_t				*raw;
 	char				 name[32];
-	size_t				 f, len, split, nev, ndesc, nbody, ncons;
-	size_t				 nrep;
+	size_t				 f, len, split, nev, ndesc;
+	size_t				 nbody, ncons, nrep;
 
 	for (f = 0; f < 2; f++) {
 		raw = test_read_file(test_vector_path(files[f]), &len);
@@ -580,8 +590,8 @@ test_event_real_captures(void)
 				if (strcmp(name, "HS_DESC") == 0) {
 					CU_ASSERT(torctl_parse_hs_desc(&d, rp)
 					    == 0);
-					CU_ASSERT(d.has_address && d.has_hsdir &&
-					    d.has_blinded);
+					CU_ASSERT(d.has_address &&
+					    d.has_hsdir && d.has_blinded);
 					ndesc++;
 				} else if (strcmp(name, "HS_DESC_CONTENT")
 				    == 0) {
@@ -610,8 +620,8 @@ test_event_real_captures(void)
 				CU_ASSERT(nrep == 5 && nev == 4 &&
 				    ndesc == 2 && nbody == 1 && ncons == 1);
 			} else {
-				CU_ASSERT(nrep == 19 && nev == 18 &&
-				    ndesc == 12 && nbody == 0 && ncons == 0);
+				CU_ASSERT(nrep == 20 && nev == 19 &&
+				    ndesc == 12 && nbody == 0 && ncons == 1);
 			}
 			torctl_parser_free(p);
 		}
@@ -649,6 +659,436 @@ test_safecookie_hmac(void)
 	test_unhex(want, 32, "49b2a50f81b4064fc70be64757812e23"
 	    "eea13867db225429a13130047ce352a8");
 	CU_ASSERT(memcmp(out, want, 32) == 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Against a hostile peer                                              */
+
+/*
+ * A scripted control port on 127.0.0.1 (this test's own listener, not
+ * tor): one behaviour per accepted connection, in order.  The client
+ * must survive each, reconnect, and end up authenticated where the
+ * peer is honest.
+ */
+enum peer_mode {
+	PEER_GARBAGE,		/* answers PROTOCOLINFO with a non-reply */
+	PEER_LONGLINE,		/* a line over max_line */
+	PEER_NULLAUTH,		/* honest NULL auth, then odd replies */
+	PEER_SILENT,		/* never answers: command timeout */
+	PEER_BADHASH,		/* SAFECOOKIE with a wrong SERVERHASH */
+	PEER_SAFECOOKIE,	/* honest SAFECOOKIE */
+	PEER_NMODES
+};
+
+struct peer {
+	int		 lfd, cfd;
+	int		 mode;		/* of the current connection */
+	int		 accepted;
+	char		 in[4096];
+	size_t		 inlen;
+	int		 authenticate_in_badhash;
+	int		 safecookie_ok;
+	int		 in_post;
+	int		 nposts;
+	int		 noread;	/* stop reading: back-pressure */
+	char		 post_head[256];
+	char		 post[256];	/* the body, lines joined by LF */
+	uint8_t		 cookie[32], cnonce[32], snonce[32];
+	char		 cookiefile[300];
+};
+
+struct hostile {
+	struct peer	*peer;
+	int		 ready, down, events, step;
+	int		 got_version, got_lost, got_post, got_flood;
+};
+
+static void
+peer_send(struct peer *pe, const char *s)
+{
+	(void)!send(pe->cfd, s, strlen(s), MSG_NOSIGNAL);
+}
+
+static void
+peer_line(struct peer *pe, const char *line)
+{
+	char	buf[600], hex[65], hex2[65];
+	uint8_t	mac[32];
+
+	if (pe->in_post) {
+		if (strcmp(line, ".") == 0) {
+			pe->in_post = 0;
+			pe->nposts++;
+			peer_send(pe, "250 OK\r\n");
+		} else if (strlen(pe->post) + strlen(line) + 2 <
+		    sizeof(pe->post)) {
+			strcat(pe->post, line);
+			strcat(pe->post, "\n");
+		}
+		return;
+	}
+	if (pe->mode == PEER_SAFECOOKIE && strncmp(line, "+HSPOST", 7) == 0) {
+		pe->in_post = 1;
+		pe->post[0] = '\0';
+		return;
+	}
+	switch (pe->mode) {
+	case PEER_GARBAGE:
+		peer_send(pe, "garbage\r\n");
+		break;
+	case PEER_LONGLINE:
+		memset(buf, 'x', 590);
+		memcpy(buf, "250-", 4);
+		memcpy(buf + 590, "\r\n", 3);
+		peer_send(pe, buf);
+		break;
+	case PEER_NULLAUTH:
+		if (strncmp(line, "+HSPOST", 7) == 0) {
+			size_t hl = strlen(line);
+
+			if (hl >= sizeof(pe->post_head))
+				hl = sizeof(pe->post_head) - 1;
+			memcpy(pe->post_head, line, hl);
+			pe->post_head[hl] = '\0';
+			pe->in_post = 1;
+		} else if (strncmp(line, "PROTOCOLINFO", 12) == 0)
+			peer_send(pe, "250-PROTOCOLINFO 1\r\n250-AUTH "
+			    "METHODS=NULL\r\n250-VERSION Tor=\"9.9\"\r\n"
+			    "250 OK\r\n");
+		else if (strcmp(line, "AUTHENTICATE") == 0)
+			peer_send(pe, "250 OK\r\n");
+		else if (strcmp(line, "GETINFO close") == 0) {
+			close(pe->cfd);
+			pe->cfd = -1;
+		} else if (strncmp(line, "GETINFO", 7) == 0)
+			/* An unknown event, the answer, and a stray reply
+			 * nothing asked for. */
+			peer_send(pe, "650 WEIRD_EVENT a b\r\n"
+			    "250-version=9.9\r\n250 OK\r\n250 OK\r\n");
+		break;
+	case PEER_SILENT:
+		break;
+	case PEER_BADHASH:
+	case PEER_SAFECOOKIE:
+		if (strncmp(line, "PROTOCOLINFO", 12) == 0) {
+			snprintf(buf, sizeof(buf), "250-PROTOCOLINFO 1\r\n"
+			    "250-AUTH METHODS=COOKIE,SAFECOOKIE COOKIEFILE="
+			    "\"%s\"\r\n250 OK\r\n", pe->cookiefile);
+			peer_send(pe, buf);
+		} else if (strncmp(line, "AUTHCHALLENGE SAFECOOKIE ", 25)
+		    == 0) {
+			if (strlen(line) != 25 + 64 || hex_decode(pe->cnonce,
+			    32, line + 25, 64) != 0) {
+				peer_send(pe, "512 bad nonce\r\n");
+				break;
+			}
+			memset(pe->snonce, 0x5a, 32);
+			memset(mac, 0, sizeof(mac));
+			if (pe->mode == PEER_SAFECOOKIE)
+				CU_ASSERT(torctl_safecookie_hmac(mac, 1,
+				    pe->cookie, pe->cnonce, pe->snonce) == 0);
+			CU_ASSERT(hex_encode(hex, sizeof(hex), mac, 32, 1)
+			    == 0);
+			CU_ASSERT(hex_encode(hex2, sizeof(hex2), pe->snonce,
+			    32, 1) == 0);
+			snprintf(buf, sizeof(buf), "250 AUTHCHALLENGE "
+			    "SERVERHASH=%s SERVERNONCE=%s\r\n", hex, hex2);
+			peer_send(pe, buf);
+		} else if (strncmp(line, "AUTHENTICATE", 12) == 0) {
+			if (pe->mode == PEER_BADHASH) {
+				pe->authenticate_in_badhash = 1;
+				peer_send(pe, "515 no\r\n");
+				break;
+			}
+			CU_ASSERT(torctl_safecookie_hmac(mac, 0, pe->cookie,
+			    pe->cnonce, pe->snonce) == 0);
+			CU_ASSERT(hex_encode(hex, sizeof(hex), mac, 32, 1)
+			    == 0);
+			if (strlen(line) == 13 + 64 &&
+			    strcmp(line + 13, hex) == 0) {
+				pe->safecookie_ok = 1;
+				peer_send(pe, "250 OK\r\n");
+			} else
+				peer_send(pe, "515 Authentication failed\r\n");
+		}
+		break;
+	}
+}
+
+static void
+peer_io(struct peer *pe, short lrev, short crev)
+{
+	char	*nl;
+	ssize_t	 n;
+	size_t	 k;
+
+	if (pe->cfd != -1 && !pe->noread &&
+	    (crev & (POLLIN | POLLHUP | POLLERR))) {
+		n = recv(pe->cfd, pe->in + pe->inlen,
+		    sizeof(pe->in) - 1 - pe->inlen, 0);
+		if (n <= 0) {
+			close(pe->cfd);
+			pe->cfd = -1;
+		} else {
+			pe->inlen += (size_t)n;
+			pe->in[pe->inlen] = '\0';
+			while (pe->cfd != -1 &&
+			    (nl = strstr(pe->in, "\r\n")) != NULL) {
+				*nl = '\0';
+				peer_line(pe, pe->in);
+				k = (size_t)(nl + 2 - pe->in);
+				memmove(pe->in, pe->in + k, pe->inlen - k + 1);
+				pe->inlen -= k;
+			}
+		}
+	}
+	if ((lrev & POLLIN) && pe->cfd == -1 && pe->accepted < PEER_NMODES) {
+		if ((pe->cfd = accept(pe->lfd, NULL, NULL)) != -1) {
+			pe->mode = pe->accepted++;
+			pe->inlen = 0;
+		}
+	}
+}
+
+static void
+hostile_state_cb(struct torctl *tc, enum torctl_state st, const char *why,
+    void *arg)
+{
+	struct hostile	*h = arg;
+
+	if (st == TORCTL_DOWN) {
+		h->down++;
+		return;
+	}
+	h->ready++;
+}
+
+static void
+hostile_event_cb(struct torctl *tc, const struct torctl_reply *rp,
+    void *arg)
+{
+	struct hostile	*h = arg;
+	char		 name[32];
+
+	if (torctl_event_name(name, sizeof(name), rp) == 0 &&
+	    strcmp(name, "WEIRD_EVENT") == 0)
+		h->events++;
+}
+
+static void
+hostile_reply_cb(struct torctl *tc, const struct torctl_reply *rp,
+    void *arg)
+{
+	struct hostile	*h = arg;
+	const uint8_t	*v;
+	size_t		 vl;
+
+	if (rp == NULL) {
+		h->got_lost++;
+		return;
+	}
+	if (torctl_getinfo_value(rp, "version", &v, &vl) == 0 && vl == 3 &&
+	    memcmp(v, "9.9", 3) == 0)
+		h->got_version++;
+	else if (rp->code == 250 && rp->nlines == 1 &&
+	    strcmp(rp->lines[0].text, "OK") == 0)
+		h->got_post++;
+}
+
+static void
+hostile_flood_cb(struct torctl *tc, const struct torctl_reply *rp,
+    void *arg)
+{
+	struct hostile	*h = arg;
+
+	if (rp != NULL && rp->code == 250)
+		h->got_flood++;
+}
+
+/* Run client and peer until *flag reaches want or ms pass. */
+static void
+hostile_loop(struct torctl *tc, struct peer *pe, int *flag, int want, int ms)
+{
+	struct pollfd	pfd[3];
+	struct timespec	t0, t1;
+	int		to;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (*flag < want) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if ((t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000 > ms)
+			break;
+		torctl_pollfd(tc, &pfd[0]);
+		pfd[1].fd = pe->lfd;
+		pfd[1].events = POLLIN;
+		pfd[2].fd = pe->noread ? -1 : pe->cfd;
+		pfd[2].events = POLLIN;
+		pfd[1].revents = pfd[2].revents = 0;
+		to = torctl_timeout(tc);
+		if (to < 0 || to > 20)
+			to = 20;
+		(void)poll(pfd, 3, to);
+		torctl_process(tc, pfd[0].fd == -1 ? 0 : pfd[0].revents);
+		peer_io(pe, pfd[1].revents, pfd[2].fd == -1 ? 0 :
+		    pfd[2].revents);
+	}
+}
+
+static void
+test_client_hostile(void)
+{
+	struct torctl_config	 c;
+	struct sockaddr_in	 sin;
+	socklen_t		 sl = sizeof(sin);
+	struct peer		 pe;
+	struct hostile		 h;
+	struct torctl		*tc;
+	struct pollfd		 pfd[3];
+	struct timespec		 t0, t1;
+	char			 addr[64];
+	static const char	 post[] = "a\n.b\r\n..\n\nlast";
+	uint8_t			 fps[2][TORCTL_FP_LEN];
+	FILE			*f;
+	int			 to, ms, one = 1;
+
+	memset(&pe, 0, sizeof(pe));
+	memset(&h, 0, sizeof(h));
+	h.peer = &pe;
+	pe.cfd = -1;
+	memset(pe.cookie, 0xc0, sizeof(pe.cookie));
+	snprintf(pe.cookiefile, sizeof(pe.cookiefile), "%s/hostile-cookie",
+	    test_tmpdir());
+	CU_ASSERT_FATAL((f = fopen(pe.cookiefile, "wb")) != NULL);
+	CU_ASSERT(fwrite(pe.cookie, 1, 32, f) == 32);
+	fclose(f);
+	CU_ASSERT_FATAL((pe.lfd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	(void)setsockopt(pe.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(pe.lfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(pe.lfd, 4) == -1 ||
+	    getsockname(pe.lfd, (struct sockaddr *)&sin, &sl) == -1) {
+		close(pe.lfd);
+		TEST_SKIP("no loopback listener");
+	}
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", ntohs(sin.sin_port));
+	memset(&c, 0, sizeof(c));
+	c.address = addr;
+	c.max_line = 512;
+	c.backoff_min_ms = 10;
+	c.backoff_max_ms = 40;
+	c.cmd_timeout_ms = 300;
+	c.max_out = 2 * 1024 * 1024;
+	CU_ASSERT_FATAL((tc = torctl_new(&c, hostile_state_cb,
+	    hostile_event_cb, &h)) != NULL);
+	torctl_start(tc);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		/* Drive the honest NULL-auth connection through its odd
+		 * replies, then make the peer hang up mid-command. */
+		if (torctl_state(tc) == TORCTL_READY &&
+		    pe.mode == PEER_NULLAUTH) {
+			if (h.step == 0 ||
+			    (h.step == 1 && h.got_version == 1)) {
+				CU_ASSERT(torctl_getinfo(tc, "version",
+				    hostile_reply_cb, &h) == 0);
+				h.step++;
+			} else if (h.step == 2 && h.got_version == 2) {
+				/* Dot-stuffing and CRLF on the wire. */
+				memset(fps[0], 0x11, 20);
+				memset(fps[1], 0xab, 20);
+				CU_ASSERT(torctl_hspost(tc, ADDR, fps, 2,
+				    (const uint8_t *)post, strlen(post),
+				    hostile_reply_cb, &h) == 0);
+				CU_ASSERT(torctl_hspost(tc, ADDR, fps, 2,
+				    (const uint8_t *)"bare\rcr\n", 8, NULL,
+				    NULL) == -1);
+				h.step++;
+			} else if (h.step == 3 && h.got_post == 1) {
+				CU_ASSERT(torctl_getinfo(tc, "close",
+				    hostile_reply_cb, &h) == 0);
+				h.step++;
+			}
+		}
+		if (pe.safecookie_ok && h.ready == 2)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ms = (int)((t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		if (ms > 10000)
+			break;
+		torctl_pollfd(tc, &pfd[0]);
+		pfd[1].fd = pe.lfd;
+		pfd[1].events = POLLIN;
+		pfd[2].fd = pe.cfd;
+		pfd[2].events = POLLIN;
+		pfd[1].revents = pfd[2].revents = 0;
+		to = torctl_timeout(tc);
+		if (to < 0 || to > 50)
+			to = 50;
+		(void)poll(pfd, 3, to);
+		torctl_process(tc, pfd[0].fd == -1 ? 0 : pfd[0].revents);
+		peer_io(&pe, pfd[1].revents, pe.cfd == -1 ? 0 :
+		    pfd[2].revents);
+	}
+	CU_ASSERT(pe.accepted == PEER_NMODES);
+	CU_ASSERT(h.ready == 2);
+	CU_ASSERT(h.down >= PEER_NMODES - 1);
+	CU_ASSERT(h.got_version == 2);
+	CU_ASSERT(h.got_lost == 1);
+	CU_ASSERT(h.got_post == 1);
+	CU_ASSERT_STRING_EQUAL(pe.post_head, "+HSPOST "
+	    "SERVER=$1111111111111111111111111111111111111111 "
+	    "SERVER=$ABABABABABABABABABABABABABABABABABABABAB "
+	    "HSADDRESS=" ADDR);
+	CU_ASSERT_STRING_EQUAL(pe.post, "a\n..b\n...\n\nlast\n");
+	CU_ASSERT(h.events == 2);
+	CU_ASSERT(pe.authenticate_in_badhash == 0);
+	CU_ASSERT(pe.safecookie_ok == 1);
+	CU_ASSERT(torctl_state(tc) == TORCTL_READY);
+
+	/* Back-pressure: a peer that stops reading.  The queue takes
+	 * descriptors up to max_out, then refuses; once the peer reads
+	 * again every one arrives whole and is answered, in order. */
+	{
+		struct buf	*big;
+		int		 nq = 0, zero = 0, i;
+
+		CU_ASSERT_FATAL((big = buf_new(0)) != NULL);
+		for (i = 0; i < 800; i++)
+			CU_ASSERT(buf_putf(big, "%c%062d\n", i % 9 ? 'x' : '.',
+			    i) == 0);
+		pe.noread = 1;
+		while (nq < 1000 && torctl_hspost(tc, ADDR, fps, 1,
+		    buf_ptr(big), buf_len(big), hostile_flood_cb, &h) == 0) {
+			nq++;
+			/* Let some of it reach the socket buffers (well
+			 * inside the 300 ms command timeout). */
+			if (nq % 10 == 0)
+				hostile_loop(tc, &pe, &zero, 1, 10);
+		}
+		fprintf(stderr, "  hostile: %d x %zu-byte HSPOSTs queued "
+		    "before the %u-byte cap\n", nq, buf_len(big),
+		    (unsigned)(2 * 1024 * 1024));
+		CU_ASSERT(nq >= 20 && nq < 1000);
+		pe.noread = 0;
+		hostile_loop(tc, &pe, &h.got_flood, nq, 10000);
+		CU_ASSERT(h.got_flood == nq);
+		CU_ASSERT(pe.nposts == nq);
+		CU_ASSERT(torctl_state(tc) == TORCTL_READY);
+		/* And the queue takes more again. */
+		CU_ASSERT(torctl_hspost(tc, ADDR, fps, 1, buf_ptr(big),
+		    buf_len(big), hostile_flood_cb, &h) == 0);
+		hostile_loop(tc, &pe, &h.got_flood, nq + 1, 5000);
+		CU_ASSERT(h.got_flood == nq + 1);
+		buf_free(big);
+	}
+	torctl_free(tc);
+	if (pe.cfd != -1)
+		close(pe.cfd);
+	close(pe.lfd);
 }
 
 /* ------------------------------------------------------------------ */
@@ -865,8 +1305,8 @@ live_write_torrc(const char *dir, const char *hash, int auth)
 	    "ControlPort %s\nControlSocket %s/sock/ctl\n"
 	    "Log notice file %s/tor.log\n", dir, LIVE_PORT, dir, dir);
 	if (auth)
-		fprintf(f, "CookieAuthentication 1\nHashedControlPassword %s\n",
-		    hash);
+		fprintf(f, "CookieAuthentication 1\n"
+		    "HashedControlPassword %s\n", hash);
 	fclose(f);
 }
 
@@ -1050,6 +1490,24 @@ live_run(const char *dir, const char *hash)
 	LCHECK(lc[0].events == events + 1);
 	LCHECK(strcmp(lc[0].last_event, "CONF_CHANGED") == 0);
 
+	/* Subscribe client 1 at run time: it hears the next change too. */
+	memset(&r1, 0, sizeof(r1));
+	memset(&r2, 0, sizeof(r2));
+	LCHECK(torctl_setevents(lc[1].tc, "CONF_CHANGED", live_reply_cb,
+	    &r1) == 0);
+	LCHECK(torctl_setevents(lc[1].tc, "BAD\r\nQUIT", NULL, NULL) == -1);
+	events = lc[0].events;
+	LCHECK(torctl_send(lc[2].tc, "SETCONF MaxCircuitDirtiness=750",
+	    live_reply_cb, &r2) == 0);
+	live_want_init(&w, lc, 4);
+	w.res[0] = &r1;
+	w.res[1] = &r2;
+	w.events[0] = events + 1;
+	w.events[1] = 1;
+	LCHECK(live_loop(lc, 4, live_cond, &w, 5000) == 0);
+	LCHECK(r1.code == 250 && r2.code == 250);
+	LCHECK(lc[1].events == 1);
+
 	/* Kill tor: every client notices; a command in flight fails. */
 	memset(&r1, 0, sizeof(r1));
 	live_tor_stop(tor);
@@ -1137,8 +1595,8 @@ test_client_live(void)
 		signal(SIGALRM, live_alarm);
 		alarm(60);
 		if (live_enter_netns() == -1) {
-			fprintf(stderr, "  SKIP %s: no network namespace: %s\n",
-			    __func__, strerror(errno));
+			fprintf(stderr, "  SKIP %s: no network namespace: "
+			    "%s\n", __func__, strerror(errno));
 			_exit(77);
 		}
 		_exit(live_run(dir, hash) == 0 ? 0 : 1);
@@ -1154,7 +1612,8 @@ test_client_live(void)
 		return;
 	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		fprintf(stderr, "  live: failed, tor log in %s/tor.log\n", dir);
+		fprintf(stderr, "  live: failed, tor log in %s/tor.log\n",
+		    dir);
 }
 
 static const struct test_case tests[] = {
@@ -1170,6 +1629,7 @@ static const struct test_case tests[] = {
 	{ "event STATUS_CLIENT", test_event_status },
 	{ "events captured from tor", test_event_real_captures },
 	{ "SAFECOOKIE HMAC", test_safecookie_hmac },
+	{ "client against a hostile peer", test_client_hostile },
 	{ "client against real tor", test_client_live },
 	{ NULL, NULL }
 };

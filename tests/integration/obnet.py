@@ -176,13 +176,31 @@ def proc_stop(state, name, grace=10.0):
 	log("stopped %s pid %d" % (name, pid))
 
 
-def procs_stop_all(state):
-	st = state.get()
-	# Frontend first, then services and client, authorities last.
-	order = sorted(st["procs"], key=lambda n: (
+def procs_stop_all(state, grace=10.0):
+	"""End every recorded process by PID: TERM to all (frontend first),
+	one shared grace period, then KILL what is left."""
+	procs = state.get()["procs"]
+	order = sorted(procs, key=lambda n: (
 	    0 if n.startswith("fe") else 2 if n.startswith("auth") else 1, n))
 	for name in order:
-		proc_stop(state, name)
+		try:
+			os.kill(procs[name]["pid"], signal.SIGTERM)
+		except ProcessLookupError:
+			pass
+	deadline = time.monotonic() + grace
+	while time.monotonic() < deadline and any(proc_alive(
+	    procs[n]["pid"]) for n in order):
+		time.sleep(0.1)
+	for name in order:
+		pid = procs[name]["pid"]
+		if proc_alive(pid):
+			log("%s pid %d ignored TERM; KILL" % (name, pid))
+			try:
+				os.kill(pid, signal.SIGKILL)
+			except ProcessLookupError:
+				pass
+		state.drop_proc(name)
+	log("stopped %d processes" % len(order))
 
 
 def rss_kb(pid, field="VmRSS"):
@@ -391,16 +409,21 @@ def wait_for(what, fn, timeout, interval=2.0):
 	t0 = time.monotonic()
 	deadline = t0 + timeout
 	last = None
+	said = t0
 	while True:
 		try:
 			v = fn()
 			if v:
 				return v, time.monotonic() - t0
 		except (ObnetError, OSError) as e:
+			if last is None or time.monotonic() >= said + 30:
+				log("waiting for %s: %s" % (what, e))
+				said = time.monotonic()
 			last = e
 		if time.monotonic() >= deadline:
 			raise Timeout("timed out after %ds waiting for %s%s" %
-			    (timeout, what, " (last: %s)" % last if last else ""))
+			    (timeout, what,
+			    " (last: %s)" % last if last else ""))
 		time.sleep(interval)
 
 
@@ -429,7 +452,8 @@ def ring_complete(rundir, name, port, n_relays):
 			fp = base64.b64decode(b + "=" * (-len(b) % 4)).hex()
 			code, _ = c.command("GETINFO md/id/$" + fp.upper())
 			if code != "250":
-				raise ObnetError("%s lacks md for %s" % (name, fp))
+				raise ObnetError("%s lacks md for %s" %
+				    (name, fp))
 		return True
 
 
@@ -537,8 +561,9 @@ def net_up(args):
 		v3 = auth_keys(d, AUTH_DIR + i)
 		fp = tor_fingerprint(d, "auth%d" % i, AUTH_OR + i)
 		fps["auth%d" % i] = fp
-		dirauth.append("DirAuthority auth%d orport=%d no-v2 v3ident=%s "
-		    "127.0.0.1:%d %s" % (i, AUTH_OR + i, v3, AUTH_DIR + i, fp))
+		dirauth.append("DirAuthority auth%d orport=%d no-v2 "
+		    "v3ident=%s 127.0.0.1:%d %s" % (i, AUTH_OR + i, v3,
+		    AUTH_DIR + i, fp))
 	for j in range(n_relay):
 		d = os.path.join(rundir, "relay%d" % j)
 		os.makedirs(d, mode=0o700, exist_ok=True)
@@ -677,7 +702,8 @@ def backend_kill(args):
 		try:
 			wait_backend_published(state, rundir, args.n, 60)
 		except ObnetError as e:
-			log("could not refresh %s intro points: %s" % (name, e))
+			log("could not refresh %s intro points: %s" %
+			    (name, e))
 	proc_stop(state, name)
 	proc_stop(state, name + "-http")
 	state.set_net(name + "_killed_at", time.time())
@@ -735,9 +761,11 @@ class OnionBalance(Frontend):
 		if not shutil.which("onionbalance"):
 			raise FrontendUnavailable("onionbalance not installed")
 		try:
-			import cryptography     # noqa: F401 (OB needs it)
+			import cryptography
 		except ImportError:
-			raise FrontendUnavailable("python3-cryptography missing")
+			raise FrontendUnavailable("python3-cryptography "
+			    "missing")
+		del cryptography
 
 	def prepare(self, state, rundir):
 		# cryptography is OnionBalance's own dependency; its PEM
@@ -924,7 +952,11 @@ def cmd_wait_master(args):
 		log("master rev %d (on %d HSDirs): %d intro points from %s" %
 		    (rev, n, len(keys), ", ".join(owners)))
 		if all("backend%d" % k in owners for k in want):
-			return True
+			if n >= args.min_hsdirs:
+				return True
+			log("master on %d HSDirs, want %d" % (n,
+			    args.min_hsdirs))
+			return False
 		# Backends rotate intro points: learn their current ones.
 		for k in want:
 			if "backend%d" % k not in owners:
@@ -943,9 +975,11 @@ def cmd_fetch(args):
 	rundir = rundir_get()
 	st = State(rundir).get()
 	addr = args.addr or st["net"]["master"]
-	live = set("backend%d" % k for k in range(1, st["net"]["n_backend"] + 1)
+	live = set("backend%d" % k
+	    for k in range(1, st["net"]["n_backend"] + 1)
 	    if "backend%d" % k in st["procs"])
 	seen = {}
+	lat = []
 	ok = fail = 0
 	t0 = time.monotonic()
 	deadline = t0 + args.timeout
@@ -962,6 +996,7 @@ def cmd_fetch(args):
 		    max(1, deadline - tl)))
 		if who:
 			ok += 1
+			lat.append(time.monotonic() - tl)
 			seen[who] = seen.get(who, 0) + 1
 			if first_ok is None:
 				first_ok = time.monotonic() - t0
@@ -973,6 +1008,12 @@ def cmd_fetch(args):
 	res = {"tries": n, "ok": ok, "failed": fail, "backends": seen,
 	    "first_ok_s": None if first_ok is None else round(first_ok, 1),
 	    "elapsed_s": round(time.monotonic() - t0, 1)}
+	if lat:
+		lat.sort()
+		res["latency_s"] = {"min": round(lat[0], 2),
+		    "p50": round(lat[len(lat) // 2], 2),
+		    "p90": round(lat[int(len(lat) * 0.9)], 2),
+		    "max": round(lat[-1], 2)}
 	print(json.dumps(res, sort_keys=True))
 	if args.record and first_ok is not None:
 		# Counted from the frontend's start when there was one.
@@ -1082,7 +1123,7 @@ def cmd_report(args):
 		return "%.0f MB" % (kb / 1024.0)
 
 	def fig(key):
-		return "%s s" % t[key] if key in t else "not reached"
+		return "%s s" % t[key] if key in t else "not measured/reached"
 	tors = sum(v for k, v in hwm.items() if not k.endswith("-http"))
 	fe = sum(v for k, v in hwm.items() if k.startswith("fe-"))
 	lines = [
@@ -1303,6 +1344,9 @@ def main():
 	s = sub.add_parser("wait-master")
 	s.add_argument("--backends", type=int, nargs="*")
 	s.add_argument("--timeout", type=float, default=240)
+	s.add_argument("--min-hsdirs", type=int, default=0,
+	    help="also require the descriptor on this many HSDirs (with 8 "
+	    "HSDirs, 2 replicas x spread 4 = all 8 are responsible)")
 	s.add_argument("--record", default="master_published_s")
 	s.add_argument("--since", default="fe_started_at",
 	    help="count from this recorded event (net key)")

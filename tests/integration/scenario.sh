@@ -25,6 +25,8 @@ ob up --frontend "$fe"
 ob frontend-start
 ob wait-master
 ob fetch --until-all --record first_fetch_s --timeout 180
+# How the client spreads over the backends, and fetch latency.
+spread=$(ob fetch --count 20 --min-ok 18)
 ob backend-kill 1 --refresh
 # Clients keep being served right after the kill (cached descriptor,
 # dead intro points tried first or not).
@@ -37,5 +39,6 @@ ob wait-master --record recovery_s --since backend1_started_at \
     --timeout 300 || true
 ob rss
 ob report --out "$here/RESULTS-$fe.md" \
+    --note "Fetches with both backends up: $spread" \
     --note "Failover probes: $drop" \
     --note "Run dir: $OBNET_RUNDIR"

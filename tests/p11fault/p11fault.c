@@ -210,6 +210,7 @@ struct fault_conf {
 	int		 fail_fn;	/* -1: none */
 	CK_RV		 fail_rv;
 	unsigned long	 fail_count;	/* 0: every call */
+	int		 raw_ec_point;	/* CKA_EC_POINT without DER */
 };
 
 static struct {
@@ -219,6 +220,7 @@ static struct {
 	int			 real_initialized;
 	char			*control;
 	char			*counters;
+	int			 counters_fd;
 	struct stat		 control_st;
 	int			 control_seen;
 
@@ -240,6 +242,7 @@ static struct {
 } fault = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 	.once = PTHREAD_ONCE_INIT,
+	.counters_fd = -1,
 };
 
 static CK_FUNCTION_LIST fault_list;
@@ -331,6 +334,10 @@ fault_conf_line(struct fault_conf *c, struct buf *line)
 		if ((c->hang_fn = fault_fn_lookup(&w[0])) == -1 ||
 		    fault_word_ulong(&w[1], &c->hang_ms) == -1)
 			return -1;
+	} else if (buf_eq_str(&key, "raw_ec_point") && n == 1) {
+		if (fault_word_ulong(&w[0], &v) == -1 || v > 1)
+			return -1;
+		c->raw_ec_point = (int)v;
 	} else if (buf_eq_str(&key, "sign_rate") && n == 1) {
 		if (fault_word_ulong(&w[0], &c->sign_rate) == -1)
 			return -1;
@@ -390,7 +397,7 @@ fault_conf_env(struct fault_conf *c)
 	static const char *const keys[] = {
 		"removed", "invalidate_sessions", "pin_tries",
 		"pin_tries_left", "pinpad_pin", "hang", "sign_rate",
-		"error_every", "fail",
+		"error_every", "fail", "raw_ec_point",
 	};
 	char		 var[64], text[FAULT_LINE_MAX];
 	const char	*v;
@@ -503,31 +510,43 @@ fault_control_check(void)
 	fault_conf_apply(&c);
 }
 
-/* Write the counters file atomically (called with fault.mu held). */
+/*
+ * Rewrite the counters file in place (called with fault.mu held).  One
+ * pwrite and an ftruncate on a descriptor kept open: cheap enough to do
+ * after every call, so a test reads exact numbers once a call returns.
+ */
 static void
 fault_counters_write(void)
 {
-	char	 tmp[4096];
-	FILE	*fp;
-	int	 i, n;
+	char	text[8192];
+	size_t	len = 0;
+	int	i, n;
 
 	if (fault.counters == NULL)
 		return;
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp", fault.counters);
-	if (n < 0 || (size_t)n >= sizeof(tmp) ||
-	    (fp = fopen(tmp, "we")) == NULL)
+	if (fault.counters_fd == -1 && (fault.counters_fd =
+	    open(fault.counters, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) == -1)
 		return;
-	fprintf(fp, "calls %lu\nsignatures %lu\ninjected %lu\n"
-	    "login_failures %lu\nsessions_closed %lu\npin_tries_left %ld\n"
-	    "removed %d\n", fault.total, fault.signatures, fault.injected,
-	    fault.login_failures, fault.sessions_closed,
+	n = snprintf(text, sizeof(text), "calls %lu\nsignatures %lu\n"
+	    "injected %lu\nlogin_failures %lu\nsessions_closed %lu\n"
+	    "pin_tries_left %ld\nremoved %d\n", fault.total,
+	    fault.signatures, fault.injected, fault.login_failures,
+	    fault.sessions_closed,
 	    fault.pin_tries > 0 ? fault.pin_left : -1L, fault.removed);
-	for (i = 0; i < F_COUNT; i++)
-		if (fault.calls[i] > 0)
-			fprintf(fp, "%s %lu\n", fault_fn_names[i],
-			    fault.calls[i]);
-	if (fclose(fp) == 0)
-		(void)rename(tmp, fault.counters);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return;
+	len = (size_t)n;
+	for (i = 0; i < F_COUNT; i++) {
+		if (fault.calls[i] == 0)
+			continue;
+		n = snprintf(text + len, sizeof(text) - len, "%s %lu\n",
+		    fault_fn_names[i], fault.calls[i]);
+		if (n < 0 || (size_t)n >= sizeof(text) - len)
+			return;
+		len += (size_t)n;
+	}
+	if (pwrite(fault.counters_fd, text, len, 0) == (ssize_t)len)
+		(void)ftruncate(fault.counters_fd, (off_t)len);
 }
 
 static void
@@ -816,6 +835,41 @@ fw_C_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user, CK_UTF8CHAR *pin,
 	return rv;
 }
 
+/*
+ * Some tokens return CKA_EC_POINT as the bare 32 bytes instead of a DER
+ * OCTET STRING; raw_ec_point mimics them.
+ */
+static CK_RV
+fw_C_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE obj,
+    CK_ATTRIBUTE *t, CK_ULONG n)
+{
+	CK_ULONG	i;
+	CK_BYTE		*p;
+	CK_RV		rv;
+	int		raw;
+
+	if ((rv = fault_pre(F_C_GetAttributeValue, FK_SESSION)) != CKR_OK)
+		return rv;
+	REAL(C_GetAttributeValue, (session, obj, t, n), &rv);
+	pthread_mutex_lock(&fault.mu);
+	raw = fault.conf.raw_ec_point;
+	pthread_mutex_unlock(&fault.mu);
+	if (!raw || (rv != CKR_OK && rv != CKR_ATTRIBUTE_SENSITIVE &&
+	    rv != CKR_ATTRIBUTE_TYPE_INVALID && rv != CKR_BUFFER_TOO_SMALL))
+		return rv;
+	for (i = 0; t != NULL && i < n; i++) {
+		if (t[i].type != CKA_EC_POINT || t[i].ulValueLen != 34)
+			continue;
+		/* A size query keeps 34: the real module wants room. */
+		if ((p = t[i].pValue) != NULL && p[0] == 0x04 &&
+		    p[1] == 0x20) {
+			memmove(p, p + 2, 32);
+			t[i].ulValueLen = 32;
+		}
+	}
+	return rv;
+}
+
 /* Slow signing: at most sign_rate signatures a second, evenly spaced. */
 static CK_RV
 fw_C_Sign(CK_SESSION_HANDLE session, CK_BYTE *data, CK_ULONG len,
@@ -988,13 +1042,6 @@ fw_C_GetObjectSize(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object,
     unsigned long *size)
 {
 	PASS(C_GetObjectSize, FK_SESSION, (session, object, size));
-}
-
-static CK_RV
-fw_C_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object,
-    CK_ATTRIBUTE *templ, unsigned long count)
-{
-	PASS(C_GetAttributeValue, FK_SESSION, (session, object, templ, count));
 }
 
 static CK_RV

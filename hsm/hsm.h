@@ -177,6 +177,7 @@ struct hsm_stats {
 /* hsm.c */
 struct hsm	*hsm_new(const struct hsm_config *);
 void		 hsm_free(struct hsm *);
+/* After a failure (e.g. HSM_E_NO_TOKEN) it may be called again. */
 int		 hsm_open(struct hsm *) __attribute__((warn_unused_result));
 /* Finalise and re-initialise now (after removal or a hung call). */
 int		 hsm_reinit(struct hsm *)

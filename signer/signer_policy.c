@@ -348,16 +348,48 @@ signer_state_load(struct signer *sg)
 	return 0;
 }
 
+/* Forget periods whose window is over: nothing can be signed for them
+ * any more, and a long-running signer must not grow. */
+static void
+signer_periods_prune(struct signer *sg, struct signer_service *svc,
+    time_t now)
+{
+	struct signer_period	*p;
+	time_t			 we;
+	size_t			 i, k, n;
+
+	for (i = k = 0; i < svc->nperiods; i++) {
+		p = &svc->periods[i];
+		if (provision_window(p->tp, sg->conf->period_len,
+		    sg->conf->rot_offset, NULL, NULL, NULL, &we) == 0 &&
+		    we < now) {
+			free(p->icerts);
+			continue;
+		}
+		svc->periods[k++] = *p;
+	}
+	svc->nperiods = k;
+	/* Keep the last period, which dates the horizon. */
+	if (svc->store != NULL && svc->store->nperiods > 1 &&
+	    svc->have_id_sk &&
+	    provision_store_purge(svc->store, now, &n) == 0 && n > 0)
+		log_info("%s: forgot %zu periods that are over",
+		    svc->conf->address, n);
+}
+
 int
 signer_state_refresh(struct signer *sg)
 {
+	time_t	now = time(NULL);
 	size_t	i;
 	int	rv = 0;
 
-	for (i = 0; i < sg->nservices; i++)
+	for (i = 0; i < sg->nservices; i++) {
+		signer_periods_prune(sg, &sg->services[i], now);
 		if (sg->services[i].have_id_sk &&
-		    signer_online_fill(sg, &sg->services[i], time(NULL)) == -1)
+		    signer_online_fill(sg, &sg->services[i], now) == -1)
 			rv = -1;
+	}
 	return rv;
 }
 

@@ -170,7 +170,8 @@ test_arti_hsdesc2(void)
 	hs_desc_init(&d);
 	CU_ASSERT_FATAL(hs_desc_decode(&d, p, len, &dp) == 0);
 	CU_ASSERT(d.client_auth == 1);
-	CU_ASSERT(d.n_intro + d.n_intro_skipped == 3);
+	CU_ASSERT(d.n_intro == 3 && d.n_intro_skipped == 0);
+	CU_ASSERT(d.has_flow_control == 1 && d.flow_control_sendme_inc == 31);
 	CU_ASSERT(d.n_auth_clients % 16 == 0);
 	hs_desc_clear(&d);
 
@@ -206,7 +207,12 @@ test_stem_vector(void)
 	CU_ASSERT(d.lifetime_min == 180);
 	CU_ASSERT(d.n_auth_clients == 16);
 	CU_ASSERT(d.single_onion == 1);
-	CU_ASSERT(d.n_intro + d.n_intro_skipped == 4);
+	CU_ASSERT(d.n_intro == 4 && d.n_intro_skipped == 0);
+	/* First intro point: legacy id 0x43 * 20, then IPv4 1.2.3.4:9001. */
+	CU_ASSERT(d.intro[0].linkspec_len == 1 + 22 + 8 &&
+	    d.intro[0].linkspec[0] == 2 && d.intro[0].linkspec[1] == 2 &&
+	    d.intro[0].linkspec[3] == 0x43 && d.intro[0].linkspec[23] == 0 &&
+	    d.intro[0].linkspec[26] == 3 && d.intro[0].linkspec[28] == 4);
 	hs_desc_clear(&d);
 	free(p);
 }

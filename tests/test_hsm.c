@@ -846,6 +846,27 @@ test_hsm_removal(void)
 	CU_ASSERT(st.logins >= 2);
 	CU_ASSERT(hsm_key_find(h, &k, "removal-key", NULL, 0) == 0);
 	hsm_free(h);
+
+	/* Absent at start: open fails, and works on the same handle later. */
+	{
+		struct hsm_config	c;
+
+		memset(&c, 0, sizeof(c));
+		c.module = fault_so;
+		c.uri = URI_A;
+		c.pin_source = pin_src;
+		c.timeout_ms = 5000;
+		fault_set("removed 1\n");
+		CU_ASSERT_FATAL((h = hsm_new(&c)) != NULL);
+		CU_ASSERT(hsm_open(h) == -1);
+		CU_ASSERT(hsm_last_status(h) == HSM_E_NO_TOKEN);
+		fault_set("removed 0\n");
+		CU_ASSERT(hsm_open(h) == 0);
+		CU_ASSERT(hsm_key_find(h, &k, "removal-key", NULL, 0) == 0);
+		CU_ASSERT(sign_ok(h, &k, "late start"));
+		hsm_free(h);
+	}
+	fault_set("\n");
 }
 
 static void

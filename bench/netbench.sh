@@ -24,7 +24,7 @@ ob() { /usr/bin/python3 "$obnet" "$@"; }
 ob up --frontend "$fe" --backends "$nb"
 ob frontend-start
 ob wait-master --timeout 300
-fetch=$(ob fetch --count "$nf" --min-ok 1 --timeout 600)
+fetch=$(ob fetch --count "$nf" --min-ok 1 --timeout 600 --record first_fetch_s)
 ob backend-kill 1 --refresh
 drop=$(ob wait-drop 1 --probe --timeout "$cap") || true
 ob report --out "$here/results-$fe.md" \

@@ -188,6 +188,7 @@ static int
 render_text(struct buf *b, const struct collector *c, time_t now)
 {
 	size_t	i, k, cnt[4];
+	char	when[32];
 	int	e, w;
 
 	if ((e = buf_putf(b, "tor: %s   signer: %s   signatures: %llu   "
@@ -225,14 +226,16 @@ render_text(struct buf *b, const struct collector *c, time_t now)
 			for (k = 0; k < sl->nsets; k++)
 				nip += sl->sets[k].n;
 			slot_counts(sl, cnt);
+			if (sl->last_publish == 0)
+				(void)snprintf(when, sizeof(when), "never");
+			else
+				(void)snprintf(when, sizeof(when), "%llds ago",
+				    (long long)(now - sl->last_publish));
 			if ((e = buf_putf(b, "    %-6s tp %-6llu %zu intro "
-			    "points, published %s%llds ago, HSDirs "
+			    "points, published %s, HSDirs "
 			    "%zu/%zu uploaded, %zu failed%s%s\n",
 			    w == 0 ? "first" : "second",
-			    (unsigned long long)sl->tp, nip,
-			    sl->last_publish == 0 ? "never " : "",
-			    sl->last_publish == 0 ? 0LL :
-			    (long long)(now - sl->last_publish),
+			    (unsigned long long)sl->tp, nip, when,
 			    cnt[UPLOAD_OK], sl->nup, cnt[UPLOAD_FAILED],
 			    sl->error[0] != '\0' ? "; last error: " : "",
 			    sl->error)) != 0)

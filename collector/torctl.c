@@ -51,7 +51,8 @@ static const char safecookie_c2s[] =
 struct pending {
 	torctl_reply_cb		*cb;
 	void			*arg;
-	int64_t			 sent_ms;
+	uint64_t		 end_pos;	/* stream offset after it */
+	int64_t			 sent_ms;	/* fully written; 0: not yet */
 	STAILQ_ENTRY(pending)	 entry;
 };
 
@@ -82,6 +83,15 @@ struct torctl {
 	struct buf		*out;
 	STAILQ_HEAD(, pending)	 pending;
 	size_t			 npending;
+	/*
+	 * A command's timeout runs from when its last byte reached the
+	 * socket, not from when it was queued: a long queue of HSPOSTs
+	 * is not a wedged tor.  A queue that does not drain at all is
+	 * (progress_ms).
+	 */
+	struct pending		*unsent;	/* first not fully written */
+	uint64_t		 queued_total, written_total;
+	int64_t			 progress_ms;
 
 	/* authentication in progress */
 	uint8_t			 cookie[TORCTL_COOKIE_LEN];
@@ -264,6 +274,7 @@ torctl_fail_pending(struct torctl *tc)
 {
 	struct pending	*p;
 
+	tc->unsent = NULL;
 	while ((p = STAILQ_FIRST(&tc->pending)) != NULL) {
 		STAILQ_REMOVE_HEAD(&tc->pending, entry);
 		tc->npending--;
@@ -343,6 +354,7 @@ torctl_drop(struct torctl *tc, const char *fmt, ...)
 	tc->gen++;
 	torctl_parser_reset(tc->parser);
 	buf_reset(tc->out);
+	tc->queued_total = tc->written_total = 0;
 	ob_wipe(tc->cookie, sizeof(tc->cookie));
 	tc->next_ms = mono_ms() + tc->backoff;
 	tc->backoff = tc->backoff > tc->backoff_max / 2 ? tc->backoff_max :
@@ -743,8 +755,10 @@ torctl_timeout(const struct torctl *tc)
 		return -1;
 	if (tc->state == TORCTL_DOWN || tc->state == TORCTL_CONNECTING)
 		due = tc->next_ms;
-	else if ((p = STAILQ_FIRST(&tc->pending)) != NULL)
+	else if ((p = STAILQ_FIRST(&tc->pending)) != NULL && p->sent_ms != 0)
 		due = p->sent_ms + tc->cmd_timeout;
+	else if (buf_len(tc->out) > 0)
+		due = tc->progress_ms + tc->cmd_timeout;
 	if (due == -1)
 		return -1;
 	if (due <= now)
@@ -781,10 +795,16 @@ torctl_queue(struct torctl *tc, const void *p, size_t n, torctl_reply_cb *cb,
 		free(pd);
 		return -1;
 	}
+	if (buf_len(tc->out) == n)	/* it was empty: the clock starts */
+		tc->progress_ms = mono_ms();
+	tc->queued_total += n;
 	pd->cb = cb;
 	pd->arg = arg;
-	pd->sent_ms = mono_ms();
+	pd->end_pos = tc->queued_total;
+	pd->sent_ms = 0;
 	STAILQ_INSERT_TAIL(&tc->pending, pd, entry);
+	if (tc->unsent == NULL)
+		tc->unsent = pd;
 	tc->npending++;
 	tc->stats.commands++;
 	return 0;
@@ -816,6 +836,8 @@ torctl_dispatch(struct torctl *tc)
 		}
 		STAILQ_REMOVE_HEAD(&tc->pending, entry);
 		tc->npending--;
+		if (tc->unsent == pd)	/* answered before fully sent? */
+			tc->unsent = STAILQ_FIRST(&tc->pending);
 		if (pd->cb != NULL)
 			pd->cb(tc, rp, pd->arg);
 		else if (rp->code / 100 != 2)
@@ -879,6 +901,13 @@ torctl_write(struct torctl *tc)
 		}
 		if (buf_consume(tc->out, (size_t)n) != 0)
 			fatalx("%s: wrote more than queued", __func__);
+		tc->written_total += (uint64_t)n;
+		tc->progress_ms = mono_ms();
+		while (tc->unsent != NULL &&
+		    tc->unsent->end_pos <= tc->written_total) {
+			tc->unsent->sent_ms = tc->progress_ms;
+			tc->unsent = STAILQ_NEXT(tc->unsent, entry);
+		}
 	}
 	buf_reset(tc->out);
 }
@@ -928,9 +957,13 @@ torctl_process(struct torctl *tc, short revents)
 		torctl_write(tc);
 	if (tc->fd == -1)
 		return;
-	if ((p = STAILQ_FIRST(&tc->pending)) != NULL &&
-	    mono_ms() - p->sent_ms >= (int64_t)tc->cmd_timeout)
+	now = mono_ms();
+	if ((p = STAILQ_FIRST(&tc->pending)) != NULL && p->sent_ms != 0 &&
+	    now - p->sent_ms >= (int64_t)tc->cmd_timeout)
 		torctl_drop(tc, "no reply in %u ms", tc->cmd_timeout);
+	else if (buf_len(tc->out) > 0 &&
+	    now - tc->progress_ms >= (int64_t)tc->cmd_timeout)
+		torctl_drop(tc, "tor read nothing in %u ms", tc->cmd_timeout);
 }
 
 /* ------------------------------------------------------------------ */

@@ -90,27 +90,14 @@ int
 ob_ed25519_verify(const uint8_t sig[ED25519_SIG_LEN], const void *msg,
     size_t len, const uint8_t pk[ED25519_PK_LEN])
 {
-	EVP_PKEY	*pkey;
-	EVP_MD_CTX	*ctx = NULL;
-	int		 r = OB_ERR_SIGNATURE;
-
-	if ((pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pk,
-	    ED25519_PK_LEN)) == NULL)
-		return OB_ERR_KEY;
-	if ((ctx = EVP_MD_CTX_new()) == NULL) {
-		r = OB_ERR_NOMEM;
-		goto err;
-	}
-	if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) != 1) {
-		r = OB_ERR_KEY;
-		goto err;
-	}
-	if (EVP_DigestVerify(ctx, sig, ED25519_SIG_LEN, msg, len) == 1)
-		r = 0;
- err:
-	EVP_MD_CTX_free(ctx);
-	EVP_PKEY_free(pkey);
-	return r;
+	/*
+	 * libsodium, not OpenSSL: twice as fast here (verification dominates
+	 * decoding a descriptor), and stricter on hostile input (rejects
+	 * small-order keys and R, and non-canonical S).
+	 */
+	if (crypto_sign_ed25519_verify_detached(sig, msg, len, pk) != 0)
+		return OB_ERR_SIGNATURE;
+	return 0;
 }
 
 int

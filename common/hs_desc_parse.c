@@ -382,9 +382,12 @@ intro_decode(struct hs_intro_point *ip, const struct tok *toks, size_t from,
 	/* "introduction-point" SP link-specifiers, copied verbatim. */
 	if ((r = tok_arg(&toks[from], 0, &w)) != 0)
 		return r;
+	/* Padded as tor writes it; tor's decoder also takes it unpadded. */
 	if (buf_len(&w) > b64_encoded_len(HS_LINKSPEC_MAX_LEN, B64_PAD) ||
+	    (b64_decode(ip->linkspec, sizeof(ip->linkspec), &ip->linkspec_len,
+	    &w, B64_PAD) != 0 && (buf_len(&w) % 4 == 0 ||
 	    b64_decode(ip->linkspec, sizeof(ip->linkspec), &ip->linkspec_len,
-	    &w, B64_PAD) != 0)
+	    &w, B64_NOPAD) != 0)))
 		return OB_ERR_FORMAT;
 	if ((r = hs_linkspec_split(NULL, 0, &n, ip->linkspec,
 	    ip->linkspec_len)) != 0)

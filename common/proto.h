@@ -91,7 +91,8 @@ enum proto_type {
 	 * collector -> signer: a backend descriptor as fetched.  The signer
 	 * verifies it from the backend address down (blinded key for tp,
 	 * 08 cert, signature, expiry), decrypts it, and remembers its intro
-	 * points for (service, tp).
+	 * points for the service (replacing that backend's earlier ones;
+	 * an older descriptor than one seen is refused).
 	 *	str service		master onion address
 	 *	str backend		backend onion address (configured for
 	 *				service)
@@ -116,8 +117,8 @@ enum proto_type {
 	PROTO_RECERTIFY		= 0x0201,
 	/*
 	 * collector -> signer: certify these intro points with the token
-	 * key of (service, tp).  Each must come from a backend descriptor
-	 * the signer verified for that tp.
+	 * key of (service, tp).  Each must come from the latest verified
+	 * descriptor of a backend of the service.
 	 *	str service
 	 *	u64 tp
 	 *	u8  n			1..PROTO_MAX_INTRO, then n times:

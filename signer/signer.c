@@ -39,20 +39,8 @@
 #define SIGNER_MSGS_PER_TURN	8	/* fairness between collectors */
 #define SIGNER_HORIZON_SECS	3600	/* how often to repeat warnings */
 
-#if defined(__SANITIZE_ADDRESS__)
-/*
- * LeakSanitizer's exit-time check stops the process with a ptrace'ing
- * helper, which the seccomp filter forbids: it would spin forever.  The
- * sanitizer builds keep ASan and UBSan, without the leak check.
- */
-const char	*__asan_default_options(void);
-
-const char *
-__asan_default_options(void)
-{
-	return "detect_leaks=0";
-}
-#endif
+/* No leak check at exit under seccomp: see sandbox.h. */
+SANDBOX_SANITIZER_HOOK
 
 static volatile sig_atomic_t	signer_quit;
 static volatile sig_atomic_t	signer_reload;
@@ -69,7 +57,10 @@ signer_sig(int sig)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: obhsm-signer [-dnv] [-f config]\n");
+	fprintf(stderr, "usage: obhsm-signer [-dnv] [-f config]\n"
+	    "  -d  log to stderr even if syslog is configured\n"
+	    "  -n  check the configuration and exit\n"
+	    "  -v  more verbose (repeat for debug)\n");
 	exit(2);
 }
 
@@ -228,6 +219,15 @@ signer_horizon_log(struct signer *sg)
 			log_warnx("horizon: %s", warning);
 }
 
+/* Equal strings, NULL equal to NULL. */
+static int
+signer_str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
 static int
 signer_reload_conf(struct signer *sg, const char *path)
 {
@@ -239,6 +239,12 @@ signer_reload_conf(struct signer *sg, const char *path)
 		    "one");
 		return -1;
 	}
+	if (!signer_str_eq(ncf->module, ocf->module) ||
+	    !signer_str_eq(ncf->token_uri, ocf->token_uri) ||
+	    !signer_str_eq(ncf->pin_source, ocf->pin_source) ||
+	    ncf->hsm_timeout_ms != ocf->hsm_timeout_ms)
+		log_warnx("reload: token settings change only on restart "
+		    "(the session is kept)");
 	if (strcmp(ncf->socket_path, ocf->socket_path) != 0 ||
 	    strcmp(ncf->state_dir, ocf->state_dir) != 0 ||
 	    strcmp(ncf->audit_path, ocf->audit_path) != 0 ||
@@ -295,6 +301,7 @@ main(int argc, char **argv)
 	struct hsm_config	 hc;
 	struct pollfd		*pfd;
 	struct sigaction	 sa;
+	struct stat		 st;
 	const char		*conffile = SIGNER_CONF_DEFAULT;
 	time_t			 last_refresh, last_horizon;
 	uid_t			 uid;
@@ -344,6 +351,12 @@ main(int argc, char **argv)
 	if (sandbox_check_dir(sg.conf->state_dir, uid, 0) == -1 ||
 	    signer_audit_dir_check(sg.conf->audit_path, uid) == -1)
 		exit(1);
+	/* Revision floors are written there after the drop. */
+	if (stat(sg.conf->state_dir, &st) == -1 || st.st_uid != uid) {
+		log_warnx("state-dir %s must be owned by uid %lu",
+		    sg.conf->state_dir, (unsigned long)uid);
+		exit(1);
+	}
 
 	/* 2. What needs the start-up identity: the socket and the log. */
 	if ((lfd = signer_listen(sg.conf, uid, gid)) == -1)

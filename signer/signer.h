@@ -118,6 +118,9 @@ struct signer_service {
 	int			 have_id_sk;
 	struct signer_period	*periods;
 	size_t			 nperiods;
+	/* Newest descriptor seen per backend, against replays. */
+	uint64_t		 backend_tp[SIGNER_MAX_BACKENDS];
+	uint64_t		 backend_rev[SIGNER_MAX_BACKENDS];
 	struct signer_intro	*intro;
 	size_t			 nintro;
 	size_t			 intro_alloc;

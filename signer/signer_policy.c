@@ -501,6 +501,20 @@ signer_backend_desc(struct signer *sg, struct signer_verdict *v,
 		    "period %" PRIu64 " does not verify: %s", backend, tp,
 		    ob_strerror(r));
 
+	/*
+	 * A collector must not bring back intro points a backend has
+	 * dropped by replaying its older descriptor.
+	 */
+	if (svc->backend_tp[b] > tp || (svc->backend_tp[b] == tp &&
+	    svc->backend_rev[b] > d.revision_counter)) {
+		hs_desc_clear(&d);
+		return verdict(v, PROTO_R_BACKEND_DESC, "descriptor of %s is "
+		    "older than one already seen (period %" PRIu64 ")",
+		    backend, svc->backend_tp[b]);
+	}
+	svc->backend_tp[b] = tp;
+	svc->backend_rev[b] = d.revision_counter;
+
 	/* The backend's newest descriptor replaces what it had. */
 	for (i = j = 0; i < svc->nintro; i++)
 		if (svc->intro[i].backend != b)

@@ -212,7 +212,7 @@ test_stem_vector(void)
 	CU_ASSERT(d.intro[0].linkspec_len == 1 + 22 + 8 &&
 	    d.intro[0].linkspec[0] == 2 && d.intro[0].linkspec[1] == 2 &&
 	    d.intro[0].linkspec[3] == 0x43 && d.intro[0].linkspec[23] == 0 &&
-	    d.intro[0].linkspec[26] == 3 && d.intro[0].linkspec[28] == 4);
+	    d.intro[0].linkspec[27] == 3 && d.intro[0].linkspec[28] == 4);
 	hs_desc_clear(&d);
 	free(p);
 }
@@ -1105,6 +1105,37 @@ test_inner_limits(void)
 	CU_ASSERT(hs_desc_decode_inner(&out, buf_ptr(inner),
 	    buf_len(inner) - 1, NULL, 0, 0) == OB_ERR_LIMIT);
 	hs_desc_clear(&out);
+
+	/* An unpadded link specifier block is accepted (tor's decoder
+	 * takes it); the arti block with its '=' removed. */
+	{
+		char	*t = malloc(buf_len(ipt) + 1), *eq;
+		size_t	 k;
+
+		CU_ASSERT_FATAL(t != NULL);
+		memcpy(t, buf_ptr(ipt), buf_len(ipt));
+		t[buf_len(ipt)] = '\0';
+		eq = strchr(t, '=');
+		CU_ASSERT_FATAL(eq != NULL && eq < strchr(t, '\n'));
+		k = strspn(eq, "=");
+		memmove(eq, eq + k, strlen(eq + k) + 1);
+		CU_ASSERT(hs_desc_decode_inner(&out, (const uint8_t *)
+		    "create2-formats 2\n", 18, NULL, 0, 0) == 0);
+		hs_desc_clear(&out);
+		{
+			struct buf	*u = buf_new(0);
+
+			CU_ASSERT_FATAL(u != NULL && buf_put_str(u,
+			    "create2-formats 2\n") == 0 &&
+			    buf_put_str(u, t) == 0);
+			CU_ASSERT(hs_desc_decode_inner(&out, buf_ptr(u),
+			    buf_len(u), NULL, 0, HS_DESC_F_STRICT) == 0);
+			CU_ASSERT(out.n_intro == 1);
+			hs_desc_clear(&out);
+			buf_free(u);
+		}
+		free(t);
+	}
 
 	/* Inner layer rules. */
 	CU_ASSERT(try_layers(&s, &d, "create2-formats 3\n", NULL, 0,

@@ -1019,8 +1019,9 @@ test_hsm_injected_errors(void)
 	CU_ASSERT(ok > 0 && failed > 0);
 	fault_set("\n");
 
-	/* A token that answers CKA_EC_POINT as the bare 32 bytes. */
-	fault_set("raw_ec_point 1\n");
+	/* A token that answers CKA_EC_POINT as the bare 32 bytes, and
+	 * CKA_EC_PARAMS as the OID. */
+	fault_set("raw_ec_point 1\nec_params_oid 1\n");
 	{
 		struct hsm_key	raw;
 

@@ -784,6 +784,15 @@ body21(uint64_t rev)
 
 static const size_t happy_pick[] = { 0, 1, 3, 4 };
 
+static double
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 /* Backend descriptors in, certs, params, a signed master out. */
 static void
 test_signer_happy(void)
@@ -799,6 +808,7 @@ test_signer_happy(void)
 	uint8_t				 n, skipped;
 	size_t				 b, i, before;
 	char				 path[PATH_MAX], cmd[PATH_MAX * 2];
+	double				 t0;
 
 	fixture();
 	if (F.ready != 1)
@@ -828,6 +838,7 @@ test_signer_happy(void)
 
 	/* Recertify every intro point: 2 signatures each, then none. */
 	for (i = 0; i < 2; i++) {
+		t0 = now_ms();
 		CU_ASSERT_FATAL((p = msg_payload_new()) != NULL);
 		CU_ASSERT_FATAL(msg_put_str(p, F.master.addr) == 0 &&
 		    msg_put_u64(p, F.tp) == 0 &&
@@ -844,6 +855,8 @@ test_signer_happy(void)
 		CU_ASSERT_FATAL(m.type == PROTO_RECERTIFY_OK);
 		CU_ASSERT(msg_get_u32(&m, &sigs) == 0);
 		CU_ASSERT(sigs == (i == 0 ? 2 * N_BACKENDS * N_INTRO : 0));
+		printf("\n    recertify %d intro points, %u token signatures: "
+		    "%.1f ms", N_BACKENDS * N_INTRO, sigs, now_ms() - t0);
 		CU_ASSERT(msg_get_u8(&m, &n) == 0 &&
 		    n == N_BACKENDS * N_INTRO);
 		for (b = 0; b < n; b++) {
@@ -866,8 +879,11 @@ test_signer_happy(void)
 
 	rev = get_params(&c);
 	body = master_body(happy_pick, 4, rev, F.cert08);
+	t0 = now_ms();
 	CU_ASSERT_FATAL(send_sign(&c, F.master.addr, F.tp, buf_ptr(body),
 	    buf_len(body), &m) == 0);
+	printf("\n    sign a %zu-byte body (checks, token, audit fsync): "
+	    "%.1f ms ", buf_len(body), now_ms() - t0);
 	if (m.type == PROTO_ERROR)
 		expect_error(&m, 0);
 	CU_ASSERT_FATAL(m.type == PROTO_SIGN_DESC_OK);
@@ -1094,6 +1110,14 @@ test_signer_policy(void)
 	expect_error(&m, PROTO_R_BACKEND);
 	CU_ASSERT_FATAL(send_backend_desc(&c, F.master.addr,
 	    F.backend[1].addr, F.tp, desc, &m) == 0);
+	expect_error(&m, PROTO_R_BACKEND_DESC);
+	buf_free(desc);
+	/* A replay of an older descriptor of a backend. */
+	F.bdesc[0].revision_counter--;
+	desc = backend_desc_encode(0);
+	F.bdesc[0].revision_counter++;
+	CU_ASSERT_FATAL(send_backend_desc(&c, F.master.addr,
+	    F.backend[0].addr, F.tp, desc, &m) == 0);
 	expect_error(&m, PROTO_R_BACKEND_DESC);
 	buf_free(desc);
 

@@ -677,6 +677,7 @@ enum peer_mode {
 	PEER_SILENT,		/* never answers: command timeout */
 	PEER_BADHASH,		/* SAFECOOKIE with a wrong SERVERHASH */
 	PEER_SAFECOOKIE,	/* honest SAFECOOKIE */
+	PEER_FLOOD,		/* NULL auth, takes HSPOSTs (2nd client) */
 	PEER_NMODES
 };
 
@@ -727,7 +728,7 @@ peer_line(struct peer *pe, const char *line)
 		}
 		return;
 	}
-	if (pe->mode == PEER_SAFECOOKIE && strncmp(line, "+HSPOST", 7) == 0) {
+	if (pe->mode == PEER_FLOOD && strncmp(line, "+HSPOST", 7) == 0) {
 		pe->in_post = 1;
 		pe->post[0] = '\0';
 		return;
@@ -741,6 +742,13 @@ peer_line(struct peer *pe, const char *line)
 		memcpy(buf, "250-", 4);
 		memcpy(buf + 590, "\r\n", 3);
 		peer_send(pe, buf);
+		break;
+	case PEER_FLOOD:
+		if (strncmp(line, "PROTOCOLINFO", 12) == 0)
+			peer_send(pe, "250-PROTOCOLINFO 1\r\n250-AUTH "
+			    "METHODS=NULL\r\n250 OK\r\n");
+		else if (strcmp(line, "AUTHENTICATE") == 0)
+			peer_send(pe, "250 OK\r\n");
 		break;
 	case PEER_NULLAUTH:
 		if (strncmp(line, "+HSPOST", 7) == 0) {
@@ -1012,7 +1020,8 @@ test_client_hostile(void)
 				h.step++;
 			}
 		}
-		if (pe.safecookie_ok && h.ready == 2)
+		if (pe.safecookie_ok && h.ready == 2 &&
+		    pe.accepted == PEER_FLOOD)
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		ms = (int)((t1.tv_sec - t0.tv_sec) * 1000 +
@@ -1033,7 +1042,7 @@ test_client_hostile(void)
 		peer_io(&pe, pfd[1].revents, pe.cfd == -1 ? 0 :
 		    pfd[2].revents);
 	}
-	CU_ASSERT(pe.accepted == PEER_NMODES);
+	CU_ASSERT(pe.accepted == PEER_FLOOD);
 	CU_ASSERT(h.ready == 2);
 	CU_ASSERT(h.down >= PEER_NMODES - 1);
 	CU_ASSERT(h.got_version == 2);
@@ -1048,10 +1057,22 @@ test_client_hostile(void)
 	CU_ASSERT(pe.authenticate_in_badhash == 0);
 	CU_ASSERT(pe.safecookie_ok == 1);
 	CU_ASSERT(torctl_state(tc) == TORCTL_READY);
+	torctl_free(tc);
 
-	/* Back-pressure: a peer that stops reading.  The queue takes
-	 * descriptors up to max_out, then refuses; once the peer reads
-	 * again every one arrives whole and is answered, in order. */
+	/*
+	 * Back-pressure, with a second client whose command timeout is
+	 * long: a peer that stops reading.  The queue takes descriptors up
+	 * to max_out, then refuses; once the peer reads again every one
+	 * arrives whole and is answered, in order, and the queue (moved
+	 * down as it drains) takes more.
+	 */
+	c.cmd_timeout_ms = 5000;
+	CU_ASSERT_FATAL((tc = torctl_new(&c, hostile_state_cb,
+	    hostile_event_cb, &h)) != NULL);
+	torctl_start(tc);
+	hostile_loop(tc, &pe, &h.ready, 3, 5000);
+	CU_ASSERT_FATAL(torctl_state(tc) == TORCTL_READY);
+	CU_ASSERT(pe.mode == PEER_FLOOD);
 	{
 		struct buf	*big;
 		int		 nq = 0, zero = 0, i;

@@ -9,6 +9,10 @@
 #   OBNET_MASTER           the master address from prepare (start)
 #   OBNET_BACKENDS         the backends' addresses, space-separated (start)
 #   OBHSM_BUILDDIR         where obhsm-keytool/-signer/-collector were built
+#   OBHSM_FE_KEYMODE       offline (default: the air-gapped ceremony) or
+#                          online (the signer holds the identity key)
+#   OBHSM_FE_HEALTH        1 (default): the collector's active health
+#                          checks (fast failover); 0: descriptors only
 # Contract:
 #   check    exit 0 if the frontend can run here, 3 if not (e2e skips).
 #   prepare  before any backend starts: make the token and the master
@@ -19,9 +23,23 @@
 #            $OBNET_FE_DIR/fe-<name>.log; obnet ends them by PID.
 # Exit 3 means "not available"; anything else non-zero is a failure.
 #
-# XXX The daemons' command lines are not settled yet: the lead fills in
-# the marked steps once obhsm-keytool, obhsm-signer and obhsm-collector
-# exist.  Until then check says "not available" and nothing pretends.
+# Layout under $OBNET_FE_DIR (what an operator spreads over /etc, /run and
+# /var/lib):
+#   softhsm2.conf tokens/   the throwaway SoftHSM token (signer's)
+#   pin                     its user PIN (signer's, 0600)
+#   identity/               the master identity key (the air-gapped
+#                           machine's in offline mode; the signer's in
+#                           online mode)
+#   request bundle          the offline ceremony's files
+#   state/ audit/           the signer's state-dir and audit log
+#   run/                    the signer's socket, the collector's status
+#   collector/              the collector's copy of tor's control cookie
+#   signer.conf collector.conf
+#
+# The daemons drop privileges to their own users, _obhsm_signer and
+# _obhsm_collector.  A test run has no such users on the host; inside the
+# run's private mount namespace this script adds them by bind-mounting
+# extended copies of /etc/passwd and /etc/group (never on the host).
 set -eu
 verb=${1:?usage: frontend-obhsm.sh check|prepare|start}
 fe=${OBNET_FE_DIR:?}
@@ -29,29 +47,116 @@ bld=${OBHSM_BUILDDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 keytool=$bld/obhsm-keytool
 signer=$bld/obhsm-signer
 collector=$bld/obhsm-collector
+module=/usr/lib/softhsm/libsofthsm2.so
 export SOFTHSM2_CONF="$fe/softhsm2.conf"
+token=pkcs11:token=obhsm-e2e
 pin=1234
 so_pin=12345678
+keymode=${OBHSM_FE_KEYMODE:-offline}
+health=${OBHSM_FE_HEALTH:-1}
+# tor's test-network time periods (TestingTorNetwork, voting interval
+# 20 s): one shared-random run, 24 rounds = 8 minutes, rotated 4 minutes
+# (12 rounds) after the period boundary.  Both the keytool and the signer
+# must agree with tor on these.
+period_len=8
+rot_off=4
+# Periods to provision: each is 8 minutes, a run lasts at most 9; 8
+# periods leave room for a slow start and a long failover wait.
+periods=8
+su=_obhsm_signer
+cu=_obhsm_collector
+
+log() {
+	echo "frontend-obhsm: $*" >&2
+}
 
 check() {
 	for b in "$keytool" "$signer" "$collector"; do
 		if [ ! -x "$b" ]; then
-			echo "frontend-obhsm: $b not built" >&2
+			log "$b not built"
 			exit 3
 		fi
 	done
-	if [ ! -r /usr/lib/softhsm/libsofthsm2.so ]; then
-		echo "frontend-obhsm: SoftHSM2 module missing" >&2
+	if [ ! -r "$module" ]; then
+		log "SoftHSM2 module missing"
 		exit 3
 	fi
+	for t in softhsm2-util mount python3; do
+		if ! command -v "$t" >/dev/null; then
+			log "$t not installed"
+			exit 3
+		fi
+	done
+	# Privilege separation needs real uids: in a user namespace that
+	# maps only root, the daemons cannot drop to their users.
+	if [ "$(id -u)" != 0 ] ||
+	    ! awk '$1 == 0 && $2 == 0 && $3 == 4294967295 { ok = 1 }
+	    END { exit !ok }' /proc/self/uid_map; then
+		log "needs real root (to run the daemons as their own users)"
+		exit 3
+	fi
+	case $keymode in
+	offline|online) ;;
+	*)	log "OBHSM_FE_KEYMODE must be offline or online"; exit 2 ;;
+	esac
 }
 
-case $verb in
-check)
+# The daemons' users: the host's if it has them, else added inside this
+# run's own mount namespace.
+users_ensure() {
+	if getent passwd "$su" >/dev/null && getent passwd "$cu" >/dev/null
+	then
+		return 0
+	fi
+	if [ "${OBNET_INSIDE:-}" != 1 ]; then
+		log "no users $su/$cu and not inside an obnet run"
+		exit 3
+	fi
+	# Only where a bind mount cannot reach the host: a private mount
+	# namespace (unshare's default propagation for --mount).
+	prop=$(findmnt -no PROPAGATION / 2>/dev/null || echo unknown)
+	case $prop in
+	private*) ;;
+	*)	log "/ has propagation '$prop', not private: will not" \
+		    "bind-mount /etc/passwd"
+		exit 3 ;;
+	esac
+	# uids and gids free on this host
+	id=64990
+	while getent passwd "$id" >/dev/null ||
+	    getent group "$id" >/dev/null ||
+	    getent passwd "$((id + 1))" >/dev/null ||
+	    getent group "$((id + 1))" >/dev/null; do
+		id=$((id - 2))
+	done
+	cp /etc/passwd "$fe/passwd"
+	cp /etc/group "$fe/group"
+	echo "$su:x:$id:$id:obhsm signer:/nonexistent:/usr/sbin/nologin" \
+	    >> "$fe/passwd"
+	echo "$cu:x:$((id + 1)):$((id + 1)):obhsm collector:/nonexistent:/usr/sbin/nologin" \
+	    >> "$fe/passwd"
+	echo "$su:x:$id:" >> "$fe/group"
+	echo "$cu:x:$((id + 1)):" >> "$fe/group"
+	chmod 644 "$fe/passwd" "$fe/group"
+	mount --bind "$fe/passwd" /etc/passwd
+	mount --bind "$fe/group" /etc/group
+	log "users $su ($id) and $cu ($((id + 1))) added in this namespace"
+}
+
+# The run directory is 0700 (mktemp): let the daemons' users through.
+dirs_traversable() {
+	d=$fe
+	while [ "$d" != / ] && [ -n "$d" ]; do
+		chmod o+x "$d"
+		[ "$d" = "${OBNET_RUNDIR:-/}" ] && break
+		d=$(dirname "$d")
+	done
+}
+
+prepare() {
 	check
-	;;
-prepare)
-	check
+	users_ensure
+	dirs_traversable
 	# A throwaway SoftHSM token under the run directory.
 	mkdir -p "$fe/tokens"
 	cat > "$SOFTHSM2_CONF" <<CONF
@@ -59,35 +164,207 @@ directories.tokendir = $fe/tokens
 objectstore.backend = file
 log.level = INFO
 CONF
+	chmod 644 "$SOFTHSM2_CONF"
 	softhsm2-util --init-token --free --label obhsm-e2e \
 	    --pin "$pin" --so-pin "$so_pin" >&2
-	echo "$pin" > "$fe/pin"
-	chmod 600 "$fe/pin"
-	# XXX lead: online-identity provisioning, e.g.
-	#   "$keytool" identity-generate --out "$fe/hs_ed25519_secret_key"
-	#   "$keytool" token-keys --module /usr/lib/softhsm/libsofthsm2.so \
-	#       --token obhsm-e2e --pin-file "$fe/pin" --periods 4
-	# then print the address (56 chars, ".onion" optional):
-	#   "$keytool" address "$fe/hs_ed25519_secret_key"
-	echo "frontend-obhsm: prepare: provisioning steps not filled in" >&2
-	exit 3
+	(umask 077; echo "$pin" > "$fe/pin")
+
+	# The master identity.  Offline mode: on the air-gapped machine
+	# (here: $fe/identity, which the signer never reads).
+	"$keytool" identity generate --dir "$fe/identity" >&2
+	addr=$(cat "$fe/identity/hostname")
+	addr=${addr%.onion}
+	mkdir -m 700 -p "$fe/state" "$fe/audit" "$fe/collector"
+	mkdir -m 755 -p "$fe/run"
+	if [ "$keymode" = offline ]; then
+		# The ceremony: token keys on the online host, certify on
+		# the air-gapped machine, import back on the online host.
+		"$keytool" token keys --service "$addr" --out "$fe/request" \
+		    --count "$periods" --period-length "$period_len" \
+		    --rotation-offset "$rot_off" --module "$module" \
+		    --token "$token" --pin "file:$fe/pin" >&2
+		"$keytool" certify --identity \
+		    "$fe/identity/hs_ed25519_secret_key" \
+		    --request "$fe/request" --out "$fe/bundle" >&2
+		"$keytool" import --bundle "$fe/bundle" \
+		    --state-dir "$fe/state" --module "$module" \
+		    --token "$token" --pin "file:$fe/pin" >&2
+		"$keytool" status --state-dir "$fe/state" --warn 0 \
+		    --crit 0 >&2 || true
+	else
+		# Online mode: the signer keeps the identity key itself.
+		cp "$fe/identity/hs_ed25519_secret_key" \
+		    "$fe/state/hs_ed25519_secret_key"
+		chmod 600 "$fe/state/hs_ed25519_secret_key"
+	fi
+	# Everything the signer opens after dropping privileges is its own.
+	chown -R "$su:$su" "$fe/tokens" "$fe/state" "$fe/audit" "$fe/pin"
+	chown "$cu:$cu" "$fe/collector"
+	echo "$addr"
+}
+
+signer_conf() {
+	cat <<CONF
+# obhsm-signer.conf for the obnet test network (etc/obhsm-signer.conf).
+pkcs11-module = "$module"
+token-uri = "$token"
+pin-source = "file:$fe/pin"
+hsm-timeout = 10000
+socket = "$fe/run/signer.sock"
+socket-mode = 0660
+collector-user = "$cu"
+# The socket's group: without it the socket belongs to the signer's own
+# group and the collector (not a member) cannot connect.
+collector-gid = $(getent group "$cu" | cut -d: -f3)
+user = "$su"
+state-dir = "$fe/state"
+audit-log = "$fe/audit/audit.log"
+period-length = $period_len
+rotation-offset = $rot_off
+online-periods = 2
+syslog = false
+sandbox = "kill"
+service "$OBNET_MASTER" {
+	backends = {
+CONF
+	sep=
+	for b in $OBNET_BACKENDS; do
+		[ -n "$sep" ] && echo ","
+		printf '\t\t"%s"' "$b"
+		sep=,
+	done
+	echo
+	echo "	}"
+	echo "	key-mode = \"$keymode\""
+	if [ "$keymode" = online ]; then
+		echo "	identity-key = \"$fe/state/hs_ed25519_secret_key\""
+	fi
+	echo "}"
+}
+
+collector_conf() {
+	if [ "$health" = 1 ]; then hc=true; else hc=false; fi
+	cat <<CONF
+# obhsm-collector.conf for the obnet test network
+# (etc/obhsm-collector.conf).  Test-network periods are taken from tor
+# (GETCONF TestingTorNetwork).
+control-port = "127.0.0.1:$OBNET_FE_CONTROL_PORT"
+control-cookie-file = "$fe/collector/control_auth_cookie"
+socks-port = "127.0.0.1:$fe_socks"
+signer-socket = "$fe/run/signer.sock"
+signer-timeout = 10
+status-socket = "$fe/run/collector.sock"
+fetch-interval = 10
+fetch-timeout = 30
+health-check = $hc
+health-check-interval = 10
+health-check-timeout = 15
+health-check-failures = 2
+health-check-port = 80
+upload-retry-min = 15
+upload-retry-max = 120
+sandbox = true
+user = "$cu"
+service "$OBNET_MASTER.onion" {
+	backends = {
+CONF
+	sep=
+	for b in $OBNET_BACKENDS; do
+		[ -n "$sep" ] && echo ","
+		printf '\t\t"%s.onion"' "$b"
+		sep=,
+	done
+	echo
+	echo "	}"
+	echo "	intro-policy = \"steady\""
+	echo "	intro-points = 10"
+	echo "}"
+}
+
+# The frontend tor (obnet's torrc) has no SocksPort; the collector's
+# health checks need one: open it over the control port, as an operator
+# would put "SocksPort" in torrc.
+fe_tor_socks() {
+	python3 - "$OBNET_FE_CONTROL_PORT" "$OBNET_FE_COOKIE" "$fe_socks" <<'PY'
+import socket, sys
+port, cookie, socks = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+with open(cookie, "rb") as f:
+	c = f.read().hex()
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+s.sendall(("AUTHENTICATE %s\r\nSETCONF SocksPort=127.0.0.1:%s\r\n"
+    "QUIT\r\n" % (c, socks)).encode())
+got = b""
+while True:
+	d = s.recv(4096)
+	if not d:
+		break
+	got += d
+lines = got.decode(errors="replace").splitlines()
+if len(lines) < 2 or not all(l.startswith("250") for l in lines[:2]):
+	sys.exit("frontend-obhsm: fe-tor SocksPort: %r" % got)
+PY
+}
+
+start() {
+	check
+	: "${OBNET_MASTER:?}" "${OBNET_BACKENDS:?}" "${OBNET_FE_COOKIE:?}"
+	: "${OBNET_FE_CONTROL_PORT:?}"
+	users_ensure
+	fe_socks=$((OBNET_FE_CONTROL_PORT + 50))
+	if [ "$health" = 1 ]; then
+		fe_tor_socks
+	fi
+	# tor keeps its DataDirectory (and so the cookie) root-only; an
+	# operator sets CookieAuthFileGroupReadable, here the collector
+	# gets its own copy (the cookie does not change while tor runs).
+	install -m 600 -o "$cu" -g "$cu" "$OBNET_FE_COOKIE" \
+	    "$fe/collector/control_auth_cookie"
+	signer_conf > "$fe/signer.conf"
+	collector_conf > "$fe/collector.conf"
+	"$signer" -n -f "$fe/signer.conf"
+	"$collector" -n -f "$fe/collector.conf"
+
+	"$signer" -d -v -f "$fe/signer.conf" >"$fe/fe-signer.log" 2>&1 &
+	echo $! > "$fe/fe-signer.pid"
+	# The collector connects to the signer's socket: wait for it.
+	n=0
+	while [ ! -S "$fe/run/signer.sock" ]; do
+		n=$((n + 1))
+		if [ $n -gt 100 ] ||
+		    ! kill -0 "$(cat "$fe/fe-signer.pid")" 2>/dev/null; then
+			log "signer did not come up:"
+			tail -20 "$fe/fe-signer.log" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+	"$collector" -d -v -f "$fe/collector.conf" \
+	    >"$fe/fe-collector.log" 2>&1 &
+	echo $! > "$fe/fe-collector.pid"
+	sleep 1
+	for p in signer collector; do
+		if ! kill -0 "$(cat "$fe/fe-$p.pid")" 2>/dev/null; then
+			log "$p exited at once:"
+			tail -20 "$fe/fe-$p.log" >&2
+			exit 1
+		fi
+	done
+	log "signer pid $(cat "$fe/fe-signer.pid"), collector pid" \
+	    "$(cat "$fe/fe-collector.pid")"
+}
+
+case $verb in
+check)
+	check
+	;;
+prepare)
+	prepare
 	;;
 start)
-	check
-	# XXX lead: write etc/obhsm-signer.conf / obhsm-collector.conf
-	# variants into $fe (socket $fe/signer.sock, control port
-	# $OBNET_FE_CONTROL_PORT, cookie $OBNET_FE_COOKIE, backends
-	# $OBNET_BACKENDS, master $OBNET_MASTER), then:
-	#   "$signer" -d -f "$fe/signer.conf" >"$fe/fe-signer.log" 2>&1 &
-	#   echo $! > "$fe/fe-signer.pid"
-	#   "$collector" -d -f "$fe/collector.conf" \
-	#       >"$fe/fe-collector.log" 2>&1 &
-	#   echo $! > "$fe/fe-collector.pid"
-	echo "frontend-obhsm: start: daemon steps not filled in" >&2
-	exit 3
+	start
 	;;
 *)
-	echo "frontend-obhsm: unknown verb $verb" >&2
+	log "unknown verb $verb"
 	exit 2
 	;;
 esac

@@ -211,6 +211,7 @@ struct fault_conf {
 	CK_RV		 fail_rv;
 	unsigned long	 fail_count;	/* 0: every call */
 	int		 raw_ec_point;	/* CKA_EC_POINT without DER */
+	int		 ec_params_oid;	/* CKA_EC_PARAMS as the OID */
 };
 
 static struct {
@@ -334,6 +335,10 @@ fault_conf_line(struct fault_conf *c, struct buf *line)
 		if ((c->hang_fn = fault_fn_lookup(&w[0])) == -1 ||
 		    fault_word_ulong(&w[1], &c->hang_ms) == -1)
 			return -1;
+	} else if (buf_eq_str(&key, "ec_params_oid") && n == 1) {
+		if (fault_word_ulong(&w[0], &v) == -1 || v > 1)
+			return -1;
+		c->ec_params_oid = (int)v;
 	} else if (buf_eq_str(&key, "raw_ec_point") && n == 1) {
 		if (fault_word_ulong(&w[0], &v) == -1 || v > 1)
 			return -1;
@@ -397,7 +402,7 @@ fault_conf_env(struct fault_conf *c)
 	static const char *const keys[] = {
 		"removed", "invalidate_sessions", "pin_tries",
 		"pin_tries_left", "pinpad_pin", "hang", "sign_rate",
-		"error_every", "fail", "raw_ec_point",
+		"error_every", "fail", "raw_ec_point", "ec_params_oid",
 	};
 	char		 var[64], text[FAULT_LINE_MAX];
 	const char	*v;
@@ -837,32 +842,45 @@ fw_C_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user, CK_UTF8CHAR *pin,
 
 /*
  * Some tokens return CKA_EC_POINT as the bare 32 bytes instead of a DER
- * OCTET STRING; raw_ec_point mimics them.
+ * OCTET STRING, and some name the curve in CKA_EC_PARAMS by the RFC 8410
+ * OID rather than the PrintableString "edwards25519"; raw_ec_point and
+ * ec_params_oid mimic them.
  */
 static CK_RV
 fw_C_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE obj,
     CK_ATTRIBUTE *t, CK_ULONG n)
 {
-	CK_ULONG	i;
-	CK_BYTE		*p;
-	CK_RV		rv;
-	int		raw;
+	static const CK_BYTE	name[] = { 0x13, 0x0c, 'e', 'd', 'w', 'a',
+	    'r', 'd', 's', '2', '5', '5', '1', '9' };
+	static const CK_BYTE	oid[] = { 0x06, 0x03, 0x2b, 0x65, 0x70 };
+	CK_ULONG		i;
+	CK_BYTE			*p;
+	CK_RV			rv;
+	int			raw, asoid;
 
 	if ((rv = fault_pre(F_C_GetAttributeValue, FK_SESSION)) != CKR_OK)
 		return rv;
 	REAL(C_GetAttributeValue, (session, obj, t, n), &rv);
 	pthread_mutex_lock(&fault.mu);
 	raw = fault.conf.raw_ec_point;
+	asoid = fault.conf.ec_params_oid;
 	pthread_mutex_unlock(&fault.mu);
-	if (!raw || (rv != CKR_OK && rv != CKR_ATTRIBUTE_SENSITIVE &&
-	    rv != CKR_ATTRIBUTE_TYPE_INVALID && rv != CKR_BUFFER_TOO_SMALL))
+	if ((!raw && !asoid) || (rv != CKR_OK &&
+	    rv != CKR_ATTRIBUTE_SENSITIVE && rv != CKR_ATTRIBUTE_TYPE_INVALID &&
+	    rv != CKR_BUFFER_TOO_SMALL))
 		return rv;
 	for (i = 0; t != NULL && i < n; i++) {
-		if (t[i].type != CKA_EC_POINT || t[i].ulValueLen != 34)
+		p = t[i].pValue;
+		if (asoid && t[i].type == CKA_EC_PARAMS && p != NULL &&
+		    t[i].ulValueLen == sizeof(name) &&
+		    memcmp(p, name, sizeof(name)) == 0) {
+			memcpy(p, oid, sizeof(oid));
+			t[i].ulValueLen = sizeof(oid);
+		}
+		if (!raw || t[i].type != CKA_EC_POINT || t[i].ulValueLen != 34)
 			continue;
 		/* A size query keeps 34: the real module wants room. */
-		if ((p = t[i].pValue) != NULL && p[0] == 0x04 &&
-		    p[1] == 0x20) {
+		if (p != NULL && p[0] == 0x04 && p[1] == 0x20) {
 			memmove(p, p + 2, 32);
 			t[i].ulValueLen = 32;
 		}

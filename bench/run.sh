@@ -1,0 +1,131 @@
+#!/bin/sh
+# run.sh BUILDDIR: the "make bench" run (issue 7).  Everything in one run,
+# so each figure is a ratio or a count against a reference measured
+# minutes apart on the same (noisy) machine.  Prints one table; the raw
+# "key value" lines are kept in $BENCH_OUT (default BUILDDIR/bench.out).
+#
+# BENCH_S            service counts for the hosting case (1 100 1000 10000)
+# BENCH_ROUNDS       steady-state republish rounds per S (3)
+# BENCH_SMARTCARD_S  services for the 10 signatures/s run (5; the issue's
+#                    100 takes about 6 minutes at 10/s)
+# BENCH_OB_SECS      seconds of OnionBalance assembly timing (20)
+# BENCH_OB_RSS_S     OnionBalance RSS service counts (1 100)
+set -eu
+bd=$(cd "$1" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+S_LIST=${BENCH_S:-1 100 1000 10000}
+ROUNDS=${BENCH_ROUNDS:-3}
+SC_S=${BENCH_SMARTCARD_S:-5}
+OB_SECS=${BENCH_OB_SECS:-20}
+OB_RSS_S=${BENCH_OB_RSS_S:-1 100}
+out=${BENCH_OUT:-$bd/bench.out}
+p11fault=$bd/tests/p11fault/.libs/obhsm-p11fault.so
+: > "$out"
+
+tmp=$(mktemp -d /tmp/obbench.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+# run TAG CMD...: a fresh token directory per run, output tagged.
+run() {
+	tag=$1; shift
+	d=$tmp/$tag
+	mkdir -p "$d"
+	if ! OBBENCH_DIR=$d "$@" > "$d/out" 2> "$d/err"; then
+		echo "run.sh: $tag failed:" >&2
+		tail -5 "$d/err" >&2
+		[ -f "$d/signer.log" ] && grep -v hsm_key_find "$d/signer.log" |
+		    tail -5 >&2
+		return 1
+	fi
+	sed "s/^/$tag /" "$d/out" >> "$out"
+}
+get() { awk -v t="$1" -v k="$2" '$1 == t && $2 == k { print $3 }' "$out"; }
+
+echo "bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load" \
+    "$(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "bench: raw token rate" >&2
+run raw0 "$bd/bench/obbench" raw 3 14000
+for s in $S_LIST; do
+	echo "bench: hosting case S=$s" >&2
+	run "s$s" "$bd/bench/obbench" desc "$bd/obhsm-signer" "$s" "$ROUNDS"
+done
+echo "bench: OnionBalance 0.2.2 (OBDescriptor, ${OB_SECS}s)" >&2
+/usr/bin/python3 "$here/ob_bench.py" time "$OB_SECS" | sed 's/^/ob /' >> "$out"
+for s in $OB_RSS_S; do
+	echo "bench: OnionBalance RSS S=$s" >&2
+	/usr/bin/python3 "$here/ob_bench.py" rss "$s" | sed "s/^/obrss$s /" \
+	    >> "$out"
+done
+echo "bench: raw token rate again" >&2
+run raw1 "$bd/bench/obbench" raw 3 14000
+if [ -f "$p11fault" ]; then
+	echo "bench: smartcard class, 10 sig/s, S=$SC_S" >&2
+	OBBENCH_MODULE=$p11fault OBHSM_P11FAULT_SIGN_RATE=10 \
+	    OBHSM_P11FAULT_MODULE=/usr/lib/softhsm/libsofthsm2.so \
+	    run sc "$bd/bench/obbench" desc "$bd/obhsm-signer" "$SC_S" 2
+fi
+
+# The table.
+awk -v slist="$S_LIST" -v sc="$SC_S" '
+{ v[$1 " " $2] = $3 }
+function g(t, k) { return v[t " " k] + 0 }
+END {
+	raw = (g("raw0", "raw_sigs") / g("raw0", "raw_s") +
+	    g("raw1", "raw_sigs") / g("raw1", "raw_s")) / 2
+	ob = g("ob", "ob_desc") / g("ob", "ob_s")
+	printf "\n%-34s %s\n", "token raw C_Sign/s (14 kB, 2 runs)",
+	    sprintf("%.0f", raw)
+	printf "%-34s %.2f  (%d intro points, %d sigs/desc, " \
+	    "OPE loop %.2f s)\n", "OnionBalance OBDescriptor desc/s", ob,
+	    g("ob", "ob_intro"), g("ob", "ob_sigs_per_desc"),
+	    g("ob", "ob_ope_s")
+	printf "\n%7s %8s %9s %9s %9s %8s %8s %7s %7s %8s %8s\n", "S",
+	    "start_s", "cold_d/s", "cold_sg/d", "steady/s", "xOB",
+	    "xtoken", "sg/d", "us/d", "signerMB", "driverMB"
+	n = split(slist, sl, " ")
+	for (i = 1; i <= n; i++) {
+		t = "s" sl[i]
+		if (g(t, "services") == 0) {
+			printf "%7s  (failed)\n", sl[i]
+			continue
+		}
+		cd = g(t, "cold_desc"); sd = g(t, "steady_desc")
+		st = sd / g(t, "steady_s")
+		printf "%7d %8.2f %9.1f %9.2f %9.1f %8.0f %8.2f %7.2f " \
+		    "%7.0f %8.1f %8.1f\n", sl[i], g(t, "signer_start_s"),
+		    cd / g(t, "cold_s"), g(t, "cold_sigs") / cd, st, st / ob,
+		    st / raw, g(t, "steady_sigs") / sd,
+		    1e6 * g(t, "steady_s") / sd,
+		    g(t, "signer_hwm_kb") / 1024, g(t, "driver_hwm_kb") / 1024
+	}
+	printf "\ncolumns: cold_d/s and steady/s descriptors per second " \
+	    "(both periods of each service);\n  cold_sg/d, sg/d token " \
+	    "signatures per descriptor (audit records); xOB, xtoken:\n" \
+	    "  steady rate / OnionBalance rate, / raw token rate; us/d " \
+	    "busy microseconds per\n  steady descriptor; MB peak RSS " \
+	    "(VmHWM signer, ru_maxrss driver = collector side).\n"
+	split("1 100", os, " ")
+	for (i = 1; i <= 2; i++)
+		if (g("obrss" os[i], "ob_hwm_kb") > 0)
+			printf "OnionBalance peak RSS S=%d: %.1f MB " \
+			    "(interpreter and imports alone %.1f MB)\n", os[i],
+			    g("obrss" os[i], "ob_hwm_kb") / 1024,
+			    g("obrss" os[i], "ob_import_hwm_kb") / 1024
+	if (g("sc", "services") > 0) {
+		cs = g("sc", "cold_s"); cd = g("sc", "cold_desc")
+		ss = g("sc", "steady_s"); sd = g("sc", "steady_desc")
+		# tor republishes each descriptor every 60-120 min (mean
+		# 90): 2 descriptors per service per 90 min, 1 sig each;
+		# a new period costs 2 * 8 intro certs + 1 per service.
+		keep = (sd / ss) * 5400 / 2
+		printf "\nsmartcard (p11fault sign_rate 10), S=%d: cold set " \
+		    "%.1f s (%.2f sigs/desc), steady %.2f desc/s\n", sc, cs,
+		    g("sc", "cold_sigs") / cd, sd / ss
+		printf "  cold set for S=100 at this rate: %.0f s " \
+		    "(scaled from S=%d)\n", cs * 100 / sc, sc
+		printf "  services kept published at tor's republish rate " \
+		    "(2 desc / 90 min each): %.0f\n", keep
+	}
+}' "$out"
+echo
+echo "raw figures: $out"

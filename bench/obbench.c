@@ -294,8 +294,10 @@ conf_write(const char *module)
 	    "period-length = %d\nrotation-offset = %d\n"
 	    "online-periods = 1\n"
 	    "hsm-timeout = 0\n"
-	    "sandbox = \"kill\"\n", module, B.dir, B.sock,
-	    (unsigned long)getuid(), B.dir, B.audit, PERIOD, ROT);
+	    "sandbox = \"%s\"\n", module, B.dir, B.sock,
+	    (unsigned long)getuid(), B.dir, B.audit, PERIOD, ROT,
+	    getenv("OBBENCH_SANDBOX") != NULL ? getenv("OBBENCH_SANDBOX") :
+	    "kill");
 	if (buf_put_str(t, line) != 0)
 		die("conf");
 	for (i = 0; i < B.nm; i++) {
@@ -339,7 +341,16 @@ signer_start(const char *bin)
 			dup2(logfd, 2);
 			close(logfd);
 		}
-		execl(bin, "obhsm-signer", "-d", "-f", conf, (char *)NULL);
+		/* Profiling: OBBENCH_WRAP="valgrind --tool=callgrind" or
+		 * "strace -c -f" runs in front of the signer (with
+		 * OBBENCH_SANDBOX=off). */
+		if (getenv("OBBENCH_WRAP") != NULL)
+			execl("/bin/sh", "sh", "-c",
+			    "exec $OBBENCH_WRAP \"$@\"", "sh", bin, "-d",
+			    "-f", conf, (char *)NULL);
+		else
+			execl(bin, "obhsm-signer", "-d", "-f", conf,
+			    (char *)NULL);
 		_exit(127);
 	}
 	for (;;) {
@@ -708,8 +719,10 @@ bench_desc(const char *bin, size_t s, unsigned rounds)
 
 	t0 = now_s();
 	signer_start(bin);
-	t_start = now_s() - t0;
+	/* The socket listens before the keys are loaded and generated:
+	 * HELLO_OK is the signer's first answer, so it ends the start. */
 	hello();
+	t_start = now_s() - t0;
 
 	a0 = bench_audit_records();
 	t0 = now_s();

@@ -134,10 +134,13 @@ void
 backend_judge(struct collector *c, struct backend *b, time_t now)
 {
 	if (!b->have_desc) {
-		backend_set(b, 0, b->empty_rounds >= MISSING_ROUNDS ?
-		    BR_MISSING : b->fetch_valid == 0 && b->fetch_answers > 0 ?
-		    BR_INVALID : b->reason == BR_NONE ? BR_UNKNOWN :
-		    b->reason, now);
+		if (b->fetch_bodies > 0 && b->fetch_valid == 0)
+			backend_set(b, 0, BR_INVALID, now);
+		else if (b->empty_rounds >= MISSING_ROUNDS)
+			backend_set(b, 0, BR_MISSING, now);
+		else
+			backend_set(b, 0, b->reason == BR_NONE ? BR_UNKNOWN :
+			    b->reason, now);
 		return;
 	}
 	if (now >= b->expires) {

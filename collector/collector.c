@@ -40,6 +40,7 @@
 
 #define FETCH_SERVERS		3	/* HSDirs asked per backend a round */
 #define MD_MISSING_MAX		256	/* md/id requests per consensus */
+#define ACTIVE_INTERVAL		600	/* s between SIGNAL ACTIVE */
 
 static volatile sig_atomic_t	got_term;
 
@@ -129,7 +130,8 @@ fetch_round(struct collector *c, time_t now)
 		}
 		b->fetching = 1;
 		b->fetch_started = now;
-		b->fetch_answers = b->fetch_valid = 0;
+		b->fetch_asked = (unsigned)k;
+		b->fetch_answers = b->fetch_bodies = b->fetch_valid = 0;
 	}
 }
 
@@ -155,6 +157,7 @@ desc_content(struct collector *c, const struct torctl_reply *r, time_t now)
 	b->fetch_answers++;
 	if (ct.bodylen == 0)
 		goto done;
+	b->fetch_bodies++;
 	per = hsdir_view_periods(c->view);
 	if (hs_blind_pubkey(blinded, b->cf->pk, per->fetch.tp,
 	    per->period_len) != 0)
@@ -204,7 +207,7 @@ desc_content(struct collector *c, const struct torctl_reply *r, time_t now)
 	    b->cf->addr, (unsigned long long)b->revision, b->desc.n_intro);
  done:
 	/* A round is complete when every asked HSDir has answered. */
-	if (b->fetching && b->fetch_answers >= FETCH_SERVERS) {
+	if (b->fetching && b->fetch_answers >= b->fetch_asked) {
 		b->fetching = 0;
 		if (b->fetch_valid == 0)
 			b->empty_rounds++;
@@ -708,7 +711,7 @@ loop(struct collector *c)
 	struct pollfd	*pfd;
 	size_t		 npfd, i, base;
 	int		 timeout, t, sc_was_ready = 0;
-	time_t		 now, last_tick = 0;
+	time_t		 now, last_tick = 0, next_active = 0;
 	size_t		 j;
 
 	npfd = 3 + c->nbackends;
@@ -734,6 +737,12 @@ loop(struct collector *c)
 			fetch_round(c, now);
 			c->next_fetch = now + c->cf.fetch_interval;
 		}
+		/* Keep tor from going dormant (DormantClientTimeout): our
+		 * control-port traffic is not client activity to it. */
+		if (now >= next_active &&
+		    torctl_state(c->tc) == TORCTL_READY &&
+		    torctl_send(c->tc, "SIGNAL ACTIVE", NULL, NULL) == 0)
+			next_active = now + ACTIVE_INTERVAL;
 		for (i = 0; i < c->nbackends; i++) {
 			struct backend *b = &c->backends[i];
 
@@ -926,5 +935,12 @@ main(int argc, char **argv)
 	if (c.cf.status_socket != NULL)
 		(void)unlink(c.cf.status_socket);
 	collector_clear(&c);
-	return rv == 0 ? 0 : 1;
+	/*
+	 * _exit, not return: inside the seccomp filter, exit handlers
+	 * that need more than the allow-list (LeakSanitizer's ptrace in
+	 * sanitizer builds) would hang or kill us instead of exiting.
+	 */
+	fflush(stdout);
+	fflush(stderr);
+	_exit(rv == 0 ? 0 : 1);
 }

@@ -318,7 +318,9 @@ struct backend {
 	/* The fetch round in flight. */
 	int		 fetching;
 	time_t		 fetch_started;
+	unsigned	 fetch_asked;	/* HSDirs named in this round */
 	unsigned	 fetch_answers;	/* HS_DESC_CONTENT seen this round */
+	unsigned	 fetch_bodies;	/* ... that carried a descriptor */
 	unsigned	 fetch_valid;
 	unsigned	 empty_rounds;	/* rounds with nothing valid */
 	char		 fetch_error[96];

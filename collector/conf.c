@@ -69,6 +69,9 @@ static cfg_opt_t top_opts[] = {
 	CFG_END()
 };
 
+static void	conf_errfunc(cfg_t *, const char *, va_list)
+		    __attribute__((format(printf, 2, 0)));
+
 static void
 conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 {

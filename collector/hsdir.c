@@ -420,6 +420,8 @@ find_router_by_md(struct hsdir_view *v, const uint8_t d[HSDIR_MD_DIGEST_LEN])
 {
 	struct router	key;
 
+	if (v->nrouters == 0)
+		return NULL;	/* bsearch() wants a real array */
 	memset(&key, 0, sizeof(key));
 	key.has_m = 1;
 	memcpy(key.md_digest, d, HSDIR_MD_DIGEST_LEN);

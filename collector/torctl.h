@@ -246,8 +246,10 @@ struct torctl_config {
 	size_t		 max_out;	/* 0: TORCTL_MAX_OUT_DEFAULT */
 	unsigned	 backoff_min_ms; /* 0: TORCTL_BACKOFF_MIN_MS */
 	unsigned	 backoff_max_ms; /* 0: TORCTL_BACKOFF_MAX_MS */
-	/* A command unanswered this long means tor is wedged or out of
-	 * step: the connection is dropped.  0: TORCTL_CMD_TIMEOUT_MS. */
+	/* A command unanswered this long after its last byte was
+	 * written, or an output queue tor has not read from for this long,
+	 * means tor is wedged or out of step: the connection is dropped.
+	 * 0: TORCTL_CMD_TIMEOUT_MS. */
 	unsigned	 cmd_timeout_ms;
 };
 

@@ -1155,7 +1155,7 @@ hsm_params_ok(const uint8_t *p, size_t len)
 {
 	return (len == sizeof(hsm_ecp_name) &&
 	    memcmp(p, hsm_ecp_name, len) == 0) ||
-	    (0);
+	    (len == sizeof(hsm_ecp_oid) && memcmp(p, hsm_ecp_oid, len) == 0);
 }
 
 /* Read the public key of a public-key object into pk. */

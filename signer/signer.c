@@ -308,7 +308,7 @@ main(int argc, char **argv)
 	gid_t			 gid;
 	size_t			 i, n;
 	int			 ch, debug = 0, verbose = 0, check = 0;
-	int			 lfd;
+	int			 lfd, rv;
 
 	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
 		switch (ch) {
@@ -409,6 +409,12 @@ main(int argc, char **argv)
 	signer_horizon_log(&sg);
 
 	while (!signer_quit) {
+		if (sg.hung >= SIGNER_HUNG_MAX) {
+			log_warnx("the token hung %u times in a row; exiting "
+			    "so that the supervisor restarts the signer",
+			    sg.hung);
+			break;
+		}
 		if (signer_reload) {
 			signer_reload = 0;
 			(void)signer_reload_conf(&sg, conffile);
@@ -470,6 +476,7 @@ main(int argc, char **argv)
 	}
 
 	log_info("exiting");
+	rv = sg.hung >= SIGNER_HUNG_MAX ? 3 : 0;
 	for (i = 0; i < n; i++)
 		if (conns[i].mc.fd != -1) {
 			(void)msg_conn_flush(&conns[i].mc, 1000);
@@ -483,5 +490,5 @@ main(int argc, char **argv)
 	signer_conf_free(sg.conf);
 	free(conns);
 	free(pfd);
-	return 0;
+	return rv;
 }

@@ -134,8 +134,12 @@ struct signer {
 	struct signer_service	*services;
 	size_t			 nservices;
 	uint64_t		 token_sigs;
-	time_t			 (*now)(void);	/* the clock (tests) */
+	/* Token calls that hung in a row (hsm.h watchdog); at
+	 * SIGNER_HUNG_MAX the signer exits for its supervisor to restart
+	 * it, the only remedy for a module that never returns. */
+	unsigned		 hung;
 };
+#define SIGNER_HUNG_MAX		2
 
 /* Who is asking, for the audit log. */
 struct signer_peer {

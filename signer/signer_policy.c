@@ -579,9 +579,13 @@ signer_token_sign(struct signer *sg, struct signer_verdict *v,
 	struct ob_iov		iov;
 	int			r;
 
-	if (hsm_key_sign(sg->hsm, &p->key, sig, msg, len) == -1)
+	if (hsm_key_sign(sg->hsm, &p->key, sig, msg, len) == -1) {
+		if (hsm_last_status(sg->hsm) == HSM_E_HUNG)
+			sg->hung++;
 		return verdict(v, PROTO_R_HSM, "token: %s",
 		    hsm_last_error(sg->hsm));
+	}
+	sg->hung = 0;
 	sg->token_sigs++;
 	/* A token fault must not put a bad signature on the network. */
 	if ((r = ob_ed25519_verify(sig, msg, len, p->key.pk)) != 0)
@@ -900,6 +904,13 @@ signer_sign_desc(struct signer *sg, struct signer_verdict *v,
 		    " is not one this signer hands out now (%" PRIu64 "..%"
 		    PRIu64 ", above %" PRIu64 ")", d.revision_counter, lo, hi,
 		    p->rev_floor);
+		goto err;
+	}
+	/* Backends could not check a proof of work bound to the master's
+	 * key (DESIGN.md): such a body would only make clients work. */
+	if (d.pow_params != NULL) {
+		verdict(v, PROTO_R_DESC, "pow-params cannot pass through a "
+		    "frontend");
 		goto err;
 	}
 	if (d.n_intro > HS_DESC_MAX_INTRO || d.n_intro_skipped > 0) {

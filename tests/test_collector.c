@@ -435,6 +435,19 @@ test_status_json(void)
 	backend_judge(&c, &c.backends[1], time(NULL));
 	CU_ASSERT(c.backends[1].reason == BR_EXPIRED);
 	c.backends[1].hc_failures = c.cf.health_failures;
+	/* No descriptor: bodies that never verified, or none at all. */
+	c.backends[0].fetch_bodies = 2;
+	backend_judge(&c, &c.backends[0], time(NULL));
+	CU_ASSERT(c.backends[0].reason == BR_INVALID);
+	c.backends[0].fetch_bodies = 0;
+	c.backends[0].empty_rounds = MISSING_ROUNDS;
+	backend_judge(&c, &c.backends[0], time(NULL));
+	CU_ASSERT(c.backends[0].reason == BR_MISSING);
+	/* Nothing for a while before that: unknown, not "missing". */
+	c.backends[0].empty_rounds = 0;
+	c.backends[0].reason = BR_NONE;
+	backend_judge(&c, &c.backends[0], time(NULL));
+	CU_ASSERT(c.backends[0].reason == BR_UNKNOWN && !c.backends[0].up);
 	c.services[0].slot[0].valid = 1;
 	c.services[0].slot[0].tp = 20000;
 	c.services[0].slot[0].nup = 2;
@@ -449,6 +462,7 @@ test_status_json(void)
 	    NULL);
 	CU_ASSERT(strstr(text, "\"reason\":\"expired\"") != NULL);
 	CU_ASSERT(strstr(text, "\"reason\":\"unknown\"") != NULL);
+	CU_ASSERT(strstr(text, "\"state\":\"up\"") == NULL);
 	CU_ASSERT(strstr(text, "\"tp\":20000") != NULL);
 	CU_ASSERT(strstr(text, "\"uploaded\":1,\"pending\":0,\"failed\":1") !=
 	    NULL);

@@ -561,6 +561,30 @@ test_hsdir_bad_input(void)
 		CU_ASSERT(hsdir_view_finish(v, 0) != 0);
 		hsdir_view_free(v);
 	}
+	/* A consensus without routers, then microdescriptors (found by
+	 * fuzz_torctl: bsearch() on an empty array). */
+	{
+		static const char empty[] =
+		    "network-status-version 3 microdesc\n"
+		    "valid-after 2016-04-13 11:00:00\n"
+		    "fresh-until 2016-04-13 12:00:00\n"
+		    "valid-until 2016-04-13 14:00:00\n";
+		static const char md[] = "onion-key\nid ed25519 "
+		    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n";
+		uint8_t	out[8][20], bl[32] = { 0 };
+		size_t	no;
+
+		CU_ASSERT_FATAL((v = hsdir_view_new()) != NULL);
+		CU_ASSERT(hsdir_view_parse_consensus(v,
+		    (const uint8_t *)empty, strlen(empty)) == 0);
+		CU_ASSERT(hsdir_view_add_mds(v, (const uint8_t *)md,
+		    strlen(md)) == 0);
+		CU_ASSERT(hsdir_view_finish(v, 0) == 0);
+		CU_ASSERT(hsdir_view_responsible(v,
+		    &hsdir_view_periods(v)->first, bl, out, 8, &no) == 0);
+		CU_ASSERT(no == 0);
+		hsdir_view_free(v);
+	}
 	/* Mutations of a good consensus and md set: errors or a view,
 	 * never a crash (ASan/UBSan watch). */
 	CU_ASSERT_FATAL((late = buf_new(0)) != NULL);

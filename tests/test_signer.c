@@ -431,12 +431,15 @@ fixture(void)
 		fprintf(stderr, "  (no %s)\n", signer_binary());
 		return;
 	}
+	/*
+	 * The socket lives where another uid can reach it (peer test):
+	 * search permission only on the way down, nothing else shared.
+	 */
+	CU_ASSERT_FATAL(chmod(test_tmpdir(), 0711) == 0);
 	fmt(F.dir, sizeof(F.dir), "%s/signer", test_tmpdir());
-	CU_ASSERT_FATAL(mkdir(F.dir, 0700) == 0);
-	/* The socket lives where another uid can reach it (peer test). */
-	fmt(F.sockdir, sizeof(F.sockdir), "/tmp/obhsm-sock.XXXXXX");
-	CU_ASSERT_FATAL(mkdtemp(F.sockdir) != NULL);
-	CU_ASSERT_FATAL(chmod(F.sockdir, 0755) == 0);
+	CU_ASSERT_FATAL(mkdir(F.dir, 0711) == 0);
+	fmt(F.sockdir, sizeof(F.sockdir), "%s/sock", F.dir);
+	CU_ASSERT_FATAL(mkdir(F.sockdir, 0755) == 0);
 	fmt(F.sock, sizeof(F.sock), "%s/signer.sock", F.sockdir);
 	fmt(F.audit, sizeof(F.audit), "%s/audit.log", F.dir);
 	fmt(F.log, sizeof(F.log), "%s/signer.log", F.dir);
@@ -721,12 +724,13 @@ b64_between(const char *text, const char *begin, const char *end,
 }
 
 /*
- * A body with 21 intro points, which our builder refuses to make: build
- * 20, open both layers with the codec's own cipher, repeat the last intro
- * point, and close them again.
+ * Bodies our builder refuses to make: build one (20 intro points when
+ * extra_intro, else 4), open both layers with the codec's own cipher,
+ * repeat the last intro point (extra_intro) and insert a line after the
+ * first of the inner layer (insert), and close them again.
  */
 static struct buf *
-body21(uint64_t rev)
+body_edit(uint64_t rev, int extra_intro, const char *insert)
 {
 	static const char	*sb =
 	    "superencrypted\n-----BEGIN MESSAGE-----\n";
@@ -740,7 +744,7 @@ body21(uint64_t rev)
 
 	for (i = 0; i < 20; i++)
 		which[i] = i % (N_BACKENDS * N_INTRO);
-	b20 = master_body(which, 20, rev, F.cert08);
+	b20 = master_body(which, extra_intro ? 20 : 4, rev, F.cert08);
 	CU_ASSERT_FATAL(buf_put_u8(b20, 0) == 0);
 	CU_ASSERT_FATAL(hs_subcredential(subcred, F.master.pk,
 	    F.master.bl_pk) == 0);
@@ -755,8 +759,19 @@ body21(uint64_t rev)
 	while (strstr(last + 1, "\nintroduction-point ") != NULL)
 		last = strstr(last + 1, "\nintroduction-point ");
 	CU_ASSERT_FATAL((inner = buf_new(HS_DESC_MAX_LEN * 2)) != NULL);
-	CU_ASSERT_FATAL(buf_put_str(inner, itext) == 0 &&
-	    buf_put_str(inner, last + 1) == 0);
+	if (insert != NULL) {
+		/* After the first line ("create2-formats 2"). */
+		const char	*nl = strchr(itext, '\n');
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(nl);
+		CU_ASSERT_FATAL(buf_put(inner, itext,
+		    (size_t)(nl - itext) + 1) == 0 &&
+		    buf_put_str(inner, insert) == 0 &&
+		    buf_put_str(inner, nl + 1) == 0);
+	} else
+		CU_ASSERT_FATAL(buf_put_str(inner, itext) == 0);
+	if (extra_intro)
+		CU_ASSERT_FATAL(buf_put_str(inner, last + 1) == 0);
 	CU_ASSERT_FATAL((mid = buf_new(HS_DESC_MAX_LEN * 2)) != NULL);
 	CU_ASSERT_FATAL(buf_put(mid, mtext, (size_t)(strstr(mtext, eb) -
 	    mtext) + strlen(eb)) == 0);
@@ -1083,10 +1098,18 @@ test_signer_policy(void)
 	buf_free(body);
 
 	/* 21 intro points. */
-	body = body21(rev);
+	body = body_edit(rev, 1, NULL);
 	CU_ASSERT_FATAL(send_sign(&c, F.master.addr, F.tp, buf_ptr(body),
 	    buf_len(body), &m) == 0);
 	expect_error(&m, PROTO_R_TOO_MANY_INTRO);
+	buf_free(body);
+	/* A proof-of-work line: backends could never check it. */
+	body = body_edit(rev, 0, "pow-params v1 "
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA 100 "
+	    "2030-01-01T00:00:00\n");
+	CU_ASSERT_FATAL(send_sign(&c, F.master.addr, F.tp, buf_ptr(body),
+	    buf_len(body), &m) == 0);
+	expect_error(&m, PROTO_R_DESC);
 	buf_free(body);
 
 	/* Oversized: over the 50,000-byte descriptor limit once signed. */

@@ -11,12 +11,62 @@
 #include "encode.h"
 #include "tests.h"
 
+extern char **environ;
+
+static char	**saved_env;
+
+/*
+ * Each suite runs in the environment the runner started with: suites set
+ * SOFTHSM2_CONF, fault-module knobs and the like for themselves, and one
+ * suite's settings must not leak into the next.
+ */
+static int
+suite_env_save(void)
+{
+	size_t	n = 0, i;
+
+	while (environ[n] != NULL)
+		n++;
+	if ((saved_env = calloc(n + 1, sizeof(char *))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if ((saved_env[i] = strdup(environ[i])) == NULL)
+			return -1;
+	return 0;
+}
+
+static int
+suite_env_restore(void)
+{
+	size_t	 i;
+	char	*eq;
+	int	 r = 0;
+
+	if (saved_env == NULL)
+		return 0;
+	if (clearenv() != 0)
+		r = -1;
+	for (i = 0; saved_env[i] != NULL; i++) {
+		/* setenv copies, so the saved strings can go. */
+		if ((eq = strchr(saved_env[i], '=')) != NULL) {
+			*eq = '\0';
+			if (setenv(saved_env[i], eq + 1, 1) != 0)
+				r = -1;
+		}
+		free(saved_env[i]);
+	}
+	free(saved_env);
+	saved_env = NULL;
+	return r;
+}
+
 void
 test_add_suite(const char *name, const struct test_case *tc)
 {
 	CU_pSuite	s;
 
-	if ((s = CU_add_suite(name, NULL, NULL)) == NULL) {
+	if ((s = CU_add_suite(name, suite_env_save, suite_env_restore)) ==
+	    NULL) {
 		fprintf(stderr, "CU_add_suite %s: %s\n", name,
 		    CU_get_error_msg());
 		exit(1);

@@ -305,6 +305,18 @@ if len(lines) < 2 or not all(l.startswith("250") for l in lines[:2]):
 PY
 }
 
+# In the foreground (-d) the daemons log to stderr without times; the
+# measurements need them.  The stamper ends when the daemon closes its
+# end of the fifo, so obnet only has to end the daemon.
+stamp() {
+	rm -f "$fe/fe-$1.fifo"
+	mkfifo -m 600 "$fe/fe-$1.fifo"
+	# Not a byte of the caller's stdout: obnet waits for its end.
+	(while IFS= read -r l; do
+		printf '%s %s\n' "$(date -u +%H:%M:%S)" "$l"
+	done) < "$fe/fe-$1.fifo" > "$fe/fe-$1.log" 2>&1 &
+}
+
 start() {
 	check
 	: "${OBNET_MASTER:?}" "${OBNET_BACKENDS:?}" "${OBNET_FE_COOKIE:?}"
@@ -324,7 +336,9 @@ start() {
 	"$signer" -n -f "$fe/signer.conf"
 	"$collector" -n -f "$fe/collector.conf"
 
-	"$signer" -d -v -f "$fe/signer.conf" >"$fe/fe-signer.log" 2>&1 &
+	stamp signer
+	"$signer" -d -v -f "$fe/signer.conf" </dev/null \
+	    >"$fe/fe-signer.fifo" 2>&1 &
 	echo $! > "$fe/fe-signer.pid"
 	# The collector connects to the signer's socket: wait for it.
 	n=0
@@ -338,8 +352,9 @@ start() {
 		fi
 		sleep 0.1
 	done
+	stamp collector
 	"$collector" -d -v -f "$fe/collector.conf" \
-	    >"$fe/fe-collector.log" 2>&1 &
+	    </dev/null >"$fe/fe-collector.fifo" 2>&1 &
 	echo $! > "$fe/fe-collector.pid"
 	sleep 1
 	for p in signer collector; do

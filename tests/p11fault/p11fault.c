@@ -866,8 +866,8 @@ fw_C_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE obj,
 	asoid = fault.conf.ec_params_oid;
 	pthread_mutex_unlock(&fault.mu);
 	if ((!raw && !asoid) || (rv != CKR_OK &&
-	    rv != CKR_ATTRIBUTE_SENSITIVE && rv != CKR_ATTRIBUTE_TYPE_INVALID &&
-	    rv != CKR_BUFFER_TOO_SMALL))
+	    rv != CKR_ATTRIBUTE_SENSITIVE &&
+	    rv != CKR_ATTRIBUTE_TYPE_INVALID && rv != CKR_BUFFER_TOO_SMALL))
 		return rv;
 	for (i = 0; t != NULL && i < n; i++) {
 		p = t[i].pValue;

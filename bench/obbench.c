@@ -86,7 +86,7 @@ static struct {
 	size_t		 nm;
 	struct msg_conn	 c;
 	uint32_t	 next_id;
-	double		 t_body;	/* seconds in hs_desc_encode_body */
+	double		 t_body;	/* s in hs_desc_encode_body() */
 	size_t		 body_len;
 } B;
 
@@ -253,6 +253,39 @@ proc_hwm(pid_t pid)
 	return v;
 }
 
+/* CPU seconds (user + system) a process has used, from /proc. */
+static double
+proc_cpu(pid_t pid)
+{
+	char		 path[64], line[1024], *p;
+	unsigned long	 ut, st;
+	FILE		*f;
+	int		 ok;
+
+	fmt(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	ok = fgets(line, sizeof(line), f) != NULL;
+	fclose(f);
+	/* Fields after the ")" that ends the command name: state is 3,
+	 * utime 14 and stime 15. */
+	if (!ok || (p = strrchr(line, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+	    "%lu %lu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double
+self_cpu(void)
+{
+	struct rusage	ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+	    ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+}
+
 static int
 sock_connect(void)
 {
@@ -312,7 +345,8 @@ conf_write(const char *module)
 				die("conf");
 		}
 		fmt(line, sizeof(line), " }\n  key-mode = \"online\"\n"
-		    "  identity-key = \"%s/id/%zu/hs_ed25519_secret_key\"\n}\n",
+		    "  identity-key = "
+		    "\"%s/id/%zu/hs_ed25519_secret_key\"\n}\n",
 		    B.dir, i);
 		if (buf_put_str(t, line) != 0)
 			die("conf");
@@ -676,6 +710,7 @@ bench_desc(const char *bin, size_t s, unsigned rounds)
 	const char	*module;
 	time_t		now = time(NULL);
 	double		t0, t_start, t_cold, t_steady = 0, t_last;
+	double		sc0, sc1, dc0, dc1, sc_steady = 0, dc_steady = 0;
 	uint64_t	a0, a1, a2, rsig;
 	long		hwm_cold;
 	size_t		i, b;
@@ -725,9 +760,13 @@ bench_desc(const char *bin, size_t s, unsigned rounds)
 	t_start = now_s() - t0;
 
 	a0 = bench_audit_records();
+	sc0 = proc_cpu(B.pid);
+	dc0 = self_cpu();
 	t0 = now_s();
 	rsig = round_run(1);
 	t_cold = now_s() - t0;
+	sc1 = proc_cpu(B.pid);
+	dc1 = self_cpu();
 	a1 = bench_audit_records();
 	hwm_cold = proc_hwm(B.pid);
 	printf("services %zu\n", s);
@@ -738,6 +777,8 @@ bench_desc(const char *bin, size_t s, unsigned rounds)
 	printf("cold_sigs %" PRIu64 "\n", a1 - a0);
 	printf("cold_recert_sigs %" PRIu64 "\n", rsig);
 	printf("cold_signer_hwm_kb %ld\n", hwm_cold);
+	printf("cold_signer_cpu_s %.4f\n", sc1 - sc0);
+	printf("cold_driver_cpu_s %.4f\n", dc1 - dc0);
 	fflush(stdout);
 
 	/*
@@ -757,9 +798,13 @@ bench_desc(const char *bin, size_t s, unsigned rounds)
 			nanosleep(&ts, NULL);
 		}
 		t0 = t_last = now_s();
+		sc0 = proc_cpu(B.pid);
+		dc0 = self_cpu();
 		B.t_body = 0;
 		rsig += round_run(0);
 		t_steady += now_s() - t0;
+		sc_steady += proc_cpu(B.pid) - sc0;
+		dc_steady += self_cpu() - dc0;
 	}
 	a2 = bench_audit_records();
 	getrusage(RUSAGE_SELF, &ru);
@@ -767,6 +812,8 @@ bench_desc(const char *bin, size_t s, unsigned rounds)
 	printf("steady_s %.4f\n", t_steady);
 	printf("steady_sigs %" PRIu64 "\n", a2 - a1);
 	printf("steady_body_s %.4f\n", B.t_body * rounds);
+	printf("steady_signer_cpu_s %.4f\n", sc_steady);
+	printf("steady_driver_cpu_s %.4f\n", dc_steady);
 	printf("signer_hwm_kb %ld\n", proc_hwm(B.pid));
 	printf("driver_hwm_kb %ld\n", ru.ru_maxrss);
 	close(B.c.fd);
@@ -816,9 +863,26 @@ bench_raw(double secs, size_t len)
 	return 0;
 }
 
+/* run.sh's timeout: never leave a signer behind. */
+static void
+bench_sigterm(int sig)
+{
+	if (B.pid > 0)
+		(void)kill(B.pid, SIGKILL);
+	_exit(128 + sig);
+}
+
 int
 main(int argc, char **argv)
 {
+	struct sigaction	sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = bench_sigterm;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1)
+		die("sigaction");
 	log_init("obbench", 1, 0);
 	if (argc == 5 && strcmp(argv[1], "desc") == 0)
 		return bench_desc(argv[2], strtoul(argv[3], NULL, 10),

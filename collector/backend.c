@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <sys/types.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -32,10 +34,169 @@ backend_reason_name(enum backend_reason r)
 	return "unknown";
 }
 
+/* ------------------------------------------------------------------ */
+/* Runtime state                                                       */
+
+static void
+backend_fresh(struct backend *b, const struct conf_backend *cf, time_t now)
+{
+	memset(b, 0, sizeof(*b));
+	b->cf = cf;
+	hs_desc_init(&b->desc);
+	b->hc_fd = -1;
+	b->reason = BR_UNKNOWN;
+	b->since = now;
+}
+
+static void
+backend_drop(struct backend *b)
+{
+	hs_desc_clear(&b->desc);
+	free(b->raw);
+	b->raw = NULL;
+	if (b->hc_fd != -1)
+		close(b->hc_fd);
+	b->hc_fd = -1;
+}
+
+static int
+service_alloc(struct service *s, size_t n)
+{
+	if ((s->verified_gen = calloc(n + 1, sizeof(uint64_t))) == NULL ||
+	    (s->rejected_gen = calloc(n + 1, sizeof(uint64_t))) == NULL ||
+	    (s->sent_gen = calloc(n + 1, sizeof(uint64_t))) == NULL)
+		return -1;
+	return 0;
+}
+
+static void
+service_drop(struct service *s, size_t nmembers)
+{
+	size_t	j, k;
+
+	free(s->verified_gen);
+	free(s->rejected_gen);
+	free(s->sent_gen);
+	if (s->reject_detail != NULL)
+		for (j = 0; j < nmembers; j++)
+			free(s->reject_detail[j]);
+	free(s->reject_detail);
+	for (j = 0; j < 2; j++) {
+		free(s->slot[j].sets);
+		free(s->slot[j].up);
+		for (k = 0; k < SEL_MAX_SETS; k++)
+			free(s->slot[j].docs[k]);
+	}
+	memset(s, 0, sizeof(*s));
+}
+
+/* Sort keys for the address indexes (qsort has no context argument). */
+static const struct collector *index_c;
+
+static int
+svc_cmp(const void *a, const void *b)
+{
+	return strcmp(index_c->services[*(const size_t *)a].cf->addr,
+	    index_c->services[*(const size_t *)b].cf->addr);
+}
+
+static int
+bk_cmp(const void *a, const void *b)
+{
+	return strcmp(index_c->backends[*(const size_t *)a].cf->addr,
+	    index_c->backends[*(const size_t *)b].cf->addr);
+}
+
+/* Address -> index in O(log n): HS_DESC events name the service. */
+static int
+index_build(struct collector *c)
+{
+	size_t	i;
+
+	free(c->svc_index);
+	free(c->bk_index);
+	c->svc_index = c->bk_index = NULL;
+	if ((c->svc_index = calloc(c->nservices + 1,
+	    sizeof(size_t))) == NULL ||
+	    (c->bk_index = calloc(c->nbackends + 1, sizeof(size_t))) == NULL)
+		return -1;
+	for (i = 0; i < c->nservices; i++)
+		c->svc_index[i] = i;
+	for (i = 0; i < c->nbackends; i++)
+		c->bk_index[i] = i;
+	index_c = c;
+	qsort(c->svc_index, c->nservices, sizeof(size_t), svc_cmp);
+	qsort(c->bk_index, c->nbackends, sizeof(size_t), bk_cmp);
+	index_c = NULL;
+	return 0;
+}
+
+/* Binary search over idx; key is 56 characters, maybe with ".onion". */
+static ssize_t
+index_find(const size_t *idx, size_t n, const char *key,
+    const char *(*name)(const struct collector *, size_t),
+    const struct collector *c)
+{
+	size_t	lo = 0, hi = n, mid;
+	int	r;
+
+	if (key == NULL || strlen(key) < HS_ADDR_LEN ||
+	    (key[HS_ADDR_LEN] != '\0' && strcmp(key + HS_ADDR_LEN,
+	    ".onion") != 0))
+		return -1;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		r = strncmp(key, name(c, idx[mid]), HS_ADDR_LEN);
+		if (r == 0)
+			return (ssize_t)idx[mid];
+		if (r < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+static const char *
+svc_name(const struct collector *c, size_t i)
+{
+	return c->services[i].cf->addr;
+}
+
+static const char *
+bk_name(const struct collector *c, size_t i)
+{
+	return c->backends[i].cf->addr;
+}
+
+struct service *
+collector_service_find(const struct collector *c, const char *addr)
+{
+	ssize_t	i;
+
+	if (c->svc_index == NULL ||
+	    (i = index_find(c->svc_index, c->nservices, addr, svc_name,
+	    c)) < 0)
+		return NULL;
+	return &c->services[i];
+}
+
+struct backend *
+collector_backend_find(const struct collector *c, const char *addr)
+{
+	ssize_t	i;
+
+	if (c->bk_index == NULL ||
+	    (i = index_find(c->bk_index, c->nbackends, addr, bk_name,
+	    c)) < 0)
+		return NULL;
+	return &c->backends[i];
+}
+
 int
 collector_init(struct collector *c, const struct conf *cf)
 {
-	size_t	i, n;
+	size_t	i;
 	uint32_t r;
 
 	memset(c, 0, sizeof(*c));
@@ -49,11 +210,7 @@ collector_init(struct collector *c, const struct conf *cf)
 	for (i = 0; i < c->nbackends; i++) {
 		struct backend *b = &c->backends[i];
 
-		b->cf = &c->cf.backends[i];
-		hs_desc_init(&b->desc);
-		b->hc_fd = -1;
-		b->reason = BR_UNKNOWN;
-		b->since = c->started;
+		backend_fresh(b, &c->cf.backends[i], c->started);
 		/* A random rank spreads the "+1" intro points of a steady
 		 * set over backends instead of favouring config order. */
 		if (ob_random(&r, sizeof(r)) != 0)
@@ -68,12 +225,11 @@ collector_init(struct collector *c, const struct conf *cf)
 		struct service *s = &c->services[i];
 
 		s->cf = &c->cf.services[i];
-		n = c->cf.pools[s->cf->pool].nbackends;
-		if ((s->verified_gen = calloc(n, sizeof(uint64_t))) == NULL ||
-		    (s->rejected_gen = calloc(n, sizeof(uint64_t))) == NULL ||
-		    (s->sent_gen = calloc(n, sizeof(uint64_t))) == NULL)
+		if (service_alloc(s, c->cf.pools[s->cf->pool].nbackends) != 0)
 			goto err;
 	}
+	if (index_build(c) != 0)
+		goto err;
 	return 0;
  err:
 	log_warn("%s", __func__);
@@ -84,32 +240,270 @@ collector_init(struct collector *c, const struct conf *cf)
 void
 collector_clear(struct collector *c)
 {
-	size_t	i, j, k;
+	size_t	i;
 
-	for (i = 0; i < c->nbackends && c->backends != NULL; i++) {
-		hs_desc_clear(&c->backends[i].desc);
-		free(c->backends[i].raw);
-		if (c->backends[i].hc_fd != -1)
-			close(c->backends[i].hc_fd);
-	}
+	for (i = 0; i < c->nbackends && c->backends != NULL; i++)
+		backend_drop(&c->backends[i]);
 	free(c->backends);
-	for (i = 0; i < c->nservices && c->services != NULL; i++) {
-		free(c->services[i].verified_gen);
-		free(c->services[i].rejected_gen);
-		free(c->services[i].sent_gen);
-		for (j = 0; j < 2; j++) {
-			free(c->services[i].slot[j].sets);
-			for (k = 0; k < SEL_MAX_SETS; k++)
-				free(c->services[i].slot[j].docs[k]);
-		}
-	}
+	for (i = 0; i < c->nservices && c->services != NULL; i++)
+		service_drop(&c->services[i], c->services[i].cf == NULL ? 0 :
+		    c->cf.pools[c->services[i].cf->pool].nbackends);
 	free(c->services);
+	free(c->svc_index);
+	free(c->bk_index);
 	hsdir_view_free(c->view);
 	if (c->status_fd != -1)
 		close(c->status_fd);
 	conf_clear(&c->cf);
 	memset(c, 0, sizeof(*c));
 	c->status_fd = -1;
+}
+
+void
+collector_verdict_set(struct service *s, size_t m, size_t nmembers,
+    const char *detail)
+{
+	if (s->reject_detail != NULL) {
+		free(s->reject_detail[m]);
+		s->reject_detail[m] = NULL;
+	}
+	if (detail == NULL)
+		return;
+	/* Allocated on the first refusal only: most services never see
+	 * one, and there may be thousands of them. */
+	if (s->reject_detail == NULL &&
+	    (s->reject_detail = calloc(nmembers + 1, sizeof(char *))) == NULL)
+		return;
+	s->reject_detail[m] = strdup(detail);
+}
+
+void
+collector_horizon_update(struct collector *c, const struct sc_reply *r,
+    time_t now)
+{
+	struct service	*s;
+	size_t		 i;
+
+	if (!r->ok)
+		return;
+	for (i = 0; i < r->u.status.n && i < 255; i++) {
+		if ((s = collector_service_find(c,
+		    r->u.status.svc[i].service)) == NULL)
+			continue;
+		s->hz_known = 1;
+		s->hz_state = r->u.status.svc[i].state;
+		s->horizon = r->u.status.svc[i].horizon;
+		s->hz_at = now;
+	}
+}
+
+/* Settings that only a restart can change: keep ours, say so. */
+static void
+reload_keep(char **ours, char **theirs, const char *what)
+{
+	char	*t;
+
+	if ((*ours == NULL) != (*theirs == NULL) ||
+	    (*ours != NULL && strcmp(*ours, *theirs) != 0))
+		log_warnx("reload: \"%s\" changed; it takes effect at the "
+		    "next restart", what);
+	t = *ours;
+	*ours = *theirs;
+	*theirs = t;
+}
+
+/* Pool member index of backend addr in pool p of cf, or -1. */
+static ssize_t
+pool_member(const struct conf *cf, const struct conf_pool *p,
+    const char *addr)
+{
+	size_t	j;
+
+	for (j = 0; j < p->nbackends; j++)
+		if (strcmp(cf->backends[p->backends[j]].addr, addr) == 0)
+			return (ssize_t)j;
+	return -1;
+}
+
+static int
+service_conf_same(const struct conf *oc, const struct conf_service *o,
+    const struct conf *nc, const struct conf_service *n)
+{
+	const struct conf_pool	*op = &oc->pools[o->pool];
+	const struct conf_pool	*np = &nc->pools[n->pool];
+	size_t			 j;
+
+	if (o->sel.policy != n->sel.policy || o->sel.target != n->sel.target ||
+	    o->sel.per_backend != n->sel.per_backend ||
+	    o->distinct != n->distinct ||
+	    o->n_client_pks != n->n_client_pks ||
+	    (o->n_client_pks > 0 && memcmp(o->client_pks, n->client_pks,
+	    o->n_client_pks * sizeof(*o->client_pks)) != 0) ||
+	    op->nbackends != np->nbackends)
+		return 0;
+	for (j = 0; j < np->nbackends; j++)
+		if (pool_member(oc, op, nc->backends[np->backends[j]].addr) <
+		    0)
+			return 0;
+	return 1;
+}
+
+int
+collector_reload(struct collector *c, struct conf *ncf)
+{
+	struct backend	*nb = NULL;
+	struct service	*ns = NULL;
+	struct conf	 old;
+	uint8_t		*bmoved = NULL, *smoved = NULL;
+	size_t		 i, j, nn = 0, added = 0, changed = 0, kept = 0;
+	time_t		 now = time(NULL);
+	uint32_t	 r;
+
+	if (c->jobs != 0) {
+		log_warnx("%s: publish jobs in flight", __func__);
+		return -1;
+	}
+	if ((nb = calloc(ncf->nbackends + 1, sizeof(*nb))) == NULL ||
+	    (ns = calloc(ncf->nservices + 1, sizeof(*ns))) == NULL ||
+	    (bmoved = calloc(c->nbackends + 1, 1)) == NULL ||
+	    (smoved = calloc(c->nservices + 1, 1)) == NULL)
+		goto err;
+	/* Allocate everything first: past this loop nothing can fail. */
+	for (i = 0; i < ncf->nservices; i++) {
+		ns[i].cf = &ncf->services[i];
+		if (service_alloc(&ns[i],
+		    ncf->pools[ns[i].cf->pool].nbackends) != 0)
+			goto err;
+		nn = i + 1;
+	}
+
+	/* Backends: keep the state of those that stay. */
+	for (i = 0; i < ncf->nbackends; i++) {
+		struct backend *ob;
+
+		if ((ob = collector_backend_find(c, ncf->backends[i].addr)) !=
+		    NULL && !bmoved[ob - c->backends]) {
+			nb[i] = *ob;
+			nb[i].cf = &ncf->backends[i];
+			bmoved[ob - c->backends] = 1;
+			continue;
+		}
+		backend_fresh(&nb[i], &ncf->backends[i], now);
+		nb[i].rank = ob_random(&r, sizeof(r)) == 0 ? r : (uint32_t)i;
+	}
+	for (i = 0; i < c->nbackends; i++)
+		if (!bmoved[i])
+			backend_drop(&c->backends[i]);
+
+	/* Services: move slots and the signer's verdicts per backend. */
+	for (i = 0; i < ncf->nservices; i++) {
+		struct service		*os, *s = &ns[i];
+		const struct conf_pool	*op, *np = &ncf->pools[s->cf->pool];
+		ssize_t			 m;
+		int			 w;
+
+		if ((os = collector_service_find(c, s->cf->addr)) == NULL ||
+		    smoved[os - c->services]) {
+			added++;
+			continue;
+		}
+		smoved[os - c->services] = 1;
+		op = &c->cf.pools[os->cf->pool];
+		for (j = 0; j < np->nbackends; j++) {
+			m = pool_member(&c->cf, op,
+			    ncf->backends[np->backends[j]].addr);
+			if (m < 0)
+				continue;
+			s->verified_gen[j] = os->verified_gen[m];
+			s->rejected_gen[j] = os->rejected_gen[m];
+			/* A verdict in flight is dropped (old epoch): ask
+			 * again. */
+			if (os->sent_gen[m] == os->verified_gen[m] ||
+			    os->sent_gen[m] == os->rejected_gen[m])
+				s->sent_gen[j] = os->sent_gen[m];
+			if (os->reject_detail != NULL &&
+			    os->reject_detail[m] != NULL) {
+				if (s->reject_detail == NULL)
+					s->reject_detail = calloc(
+					    np->nbackends + 1, sizeof(char *));
+				if (s->reject_detail != NULL) {
+					s->reject_detail[j] =
+					    os->reject_detail[m];
+					os->reject_detail[m] = NULL;
+				}
+			}
+		}
+		memcpy(s->slot, os->slot, sizeof(s->slot));
+		memset(os->slot, 0, sizeof(os->slot));
+		s->hz_known = os->hz_known;
+		s->hz_state = os->hz_state;
+		s->horizon = os->horizon;
+		s->hz_at = os->hz_at;
+		if (service_conf_same(&c->cf, os->cf, ncf, s->cf)) {
+			kept++;
+			continue;
+		}
+		changed++;
+		for (w = 0; w < 2; w++)
+			s->slot[w].next_publish = 0;
+	}
+	for (i = 0; i < c->nservices; i++)
+		service_drop(&c->services[i],
+		    c->cf.pools[c->services[i].cf->pool].nbackends);
+	free(c->services);
+	free(c->backends);
+
+	reload_keep(&ncf->control, &c->cf.control, "control");
+	reload_keep(&ncf->control_cookie, &c->cf.control_cookie,
+	    "control-cookie");
+	reload_keep(&ncf->control_password, &c->cf.control_password,
+	    "control-password");
+	reload_keep(&ncf->signer_socket, &c->cf.signer_socket,
+	    "signer-socket");
+	reload_keep(&ncf->status_socket, &c->cf.status_socket,
+	    "status-socket");
+	reload_keep(&ncf->user, &c->cf.user, "user");
+	if (ncf->sandbox != c->cf.sandbox)
+		log_warnx("reload: \"sandbox\" changed; it takes effect at "
+		    "the next restart");
+	ncf->sandbox = c->cf.sandbox;
+	if (ncf->signer_timeout != c->cf.signer_timeout)
+		log_warnx("reload: \"signer-timeout\" changed; it takes "
+		    "effect at the next restart");
+	ncf->signer_timeout = c->cf.signer_timeout;
+	old = c->cf;
+	c->cf = *ncf;
+	memset(ncf, 0, sizeof(*ncf));
+	conf_clear(&old);
+	log_info("reloaded: %zu services (%zu new, %zu changed, %zu "
+	    "unchanged, %zu removed) over %zu backends", c->cf.nservices,
+	    added, changed, kept, c->nservices - changed - kept,
+	    c->cf.nbackends);
+	c->backends = nb;
+	c->nbackends = c->cf.nbackends;
+	c->services = ns;
+	c->nservices = c->cf.nservices;
+	c->epoch++;
+	free(bmoved);
+	free(smoved);
+	if (index_build(c) != 0) {
+		/* Lookups by address fail until the next reload. */
+		log_warn("%s: index", __func__);
+	}
+	for (i = 0; i < c->nbackends; i++)
+		backend_judge(c, &c->backends[i], now);
+	/* Removed services' uploads and HSDirs: recomputed for new ones. */
+	publish_refresh_hsdirs(c, now);
+	return 0;
+ err:
+	log_warn("%s", __func__);
+	for (i = 0; i < nn; i++)
+		service_drop(&ns[i], ncf->pools[ns[i].cf->pool].nbackends);
+	free(nb);
+	free(ns);
+	free(bmoved);
+	free(smoved);
+	return -1;
 }
 
 /* ------------------------------------------------------------------ */

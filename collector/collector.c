@@ -39,30 +39,38 @@
 #include "torctl.h"
 
 #define FETCH_SERVERS		3	/* HSDirs asked per backend a round */
-#define MD_MISSING_MAX		256	/* md/id requests per consensus */
 #define ACTIVE_INTERVAL		600	/* s between SIGNAL ACTIVE */
 
-static volatile sig_atomic_t	got_term;
+static volatile sig_atomic_t	got_term, got_hup;
+
+/* No leak check at exit under ASan: it needs ptrace, which the sandbox
+ * forbids, and the process would spin instead of exiting. */
+SANDBOX_SANITIZER_HOOK
 
 /* ------------------------------------------------------------------ */
 /* Backend descriptors: fetch, choose, hand to the signer              */
 
-static struct backend *
-backend_by_addr(struct collector *c, const char *addr)
-{
-	size_t	i;
+#define backend_by_addr(c, a)	collector_backend_find((c), (a))
 
-	for (i = 0; i < c->nbackends; i++)
-		if (strcmp(c->backends[i].cf->addr, addr) == 0)
-			return &c->backends[i];
-	return NULL;
-}
+/* Which backend an HSFETCH was for; a reload may renumber them. */
+struct fetch_arg {
+	struct collector	*c;
+	uint64_t		 epoch;
+	size_t			 bidx;
+};
 
 static void
 fetch_reply(struct torctl *tc, const struct torctl_reply *r, void *arg)
 {
-	struct backend	*b = arg;
+	struct fetch_arg	*fa = arg;
+	struct backend		*b;
 
+	if (fa->epoch != fa->c->epoch) {
+		free(fa);
+		return;
+	}
+	b = &fa->c->backends[fa->bidx];
+	free(fa);
 	if (r == NULL || r->code != 250) {
 		b->fetching = 0;
 		(void)snprintf(b->fetch_error, sizeof(b->fetch_error),
@@ -80,6 +88,7 @@ fetch_round(struct collector *c, time_t now)
 	size_t		 i, n, k, j;
 	uint32_t	 rnd;
 	int		 e;
+	struct fetch_arg *fa;
 
 	if (c->view == NULL || torctl_state(c->tc) != TORCTL_READY)
 		return;
@@ -121,9 +130,15 @@ fetch_round(struct collector *c, time_t now)
 		}
 		if (k == 0)
 			continue;
+		if ((fa = calloc(1, sizeof(*fa))) == NULL)
+			break;
+		fa->c = c;
+		fa->epoch = c->epoch;
+		fa->bidx = i;
 		if (torctl_hsfetch(c->tc, b->cf->addr,
 		    (const uint8_t (*)[TORCTL_FP_LEN])pick, k, fetch_reply,
-		    b) != 0) {
+		    fa) != 0) {
+			free(fa);
 			log_warnx("%s: HSFETCH %s not sent", __func__,
 			    b->cf->addr);
 			continue;
@@ -220,21 +235,33 @@ struct verify_arg {
 	struct collector	*c;
 	size_t			 svc, member;
 	uint64_t		 gen;
+	uint64_t		 epoch;		/* svc, member are of it */
 };
 
 static void
 verify_cb(const struct sc_reply *r, void *arg)
 {
 	struct verify_arg	*va = arg;
-	struct service		*s = &va->c->services[va->svc];
-	struct conf_pool	*p = &va->c->cf.pools[s->cf->pool];
-	struct backend		*b = &va->c->backends[p->backends[va->member]];
+	struct service		*s;
+	struct conf_pool	*p;
+	struct backend		*b;
 
+	/* Reloaded meanwhile: collector_reload asks again. */
+	if (va->epoch != va->c->epoch) {
+		free(va);
+		return;
+	}
+	s = &va->c->services[va->svc];
+	p = &va->c->cf.pools[s->cf->pool];
+	b = &va->c->backends[p->backends[va->member]];
 	if (r->ok) {
 		s->verified_gen[va->member] = va->gen;
 		s->rejected_gen[va->member] = 0;
+		collector_verdict_set(s, va->member, p->nbackends, NULL);
 	} else if (r->reason != 0) {
 		s->rejected_gen[va->member] = va->gen;
+		collector_verdict_set(s, va->member, p->nbackends,
+		    r->detail[0] != '\0' ? r->detail : "refused");
 		log_warnx("signer refused backend %s for %s: %s", b->cf->addr,
 		    s->cf->addr, r->detail);
 	} else
@@ -277,6 +304,7 @@ verify_sync(struct collector *c)
 			va->svc = i;
 			va->member = j;
 			va->gen = b->gen;
+			va->epoch = c->epoch;
 			if (sc_backend_desc(c->sc, s->cf->addr, b->cf->addr,
 			    b->tp, b->raw, b->rawlen, verify_cb, va) != 0) {
 				free(va);
@@ -472,153 +500,6 @@ hc_io(struct collector *c, struct backend *b, short revents, time_t now)
 	}
 }
 
-/* ------------------------------------------------------------------ */
-/* Consensus: GETINFO the documents, build a view, swap it in          */
-
-struct view_load {
-	struct collector	*c;
-	struct hsdir_view	*v;
-	size_t			 md_outstanding;
-};
-
-static void view_done(struct view_load *);
-
-static void
-md_one_cb(struct torctl *tc, const struct torctl_reply *r, void *arg)
-{
-	struct view_load	*vl = arg;
-	const uint8_t		*val;
-	size_t			 len;
-
-	if (r != NULL && r->code == 250 && r->nlines > 0 &&
-	    r->lines[0].data != NULL) {
-		val = r->lines[0].data;
-		len = r->lines[0].datalen;
-		if (hsdir_view_add_mds(vl->v, val, len) != 0)
-			log_warnx("%s: bad microdescriptor", __func__);
-	}
-	if (--vl->md_outstanding == 0)
-		view_done(vl);
-}
-
-static void
-md_all_cb(struct torctl *tc, const struct torctl_reply *r, void *arg)
-{
-	struct view_load	*vl = arg;
-	const uint8_t		*val;
-	size_t			 len, n, i;
-	uint8_t			 (*miss)[HS_RSA_ID_LEN];
-	char			 hex[2 * HS_RSA_ID_LEN + 1];
-	int			 e;
-
-	if (r == NULL || r->code != 250 ||
-	    torctl_getinfo_value(r, "md/all", &val, &len) != 0 ||
-	    (e = hsdir_view_add_mds(vl->v, val, len)) != 0) {
-		log_warnx("%s: GETINFO md/all failed", __func__);
-		vl->md_outstanding = 1;
-		goto finish;
-	}
-	hsdir_view_missing(vl->v, NULL, 0, &n);
-	if (n == 0)
-		goto finish;
-	if (n > MD_MISSING_MAX)
-		n = MD_MISSING_MAX;
-	if ((miss = calloc(n, sizeof(*miss))) == NULL)
-		goto finish;
-	hsdir_view_missing(vl->v, miss, n, &len);
-	for (i = 0; i < n; i++) {
-		if (hex_encode(hex, sizeof(hex), miss[i], HS_RSA_ID_LEN,
-		    1) != 0)
-			continue;
-		if (torctl_sendf(tc, md_one_cb, vl, "GETINFO md/id/%s",
-		    hex) == 0)
-			vl->md_outstanding++;
-	}
-	free(miss);
-	if (vl->md_outstanding > 0)
-		return;
- finish:
-	vl->md_outstanding = 1;
-	md_one_cb(tc, NULL, vl);
-}
-
-static void
-consensus_cb(struct torctl *tc, const struct torctl_reply *r, void *arg)
-{
-	struct view_load	*vl = arg;
-	const uint8_t		*val;
-	size_t			 len;
-	int			 e;
-
-	if (r == NULL || r->code != 250 ||
-	    torctl_getinfo_value(r,
-	    "dir/status-vote/current/consensus-microdesc", &val, &len) != 0) {
-		log_warnx("no microdesc consensus from tor yet");
-		goto fail;
-	}
-	if ((e = hsdir_view_parse_consensus(vl->v, val, len)) != 0) {
-		log_warnx("consensus from tor rejected: %s", ob_strerror(e));
-		goto fail;
-	}
-	if (torctl_getinfo(tc, "md/all", md_all_cb, vl) != 0)
-		goto fail;
-	return;
- fail:
-	vl->c->view_loading = 0;
-	hsdir_view_free(vl->v);
-	free(vl);
-}
-
-static void
-view_done(struct view_load *vl)
-{
-	struct collector	*c = vl->c;
-	struct hsdir_view_stats	 st;
-	int			 e;
-
-	c->view_loading = 0;
-	if ((e = hsdir_view_finish(vl->v, c->testnet)) != 0) {
-		log_warnx("cannot use the consensus: %s", ob_strerror(e));
-		hsdir_view_free(vl->v);
-		free(vl);
-		return;
-	}
-	hsdir_view_stats(vl->v, &st);
-	log_info("consensus: %zu relays, %zu on the HSDir ring (%zu without "
-	    "microdescriptor), tp %llu/%llu", st.routers, st.ring, st.no_md,
-	    (unsigned long long)hsdir_view_periods(vl->v)->first.tp,
-	    (unsigned long long)hsdir_view_periods(vl->v)->second.tp);
-	hsdir_view_free(c->view);
-	c->view = vl->v;
-	free(vl);
-	publish_refresh_hsdirs(c, time(NULL));
-	/* Fetch at once on a new consensus, like tor and OnionBalance. */
-	c->next_fetch = 0;
-}
-
-static void
-view_load(struct collector *c)
-{
-	struct view_load	*vl;
-
-	if (c->view_loading || torctl_state(c->tc) != TORCTL_READY)
-		return;
-	if ((vl = calloc(1, sizeof(*vl))) == NULL ||
-	    (vl->v = hsdir_view_new()) == NULL) {
-		free(vl);
-		return;
-	}
-	vl->c = c;
-	if (torctl_getinfo(c->tc,
-	    "dir/status-vote/current/consensus-microdesc", consensus_cb,
-	    vl) != 0) {
-		hsdir_view_free(vl->v);
-		free(vl);
-		return;
-	}
-	c->view_loading = 1;
-}
-
 static void
 testnet_cb(struct torctl *tc, const struct torctl_reply *r, void *arg)
 {
@@ -631,7 +512,7 @@ testnet_cb(struct torctl *tc, const struct torctl_reply *r, void *arg)
 			    "its voting interval");
 		c->testnet = 1;
 	}
-	view_load(c);
+	collector_view_load(c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -647,7 +528,7 @@ tc_state(struct torctl *tc, enum torctl_state st, const char *why,
 		log_info("control port ready");
 		if (torctl_send(tc, "GETCONF TestingTorNetwork", testnet_cb,
 		    c) != 0)
-			view_load(c);
+			collector_view_load(c);
 	} else if (st == TORCTL_DOWN) {
 		log_warnx("control port down: %s", why != NULL ? why : "?");
 		c->view_loading = 0;
@@ -682,7 +563,7 @@ tc_event(struct torctl *tc, const struct torctl_reply *r, void *arg)
 	} else if (strncmp(name, "STATUS_", 7) == 0) {
 		if (torctl_parse_status(&st, r) == 0 &&
 		    strcmp(st.action, "CONSENSUS_ARRIVED") == 0)
-			view_load(c);
+			collector_view_load(c);
 	}
 }
 
@@ -702,22 +583,78 @@ ms_to_next_second(void)
 static void
 on_signal(int sig)
 {
-	got_term = 1;
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_term = 1;
 }
 
-static int
-loop(struct collector *c)
+static void
+horizon_cb(const struct sc_reply *r, void *arg)
 {
-	struct pollfd	*pfd;
+	struct collector	*c = arg;
+
+	collector_horizon_update(c, r, time(NULL));
+}
+
+/*
+ * SIGHUP: read the file again and take it over once no publish job is
+ * in flight (jobs hold service indexes); meanwhile none is started.
+ */
+static void
+reload_try(struct collector *c, const char *conffile)
+{
+	struct conf	ncf;
+
+	if (got_hup) {
+		got_hup = 0;
+		c->reload_wanted = 1;
+		log_info("SIGHUP: reloading %s", conffile);
+	}
+	if (!c->reload_wanted || c->jobs != 0)
+		return;
+	c->reload_wanted = 0;
+	if (conf_load(&ncf, conffile) != 0) {
+		log_warnx("reload: %s has errors; keeping the running "
+		    "configuration", conffile);
+		return;
+	}
+	if (collector_reload(c, &ncf) != 0) {
+		log_warnx("reload failed; keeping the running configuration");
+		conf_clear(&ncf);
+		return;
+	}
+	c->next_fetch = 0;
+}
+
+#define HORIZON_INTERVAL	60	/* s between signer STATUS requests */
+
+static int
+loop(struct collector *c, const char *conffile)
+{
+	struct pollfd	*pfd, *np;
 	size_t		 npfd, i, base;
 	int		 timeout, t, sc_was_ready = 0;
-	time_t		 now, last_tick = 0, next_active = 0;
+	time_t		 now, last_tick = 0, next_active = 0, next_hz = 0;
 	size_t		 j;
 
 	npfd = 3 + c->nbackends;
 	if ((pfd = calloc(npfd, sizeof(*pfd))) == NULL)
 		return -1;
 	while (!got_term) {
+		if (got_hup || c->reload_wanted) {
+			reload_try(c, conffile);
+			if (npfd != 3 + c->nbackends) {
+				if ((np = reallocarray(pfd, 3 + c->nbackends,
+				    sizeof(*pfd))) == NULL) {
+					log_warn("poll set");
+					free(pfd);
+					return -1;
+				}
+				pfd = np;
+				npfd = 3 + c->nbackends;
+			}
+		}
 		now = time(NULL);
 		/*
 		 * The schedulers walk every backend and service: once a
@@ -733,6 +670,10 @@ loop(struct collector *c)
 				    c->services[i].cf->pool].nbackends; j++)
 					c->services[i].sent_gen[j] = 0;
 		sc_was_ready = sc_ready(c->sc);
+		(void)publish_refresh_step(c, REFRESH_BATCH);
+		if (sc_ready(c->sc) && now >= next_hz &&
+		    sc_status(c->sc, horizon_cb, c) == 0)
+			next_hz = now + HORIZON_INTERVAL;
 		if (c->view != NULL && now >= c->next_fetch) {
 			fetch_round(c, now);
 			c->next_fetch = now + c->cf.fetch_interval;
@@ -806,7 +747,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: obhsm-collector [-dnv] [-f config]\n"
-	    "       obhsm-collector [-f config] status [--json]\n"
+	    "       obhsm-collector [-f config] status [--json] [address]\n"
 	    "       obhsm-collector import-onionbalance config.yaml\n");
 	exit(2);
 }
@@ -835,6 +776,7 @@ main(int argc, char **argv)
 	struct torctl_config	 tcc;
 	struct sigaction	 sa;
 	const char		*conffile = COLLECTOR_CONF_DEFAULT;
+	char			*abspath = NULL;
 	int			 ch, foreground = 0, verbose = 0, check = 0;
 	int			 json = 0, rv;
 
@@ -871,11 +813,17 @@ main(int argc, char **argv)
 	if (conf_load(&cf, conffile) != 0)
 		return 1;
 	if (argc >= 1 && strcmp(argv[0], "status") == 0) {
-		if (argc == 2 && strcmp(argv[1], "--json") == 0)
-			json = 1;
-		else if (argc != 1)
-			usage();
-		rv = status_client(cf.status_socket, json);
+		const char *only = NULL;
+
+		for (ch = 1; ch < argc; ch++) {
+			if (strcmp(argv[ch], "--json") == 0)
+				json = 1;
+			else if (only == NULL && argv[ch][0] != '-')
+				only = argv[ch];
+			else
+				usage();
+		}
+		rv = status_client(cf.status_socket, json, only);
 		conf_clear(&cf);
 		return rv;
 	}
@@ -891,6 +839,10 @@ main(int argc, char **argv)
 		fatalx("refusing to run as root: set \"user\" in %s, or "
 		    "start obhsm-collector as its own user", conffile);
 
+	/* daemon() moves to "/": SIGHUP must find the same file. */
+	if ((abspath = realpath(conffile, NULL)) == NULL)
+		fatal("%s", conffile);
+	conffile = abspath;
 	if (collector_init(&c, &cf) != 0)
 		return 1;
 	memset(&sa, 0, sizeof(sa));
@@ -898,6 +850,7 @@ main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
@@ -929,7 +882,7 @@ main(int argc, char **argv)
 	log_info("started: %zu services over %zu backends", c.nservices,
 	    c.nbackends);
 	torctl_start(c.tc);
-	rv = loop(&c);
+	rv = loop(&c, conffile);
 	torctl_free(c.tc);
 	sc_free(c.sc);
 	if (c.cf.status_socket != NULL)

@@ -344,6 +344,8 @@ struct upload {
 	int		 state;		/* UPLOAD_* */
 	unsigned	 attempts;
 	time_t		 retry_at;
+	time_t		 last_at;	/* last HSPOST or its outcome */
+	char		 result[24];	/* tor's REASON when it failed */
 };
 #define UPLOAD_NONE	0
 #define UPLOAD_PENDING	1	/* HSPOST accepted, no event yet */
@@ -355,7 +357,8 @@ struct desc_slot {
 	int		 valid;		/* tp and hsdirs known */
 	uint64_t	 tp;
 	uint8_t		 blinded[ED25519_PK_LEN];
-	struct upload	 up[COLLECTOR_MAX_HSDIRS];
+	struct upload	*up;		/* [nup], allocated: most services
+					 * have 6-8 HSDirs, not 64 */
 	size_t		 nup;
 	int		 hsdirs_changed;
 	/* What was last published (selection input for stickiness). */
@@ -368,6 +371,10 @@ struct desc_slot {
 	time_t		 last_publish;
 	time_t		 next_publish;
 	int		 busy;		/* a publish job is in flight */
+	/* Selection inputs (backend generations, verdicts) when the last
+	 * selection matched what is published: until they move, or a
+	 * timer or the HSDirs say so, there is nothing to choose again. */
+	uint64_t	 sel_sig;
 	unsigned	 failures;	/* publish jobs failed in a row */
 	time_t		 retry_at;
 	char		 error[160];
@@ -381,7 +388,13 @@ struct service {
 	uint64_t	*verified_gen;
 	uint64_t	*rejected_gen;
 	uint64_t	*sent_gen;
+	char		**reject_detail;	/* why, or NULL; lazily */
 	struct desc_slot slot[2];	/* first, second */
+	/* The signer's PROTO_STATUS_OK line for this service. */
+	int		 hz_known;
+	uint8_t		 hz_state;	/* PROTO_HORIZON_* */
+	uint64_t	 horizon;
+	time_t		 hz_at;		/* when the signer said so */
 };
 
 struct torctl;
@@ -404,6 +417,14 @@ struct collector {
 	uint64_t		 token_sigs;	/* reported by the signer */
 	uint64_t		 uploads_ok, uploads_failed;
 	unsigned		 jobs;		/* publish jobs in flight */
+	uint64_t		 selections;	/* intro point choices run */
+	size_t			 refresh_next;	/* next service to refresh */
+	/* Bumped by each reload: callbacks that hold indexes from an
+	 * older epoch drop their answer. */
+	uint64_t		 epoch;
+	int			 reload_wanted;	/* no new jobs meanwhile */
+	size_t			*svc_index;	/* services sorted by addr */
+	size_t			*bk_index;	/* backends sorted by addr */
 };
 
 /* backend.c */
@@ -414,6 +435,30 @@ struct collector {
 /* Sets up runtime state for cf (taken over); 0 or -1. */
 int	collector_init(struct collector *, const struct conf *);
 void	collector_clear(struct collector *);
+/*
+ * Take over a newly loaded configuration (SIGHUP) without touching the
+ * control connection or the signer session: backends and services that
+ * stay keep their state (descriptors, verdicts, published documents and
+ * uploads); removed ones are dropped; a service whose pool, selection or
+ * clients changed is republished at the next turn.  Settings that need
+ * a restart (sockets, user, sandbox) keep their old value, with a
+ * warning.  Only when no publish job runs (c->jobs == 0): -1 otherwise.
+ * On 0, ncf is taken over (and zeroed); on -1 it is left to the caller.
+ */
+int	collector_reload(struct collector *, struct conf *ncf)
+	    __attribute__((warn_unused_result));
+/* By onion address (56 characters, with or without ".onion"): O(log n). */
+struct service *collector_service_find(const struct collector *,
+	    const char *addr);
+struct backend *collector_backend_find(const struct collector *,
+	    const char *addr);
+/* Record the signer's PROTO_STATUS_OK horizons per service. */
+void	collector_horizon_update(struct collector *, const struct sc_reply *,
+	    time_t now);
+/* The signer refused (detail) or accepted (NULL) a backend's descriptor
+ * for a service: pool member m of nmembers. */
+void	collector_verdict_set(struct service *, size_t m, size_t nmembers,
+	    const char *detail);
 const char *backend_reason_name(enum backend_reason);
 /* Re-evaluate one backend's verdict at now (rules in the man page). */
 void	backend_judge(struct collector *, struct backend *, time_t now);
@@ -426,6 +471,15 @@ void	publish_run(struct collector *, time_t now);
 /* Compute both slots' periods, blinded keys and HSDirs from the view;
  * marks slots whose HSDir set changed. */
 void	publish_refresh_hsdirs(struct collector *, time_t now);
+/*
+ * The same in steps, for thousands of services: a new period costs a
+ * key blinding per slot (~0.15 ms each), which must not stall the loop
+ * for seconds.  Start, then step up to max services per call; step
+ * returns 1 while services are left.  Until a service's turn comes it
+ * keeps its previous HSDirs.
+ */
+void	publish_refresh_start(struct collector *);
+int	publish_refresh_step(struct collector *, size_t max);
 /* HS_DESC UPLOADED / FAILED for one of our masters. */
 void	publish_upload_event(struct collector *, const char *addr,
 	    const uint8_t hsdir[HS_RSA_ID_LEN], int ok,
@@ -433,17 +487,34 @@ void	publish_upload_event(struct collector *, const char *addr,
 /* Next republish time: now + uniform [min, max] (tor: 60-120 min). */
 time_t	publish_next_time(const struct conf *, time_t now);
 
+/* view.c */
+
+/* Services whose HSDirs are recomputed per loop tick after a consensus. */
+#define REFRESH_BATCH		500
+
+/* Load the consensus and microdescriptors from tor (c->tc) into a new
+ * view; swapped in when complete, else the old one stays.  No-op while
+ * a load runs or tor is not ready. */
+void	collector_view_load(struct collector *);
+
 /* status.c */
 
 /* Render the status as JSON (json = 1) or text into out. */
 int	status_render(struct buf *, const struct collector *, int json,
 	    time_t now) __attribute__((warn_unused_result));
+/* The same for one service (56 characters, ".onion" optional), or all
+ * when only is NULL; an unknown one renders as an error object/line. */
+int	status_render_service(struct buf *, const struct collector *,
+	    int json, const char *only, time_t now)
+	    __attribute__((warn_unused_result));
 /* Listening socket for the status clients; -1 on failure. */
 int	status_listen(const char *path);
 /* Answer one waiting client (non-blocking accept, bounded write). */
 void	status_accept(struct collector *, int fd);
-/* The "obhsm-collector status [--json]" client: exit status. */
-int	status_client(const char *path, int json);
+/* "obhsm-collector status [--json] [address]", the client: exit
+ * status.  The request is one line: "json" or "text", then optionally a
+ * space and a service address. */
+int	status_client(const char *path, int json, const char *only);
 
 /* ob_import.c */
 

@@ -24,6 +24,8 @@
 static cfg_opt_t pool_opts[] = {
 	CFG_STR_LIST("backends", NULL, CFGF_NODEFAULT),
 	CFG_INT("health-check-port", 0, CFGF_NONE),
+	/* Hosting: masters with default settings, one list entry each. */
+	CFG_STR_LIST("services", NULL, CFGF_NODEFAULT),
 	CFG_END()
 };
 
@@ -339,6 +341,107 @@ service_fill(struct conf *cf, struct conf_service *s, cfg_t *sec)
 	return 0;
 }
 
+/* Masters listed in pool sections, after the titled ones. */
+static int
+pool_services(struct conf *cf, cfg_t *c)
+{
+	cfg_t			*sec;
+	struct conf_service	*s;
+	struct conf_pool	*p;
+	char			 where[128];
+	size_t			 i, j, k, n;
+
+	/* Named pools come first in cf->pools, in file order. */
+	for (i = 0; i < cfg_size(c, "pool"); i++) {
+		sec = cfg_getnsec(c, "pool", (unsigned)i);
+		n = cfg_size(sec, "services");
+		p = &cf->pools[i];
+		for (j = 0; j < n; j++) {
+			(void)snprintf(where, sizeof(where), "pool \"%.40s\" "
+			    "services entry %zu", cfg_title(sec), j + 1);
+			s = &cf->services[cf->nservices];
+			memset(s, 0, sizeof(*s));
+			if (addr_parse(s->addr, s->pk, cfg_getnstr(sec,
+			    "services", (unsigned)j), where) != 0)
+				return -1;
+			s->pool = i;
+			s->sel.policy = SEL_POLICY_STEADY;
+			s->sel.target = 10;
+			s->sel.per_backend = 2;
+			for (k = 0; k < p->nbackends; k++)
+				if (strcmp(cf->backends[p->backends[k]].addr,
+				    s->addr) == 0) {
+					log_warnx("%s: the master address is "
+					    "also one of its backends", where);
+					return -1;
+				}
+			cf->nservices++;
+		}
+	}
+	return 0;
+}
+
+static int
+addr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char * const *)a, *(const char * const *)b);
+}
+
+/* Each master once: the runtime finds services by address. */
+static int
+services_unique(struct conf *cf)
+{
+	const char	**v;
+	size_t		  i;
+	int		  rv = 0;
+
+	if ((v = calloc(cf->nservices + 1, sizeof(*v))) == NULL) {
+		log_warn("conf");
+		return -1;
+	}
+	for (i = 0; i < cf->nservices; i++)
+		v[i] = cf->services[i].addr;
+	qsort(v, cf->nservices, sizeof(*v), addr_cmp);
+	for (i = 1; i < cf->nservices; i++)
+		if (strcmp(v[i - 1], v[i]) == 0) {
+			log_warnx("config: service %s is configured twice",
+			    v[i]);
+			rv = -1;
+			break;
+		}
+	free(v);
+	return rv;
+}
+
+/* Sorted backend addresses, searched once per master: S log B. */
+static int
+masters_not_backends(struct conf *cf)
+{
+	const char	**v, *key;
+	size_t		  i;
+	int		  rv = 0;
+
+	if ((v = calloc(cf->nbackends + 1, sizeof(*v))) == NULL) {
+		log_warn("conf");
+		return -1;
+	}
+	for (i = 0; i < cf->nbackends; i++)
+		v[i] = cf->backends[i].addr;
+	qsort(v, cf->nbackends, sizeof(*v), addr_cmp);
+	for (i = 0; i < cf->nservices; i++) {
+		key = cf->services[i].addr;
+		if (bsearch(&key, v, cf->nbackends, sizeof(*v),
+		    addr_cmp) != NULL) {
+			log_warnx("service \"%s\" is also configured as a "
+			    "backend", key);
+			rv = -1;
+			break;
+		}
+	}
+	free(v);
+	return rv;
+}
+
 static int
 strdup_opt(char **out, cfg_t *c, const char *opt)
 {
@@ -418,7 +521,15 @@ conf_from_cfg(struct conf *cf, cfg_t *c)
 			return -1;
 	}
 
+	/*
+	 * Titled "service" sections cost libconfuse a search over the
+	 * earlier titles each (quadratic); a pool's "services" list does
+	 * not, and is what thousands of masters should use.
+	 */
 	n = cfg_size(c, "service");
+	for (i = 0; i < cfg_size(c, "pool"); i++)
+		n += cfg_size(cfg_getnsec(c, "pool", (unsigned)i),
+		    "services");
 	if (n == 0) {
 		log_warnx("config: no service configured");
 		return -1;
@@ -432,7 +543,7 @@ conf_from_cfg(struct conf *cf, cfg_t *c)
 		log_warn("conf");
 		return -1;
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < cfg_size(c, "service"); i++) {
 		if (service_fill(cf, &cf->services[i],
 		    cfg_getnsec(c, "service", (unsigned)i)) != 0) {
 			cf->nservices = i + 1;
@@ -440,19 +551,10 @@ conf_from_cfg(struct conf *cf, cfg_t *c)
 		}
 		cf->nservices = i + 1;
 	}
+	if (pool_services(cf, c) != 0 || services_unique(cf) != 0)
+		return -1;
 	/* A master address must not reappear as another's backend. */
-	for (i = 0; i < cf->nservices; i++) {
-		size_t j;
-
-		for (j = 0; j < cf->nbackends; j++)
-			if (strcmp(cf->services[i].addr,
-			    cf->backends[j].addr) == 0) {
-				log_warnx("service \"%s\" is also configured "
-				    "as a backend", cf->services[i].addr);
-				return -1;
-			}
-	}
-	return 0;
+	return masters_not_backends(cf);
 }
 
 void

@@ -74,8 +74,8 @@ publish_next_time(const struct conf *cf, time_t now)
 /* ------------------------------------------------------------------ */
 /* HSDirs                                                              */
 
-void
-publish_refresh_hsdirs(struct collector *c, time_t now)
+static void
+refresh_range(struct collector *c, size_t from, size_t to)
 {
 	const struct hsdir_periods	*per;
 	const struct hsdir_period	*p;
@@ -86,7 +86,7 @@ publish_refresh_hsdirs(struct collector *c, time_t now)
 	if (c->view == NULL)
 		return;
 	per = hsdir_view_periods(c->view);
-	for (i = 0; i < c->nservices; i++) {
+	for (i = from; i < to && i < c->nservices; i++) {
 		struct service *s = &c->services[i];
 
 		for (w = 0; w < 2; w++) {
@@ -94,8 +94,18 @@ publish_refresh_hsdirs(struct collector *c, time_t now)
 			uint8_t blinded[ED25519_PK_LEN];
 
 			p = w == 0 ? &per->first : &per->second;
-			if ((e = hs_blind_pubkey(blinded, s->cf->pk, p->tp,
-			    per->period_len)) != 0 ||
+			/*
+			 * Blinding is the costly step (a scalar
+			 * multiplication): consensuses within a period
+			 * reuse the key, only the ring is walked again.
+			 */
+			e = 0;
+			if (sl->valid && sl->tp == p->tp)
+				memcpy(blinded, sl->blinded, sizeof(blinded));
+			else
+				e = hs_blind_pubkey(blinded, s->cf->pk, p->tp,
+				    per->period_len);
+			if (e != 0 ||
 			    (e = hsdir_view_responsible(c->view, p, blinded,
 			    fps, COLLECTOR_MAX_HSDIRS, &n)) != 0) {
 				log_warnx("%s: %s: %s", __func__, s->cf->addr,
@@ -134,6 +144,16 @@ publish_refresh_hsdirs(struct collector *c, time_t now)
 			/* tor uploads at once when the HSDir set changes. */
 			if (sl->valid && sl->tp == p->tp)
 				sl->hsdirs_changed = 1;
+			if (n > sl->nup || sl->up == NULL) {
+				struct upload *nu;
+
+				if ((nu = reallocarray(sl->up, n,
+				    sizeof(*nu))) == NULL) {
+					log_warn("%s", __func__);
+					continue;
+				}
+				sl->up = nu;
+			}
 			sl->valid = 1;
 			sl->tp = p->tp;
 			memcpy(sl->blinded, blinded, sizeof(blinded));
@@ -142,9 +162,37 @@ publish_refresh_hsdirs(struct collector *c, time_t now)
 				memcpy(sl->up[k].hsdir, fps[k], HS_RSA_ID_LEN);
 			}
 			sl->nup = n;
-			(void)now;
 		}
 	}
+}
+
+void
+publish_refresh_hsdirs(struct collector *c, time_t now)
+{
+	c->refresh_next = c->nservices;
+	refresh_range(c, 0, c->nservices);
+	(void)now;
+}
+
+void
+publish_refresh_start(struct collector *c)
+{
+	c->refresh_next = 0;
+}
+
+int
+publish_refresh_step(struct collector *c, size_t max)
+{
+	size_t	to;
+
+	if (c->refresh_next >= c->nservices)
+		return 0;
+	to = c->refresh_next + max;
+	if (to > c->nservices)
+		to = c->nservices;
+	refresh_range(c, c->refresh_next, to);
+	c->refresh_next = to;
+	return c->refresh_next < c->nservices;
 }
 
 /* ------------------------------------------------------------------ */
@@ -157,6 +205,7 @@ struct post_arg {
 	uint64_t		 tp;
 	size_t			 set;
 	uint64_t		 revision;
+	uint64_t		 epoch;		/* svc is an index of it */
 };
 
 static void
@@ -167,6 +216,7 @@ upload_fail(struct collector *c, struct upload *u, time_t now)
 
 	u->state = UPLOAD_FAILED;
 	u->attempts++;
+	u->last_at = now;
 	for (i = 1; i < u->attempts && d < c->cf.retry_max; i++)
 		d *= 2;
 	if (d > c->cf.retry_max)
@@ -183,6 +233,9 @@ post_cb(struct torctl *tc, const struct torctl_reply *r, void *arg)
 	size_t			 k;
 	time_t			 now = time(NULL);
 
+	/* A reload renumbered the services: HS_DESC still reports it. */
+	if (pa->epoch != pa->c->epoch)
+		goto out;
 	sl = &pa->c->services[pa->svc].slot[pa->which];
 	/* The slot moved on (new period or new descriptor) meanwhile. */
 	if (sl->tp != pa->tp || sl->revision != pa->revision)
@@ -198,6 +251,8 @@ post_cb(struct torctl *tc, const struct torctl_reply *r, void *arg)
 			    r == NULL ? 0 : r->code,
 			    r != NULL && r->nlines > 0 ? r->lines[0].text :
 			    "(connection lost)");
+			(void)snprintf(u->result, sizeof(u->result),
+			    "HSPOST refused");
 			upload_fail(pa->c, u, now);
 		} else
 			u->retry_at = now + UPLOAD_EVENT_TIMEOUT;
@@ -232,6 +287,7 @@ post_set(struct collector *c, size_t svc, int which, size_t set, int want,
 	pa->tp = sl->tp;
 	pa->set = set;
 	pa->revision = sl->revision;
+	pa->epoch = c->epoch;
 	if (torctl_hspost(c->tc, c->services[svc].cf->addr,
 	    (const uint8_t (*)[TORCTL_FP_LEN])fps, n, sl->docs[set],
 	    sl->doclens[set], post_cb, pa) != 0) {
@@ -243,6 +299,7 @@ post_set(struct collector *c, size_t svc, int which, size_t set, int want,
 		    (want != UPLOAD_FAILED || now >= sl->up[k].retry_at)) {
 			sl->up[k].state = UPLOAD_PENDING;
 			sl->up[k].retry_at = now + UPLOAD_EVENT_TIMEOUT;
+			sl->up[k].last_at = now;
 		}
 	return 0;
 }
@@ -265,20 +322,19 @@ publish_upload_event(struct collector *c, const char *addr,
     const uint8_t hsdir[HS_RSA_ID_LEN], int ok, const uint8_t *blinded,
     const char *reason, time_t now)
 {
-	size_t	i, k;
-	int	w;
+	struct service	*s;
+	size_t		 k;
+	int		 w;
 
-	for (i = 0; i < c->nservices; i++)
-		if (strcmp(c->services[i].cf->addr, addr) == 0)
-			break;
-	if (i == c->nservices)
+	/* One event per HSDir per upload: no walk over every service. */
+	if ((s = collector_service_find(c, addr)) == NULL)
 		return;
 	/*
 	 * UPLOADED names no blinded key: the first pending upload to that
 	 * HSDir is the one (both live descriptors rarely share an HSDir).
 	 */
 	for (w = 0; w < 2; w++) {
-		struct desc_slot *sl = &c->services[i].slot[w];
+		struct desc_slot *sl = &s->slot[w];
 
 		if (blinded != NULL &&
 		    memcmp(blinded, sl->blinded, ED25519_PK_LEN) != 0)
@@ -292,12 +348,17 @@ publish_upload_event(struct collector *c, const char *addr,
 			if (ok) {
 				u->state = UPLOAD_OK;
 				u->attempts = 0;
+				u->last_at = now;
+				u->result[0] = '\0';
 				c->uploads_ok++;
 				docs_release(sl, u->set);
 			} else {
 				log_warnx("upload of %s to an HSDir failed: "
 				    "%s", addr, reason != NULL &&
 				    reason[0] != '\0' ? reason : "unknown");
+				(void)snprintf(u->result, sizeof(u->result),
+				    "%s", reason != NULL && reason[0] != '\0' ?
+				    reason : "unknown");
 				upload_fail(c, u, now);
 			}
 			return;
@@ -354,6 +415,7 @@ job_end(struct pub_job *job)
 		sl->doclens[k] = job->doclens[k];
 	}
 	sl->revision = job->revision;
+	sl->sel_sig = 0;
 	sl->last_publish = now;
 	sl->next_publish = publish_next_time(&c->cf, now);
 	sl->hsdirs_changed = 0;
@@ -678,6 +740,7 @@ publish_service(struct collector *c, size_t svc, time_t now,
 	uint8_t			 prev[HS_DESC_MAX_INTRO * SEL_MAX_SETS][32];
 	size_t			 nin = 0, nprev, nsets, j, k;
 	int			 w, e, due, waiting = 0;
+	uint64_t		 sig = 0xcbf29ce484222325ULL;
 
 	for (j = 0; j < p->nbackends; j++) {
 		struct backend *b = &c->backends[p->backends[j]];
@@ -694,6 +757,9 @@ publish_service(struct collector *c, size_t svc, time_t now,
 			in[nin].desc = &b->desc;
 			in[nin].rank = b->rank;
 			nin++;
+			/* FNV-1a over (member, generation) of the inputs. */
+			sig = (sig ^ (j + 1)) * 0x100000001b3ULL;
+			sig = (sig ^ b->gen) * 0x100000001b3ULL;
 		}
 	}
 	for (w = 0; w < 2; w++) {
@@ -704,12 +770,23 @@ publish_service(struct collector *c, size_t svc, time_t now,
 		/* Upload retries of the current documents. */
 		for (k = 0; k < sl->nup; k++)
 			if (sl->up[k].state == UPLOAD_PENDING &&
-			    now >= sl->up[k].retry_at)
+			    now >= sl->up[k].retry_at) {
+				(void)snprintf(sl->up[k].result,
+				    sizeof(sl->up[k].result),
+				    "no event from tor");
 				upload_fail(c, &sl->up[k], now);
+			}
 		for (k = 0; k < sl->nsets && !sl->busy; k++)
 			(void)post_set(c, svc, w, k, UPLOAD_FAILED, now);
 		if (sl->busy || nin == 0 || now < sl->retry_at || waiting)
 			continue;
+		/* Thousands of services, once a second: skip the choice
+		 * when nothing it depends on has moved. */
+		if (sl->sel_sig == sig && sl->last_publish != 0 &&
+		    !sl->hsdirs_changed && now < sl->next_publish)
+			continue;
+		sl->sel_sig = 0;
+		c->selections++;
 		nprev = 0;
 		for (k = 0; k < sl->nsets; k++)
 			for (j = 0; j < sl->sets[k].n; j++)
@@ -730,7 +807,10 @@ publish_service(struct collector *c, size_t svc, time_t now,
 		due = sl->last_publish == 0 || sl->hsdirs_changed ||
 		    now >= sl->next_publish ||
 		    sets_differ(sl, sets, nsets);
-		if (due && c->jobs < PUBLISH_MAX_JOBS && sc_ready(c->sc) &&
+		if (!due)
+			sl->sel_sig = sig;
+		if (due && !c->reload_wanted && c->jobs < PUBLISH_MAX_JOBS &&
+		    sc_ready(c->sc) &&
 		    torctl_state(c->tc) == TORCTL_READY)
 			job_start(c, svc, w, in, sets, nsets, now);
 	}

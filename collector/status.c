@@ -23,12 +23,16 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "encode.h"
 #include "err.h"
 #include "hsdir.h"
 #include "log.h"
+#include "proto.h"
 #include "torctl.h"
 
-#define STATUS_MAX		(8 * 1024 * 1024)
+/* ~7 kB per service with every detail: ask for one (status ADDR) when
+ * there are thousands. */
+#define STATUS_MAX		(128 * 1024 * 1024)
 #define STATUS_IO_TIMEOUT	2000	/* ms */
 
 static const char *
@@ -76,11 +80,157 @@ slot_counts(const struct desc_slot *sl, size_t cnt[4])
 			cnt[sl->up[k].state]++;
 }
 
-static int
-render_json(struct buf *b, const struct collector *c, time_t now)
+static const char *
+horizon_name(uint8_t st)
 {
-	size_t	i, j, k, cnt[4];
-	int	e = 0, w;
+	switch (st) {
+	case PROTO_HORIZON_OK:		return "ok";
+	case PROTO_HORIZON_WARN:	return "warning";
+	case PROTO_HORIZON_PAST:	return "past";
+	}
+	return "unknown";
+}
+
+/* What the signer made of pool member m's current descriptor. */
+static const char *
+verdict_name(const struct collector *c, const struct service *s, size_t m)
+{
+	const struct conf_pool	*p = &c->cf.pools[s->cf->pool];
+	const struct backend	*bk = &c->backends[p->backends[m]];
+
+	if (!bk->have_desc)
+		return "none";
+	if (s->verified_gen[m] == bk->gen)
+		return "accepted";
+	if (s->rejected_gen[m] == bk->gen)
+		return "refused";
+	if (s->sent_gen[m] == bk->gen)
+		return "asked";
+	return "not-sent";
+}
+
+static const char *
+refusal(const struct service *s, size_t m)
+{
+	if (s->reject_detail == NULL || s->reject_detail[m] == NULL)
+		return "";
+	return s->reject_detail[m];
+}
+
+/* The pool member whose descriptor holds this intro point, or NULL. */
+static const struct backend *
+intro_backend(const struct collector *c, const struct service *s,
+    const uint8_t auth_key[ED25519_PK_LEN])
+{
+	const struct conf_pool	*p = &c->cf.pools[s->cf->pool];
+	const struct backend	*bk;
+	size_t			 j, k;
+
+	for (j = 0; j < p->nbackends; j++) {
+		bk = &c->backends[p->backends[j]];
+		if (!bk->have_desc)
+			continue;
+		for (k = 0; k < bk->desc.n_intro; k++)
+			if (memcmp(bk->desc.intro[k].auth_key_cert.certified_key,
+			    auth_key, ED25519_PK_LEN) == 0)
+				return bk;
+	}
+	return NULL;
+}
+
+static void
+fp_hex(char out[2 * HS_RSA_ID_LEN + 1], const uint8_t *id)
+{
+	if (hex_encode(out, 2 * HS_RSA_ID_LEN + 1, id, HS_RSA_ID_LEN,
+	    1) != 0)
+		out[0] = '\0';
+}
+
+/* Per-service detail: its pool as the signer judged it, its horizon. */
+static int
+json_service_detail(struct buf *b, const struct collector *c,
+    const struct service *s, time_t now)
+{
+	const struct conf_pool	*p = &c->cf.pools[s->cf->pool];
+	const struct backend	*bk;
+	size_t			 j;
+	int			 e;
+
+	if ((e = buf_put_str(b, ",\"backends\":[")) != 0)
+		return e;
+	for (j = 0; j < p->nbackends; j++) {
+		bk = &c->backends[p->backends[j]];
+		if ((e = buf_putf(b, "%s{\"address\":\"%s.onion\","
+		    "\"state\":\"%s\",\"rule\":\"%s\","
+		    "\"signer\":\"%s\",\"refusal\":", j == 0 ? "" : ",",
+		    bk->cf->addr, bk->up ? "up" : "down",
+		    backend_reason_name(bk->reason),
+		    verdict_name(c, s, j))) != 0 ||
+		    (e = json_str(b, refusal(s, j))) != 0 ||
+		    (e = buf_put_u8(b, '}')) != 0)
+			return e;
+	}
+	if ((e = buf_put_str(b, "],\"signer_horizon\":")) != 0)
+		return e;
+	if (!s->hz_known)
+		e = buf_put_str(b, "null");
+	else
+		e = buf_putf(b, "{\"state\":\"%s\",\"horizon\":%llu,"
+		    "\"left\":%lld,\"as_of\":%lld}", horizon_name(s->hz_state),
+		    (unsigned long long)s->horizon,
+		    (long long)((time_t)s->horizon - now),
+		    (long long)s->hz_at);
+	return e;
+}
+
+static int
+json_slot_detail(struct buf *b, const struct collector *c,
+    const struct service *s, const struct desc_slot *sl)
+{
+	const struct backend	*bk;
+	char			 hex[2 * HS_RSA_ID_LEN + 1];
+	char			 key[64];
+	size_t			 k, i;
+	int			 e;
+
+	if ((e = buf_put_str(b, ",\"intro_points_in_use\":[")) != 0)
+		return e;
+	for (k = 0; k < sl->nsets; k++)
+		for (i = 0; i < sl->sets[k].n; i++) {
+			if (b64_encode(key, sizeof(key),
+			    sl->sets[k].auth_key[i], ED25519_PK_LEN, 0) != 0)
+				key[0] = '\0';
+			fp_hex(hex, sl->sets[k].relay[i].rsa_id);
+			bk = intro_backend(c, s, sl->sets[k].auth_key[i]);
+			if ((e = buf_putf(b, "%s{\"set\":%zu,"
+			    "\"auth_key\":\"%s\",\"relay\":\"%s\","
+			    "\"backend\":", k + i == 0 ? "" : ",", k, key,
+			    hex)) != 0)
+				return e;
+			if (bk == NULL)
+				e = buf_put_str(b, "null}");
+			else
+				e = buf_putf(b, "\"%s.onion\"}", bk->cf->addr);
+			if (e != 0)
+				return e;
+		}
+	return buf_put_u8(b, ']');
+}
+
+/* Only the service "only" (56 characters, ".onion" optional), if set. */
+static int
+skip_service(const struct service *s, const char *only)
+{
+	return only != NULL && strncmp(s->cf->addr, only, HS_ADDR_LEN) != 0;
+}
+
+static int
+render_json(struct buf *b, const struct collector *c, time_t now,
+    const char *only)
+{
+	size_t		 i, j, k, cnt[4];
+	int		 e = 0, w, first = 1;
+	const char	*sep;
 
 	if ((e = buf_putf(b, "{\"now\":%lld,\"uptime\":%lld,"
 	    "\"tor\":{\"state\":\"%s\"",
@@ -130,8 +280,12 @@ render_json(struct buf *b, const struct collector *c, time_t now)
 	for (i = 0; i < c->nservices; i++) {
 		const struct service *s = &c->services[i];
 
+		if (skip_service(s, only))
+			continue;
+		sep = first ? "" : ",";
+		first = 0;
 		if ((e = buf_putf(b, "%s{\"address\":\"%s.onion\","
-		    "\"policy\":\"%s\",\"descriptors\":[", i == 0 ? "" : ",",
+		    "\"policy\":\"%s\",\"descriptors\":[", sep,
 		    s->cf->addr, s->cf->sel.policy == SEL_POLICY_STEADY ?
 		    "steady" : "per-backend")) != 0)
 			return e;
@@ -164,28 +318,105 @@ render_json(struct buf *b, const struct collector *c, time_t now)
 				return e;
 			for (j = 0; j < sl->nup; j++) {
 				char hex[2 * HS_RSA_ID_LEN + 1];
-				size_t x;
 
-				for (x = 0; x < HS_RSA_ID_LEN; x++)
-					(void)snprintf(hex + 2 * x, 3, "%02X",
-					    sl->up[j].hsdir[x]);
+				fp_hex(hex, sl->up[j].hsdir);
 				if ((e = buf_putf(b, "%s{\"hsdir\":\"%s\","
-				    "\"set\":%zu,\"state\":\"%s\"}",
-				    j == 0 ? "" : ",", hex, sl->up[j].set,
-				    upload_name(sl->up[j].state))) != 0)
+				    "\"set\":%zu,\"state\":\"%s\","
+				    "\"last\":%lld,\"attempts\":%u,"
+				    "\"result\":", j == 0 ? "" : ",", hex,
+				    sl->up[j].set,
+				    upload_name(sl->up[j].state),
+				    (long long)sl->up[j].last_at,
+				    sl->up[j].attempts)) != 0 ||
+				    (e = json_str(b, sl->up[j].result)) != 0 ||
+				    (e = buf_put_u8(b, '}')) != 0)
 					return e;
 			}
-			if ((e = buf_put_str(b, "]}")) != 0)
+			if ((e = buf_put_u8(b, ']')) != 0 ||
+			    (e = json_slot_detail(b, c, s, sl)) != 0 ||
+			    (e = buf_put_u8(b, '}')) != 0)
 				return e;
 		}
-		if ((e = buf_put_str(b, "]}")) != 0)
+		if ((e = buf_put_u8(b, ']')) != 0 ||
+		    (e = json_service_detail(b, c, s, now)) != 0 ||
+		    (e = buf_put_u8(b, '}')) != 0)
 			return e;
 	}
 	return buf_put_str(b, "]}\n");
 }
 
 static int
-render_text(struct buf *b, const struct collector *c, time_t now)
+text_service_detail(struct buf *b, const struct collector *c,
+    const struct service *s, time_t now)
+{
+	const struct conf_pool	*p = &c->cf.pools[s->cf->pool];
+	const struct backend	*bk;
+	const char		*why;
+	size_t			 j;
+	int			 e;
+
+	if (!s->hz_known)
+		e = buf_put_str(b, "    signer horizon: not reported yet\n");
+	else
+		e = buf_putf(b, "    signer horizon: %s, %llds left\n",
+		    horizon_name(s->hz_state),
+		    (long long)((time_t)s->horizon - now));
+	if (e != 0)
+		return e;
+	for (j = 0; j < p->nbackends; j++) {
+		bk = &c->backends[p->backends[j]];
+		why = refusal(s, j);
+		if ((e = buf_putf(b, "    backend %s.onion  %-4s rule %-18s "
+		    "signer %s%s%s\n", bk->cf->addr, bk->up ? "up" : "DOWN",
+		    backend_reason_name(bk->reason), verdict_name(c, s, j),
+		    why[0] != '\0' ? ": " : "", why)) != 0)
+			return e;
+	}
+	return 0;
+}
+
+static int
+text_slot_detail(struct buf *b, const struct collector *c,
+    const struct service *s, const struct desc_slot *sl, time_t now)
+{
+	const struct backend	*bk;
+	char			 hex[2 * HS_RSA_ID_LEN + 1];
+	char			 key[64];
+	size_t			 k, i;
+	int			 e;
+
+	for (k = 0; k < sl->nsets; k++)
+		for (i = 0; i < sl->sets[k].n; i++) {
+			if (b64_encode(key, sizeof(key),
+			    sl->sets[k].auth_key[i], ED25519_PK_LEN, 0) != 0)
+				key[0] = '\0';
+			fp_hex(hex, sl->sets[k].relay[i].rsa_id);
+			bk = intro_backend(c, s, sl->sets[k].auth_key[i]);
+			if ((e = buf_putf(b, "      intro %s via $%s from "
+			    "%s%s\n", key, hex, bk != NULL ? bk->cf->addr :
+			    "(backend gone)", bk != NULL ? ".onion" : "")) != 0)
+				return e;
+		}
+	for (k = 0; k < sl->nup; k++) {
+		fp_hex(hex, sl->up[k].hsdir);
+		if (sl->up[k].last_at == 0)
+			e = buf_putf(b, "      hsdir $%s  %s\n", hex,
+			    upload_name(sl->up[k].state));
+		else
+			e = buf_putf(b, "      hsdir $%s  %s %llds ago%s%s\n",
+			    hex, upload_name(sl->up[k].state),
+			    (long long)(now - sl->up[k].last_at),
+			    sl->up[k].result[0] != '\0' ? ": " : "",
+			    sl->up[k].result);
+		if (e != 0)
+			return e;
+	}
+	return 0;
+}
+
+static int
+render_text(struct buf *b, const struct collector *c, time_t now,
+    const char *only)
 {
 	size_t	i, k, cnt[4];
 	char	when[32];
@@ -217,7 +448,10 @@ render_text(struct buf *b, const struct collector *c, time_t now)
 	for (i = 0; i < c->nservices; i++) {
 		const struct service *s = &c->services[i];
 
-		if ((e = buf_putf(b, "  %s.onion\n", s->cf->addr)) != 0)
+		if (skip_service(s, only))
+			continue;
+		if ((e = buf_putf(b, "  %s.onion\n", s->cf->addr)) != 0 ||
+		    (e = text_service_detail(b, c, s, now)) != 0)
 			return e;
 		for (w = 0; w < 2; w++) {
 			const struct desc_slot *sl = &s->slot[w];
@@ -238,7 +472,8 @@ render_text(struct buf *b, const struct collector *c, time_t now)
 			    (unsigned long long)sl->tp, nip, when,
 			    cnt[UPLOAD_OK], sl->nup, cnt[UPLOAD_FAILED],
 			    sl->error[0] != '\0' ? "; last error: " : "",
-			    sl->error)) != 0)
+			    sl->error)) != 0 ||
+			    (e = text_slot_detail(b, c, s, sl, now)) != 0)
 				return e;
 		}
 	}
@@ -249,7 +484,18 @@ int
 status_render(struct buf *b, const struct collector *c, int json,
     time_t now)
 {
-	return json ? render_json(b, c, now) : render_text(b, c, now);
+	return status_render_service(b, c, json, NULL, now);
+}
+
+int
+status_render_service(struct buf *b, const struct collector *c, int json,
+    const char *only, time_t now)
+{
+	if (only != NULL && collector_service_find(c, only) == NULL)
+		return json ? buf_put_str(b, "{\"error\":\"no such service\"}"
+		    "\n") : buf_put_str(b, "no such service\n");
+	return json ? render_json(b, c, now, only) :
+	    render_text(b, c, now, only);
 }
 
 int
@@ -320,7 +566,7 @@ status_accept(struct collector *c, int lfd)
 {
 	struct pollfd	 pfd;
 	struct buf	*b;
-	char		 req[16];
+	char		 req[128], *sp, *only = NULL;
 	ssize_t		 n;
 	int		 fd, json = 0;
 
@@ -336,22 +582,25 @@ status_accept(struct collector *c, int lfd)
 	if (poll(&pfd, 1, STATUS_IO_TIMEOUT) == 1 &&
 	    (n = read(fd, req, sizeof(req) - 1)) > 0) {
 		req[n] = '\0';
+		req[strcspn(req, "\r\n")] = '\0';
 		json = strncmp(req, "json", 4) == 0;
+		if ((sp = strchr(req, ' ')) != NULL && sp[1] != '\0')
+			only = sp + 1;
 	}
 	if ((b = buf_new(STATUS_MAX)) != NULL &&
-	    status_render(b, c, json, time(NULL)) == 0)
+	    status_render_service(b, c, json, only, time(NULL)) == 0)
 		(void)write_all(fd, buf_ptr(b), buf_len(b), STATUS_IO_TIMEOUT);
 	buf_free(b);
 	close(fd);
 }
 
 int
-status_client(const char *path, int json)
+status_client(const char *path, int json, const char *only)
 {
 	struct sockaddr_un	sun;
-	char			buf[4096];
+	char			buf[4096], req[128];
 	ssize_t			n;
-	int			fd;
+	int			fd, len;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -368,7 +617,10 @@ status_client(const char *path, int json)
 			close(fd);
 		return 1;
 	}
-	if (write(fd, json ? "json\n" : "text\n", 5) != 5) {
+	len = snprintf(req, sizeof(req), "%s%s%s\n", json ? "json" : "text",
+	    only != NULL ? " " : "", only != NULL ? only : "");
+	if (len < 0 || (size_t)len >= sizeof(req) ||
+	    write(fd, req, (size_t)len) != len) {
 		log_warn("%s", path);
 		close(fd);
 		return 1;

@@ -24,6 +24,7 @@ struct audit {
 	char		*path;
 	uint64_t	last_seq;
 	uint8_t		last_hash[SHA3_256_LEN];
+	uint64_t	synced_seq;	/* last record known on disk */
 };
 
 static int
@@ -213,6 +214,13 @@ audit_open(struct audit **out, const char *path)
 	}
 	a->last_seq = res.last_seq;
 	memcpy(a->last_hash, res.last_hash, sizeof(a->last_hash));
+	/* What verified may still sit in the page cache after a crash of
+	 * an earlier signer: make it durable before adding to it. */
+	if (fsync(a->fd) == -1) {
+		log_warn("%s: fsync %s", __func__, path);
+		goto err;
+	}
+	a->synced_seq = a->last_seq;
 	*out = a;
 	return 0;
  err:
@@ -237,8 +245,47 @@ audit_count(const struct audit *a)
 	return a->last_seq;
 }
 
+uint64_t
+audit_pending(const struct audit *a)
+{
+	return a->last_seq - a->synced_seq;
+}
+
+int
+audit_commit(struct audit *a)
+{
+	if (a->fd == -1) {
+		log_warnx("%s: log is closed after an earlier failure",
+		    __func__);
+		return -1;
+	}
+	if (a->synced_seq == a->last_seq)
+		return 0;
+	if (fsync(a->fd) == -1) {
+		/*
+		 * After a failed fsync the kernel may have dropped the
+		 * dirty pages and a retry can report success: nothing
+		 * written since the last good fsync can be trusted.
+		 */
+		log_warn("%s: %s", __func__, a->path);
+		close(a->fd);
+		a->fd = -1;
+		return -1;
+	}
+	a->synced_seq = a->last_seq;
+	return 0;
+}
+
 int
 audit_append(struct audit *a, struct audit_record *r)
+{
+	if (audit_write(a, r) == -1)
+		return -1;
+	return audit_commit(a);
+}
+
+int
+audit_write(struct audit *a, struct audit_record *r)
 {
 	char		 dig[2 * SHA3_256_LEN + 1], prev[2 * SHA3_256_LEN + 1];
 	char		 hx[2 * SHA3_256_LEN + 1];
@@ -280,8 +327,6 @@ audit_append(struct audit *a, struct audit_record *r)
 			goto fail;
 		off += (size_t)n;
 	}
-	if (fsync(a->fd) == -1)
-		goto fail;
 	a->last_seq++;
 	memcpy(a->last_hash, hash, sizeof(hash));
 	r->seq = a->last_seq;

@@ -24,7 +24,9 @@
  *
  * Records are written with one write() on an O_APPEND descriptor and
  * fsync'd before the signature is released, so a crash loses no record
- * of a signature that left the signer.
+ * of a signature that left the signer.  The fsync may be shared (group
+ * commit): audit_write() several records, then one audit_commit(), and
+ * release the signatures only once it returned 0.
  */
 #ifndef OB_AUDIT_H
 #define OB_AUDIT_H
@@ -89,6 +91,20 @@ void	audit_close(struct audit *);	/* NULL ok */
 /* Append and fsync one record; fills r->seq.  0 or -1 (logged). */
 int	audit_append(struct audit *, struct audit_record *)
 	    __attribute__((warn_unused_result));
+/*
+ * Group commit.  audit_write() appends one record without fsync and
+ * fills r->seq: the signature it covers must not leave the process yet.
+ * audit_commit() makes every record written so far durable (a no-op when
+ * none is pending); only after it returns 0 may their signatures be
+ * released.  Any failure of either closes the log for good (the chain's
+ * state on disk is unknown): later calls fail, and every signature whose
+ * record was not committed must be discarded.  0 or -1 (logged).
+ */
+int	audit_write(struct audit *, struct audit_record *)
+	    __attribute__((warn_unused_result));
+int	audit_commit(struct audit *) __attribute__((warn_unused_result));
+/* Records written but not yet committed. */
+uint64_t audit_pending(const struct audit *);
 uint64_t audit_count(const struct audit *);	/* last seq */
 
 /*

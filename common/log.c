@@ -7,6 +7,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -52,6 +53,16 @@ vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 		else
 			syslog(pri, "%s", msg);
 		return;
+	}
+	/* A log file (not a terminal) needs the time of each line. */
+	if (!isatty(STDERR_FILENO)) {
+		char		ts[32];
+		struct tm	tm;
+		time_t		now = time(NULL);
+
+		if (gmtime_r(&now, &tm) != NULL &&
+		    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0)
+			fprintf(stderr, "%s ", ts);
 	}
 	if (suffix != NULL)
 		fprintf(stderr, "%s: %s: %s\n", log_prog, msg, suffix);

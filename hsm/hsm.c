@@ -198,7 +198,12 @@ hsm_fail(struct hsm *h, enum hsm_status st, const char *call, CK_RV rv,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_warnx("%s", msg);
+	/* "No such key" is an answer, not trouble: callers that expected
+	 * the key say so themselves (key generation looks first). */
+	if (st == HSM_E_NOT_FOUND)
+		log_debug("%s", msg);
+	else
+		log_warnx("%s", msg);
 	h->last_rv = rv;
 	if (h->err_set)
 		return;

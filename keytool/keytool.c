@@ -19,6 +19,7 @@
 #include "kt_audit.h"
 #include "kt_descriptor.h"
 #include "log.h"
+#include "provision.h"
 
 static const struct {
 	const char	*name;
@@ -182,6 +183,59 @@ kt_token_open(const struct kt_token_opts *o)
 		return NULL;
 	}
 	return h;
+}
+
+/*
+ * The token's key for period tp of service p, looked up by both its
+ * label (left in label, for messages) and its id, so that only the key
+ * made for this (service, period) matches.  0 found; -1 not, and
+ * hsm_last_status(h) says why (HSM_E_NOT_FOUND: there is no such key).
+ * tp must be one that provision_window() accepts, as every period of a
+ * parsed provision is: its label then always fits.
+ */
+int
+kt_token_key_find(struct hsm *h, struct hsm_key *k,
+    char label[PROVISION_LABEL_MAX + 1], const struct provision *p,
+    uint64_t tp)
+{
+	uint8_t	id[PROVISION_KEY_ID_LEN];
+
+	if (provision_key_label(label, p->address, tp) != 0)
+		fatalx("%s: no label for period %llu", __func__,
+		    (unsigned long long)tp);
+	provision_key_id(id, p->identity_pk, tp);
+	return hsm_key_find(h, k, label, id, sizeof(id)) == 0 ? 0 : -1;
+}
+
+void
+kt_period_init(struct kt_period_opts *o)
+{
+	o->period_len = HS_PERIOD_LEN_DEFAULT;
+	o->rot_offset = KT_ROT_OFFSET_DEFAULT;
+	o->now = time(NULL);
+}
+
+int
+kt_period_opt(struct kt_period_opts *o, int ch, const char *arg)
+{
+	switch (ch) {
+	case 'l':
+		if (kt_parse_u64("--period-length", arg,
+		    PROVISION_PERIOD_LEN_MIN, PROVISION_PERIOD_LEN_MAX,
+		    &o->period_len) != 0)
+			return -1;
+		return 1;
+	case 'r':
+		if (kt_parse_u64("--rotation-offset", arg, 0,
+		    PROVISION_PERIOD_LEN_MAX, &o->rot_offset) != 0)
+			return -1;
+		return 1;
+	case 't':
+		if (kt_parse_time(arg, &o->now) != 0)
+			return -1;
+		return 1;
+	}
+	return 0;
 }
 
 void

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "hsm.h"
+#include "provision.h"
 
 #define KT_EXIT_OK	0
 #define KT_EXIT_FAIL	1
@@ -35,6 +36,22 @@ struct kt_token_opts {
 	unsigned	 timeout_ms;
 };
 
+/* Options placing the time periods, shared by "token keys" and "purge":
+ * put KT_PERIOD_LONGOPTS in the getopt_long table and "l:r:t:" in the
+ * short options, fill a struct kt_period_opts with kt_period_init() and
+ * hand every option to kt_period_opt().  The defaults are the live
+ * network's. */
+#define KT_ROT_OFFSET_DEFAULT	720	/* minutes */
+#define KT_PERIOD_LONGOPTS						\
+	{ "period-length", required_argument, NULL, 'l' },		\
+	{ "rotation-offset", required_argument, NULL, 'r' },		\
+	{ "now", required_argument, NULL, 't' }
+struct kt_period_opts {
+	uint64_t	 period_len;	/* minutes */
+	uint64_t	 rot_offset;	/* minutes */
+	time_t		 now;
+};
+
 /* keytool.c */
 int	kt_parse_u64(const char *, const char *, uint64_t, uint64_t,
 	    uint64_t *);
@@ -43,6 +60,12 @@ int	kt_parse_service(const char *, char *, size_t);
 /* 1 if the long option was a token option (and consumed optarg). */
 int	kt_token_opt(struct kt_token_opts *, int, const char *);
 struct hsm *kt_token_open(const struct kt_token_opts *);
+int	kt_token_key_find(struct hsm *, struct hsm_key *,
+	    char [PROVISION_LABEL_MAX + 1], const struct provision *,
+	    uint64_t);
+void	kt_period_init(struct kt_period_opts *);
+/* 1 if the option was a period option (and consumed optarg). */
+int	kt_period_opt(struct kt_period_opts *, int, const char *);
 void	kt_token_usage(void);
 void	kt_fmt_time(char *, size_t, time_t);
 

@@ -55,14 +55,10 @@ kt_import_period(struct hsm *h, const struct provision *b,
 {
 	struct hsm_key	k;
 	char		label[PROVISION_LABEL_MAX + 1];
-	uint8_t		id[PROVISION_KEY_ID_LEN];
 	size_t		bad;
 	int		r;
 
-	if (provision_key_label(label, b->address, pp->tp) != 0)
-		return -1;
-	provision_key_id(id, b->identity_pk, pp->tp);
-	if (hsm_key_find(h, &k, label, id, sizeof(id)) != 0) {
+	if (kt_token_key_find(h, &k, label, b, pp->tp) != 0) {
 		log_warnx("import: period %llu: the token has no key %s (%s); "
 		    "was the request made with another token?",
 		    (unsigned long long)pp->tp, label, hsm_last_error(h));

@@ -93,9 +93,9 @@ kt_purge_stores(const char *dir, time_t now, int dry,
 }
 
 static int
-kt_purge_token(const struct kt_token_opts *to, time_t now, int dry,
-    const struct kt_purge_svc *svc, size_t nsvc, uint64_t plen,
-    uint64_t rot)
+kt_purge_token(const struct kt_token_opts *to,
+    const struct kt_period_opts *po, int dry,
+    const struct kt_purge_svc *svc, size_t nsvc)
 {
 	struct hsm	*h;
 	struct hsm_key	*keys = NULL;
@@ -121,15 +121,15 @@ kt_purge_token(const struct kt_token_opts *to, time_t now, int dry,
 		    provision_key_label(label, addr, tp) != 0 ||
 		    strcmp(label, keys[i].label) != 0)
 			continue;
-		l = plen;
-		o = rot;
+		l = po->period_len;
+		o = po->rot_offset;
 		for (j = 0; j < nsvc; j++)
 			if (memcmp(svc[j].id_pk, id_pk, ED25519_PK_LEN) == 0) {
 				l = svc[j].period_len;
 				o = svc[j].rot_offset;
 			}
 		if (provision_window(tp, l, o, NULL, NULL, NULL, &we) != 0 ||
-		    we >= now)
+		    we >= po->now)
 			continue;
 		if (!dry && hsm_key_destroy(h, &keys[i]) != 0) {
 			log_warnx("purge: cannot destroy %s: %s", label,
@@ -154,9 +154,7 @@ kt_purge(int argc, char **argv)
 {
 	static const struct option	 longopts[] = {
 		{ "state-dir", required_argument, NULL, 'S' },
-		{ "now", required_argument, NULL, 't' },
-		{ "period-length", required_argument, NULL, 'l' },
-		{ "rotation-offset", required_argument, NULL, 'r' },
+		KT_PERIOD_LONGOPTS,
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "no-token", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
@@ -164,41 +162,27 @@ kt_purge(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct kt_token_opts		 to;
+	struct kt_period_opts		 po;
 	struct kt_purge_svc		*svc = NULL;
 	const char			*dir = NULL;
-	uint64_t			 plen = HS_PERIOD_LEN_DEFAULT;
-	uint64_t			 rot = 720;
-	time_t				 now = time(NULL);
 	size_t				 nsvc = 0;
 	int				 ch, r, dry = 0, notoken = 0;
 	int				 ret = KT_EXIT_FAIL;
 
 	memset(&to, 0, sizeof(to));
+	kt_period_init(&po);
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "S:t:l:r:nNh", longopts,
 	    NULL)) != -1) {
-		if ((r = kt_token_opt(&to, ch, optarg)) == 1)
+		if ((r = kt_token_opt(&to, ch, optarg)) == 0)
+			r = kt_period_opt(&po, ch, optarg);
+		if (r == 1)
 			continue;
 		if (r == -1)
 			return KT_EXIT_USAGE;
 		switch (ch) {
 		case 'S':
 			dir = optarg;
-			break;
-		case 't':
-			if (kt_parse_time(optarg, &now) != 0)
-				return KT_EXIT_USAGE;
-			break;
-		case 'l':
-			if (kt_parse_u64("--period-length", optarg,
-			    PROVISION_PERIOD_LEN_MIN,
-			    PROVISION_PERIOD_LEN_MAX, &plen) != 0)
-				return KT_EXIT_USAGE;
-			break;
-		case 'r':
-			if (kt_parse_u64("--rotation-offset", optarg, 0,
-			    PROVISION_PERIOD_LEN_MAX, &rot) != 0)
-				return KT_EXIT_USAGE;
 			break;
 		case 'n':
 			dry = 1;
@@ -218,10 +202,9 @@ kt_purge(int argc, char **argv)
 		kt_purge_usage();
 		return KT_EXIT_USAGE;
 	}
-	if (kt_purge_stores(dir, now, dry, &svc, &nsvc) != 0)
+	if (kt_purge_stores(dir, po.now, dry, &svc, &nsvc) != 0)
 		goto out;
-	if (!notoken && kt_purge_token(&to, now, dry, svc, nsvc, plen,
-	    rot) != 0)
+	if (!notoken && kt_purge_token(&to, &po, dry, svc, nsvc) != 0)
 		goto out;
 	ret = KT_EXIT_OK;
  out:

@@ -49,15 +49,13 @@ kt_token_key(struct hsm *h, struct hsm_key *k, const struct provision *p,
 	uint8_t	id[PROVISION_KEY_ID_LEN], zero[ED25519_PK_LEN];
 
 	*created = 0;
-	if (provision_key_label(label, p->address, tp) != 0)
-		return -1;
-	provision_key_id(id, p->identity_pk, tp);
-	if (hsm_key_find(h, k, label, id, sizeof(id)) != 0) {
+	if (kt_token_key_find(h, k, label, p, tp) != 0) {
 		if (hsm_last_status(h) != HSM_E_NOT_FOUND) {
 			log_warnx("token keys: period %llu: %s",
 			    (unsigned long long)tp, hsm_last_error(h));
 			return -1;
 		}
+		provision_key_id(id, p->identity_pk, tp);
 		if (hsm_key_generate(h, k, label, id, sizeof(id)) != 0) {
 			log_warnx("token keys: period %llu: generate: %s",
 			    (unsigned long long)tp, hsm_last_error(h));
@@ -82,14 +80,13 @@ kt_token_keys(int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "first", required_argument, NULL, 'f' },
-		{ "period-length", required_argument, NULL, 'l' },
-		{ "rotation-offset", required_argument, NULL, 'r' },
-		{ "now", required_argument, NULL, 't' },
+		KT_PERIOD_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		KT_TOKEN_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct kt_token_opts		 to;
+	struct kt_period_opts		 po;
 	struct provision		*req = NULL, *chk = NULL;
 	struct provision_period		*pp;
 	struct hsm			*h = NULL;
@@ -98,18 +95,19 @@ kt_token_keys(int argc, char **argv)
 	char				 addr[HS_ADDR_LEN + 1];
 	char				 ws_s[32], we_s[32];
 	const char			*service = NULL, *out = NULL;
-	uint64_t			 count = 7, first = 0, tp;
-	uint64_t			 plen = HS_PERIOD_LEN_DEFAULT;
-	uint64_t			 rot = 720;
-	time_t				 now = time(NULL), ws, we;
+	uint64_t			 count = 7, first = 0, tp, plen, rot;
+	time_t				 now, ws, we;
 	int				 ch, r, have_first = 0, created;
 	int				 ret = KT_EXIT_FAIL;
 
 	memset(&to, 0, sizeof(to));
+	kt_period_init(&po);
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "s:o:n:f:l:r:t:h", longopts,
 	    NULL)) != -1) {
-		if ((r = kt_token_opt(&to, ch, optarg)) == 1)
+		if ((r = kt_token_opt(&to, ch, optarg)) == 0)
+			r = kt_period_opt(&po, ch, optarg);
+		if (r == 1)
 			continue;
 		if (r == -1)
 			return KT_EXIT_USAGE;
@@ -131,21 +129,6 @@ kt_token_keys(int argc, char **argv)
 				return KT_EXIT_USAGE;
 			have_first = 1;
 			break;
-		case 'l':
-			if (kt_parse_u64("--period-length", optarg,
-			    PROVISION_PERIOD_LEN_MIN,
-			    PROVISION_PERIOD_LEN_MAX, &plen) != 0)
-				return KT_EXIT_USAGE;
-			break;
-		case 'r':
-			if (kt_parse_u64("--rotation-offset", optarg, 0,
-			    PROVISION_PERIOD_LEN_MAX, &rot) != 0)
-				return KT_EXIT_USAGE;
-			break;
-		case 't':
-			if (kt_parse_time(optarg, &now) != 0)
-				return KT_EXIT_USAGE;
-			break;
 		case 'h':
 			kt_token_keys_usage();
 			return KT_EXIT_OK;
@@ -160,6 +143,9 @@ kt_token_keys(int argc, char **argv)
 	}
 	if (kt_parse_service(service, addr, sizeof(addr)) != 0)
 		return KT_EXIT_USAGE;
+	plen = po.period_len;
+	rot = po.rot_offset;
+	now = po.now;
 	if (rot > plen) {
 		log_warnx("token keys: the rotation offset cannot exceed the "
 		    "period length");

@@ -187,6 +187,8 @@ signer_conn_input(struct signer *sg, struct signer_conn *c)
 		return -1;
 	}
 	for (i = 0; i < SIGNER_MSGS_PER_TURN && !c->closing; i++) {
+		uint64_t	seq0 = audit_count(sg->audit);
+
 		r = msg_conn_next(&c->mc, &m);
 		if (r == 0)
 			break;
@@ -201,8 +203,49 @@ signer_conn_input(struct signer *sg, struct signer_conn *c)
 		}
 		if (signer_dispatch(sg, c, &m) == -1)
 			c->closing = 1;
+		if (audit_count(sg->audit) != seq0)
+			c->uncommitted = 1;
 	}
 	return 0;
+}
+
+/*
+ * Group commit: one fsync of the audit log covers every signature made
+ * in this poll round, by all collectors, and is done before any reply is
+ * written; so are the revision floors raised in the round, with one
+ * fsync of state-dir for all (signer_floors_commit).  If either fails,
+ * the replies that hold those signatures are thrown away with their
+ * connections: a signature never leaves without its record and its
+ * floor on disk.  After an audit failure the log stays closed and later
+ * signing requests are refused with PROTO_R_AUDIT; floors that failed
+ * are tried again with the next round.
+ */
+static void
+signer_commit(struct signer *sg, struct signer_conn *conns, size_t n)
+{
+	size_t	i;
+	int	ok = 1;
+
+	if (signer_floors_commit(sg) == -1) {
+		log_warnx("revision floors cannot be saved: withholding the "
+		    "signatures of this round");
+		ok = 0;
+	}
+	if (audit_pending(sg->audit) > 0 && audit_commit(sg->audit) == -1) {
+		log_warnx("audit log cannot be synced: withholding the "
+		    "signatures of this round and refusing to sign");
+		ok = 0;
+	}
+	for (i = 0; i < n; i++) {
+		if (!conns[i].uncommitted)
+			continue;
+		conns[i].uncommitted = 0;
+		if (!ok) {
+			log_warnx("peer pid %ld: closed without its replies",
+			    (long)conns[i].peer.pid);
+			signer_conn_close(&conns[i]);
+		}
+	}
 }
 
 /* Say loudly, at start and then hourly, when provisioning runs out. */
@@ -450,6 +493,7 @@ main(int argc, char **argv)
 		}
 		if (pfd[0].revents & POLLIN)
 			signer_accept(&sg, lfd, conns, n);
+		/* Read and answer everything first, then commit once. */
 		for (i = 0; i < n; i++) {
 			struct signer_conn *c = &conns[i];
 
@@ -457,10 +501,15 @@ main(int argc, char **argv)
 				continue;
 			if ((pfd[i + 1].revents & (POLLIN | POLLHUP |
 			    POLLERR)) && !c->closing &&
-			    signer_conn_input(&sg, c) == -1) {
+			    signer_conn_input(&sg, c) == -1)
 				signer_conn_close(c);
+		}
+		signer_commit(&sg, conns, n);
+		for (i = 0; i < n; i++) {
+			struct signer_conn *c = &conns[i];
+
+			if (c->mc.fd == -1 || pfd[i + 1].fd != c->mc.fd)
 				continue;
-			}
 			if (msg_conn_write(&c->mc) == -1) {
 				log_warn("peer pid %ld: write",
 				    (long)c->peer.pid);
@@ -477,6 +526,7 @@ main(int argc, char **argv)
 
 	log_info("exiting");
 	rv = sg.hung >= SIGNER_HUNG_MAX ? 3 : 0;
+	signer_commit(&sg, conns, n);
 	for (i = 0; i < n; i++)
 		if (conns[i].mc.fd != -1) {
 			(void)msg_conn_flush(&conns[i].mc, 1000);

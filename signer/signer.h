@@ -73,6 +73,9 @@ struct signer_conf {
 /* Parse and check; 0 or -1 (every problem logged with file:line). */
 int	signer_conf_load(struct signer_conf **, const char *path)
 	    __attribute__((warn_unused_result));
+/* The same from a NUL-terminated string (tests, fuzzing). */
+int	signer_conf_load_string(struct signer_conf **, const char *text)
+	    __attribute__((warn_unused_result));
 void	signer_conf_free(struct signer_conf *);
 
 /* signer_policy.c */
@@ -106,6 +109,7 @@ struct signer_period {
 	int			 key_ok;
 	uint8_t			 blinded_pk[ED25519_PK_LEN];
 	uint64_t		 rev_floor;	/* last counter signed */
+	int			 floor_dirty;	/* not yet on disk */
 	struct signer_icert	*icerts;
 	size_t			 nicerts;
 	size_t			 icerts_alloc;
@@ -134,6 +138,7 @@ struct signer {
 	struct signer_service	*services;
 	size_t			 nservices;
 	uint64_t		 token_sigs;
+	int			 floors_dirty;	/* some floor_dirty set */
 	/* Token calls that hung in a row (hsm.h watchdog); at
 	 * SIGNER_HUNG_MAX the signer exits for its supervisor to restart
 	 * it, the only remedy for a module that never returns. */
@@ -158,6 +163,14 @@ struct signer_verdict {
 int	signer_state_load(struct signer *)
 	    __attribute__((warn_unused_result));
 void	signer_state_free(struct signer *);
+/*
+ * Group commit of the revision floors raised in this round: each dirty
+ * one written (temp file, fsync, rename), then one fsync of state-dir.
+ * 0, or -1 (logged; the failed ones stay dirty, and the replies of the
+ * round must be withheld).
+ */
+int	signer_floors_commit(struct signer *)
+	    __attribute__((warn_unused_result));
 /* Online mode: make sure keys and certs exist for the coming periods. */
 int	signer_state_refresh(struct signer *)
 	    __attribute__((warn_unused_result));
@@ -196,6 +209,9 @@ struct signer_conn {
 	struct signer_peer	 peer;
 	int			 hello;		/* handshake done */
 	int			 closing;	/* flush, then close */
+	int			 uncommitted;	/* queued replies hold
+						 * signatures whose audit
+						 * records await fsync */
 	char			 name[PROTO_STR_MAX + 1];
 };
 

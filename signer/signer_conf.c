@@ -54,6 +54,9 @@ static cfg_opt_t top_opts[] = {
 	CFG_END()
 };
 
+static void	signer_conf_err(cfg_t *, const char *, va_list)
+		    __attribute__((format(printf, 2, 0)));
+
 static void
 signer_conf_err(cfg_t *cfg, const char *fmt, va_list ap)
 {
@@ -172,8 +175,14 @@ signer_conf_service(struct signer_service_conf *sc, cfg_t *s)
 	return 0;
 }
 
-int
-signer_conf_load(struct signer_conf **out, const char *path)
+/*
+ * Parse a file (text == NULL) or a string (path only names it in
+ * messages), then check.  The daemon and tests/fuzz/fuzz_conf.c share
+ * this: the fuzzer reaches every check the daemon makes.
+ */
+static int
+signer_conf_parse(struct signer_conf **out, const char *path,
+    const char *text)
 {
 	struct signer_conf	*cf;
 	cfg_t			*c;
@@ -182,6 +191,7 @@ signer_conf_load(struct signer_conf **out, const char *path)
 	uid_t			 uid;
 	gid_t			 gid;
 	unsigned		 i, n;
+	int			 r;
 
 	*out = NULL;
 	if ((cf = calloc(1, sizeof(*cf))) == NULL)
@@ -189,7 +199,8 @@ signer_conf_load(struct signer_conf **out, const char *path)
 	if ((c = cfg_init(top_opts, CFGF_NONE)) == NULL)
 		fatal("%s: cfg_init", __func__);
 	cfg_set_error_function(c, signer_conf_err);
-	switch (cfg_parse(c, path)) {
+	r = text != NULL ? cfg_parse_buf(c, text) : cfg_parse(c, path);
+	switch (r) {
 	case CFG_SUCCESS:
 		break;
 	case CFG_FILE_ERROR:
@@ -301,6 +312,18 @@ signer_conf_load(struct signer_conf **out, const char *path)
 	cfg_free(c);
 	signer_conf_free(cf);
 	return -1;
+}
+
+int
+signer_conf_load(struct signer_conf **out, const char *path)
+{
+	return signer_conf_parse(out, path, NULL);
+}
+
+int
+signer_conf_load_string(struct signer_conf **out, const char *text)
+{
+	return signer_conf_parse(out, "(string)", text);
 }
 
 void

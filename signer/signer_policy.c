@@ -7,7 +7,9 @@
  *
  * Every refusal fills a verdict (reason + detail) and returns -1 before
  * any token call; a signature leaves this file only after its audit
- * record is on disk and, for descriptors, the new revision floor too.
+ * record is written and, for descriptors, the new revision floor is on
+ * disk.  The main loop commits the audit records of a poll round with
+ * one fsync before any reply is written (signer.c, signer_commit).
  */
 #include "config.h"
 
@@ -138,23 +140,91 @@ signer_floor_load(const struct signer *sg, struct signer_period *p)
 	return -1;
 }
 
+/*
+ * Write one floor file durably (temp file, fsync, rename) except for the
+ * directory entry: the caller fsyncs state-dir once for all of them.
+ */
 static int
-signer_floor_save(const struct signer *sg, const struct signer_period *p,
-    uint64_t rev)
+signer_floor_write(const struct signer *sg, const struct signer_period *p)
 {
-	char	path[PATH_MAX], data[32];
-	int	n, r;
+	char	path[PATH_MAX], tmp[PATH_MAX + 8], data[32];
+	size_t	off = 0;
+	ssize_t	w;
+	int	fd, n;
 
 	if (signer_floor_path(path, sizeof(path), sg, p->blinded_pk) == -1)
 		return -1;
-	n = snprintf(data, sizeof(data), "%" PRIu64 "\n", rev);
+	n = snprintf(data, sizeof(data), "%" PRIu64 "\n", p->rev_floor);
 	if (n < 0 || (size_t)n >= sizeof(data))
 		return -1;
-	if ((r = provision_write_atomic(path, data, (size_t)n, 0600)) != 0) {
-		log_warnx("%s: %s: %s", __func__, path, ob_strerror(r));
+	(void)snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) == -1) {
+		log_warn("%s: %s", __func__, tmp);
+		return -1;
+	}
+	while (off < (size_t)n) {
+		w = write(fd, data + off, (size_t)n - off);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	if (off != (size_t)n || fsync(fd) == -1) {
+		log_warn("%s: %s", __func__, tmp);
+		close(fd);
+		(void)unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) == -1) {
+		log_warn("%s: rename %s", __func__, tmp);
+		(void)unlink(tmp);
 		return -1;
 	}
 	return 0;
+}
+
+int
+signer_floors_commit(struct signer *sg)
+{
+	struct signer_period	*p;
+	size_t			 i, j, n = 0;
+	int			 fd, rv = 0;
+
+	if (!sg->floors_dirty)
+		return 0;
+	for (i = 0; i < sg->nservices; i++)
+		for (j = 0; j < sg->services[i].nperiods; j++) {
+			p = &sg->services[i].periods[j];
+			if (!p->floor_dirty)
+				continue;
+			if (signer_floor_write(sg, p) == -1) {
+				rv = -1;
+				continue;
+			}
+			p->floor_dirty = 0;
+			n++;
+		}
+	/* One fsync of the directory makes every rename above durable. */
+	if (n > 0) {
+		if ((fd = open(sg->conf->state_dir, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC)) == -1 || fsync(fd) == -1) {
+			log_warn("%s: fsync %s", __func__, sg->conf->state_dir);
+			rv = -1;
+			/* Written but maybe not durable: write again. */
+			for (i = 0; i < sg->nservices; i++)
+				for (j = 0; j < sg->services[i].nperiods; j++)
+					sg->services[i].periods[j].floor_dirty =
+					    1;
+		}
+		if (fd != -1)
+			close(fd);
+	}
+	if (rv == 0)
+		sg->floors_dirty = 0;
+	return rv;
 }
 
 /* Find (or, online, make) the token key of a provisioned period and
@@ -602,7 +672,9 @@ signer_token_sign(struct signer *sg, struct signer_verdict *v,
 		return verdict(v, PROTO_R_INTERNAL, "hash failed");
 	ar.uid = peer->uid;
 	ar.pid = peer->pid;
-	if (audit_append(sg->audit, &ar) == -1) {
+	/* Committed by the main loop (signer_commit) before any reply
+	 * carrying this signature is written. */
+	if (audit_write(sg->audit, &ar) == -1) {
 		ob_wipe(sig, ED25519_SIG_LEN);
 		return verdict(v, PROTO_R_AUDIT, "audit log not writable: "
 		    "signature withheld");
@@ -937,13 +1009,15 @@ signer_sign_desc(struct signer *sg, struct signer_verdict *v,
 		verdict(v, PROTO_R_INTERNAL, "%s", ob_strerror(r));
 		goto err;
 	}
-	/* The floor goes to disk before the signature can be used. */
-	if (signer_floor_save(sg, p, d.revision_counter) == -1) {
-		verdict(v, PROTO_R_INTERNAL, "cannot persist the revision "
-		    "counter");
-		goto err;
-	}
+	/*
+	 * The floor goes to disk before the signature can be used: the
+	 * main loop writes it with the round's commit (signer_commit), and
+	 * withholds the reply if that fails.  Raised first, so that a
+	 * failure below skips a counter rather than reusing one.
+	 */
 	p->rev_floor = d.revision_counter;
+	p->floor_dirty = 1;
+	sg->floors_dirty = 1;
 	if (signer_token_sign(sg, v, peer, svc, p, AUDIT_KIND_DESC, msg, mlen,
 	    sig, audit_seq) == -1)
 		goto err;

@@ -2,7 +2,12 @@
  * pinpointed; a damaged log is refused at open. */
 #include "config.h"
 
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,12 +180,120 @@ test_audit_open_refuses(void)
 	free(d);
 }
 
+static void
+audit_rec(struct audit_record *r, int i)
+{
+	memset(r, 0, sizeof(*r));
+	r->time = 1700000000 + i;
+	memcpy(r->service, SVC, sizeof(r->service));
+	r->tp = 19000;
+	r->kind = AUDIT_KIND_CERT09;
+	memset(r->digest, i, sizeof(r->digest));
+	r->uid = 1000;
+	r->pid = 4242;
+}
+
+/*
+ * Group commit: records written without fsync are in the file, in the
+ * chain, and counted as pending until one commit covers them all.
+ */
+static void
+test_audit_group(void)
+{
+	struct audit_result	 res;
+	struct audit		*a;
+	struct audit_record	 r;
+	const char		*path = audit_path("group.log");
+	int			 i;
+
+	(void)unlink(path);
+	CU_ASSERT_FATAL(audit_open(&a, path) == 0);
+	CU_ASSERT(audit_pending(a) == 0);
+	CU_ASSERT(audit_commit(a) == 0);	/* nothing to do */
+	for (i = 0; i < 5; i++) {
+		audit_rec(&r, i);
+		CU_ASSERT_FATAL(audit_write(a, &r) == 0);
+		CU_ASSERT(r.seq == (uint64_t)i + 1);
+		CU_ASSERT(audit_pending(a) == (uint64_t)i + 1);
+	}
+	CU_ASSERT(audit_count(a) == 5);
+	/* Written, so another process (or a restart) reads them. */
+	CU_ASSERT(audit_verify_file(path, &res) == 0 && res.nrecords == 5);
+	CU_ASSERT(audit_commit(a) == 0);
+	CU_ASSERT(audit_pending(a) == 0);
+	audit_rec(&r, 5);
+	CU_ASSERT(audit_append(a, &r) == 0 && r.seq == 6);
+	CU_ASSERT(audit_pending(a) == 0);
+	audit_close(a);
+	/* The chain continues across a reopen. */
+	CU_ASSERT_FATAL(audit_open(&a, path) == 0);
+	CU_ASSERT(audit_count(a) == 6 && audit_pending(a) == 0);
+	audit_rec(&r, 6);
+	CU_ASSERT(audit_write(a, &r) == 0 && r.seq == 7);
+	CU_ASSERT(audit_commit(a) == 0);
+	audit_close(a);
+	CU_ASSERT(audit_verify_file(path, &res) == 0 && res.nrecords == 7);
+}
+
+/*
+ * A write that fails half way (the file size limit here) closes the log
+ * for good: later writes and commits fail, so the signer withholds every
+ * uncommitted signature, and the torn record is what verify reports.
+ */
+static void
+test_audit_write_fails(void)
+{
+	struct audit_result	 res;
+	struct audit		*a;
+	struct audit_record	 r;
+	struct rlimit		 rl;
+	struct stat		 st;
+	const char		*path = audit_path("torn.log");
+	pid_t			 pid;
+	int			 i, st_child, bad = 0;
+
+	(void)unlink(path);
+	CU_ASSERT_FATAL(audit_open(&a, path) == 0);
+	for (i = 0; i < 3; i++) {
+		audit_rec(&r, i);
+		CU_ASSERT_FATAL(audit_append(a, &r) == 0);
+	}
+	CU_ASSERT_FATAL(stat(path, &st) == 0);
+	fflush(NULL);
+	pid = fork();
+	CU_ASSERT_FATAL(pid != -1);
+	if (pid == 0) {
+		/* Room for 10 bytes more: the next record is torn. */
+		signal(SIGXFSZ, SIG_IGN);
+		rl.rlim_cur = rl.rlim_max = (rlim_t)st.st_size + 10;
+		if (setrlimit(RLIMIT_FSIZE, &rl) == -1)
+			_exit(10);
+		audit_rec(&r, 3);
+		if (audit_write(a, &r) != -1)
+			bad |= 1;
+		if (audit_commit(a) != -1)
+			bad |= 2;
+		audit_rec(&r, 4);
+		if (audit_write(a, &r) != -1)
+			bad |= 4;
+		_exit(bad);
+	}
+	CU_ASSERT(waitpid(pid, &st_child, 0) == pid);
+	CU_ASSERT(WIFEXITED(st_child) && WEXITSTATUS(st_child) == 0);
+	audit_close(a);
+	CU_ASSERT(audit_verify_file(path, &res) == -1);
+	CU_ASSERT(res.fault == AUDIT_TRUNCATED);
+	CU_ASSERT(res.nrecords == 3 && res.bad_seq == 4);
+}
+
 static const struct test_case audit_tests[] = {
 	{ "chain",		test_audit_chain },
 	{ "flipped",		test_audit_flipped },
 	{ "deleted",		test_audit_deleted },
 	{ "truncated",		test_audit_truncated },
 	{ "open_refuses",	test_audit_open_refuses },
+	{ "group",		test_audit_group },
+	{ "write_fails",	test_audit_write_fails },
 	{ NULL, NULL }
 };
 

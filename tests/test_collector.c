@@ -12,6 +12,8 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
@@ -31,9 +33,11 @@
 #include "err.h"
 #include "hs_cert.h"
 #include "hs_keys.h"
+#include "hsdir.h"
 #include "msg.h"
 #include "proto.h"
 #include "tests.h"
+#include "torctl.h"
 
 #define NADDR	6
 static char	addr[NADDR][HS_ADDR_LEN + 1];
@@ -181,6 +185,41 @@ test_conf_bad(void)
 	CU_ASSERT(load(&cf, fmt("service %s { backends = { "
 	    "o6ff73vmigi4oxka.onion } }\n", addr[0])) == -1);
 	free(svc);
+}
+
+/* Masters listed in a pool; each master once, whatever the form. */
+static void
+test_conf_pool_services(void)
+{
+	struct conf	cf;
+
+	addrs_make();
+	CU_ASSERT_FATAL(load(&cf, fmt("pool web { backends = { %s, %s } "
+	    "services = { %s, \"%s.onion\" } }\n"
+	    "service %s { pool = web intro-points = 3 }\n",
+	    addr[0], addr[1], addr[2], addr[3], addr[4])) == 0);
+	CU_ASSERT(cf.nservices == 3 && cf.nbackends == 2);
+	CU_ASSERT(strcmp(cf.services[0].addr, addr[4]) == 0 &&
+	    cf.services[0].sel.target == 3);
+	CU_ASSERT(strcmp(cf.services[2].addr, addr[3]) == 0);
+	CU_ASSERT(cf.services[1].pool == 0 && cf.services[2].pool == 0);
+	CU_ASSERT(cf.services[1].sel.policy == SEL_POLICY_STEADY &&
+	    cf.services[1].sel.target == 10);
+	conf_clear(&cf);
+	/* Twice: in the list and as a section, or twice in a list. */
+	CU_ASSERT(load(&cf, fmt("pool web { backends = { %s } "
+	    "services = { %s } }\nservice %s { pool = web }\n",
+	    addr[0], addr[2], addr[2])) == -1);
+	CU_ASSERT(load(&cf, fmt("pool web { backends = { %s } "
+	    "services = { %s, %s } }\n", addr[0], addr[2], addr[2])) == -1);
+	/* A master that is a backend, a bad address. */
+	CU_ASSERT(load(&cf, fmt("pool web { backends = { %s } "
+	    "services = { %s } }\n", addr[0], addr[0])) == -1);
+	CU_ASSERT(load(&cf, fmt("pool a { backends = { %s } }\n"
+	    "pool b { backends = { %s } services = { %s } }\n", addr[0],
+	    addr[1], addr[0])) == -1);
+	CU_ASSERT(load(&cf, fmt("pool web { backends = { %s } "
+	    "services = { nope } }\n", addr[0])) == -1);
 }
 
 static void
@@ -451,8 +490,43 @@ test_status_json(void)
 	c.services[0].slot[0].valid = 1;
 	c.services[0].slot[0].tp = 20000;
 	c.services[0].slot[0].nup = 2;
+	CU_ASSERT_FATAL((c.services[0].slot[0].up = calloc(2,
+	    sizeof(struct upload))) != NULL);
 	c.services[0].slot[0].up[0].state = UPLOAD_OK;
-	c.services[0].slot[0].up[1].state = UPLOAD_FAILED;
+	c.services[0].slot[0].up[0].last_at = time(NULL) - 5;
+	memset(c.services[0].slot[0].up[1].hsdir, 0xab, HS_RSA_ID_LEN);
+	c.services[0].slot[0].up[1].last_at = time(NULL) - 7;
+	c.services[0].slot[0].up[1].attempts = 1;
+	/* Through the event path: tor's reason is kept per HSDir. */
+	c.services[0].slot[0].up[1].state = UPLOAD_PENDING;
+	publish_upload_event(&c, fmt("%s.onion", addr[0]),
+	    c.services[0].slot[0].up[1].hsdir, 0, NULL, "UPLOAD_REJECTED",
+	    time(NULL));
+	CU_ASSERT(c.services[0].slot[0].up[1].state == UPLOAD_FAILED);
+	/* The signer refused backend addr[2] for service addr[0] (member
+	 * 1 of its pool) and said how far its horizon reaches. */
+	c.backends[1].gen = 3;
+	c.services[0].rejected_gen[1] = 3;
+	c.services[0].sent_gen[1] = 3;
+	collector_verdict_set(&c.services[0], 1, 2, "intro point \"x\" bad");
+	{
+		struct sc_reply *rp;
+
+		CU_ASSERT_FATAL((rp = calloc(1, sizeof(*rp))) != NULL);
+		rp->ok = 1;
+		rp->u.status.n = 2;
+		(void)snprintf(rp->u.status.svc[0].service,
+		    sizeof(rp->u.status.svc[0].service), "%s", addr[3]);
+		rp->u.status.svc[0].state = PROTO_HORIZON_WARN;
+		rp->u.status.svc[0].horizon = (uint64_t)time(NULL) + 7200;
+		/* Not ours: ignored. */
+		(void)snprintf(rp->u.status.svc[1].service,
+		    sizeof(rp->u.status.svc[1].service), "%s", addr[5]);
+		collector_horizon_update(&c, rp, time(NULL));
+		free(rp);
+	}
+	CU_ASSERT(c.services[1].hz_known && !c.services[0].hz_known);
+	CU_ASSERT(c.services[1].hz_state == PROTO_HORIZON_WARN);
 
 	CU_ASSERT_FATAL((b = buf_new(0)) != NULL);
 	CU_ASSERT_FATAL(status_render(b, &c, 1, time(NULL)) == 0);
@@ -466,6 +540,15 @@ test_status_json(void)
 	CU_ASSERT(strstr(text, "\"tp\":20000") != NULL);
 	CU_ASSERT(strstr(text, "\"uploaded\":1,\"pending\":0,\"failed\":1") !=
 	    NULL);
+	CU_ASSERT(strstr(text, "\"state\":\"failed\",\"last\":") != NULL);
+	CU_ASSERT(strstr(text, "\"attempts\":2,\"result\":"
+	    "\"UPLOAD_REJECTED\"") != NULL);
+	CU_ASSERT(strstr(text, fmt("{\"address\":\"%s.onion\",\"state\":"
+	    "\"down\",\"rule\":\"expired\",\"signer\":\"refused\","
+	    "\"refusal\":\"intro point \\\"x\\\" bad\"}", addr[2])) != NULL);
+	CU_ASSERT(strstr(text, "\"signer_horizon\":{\"state\":\"warning\","
+	    "\"horizon\":") != NULL);
+	CU_ASSERT(strstr(text, "\"signer_horizon\":null") != NULL);
 	CU_ASSERT(strstr(text, "\\\"reply\\\"\\\\0xf2\\u000a") != NULL);
 	/* And a real JSON parser agrees, when there is one. */
 	if (access("/usr/bin/python3", X_OK) == 0) {
@@ -477,6 +560,12 @@ test_status_json(void)
 		(void)snprintf(cmd, sizeof(cmd), "/usr/bin/python3 -c 'import "
 		    "json,sys; d=json.load(open(sys.argv[1])); "
 		    "assert len(d[\"services\"])==2; "
+		    "s=d[\"services\"]; "
+		    "assert s[1][\"signer_horizon\"][\"left\"]>7000; "
+		    "assert s[0][\"backends\"][1][\"signer\"]==\"refused\"; "
+		    "u=s[0][\"descriptors\"][0][\"uploads\"]; "
+		    "assert u[1][\"result\"]==\"UPLOAD_REJECTED\"; "
+		    "assert u[1][\"hsdir\"]==\"AB\"*20; "
 		    "assert d[\"backends\"][1][\"state\"]==\"down\"' %s",
 		    path);
 		CU_ASSERT(system(cmd) == 0);
@@ -486,9 +575,603 @@ test_status_json(void)
 	CU_ASSERT_FATAL(status_render(b, &c, 0, time(NULL)) == 0);
 	CU_ASSERT_FATAL(buf_dup_cstr(b, &text) == 0);
 	CU_ASSERT(strstr(text, "DOWN") != NULL);
+	CU_ASSERT(strstr(text, "signer horizon: warning, ") != NULL);
+	CU_ASSERT(strstr(text, "signer horizon: not reported yet") != NULL);
+	CU_ASSERT(strstr(text, "signer refused: intro point \"x\" bad") !=
+	    NULL);
+	CU_ASSERT(strstr(text, "hsdir "
+	    "$ABABABABABABABABABABABABABABABABABABABAB  failed ") != NULL);
+	CU_ASSERT(strstr(text, "ago: UPLOAD_REJECTED") != NULL);
+	free(text);
+	/* One service only (thousands would make a huge answer). */
+	buf_reset(b);
+	CU_ASSERT_FATAL(status_render_service(b, &c, 1,
+	    fmt("%s.onion", addr[3]), time(NULL)) == 0);
+	CU_ASSERT_FATAL(buf_dup_cstr(b, &text) == 0);
+	CU_ASSERT(json_balanced(text));
+	CU_ASSERT(strstr(text, fmt("\"services\":[{\"address\":\"%s.onion\"",
+	    addr[3])) != NULL);
+	CU_ASSERT(strstr(text, fmt("\"address\":\"%s.onion\",\"policy",
+	    addr[0])) == NULL);
+	free(text);
+	buf_reset(b);
+	CU_ASSERT_FATAL(status_render_service(b, &c, 0, addr[5],
+	    time(NULL)) == 0);
+	CU_ASSERT_FATAL(buf_dup_cstr(b, &text) == 0);
+	CU_ASSERT_STRING_EQUAL(text, "no such service\n");
 	free(text);
 	buf_free(b);
 	collector_clear(&c);
+}
+
+/*
+ * SIGHUP: what stays keeps its state, what goes is dropped, what changed
+ * is republished; settings that need a restart keep their old value.
+ * addr[0], addr[3], addr[4] are masters; addr[1], addr[2], addr[5]
+ * backends.
+ */
+static void
+test_reload(void)
+{
+	struct conf		 cf, ncf;
+	struct collector	 c;
+	struct service		*s;
+	struct backend		*b;
+	struct upload		*up0;
+	uint8_t			*doc;
+
+	addrs_make();
+	CU_ASSERT_FATAL(load(&cf, fmt("control-port = \"127.0.0.1:9051\"\n"
+	    "fetch-interval = 20\n"
+	    "service %s { backends = { %s, %s } }\n"
+	    "service %s { backends = { %s } intro-points = 4 }\n",
+	    addr[0], addr[1], addr[2], addr[3], addr[1])) == 0);
+	CU_ASSERT_FATAL(collector_init(&c, &cf) == 0);
+	/* State to carry: backend addr[2]'s descriptor generation and
+	 * raw copy, the signer's verdicts, addr[0]'s published slot. */
+	b = collector_backend_find(&c, fmt("%s.onion", addr[2]));
+	CU_ASSERT_FATAL(b != NULL && b == &c.backends[1]);
+	b->gen = 7;
+	b->rank = 12345;
+	CU_ASSERT_FATAL((b->raw = malloc(4)) != NULL);
+	b->rawlen = 4;
+	s = collector_service_find(&c, addr[0]);
+	CU_ASSERT_FATAL(s == &c.services[0]);
+	s->verified_gen[1] = 7;
+	s->sent_gen[1] = 7;
+	s->sent_gen[0] = 2;	/* in flight: must be asked again */
+	s->slot[0].valid = 1;
+	s->slot[0].tp = 20001;
+	s->slot[0].nup = 1;
+	s->slot[0].next_publish = time(NULL) + 3000;
+	CU_ASSERT_FATAL((up0 = calloc(1, sizeof(*up0))) != NULL);
+	up0->state = UPLOAD_OK;
+	s->slot[0].up = up0;
+	CU_ASSERT_FATAL((doc = malloc(10)) != NULL);
+	s->slot[0].docs[0] = doc;
+	c.services[1].slot[0].next_publish = time(NULL) + 3000;
+	CU_ASSERT(collector_service_find(&c, "nonsense") == NULL);
+	CU_ASSERT(collector_service_find(&c, fmt("%s.onionx", addr[0])) ==
+	    NULL);
+
+	/* Not while a publish job runs. */
+	CU_ASSERT_FATAL(load(&ncf, fmt("control-port = \"127.0.0.1:1\"\n"
+	    "fetch-interval = 40\n"
+	    "service %s { backends = { %s, %s } intro-points = 4 }\n"
+	    "service %s { backends = { %s, %s } }\n"
+	    "service %s { backends = { %s, %s } }\n",
+	    addr[3], addr[1], addr[5], addr[4], addr[5], addr[2],
+	    addr[0], addr[2], addr[1])) == 0);
+	c.jobs = 1;
+	CU_ASSERT(collector_reload(&c, &ncf) == -1);
+	c.jobs = 0;
+	CU_ASSERT_FATAL(collector_reload(&c, &ncf) == 0);
+	CU_ASSERT(ncf.services == NULL && ncf.nservices == 0);
+	CU_ASSERT(c.epoch == 1);
+	CU_ASSERT(c.nservices == 3 && c.nbackends == 3);
+	/* Timers take effect; the control port needs a restart. */
+	CU_ASSERT(c.cf.fetch_interval == 40);
+	CU_ASSERT_STRING_EQUAL(c.cf.control, "127.0.0.1:9051");
+	/* addr[2] kept its state at a new index. */
+	b = collector_backend_find(&c, addr[2]);
+	CU_ASSERT_FATAL(b != NULL);
+	CU_ASSERT(b->gen == 7 && b->rank == 12345 && b->rawlen == 4);
+	CU_ASSERT(b->cf == &c.cf.backends[b - c.backends]);
+	CU_ASSERT(collector_backend_find(&c, addr[5]) != NULL);
+	CU_ASSERT(collector_backend_find(&c, addr[5])->gen == 0);
+	/* addr[0]: same pool in another order; verdicts follow backends. */
+	s = collector_service_find(&c, addr[0]);
+	CU_ASSERT_FATAL(s != NULL && s == &c.services[2]);
+	CU_ASSERT(s->cf == &c.cf.services[2]);
+	CU_ASSERT(strcmp(c.cf.backends[c.cf.pools[s->cf->pool].backends[0]].addr,
+	    addr[2]) == 0);
+	CU_ASSERT(s->verified_gen[0] == 7 && s->sent_gen[0] == 7);
+	CU_ASSERT(s->verified_gen[1] == 0 && s->sent_gen[1] == 0);
+	/* Its published state is untouched: not republished. */
+	CU_ASSERT(s->slot[0].up == up0 && s->slot[0].nup == 1 &&
+	    s->slot[0].docs[0] == doc && s->slot[0].tp == 20001);
+	CU_ASSERT(s->slot[0].next_publish > time(NULL));
+	/* addr[3] changed pool: republished at the next turn. */
+	s = collector_service_find(&c, addr[3]);
+	CU_ASSERT_FATAL(s != NULL);
+	CU_ASSERT(s->slot[0].next_publish == 0);
+	/* addr[4] is new. */
+	s = collector_service_find(&c, addr[4]);
+	CU_ASSERT_FATAL(s != NULL);
+	CU_ASSERT(s->slot[0].up == NULL && s->verified_gen[0] == 0);
+
+	/* A bad file changes nothing (main keeps the running one). */
+	CU_ASSERT(load(&ncf, "service x { }\n") == -1);
+	/* Removing everything but one service, and its backends. */
+	CU_ASSERT_FATAL(load(&ncf, fmt("service %s { backends = { %s } }\n",
+	    addr[4], addr[5])) == 0);
+	CU_ASSERT_FATAL(collector_reload(&c, &ncf) == 0);
+	CU_ASSERT(c.nservices == 1 && c.nbackends == 1 && c.epoch == 2);
+	CU_ASSERT(collector_service_find(&c, addr[0]) == NULL);
+	CU_ASSERT(collector_backend_find(&c, addr[2]) == NULL);
+	CU_ASSERT(collector_service_find(&c, addr[4]) == &c.services[0]);
+	collector_clear(&c);
+}
+
+/*
+ * The hosting case: thousands of masters over one pool.  Everything the
+ * collector does per service on a consensus (HSDirs), per second (the
+ * publish scheduler) and per HS_DESC event (finding the service) must
+ * grow linearly: the test times S = 1000 and 10000 and fails on a ratio
+ * that only a per-service quadratic step would reach.  The view is the
+ * captured test network's (tests/vectors/torctl).
+ */
+static struct hsdir_view *
+scale_view(void)
+{
+	struct hsdir_view	*v;
+	struct torctl_parser	*p;
+	struct torctl_reply	*rp;
+	const char		*files[2] = {
+		"torctl/getinfo-consensus-microdesc.raw",
+		"torctl/getinfo-md-all.raw" };
+	const char		*keys[2] = {
+		"dir/status-vote/current/consensus-microdesc", "md/all" };
+	const uint8_t		*val;
+	uint8_t			*raw;
+	size_t			 len, vl;
+	int			 i;
+
+	CU_ASSERT_FATAL((v = hsdir_view_new()) != NULL);
+	for (i = 0; i < 2; i++) {
+		raw = test_read_file(test_vector_path(files[i]), &len);
+		CU_ASSERT_FATAL(raw != NULL);
+		CU_ASSERT_FATAL((p = torctl_parser_new(0, 0)) != NULL);
+		CU_ASSERT(torctl_parser_feed(p, raw, len) == 0);
+		CU_ASSERT_FATAL(torctl_parser_next(p, &rp) == 1);
+		CU_ASSERT_FATAL(torctl_getinfo_value(rp, keys[i], &val,
+		    &vl) == 0);
+		if (i == 0) {
+			CU_ASSERT(hsdir_view_parse_consensus(v, val, vl) == 0);
+		} else {
+			CU_ASSERT(hsdir_view_add_mds(v, val, vl) == 0);
+		}
+		torctl_reply_free(rp);
+		torctl_parser_free(p);
+		free(raw);
+	}
+	CU_ASSERT(hsdir_view_finish(v, 1) == 0);
+	return v;
+}
+
+static double
+mono(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long
+rss_kb(void)
+{
+	FILE	*f;
+	long	 pages = 0, rss = 0;
+
+	if ((f = fopen("/proc/self/statm", "r")) == NULL)
+		return 0;
+	if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+		rss = 0;
+	fclose(f);
+	return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+struct scale_times {
+	double	load, init, refresh, refresh2, tick, tick2, tick3, events;
+	size_t	nevents, matched;
+	long	rss;
+};
+
+static void
+scale_run(size_t nsvc, struct scale_times *t)
+{
+	struct conf		 cf;
+	struct collector	 c;
+	struct buf		*b;
+	char			*text, a[HS_ADDR_LEN + 1];
+	uint8_t			 sd[ED25519_SEED_LEN], pk[ED25519_PK_LEN];
+	uint8_t			 sk[ED25519_EXPANDED_LEN];
+	size_t			 i, k;
+	long			 rss0;
+	double			 t0;
+	time_t			 now = time(NULL);
+	int			 w;
+
+	CU_ASSERT_FATAL((b = buf_new(0)) != NULL);
+	CU_ASSERT(buf_put_str(b, "pool web { backends = { ") == 0);
+	for (i = 0; i < 10 + nsvc; i++) {
+		memset(sd, 0, sizeof(sd));
+		memcpy(sd, &i, sizeof(i));
+		sd[31] = 0x5c;
+		CU_ASSERT_FATAL(hs_expanded_from_seed(sk, sd) == 0);
+		CU_ASSERT_FATAL(hs_expanded_pubkey(pk, sk) == 0);
+		CU_ASSERT_FATAL(hs_address_encode(a, pk) == 0);
+		/* The hosting form: one list, no titled sections. */
+		CU_ASSERT(buf_putf(b, "%s%s", i == 0 ? "" : i == 10 ?
+		    " } services = { " : ", ", a) == 0);
+	}
+	CU_ASSERT(buf_put_str(b, " } }\n") == 0);
+	CU_ASSERT_FATAL(buf_dup_cstr(b, &text) == 0);
+	buf_free(b);
+	rss0 = rss_kb();
+	t0 = mono();
+	CU_ASSERT_FATAL(load(&cf, text) == 0);
+	CU_ASSERT_FATAL(cf.nservices == nsvc);
+	/* libconfuse grows its lists one realloc at a time: timed apart,
+	 * not bounded (linear in release builds, not under ASan). */
+	t->load = mono() - t0;
+	t0 = mono();
+	CU_ASSERT_FATAL(collector_init(&c, &cf) == 0);
+	t->init = mono() - t0;
+	free(text);
+	CU_ASSERT_FATAL((c.sc = sc_new("/nonexistent/signer.sock", 1)) !=
+	    NULL);
+	c.view = scale_view();
+	/* Every backend up with 3 intro points the signer accepted for
+	 * every service: the scheduler runs selection for each. */
+	for (i = 0; i < c.nbackends; i++) {
+		struct backend *bk = &c.backends[i];
+
+		bk->have_desc = bk->up = 1;
+		bk->reason = BR_NONE;
+		bk->gen = 1;
+		bk->desc.n_intro = 3;
+		for (k = 0; k < 3; k++) {
+			struct hs_intro_point *ip = &bk->desc.intro[k];
+
+			/* NSPEC 1, legacy id (type 2, 20 bytes). */
+			ip->linkspec[0] = 1;
+			ip->linkspec[1] = 2;
+			ip->linkspec[2] = HS_RSA_ID_LEN;
+			memset(ip->linkspec + 3, (int)(i * 3 + k + 1),
+			    HS_RSA_ID_LEN);
+			ip->linkspec_len = 3 + HS_RSA_ID_LEN;
+			memset(ip->auth_key_cert.certified_key,
+			    (int)(i * 3 + k + 1), ED25519_PK_LEN);
+		}
+	}
+	for (i = 0; i < c.nservices; i++)
+		for (k = 0; k < c.cf.pools[0].nbackends; k++)
+			c.services[i].verified_gen[k] = 1;
+	t0 = mono();
+	publish_refresh_hsdirs(&c, now);	/* a consensus arrives */
+	t->refresh = mono() - t0;
+	/* The next consensus, same period, in the loop's steps. */
+	t0 = mono();
+	publish_refresh_start(&c);
+	k = 1;
+	while (publish_refresh_step(&c, 500))
+		k++;
+	t->refresh2 = mono() - t0;
+	CU_ASSERT(k == (nsvc + 499) / 500);
+	CU_ASSERT(publish_refresh_step(&c, 500) == 0);
+	for (i = 0; i < c.nservices; i++)
+		CU_ASSERT(c.services[i].slot[0].valid &&
+		    c.services[i].slot[0].nup > 0 &&
+		    c.services[i].slot[1].nup > 0);
+	t0 = mono();
+	publish_run(&c, now);			/* one scheduler second */
+	t->tick = mono() - t0;
+	CU_ASSERT(c.selections == 2 * nsvc);
+	/* Steady state: what the scheduler would choose is published. */
+	{
+		struct sel_input	in[10];
+		uint64_t		n0;
+
+		CU_ASSERT_FATAL(c.cf.pools[0].nbackends == 10);
+		for (k = 0; k < 10; k++) {
+			in[k].desc =
+			    &c.backends[c.cf.pools[0].backends[k]].desc;
+			in[k].rank = c.backends[c.cf.pools[0].backends[k]].rank;
+		}
+		for (i = 0; i < c.nservices; i++)
+			for (w = 0; w < 2; w++) {
+				struct desc_slot *sl = &c.services[i].slot[w];
+
+				sl->last_publish = now;
+				sl->next_publish = now + 3600;
+				sl->hsdirs_changed = 0;
+				CU_ASSERT_FATAL((sl->sets = calloc(1,
+				    sizeof(*sl->sets))) != NULL);
+				sl->nsets = 1;
+				CU_ASSERT(select_intro_points(&sl->sets[0], in,
+				    10, &c.services[i].cf->sel, NULL, 0) == 0);
+			}
+		n0 = c.selections;
+		t0 = mono();
+		publish_run(&c, now);	/* chooses, finds nothing new */
+		t->tick2 = mono() - t0;
+		CU_ASSERT(c.selections == n0 + 2 * nsvc);
+		n0 = c.selections;
+		t0 = mono();
+		publish_run(&c, now);	/* nothing moved: no choice */
+		t->tick3 = mono() - t0;
+		CU_ASSERT(c.selections == n0);
+		/* A backend's newly verified descriptor: all choose again. */
+		c.backends[c.cf.pools[0].backends[3]].gen = 2;
+		for (i = 0; i < c.nservices; i++)
+			c.services[i].verified_gen[3] = 2;
+		publish_run(&c, now);
+		CU_ASSERT(c.selections == n0 + 2 * nsvc);
+	}
+	t->rss = rss_kb() - rss0;
+	/* One HS_DESC UPLOADED per HSDir of every live descriptor. */
+	t->nevents = t->matched = 0;
+	for (i = 0; i < c.nservices; i++)
+		for (w = 0; w < 2; w++)
+			for (k = 0; k < c.services[i].slot[w].nup; k++)
+				c.services[i].slot[w].up[k].state =
+				    UPLOAD_PENDING;
+	t0 = mono();
+	for (i = 0; i < c.nservices; i++)
+		for (w = 0; w < 2; w++)
+			for (k = 0; k < c.services[i].slot[w].nup; k++) {
+				publish_upload_event(&c,
+				    c.services[i].cf->addr,
+				    c.services[i].slot[w].up[k].hsdir, 1,
+				    NULL, NULL, now);
+				t->nevents++;
+			}
+	t->events = mono() - t0;
+	t->matched = (size_t)c.uploads_ok;
+	sc_free(c.sc);
+	collector_clear(&c);
+}
+
+static void
+test_scale(void)
+{
+	struct scale_times	t1, t2;
+
+	scale_run(1000, &t1);
+	scale_run(10000, &t2);
+	fprintf(stderr, "\n  scale: config parse %.3fs, %.3fs", t1.load,
+	    t2.load);
+	fprintf(stderr, "\n  scale S=1000:  init %.3fs consensus %.3fs then "
+	    "%.3fs tick %.4fs/%.4fs/%.4fs %zu events %.3fs, +%ld kB\n",
+	    t1.init, t1.refresh, t1.refresh2, t1.tick, t1.tick2, t1.tick3,
+	    t1.nevents, t1.events, t1.rss);
+	fprintf(stderr, "  scale S=10000: init %.3fs consensus %.3fs then "
+	    "%.3fs tick %.4fs/%.4fs/%.4fs %zu events %.3fs, +%ld kB\n  ",
+	    t2.init, t2.refresh, t2.refresh2, t2.tick, t2.tick2, t2.tick3,
+	    t2.nevents, t2.events, t2.rss);
+	/* Every event found its upload. */
+	CU_ASSERT(t1.nevents > 1000 && t1.matched == t1.nevents);
+	CU_ASSERT(t2.nevents > 10000 && t2.matched == t2.nevents);
+	/* Linear is x10; quadratic would be x100. */
+	CU_ASSERT(t2.init < 30 * t1.init + 0.05);
+	CU_ASSERT(t2.refresh < 30 * t1.refresh + 0.05);
+	CU_ASSERT(t2.refresh2 < 30 * t1.refresh2 + 0.05);
+	/* Within a period no key is blinded again. */
+	CU_ASSERT(t2.refresh2 < t2.refresh);
+	CU_ASSERT(t2.tick < 30 * t1.tick + 0.05);
+	CU_ASSERT(t2.events < 30 * t1.events + 0.05);
+}
+
+/*
+ * The consensus load against a scripted tor in this process: a complete
+ * load swaps the view in; a refused md/all or a connection that drops
+ * during it keeps the previous view (an empty ring would send every
+ * descriptor to the wrong HSDirs).  The documents are the captured test
+ * network's (tests/vectors/torctl).
+ */
+struct faketor {
+	int		 lfd, cfd;
+	char		 in[4096];
+	size_t		 inlen;
+	int		 md_mode;	/* 0 answer, 1 refuse, 2 hang up */
+	int		 md_asked;
+	uint8_t		*cons, *mds;
+	size_t		 conslen, mdslen;
+};
+
+static void
+ft_send(struct faketor *ft, const void *p, size_t n)
+{
+	const uint8_t	*q = p;
+	ssize_t		 w;
+	struct pollfd	 pfd;
+
+	while (n > 0 && ft->cfd != -1) {
+		pfd.fd = ft->cfd;
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, 1000) != 1 ||
+		    (w = send(ft->cfd, q, n, MSG_NOSIGNAL)) <= 0)
+			break;
+		q += w;
+		n -= (size_t)w;
+	}
+}
+
+static void
+ft_line(struct faketor *ft, const char *line)
+{
+	static const char pi[] = "250-PROTOCOLINFO 1\r\n250-AUTH "
+	    "METHODS=NULL\r\n250-VERSION Tor=\"0.4.9.11\"\r\n250 OK\r\n";
+
+	if (strncmp(line, "PROTOCOLINFO", 12) == 0)
+		ft_send(ft, pi, sizeof(pi) - 1);
+	else if (strcmp(line, "GETINFO "
+	    "dir/status-vote/current/consensus-microdesc") == 0)
+		ft_send(ft, ft->cons, ft->conslen);
+	else if (strcmp(line, "GETINFO md/all") == 0) {
+		ft->md_asked++;
+		if (ft->md_mode == 0)
+			ft_send(ft, ft->mds, ft->mdslen);
+		else if (ft->md_mode == 1)
+			ft_send(ft, "552 internal error\r\n", 20);
+		else {
+			close(ft->cfd);
+			ft->cfd = -1;
+		}
+	} else if (strncmp(line, "GETINFO md/id/", 14) == 0)
+		ft_send(ft, "552 Unrecognized key\r\n", 22);
+	else
+		ft_send(ft, "250 OK\r\n", 8);
+}
+
+static void
+ft_pump(struct faketor *ft, struct torctl *tc, int ms)
+{
+	struct pollfd	pfd[3];
+	char		*nl;
+	ssize_t		 n;
+	size_t		 k;
+	int		 to;
+
+	for (; ms > 0; ms -= 10) {
+		torctl_pollfd(tc, &pfd[0]);
+		pfd[1].fd = ft->lfd;
+		pfd[1].events = POLLIN;
+		pfd[2].fd = ft->cfd;
+		pfd[2].events = POLLIN;
+		pfd[1].revents = pfd[2].revents = 0;
+		to = torctl_timeout(tc);
+		if (to < 0 || to > 10)
+			to = 10;
+		(void)poll(pfd, 3, to);
+		torctl_process(tc, pfd[0].fd == -1 ? 0 : pfd[0].revents);
+		if ((pfd[1].revents & POLLIN) && ft->cfd == -1) {
+			ft->cfd = accept(ft->lfd, NULL, NULL);
+			ft->inlen = 0;
+		}
+		if (ft->cfd == -1 || !(pfd[2].revents & (POLLIN | POLLHUP)))
+			continue;
+		if ((n = recv(ft->cfd, ft->in + ft->inlen,
+		    sizeof(ft->in) - 1 - ft->inlen, 0)) <= 0) {
+			close(ft->cfd);
+			ft->cfd = -1;
+			continue;
+		}
+		ft->inlen += (size_t)n;
+		ft->in[ft->inlen] = '\0';
+		while (ft->cfd != -1 && (nl = strstr(ft->in, "\r\n")) != NULL) {
+			*nl = '\0';
+			ft_line(ft, ft->in);
+			k = (size_t)(nl + 2 - ft->in);
+			memmove(ft->in, ft->in + k, ft->inlen - k + 1);
+			ft->inlen -= k;
+		}
+	}
+}
+
+/* Load once more; returns once the load has ended (or 5 s). */
+static void
+ft_load(struct faketor *ft, struct collector *c)
+{
+	int	i;
+
+	for (i = 0; i < 500 && torctl_state(c->tc) != TORCTL_READY; i++)
+		ft_pump(ft, c->tc, 10);
+	CU_ASSERT_FATAL(torctl_state(c->tc) == TORCTL_READY);
+	collector_view_load(c);
+	CU_ASSERT(c->view_loading == 1);
+	for (i = 0; i < 500 && c->view_loading; i++)
+		ft_pump(ft, c->tc, 10);
+	CU_ASSERT(c->view_loading == 0);
+}
+
+static void
+test_view_load(void)
+{
+	struct conf		 cf;
+	struct collector	 c;
+	struct faketor		 ft;
+	struct torctl_config	 tcc;
+	struct sockaddr_in	 sin;
+	socklen_t		 sl = sizeof(sin);
+	struct hsdir_view	*v1;
+	char			 where[64];
+
+	addrs_make();
+	memset(&ft, 0, sizeof(ft));
+	ft.cfd = -1;
+	ft.cons = test_read_file(test_vector_path(
+	    "torctl/getinfo-consensus-microdesc.raw"), &ft.conslen);
+	ft.mds = test_read_file(test_vector_path("torctl/getinfo-md-all.raw"),
+	    &ft.mdslen);
+	CU_ASSERT_FATAL(ft.cons != NULL && ft.mds != NULL);
+	CU_ASSERT_FATAL((ft.lfd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(ft.lfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(ft.lfd, 4) == -1 ||
+	    getsockname(ft.lfd, (struct sockaddr *)&sin, &sl) == -1) {
+		close(ft.lfd);
+		free(ft.cons);
+		free(ft.mds);
+		TEST_SKIP("no loopback listener");
+	}
+	(void)snprintf(where, sizeof(where), "127.0.0.1:%u",
+	    ntohs(sin.sin_port));
+	CU_ASSERT_FATAL(load(&cf, fmt("service %s { backends = { %s } }\n",
+	    addr[0], addr[1])) == 0);
+	CU_ASSERT_FATAL(collector_init(&c, &cf) == 0);
+	c.testnet = 1;
+	memset(&tcc, 0, sizeof(tcc));
+	tcc.address = where;
+	tcc.auth = TORCTL_AUTH_AUTO;
+	tcc.backoff_min_ms = 10;
+	tcc.backoff_max_ms = 20;
+	CU_ASSERT_FATAL((c.tc = torctl_new(&tcc, NULL, NULL, &c)) != NULL);
+	torctl_start(c.tc);
+
+	/* A complete load: swapped in, services get their HSDirs (in
+	 * steps, the first at once). */
+	ft_load(&ft, &c);
+	CU_ASSERT_FATAL((v1 = c.view) != NULL);
+	CU_ASSERT(c.services[0].slot[0].nup > 0);
+	CU_ASSERT(ft.md_asked == 1);
+	/* md/all refused: the old view stays. */
+	ft.md_mode = 1;
+	ft_load(&ft, &c);
+	CU_ASSERT(ft.md_asked == 2);
+	CU_ASSERT(c.view == v1);
+	/* The connection drops during md/all: the old view stays. */
+	ft.md_mode = 2;
+	ft_load(&ft, &c);
+	CU_ASSERT(ft.md_asked == 3);
+	CU_ASSERT(c.view == v1);
+	/* And a good one later replaces it. */
+	ft.md_mode = 0;
+	ft_load(&ft, &c);
+	CU_ASSERT(ft.md_asked == 4);
+	CU_ASSERT(c.view != NULL && c.view != v1);
+	torctl_free(c.tc);
+	c.tc = NULL;
+	collector_clear(&c);
+	if (ft.cfd != -1)
+		close(ft.cfd);
+	close(ft.lfd);
+	free(ft.cons);
+	free(ft.mds);
 }
 
 /* ------------------------------------------------------------------ */
@@ -692,10 +1375,14 @@ static const struct test_case tests[] = {
 	{ "config: a good file", test_conf_good },
 	{ "config: bad files are refused", test_conf_bad },
 	{ "config: client keys", test_client_key },
+	{ "config: masters listed in a pool", test_conf_pool_services },
 	{ "import: onionbalance-config output", test_import_generated },
 	{ "import: documentation style, key files", test_import_docstyle },
 	{ "import: bad input", test_import_bad },
 	{ "status: JSON and text", test_status_json },
+	{ "reload: state kept, dropped, republished", test_reload },
+	{ "consensus: a failed load keeps the old view", test_view_load },
+	{ "hosting: 1000 and 10000 services scale linearly", test_scale },
 	{ "signer client: replies, refusals, bad peers", test_signer_client },
 	{ NULL, NULL }
 };

@@ -183,7 +183,8 @@ kt_edit_line(const char *src, const char *dst, size_t line,
 	free(d);
 }
 
-/* In a forked child: no CUnit assertions, NULL on failure. */
+/* Token kt-a, open.  Usable in a forked child: no CUnit assertions, NULL
+ * on failure. */
 static struct hsm *
 kt_hsm_child(void)
 {
@@ -195,25 +196,22 @@ kt_hsm_child(void)
 	memset(&c, 0, sizeof(c));
 	c.uri = "pkcs11:token=kt-a";
 	c.pin_source = pin;
-	if ((h = hsm_new(&c)) == NULL || hsm_open(h) != 0)
+	if ((h = hsm_new(&c)) == NULL)
 		return NULL;
+	if (hsm_open(h) != 0) {
+		hsm_free(h);
+		return NULL;
+	}
 	return h;
 }
 
 static struct hsm *
 kt_hsm(void)
 {
-	struct hsm_config	 c;
-	struct hsm		*h;
-	char			 pin[2 * PATH_MAX];
+	struct hsm	*h;
 
-	(void)snprintf(pin, sizeof(pin), "file:%s/pin", kt_work);
-	memset(&c, 0, sizeof(c));
-	c.uri = "pkcs11:token=kt-a";
-	c.pin_source = pin;
-	h = hsm_new(&c);
+	h = kt_hsm_child();
 	CU_ASSERT_FATAL(h != NULL);
-	CU_ASSERT_FATAL(hsm_open(h) == 0);
 	return h;
 }
 

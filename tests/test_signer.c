@@ -1497,6 +1497,123 @@ test_signer_offline(void)
 	conn_close(&c);
 }
 
+/* Whether audit record seq (line seq of F.audit) is of the given kind
+ * and covers exactly the bytes msg[0..len). */
+static int
+audit_covers(uint64_t seq, const char *kind, const uint8_t *msg, size_t len)
+{
+	struct ob_iov	 iov;
+	uint8_t		*d, want[SHA3_256_LEN], got[SHA3_256_LEN];
+	char		*line, *next, f_kind[16], f_dig[2 * SHA3_256_LEN + 2];
+	unsigned long long n;
+	size_t		 dlen;
+	int		 ok = 0;
+
+	iov.p = msg;
+	iov.n = len;
+	if (ob_sha3_256(want, &iov, 1) != 0 ||
+	    (d = test_read_file(F.audit, &dlen)) == NULL)
+		return 0;
+	for (line = (char *)d; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (sscanf(line, "%llu %*s %*s %*s %15s %65s", &n, f_kind,
+		    f_dig) != 3 || n != seq)
+			continue;
+		ok = strcmp(f_kind, kind) == 0 && hex_decode(got,
+		    sizeof(got), f_dig, strlen(f_dig)) == 0 &&
+		    memcmp(got, want, sizeof(got)) == 0;
+		break;
+	}
+	free(d);
+	return ok;
+}
+
+static void
+signer_kill9(void)
+{
+	int	st;
+
+	CU_ASSERT(kill(F.pid, SIGKILL) == 0);
+	CU_ASSERT(waitpid(F.pid, &st, 0) == F.pid);
+	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	F.pid = 0;
+}
+
+/*
+ * Group commit keeps durability: the signer is killed (-9) the moment a
+ * reply arrives, and the log still verifies and holds the record of
+ * every signature that left, with the digest of exactly what was signed:
+ * a descriptor, then a RECERTIFY batch (many records, one fsync).
+ */
+static void
+test_signer_crash(void)
+{
+	struct msg_conn	 c;
+	struct msg	 m;
+	struct audit_result res;
+	struct buf	*body;
+	uint8_t		 sig[ED25519_SIG_LEN], *msg = NULL;
+	uint64_t	 rev, seq = 0;
+	uint32_t	 sigs = 0;
+	size_t		 mlen = 0, before, b;
+
+	fixture();
+	if (F.ready != 1 || F.last_rev == 0)
+		TEST_SKIP("happy path did not run");
+	conn_open(&c, 1);
+	rev = get_params(&c);
+	body = master_body(happy_pick, 4, rev, F.cert08);
+	CU_ASSERT_FATAL(send_sign(&c, F.master.addr, F.tp, buf_ptr(body),
+	    buf_len(body), &m) == 0);
+	if (m.type == PROTO_ERROR)
+		expect_error(&m, 0);
+	CU_ASSERT_FATAL(m.type == PROTO_SIGN_DESC_OK);
+	CU_ASSERT(msg_get_fixed(&m, sig, sizeof(sig)) == 0);
+	CU_ASSERT(msg_get_u64(&m, &seq) == 0 && msg_end(&m) == 0);
+	signer_kill9();
+	conn_close(&c);
+	F.last_rev = rev;
+	CU_ASSERT(audit_verify_file(F.audit, &res) == 0);
+	CU_ASSERT(res.last_seq == seq);
+	CU_ASSERT_FATAL(hs_desc_sig_message(&msg, &mlen, buf_ptr(body),
+	    buf_len(body)) == 0);
+	CU_ASSERT(ob_ed25519_verify(sig, msg, mlen, F.signing_pk) == 0);
+	CU_ASSERT(audit_covers(seq, AUDIT_KIND_DESC, msg, mlen));
+	free(msg);
+	buf_free(body);
+
+	/* The cert cache died with it: RECERTIFY signs them all again. */
+	signer_start();
+	before = audit_records();
+	conn_open(&c, 1);
+	feed_backends(&c, &sigs);
+	signer_kill9();
+	conn_close(&c);
+	CU_ASSERT(sigs == 2 * N_BACKENDS * N_INTRO);
+	CU_ASSERT(audit_verify_file(F.audit, &res) == 0);
+	CU_ASSERT(res.nrecords == before + sigs);
+	for (b = 0; b < N_BACKENDS * N_INTRO; b++) {
+		CU_ASSERT(audit_covers(before + 1 + 2 * b, AUDIT_KIND_CERT09,
+		    F.cert09[b], HS_CERT_TBS_LEN));
+		CU_ASSERT(audit_covers(before + 2 + 2 * b, AUDIT_KIND_CERT0B,
+		    F.cert0b[b], HS_CERT_TBS_LEN));
+	}
+	/* It starts again on that log, and the floor of the descriptor
+	 * signed before the first kill survived it too. */
+	signer_start();
+	conn_open(&c, 1);
+	CU_ASSERT_FATAL(msg_conn_call(&c, PROTO_STATUS, NULL, &m, T_MS) == 0);
+	CU_ASSERT(m.type == PROTO_STATUS_OK);
+	(void)get_params(&c);
+	body = master_body(happy_pick, 4, F.last_rev, F.cert08);
+	CU_ASSERT_FATAL(send_sign(&c, F.master.addr, F.tp, buf_ptr(body),
+	    buf_len(body), &m) == 0);
+	expect_error(&m, PROTO_R_REVISION);
+	buf_free(body);
+	conn_close(&c);
+}
+
 /* STATUS, the audit log, and a clean SIGTERM. */
 static void
 test_signer_status_stop(void)
@@ -1625,6 +1742,7 @@ static const struct test_case signer_tests[] = {
 	{ "peer",		test_signer_peer },
 	{ "restart",		test_signer_restart },
 	{ "offline",		test_signer_offline },
+	{ "crash",		test_signer_crash },
 	{ "status_stop",	test_signer_status_stop },
 	{ "conf",		test_signer_conf },
 	{ NULL, NULL }

@@ -131,9 +131,9 @@ users_ensure() {
 	done
 	cp /etc/passwd "$fe/passwd"
 	cp /etc/group "$fe/group"
-	echo "$su:x:$id:$id:obhsm signer:/nonexistent:/usr/sbin/nologin" \
-	    >> "$fe/passwd"
-	echo "$cu:x:$((id + 1)):$((id + 1)):obhsm collector:/nonexistent:/usr/sbin/nologin" \
+	nl=/nonexistent:/usr/sbin/nologin
+	echo "$su:x:$id:$id:obhsm signer:$nl" >> "$fe/passwd"
+	echo "$cu:x:$((id + 1)):$((id + 1)):obhsm collector:$nl" \
 	    >> "$fe/passwd"
 	echo "$su:x:$id:" >> "$fe/group"
 	echo "$cu:x:$((id + 1)):" >> "$fe/group"
@@ -144,11 +144,17 @@ users_ensure() {
 }
 
 # The run directory is 0700 (mktemp): let the daemons' users through.
+# Only from $fe up to the run directory, nothing outside the run.
 dirs_traversable() {
+	top=${OBNET_RUNDIR:?}
+	case $fe in
+	"$top"/*) ;;
+	*)	log "$fe is not under $top"; exit 1 ;;
+	esac
 	d=$fe
-	while [ "$d" != / ] && [ -n "$d" ]; do
+	while :; do
 		chmod o+x "$d"
-		[ "$d" = "${OBNET_RUNDIR:-/}" ] && break
+		[ "$d" = "$top" ] && break
 		d=$(dirname "$d")
 	done
 }

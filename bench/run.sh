@@ -32,7 +32,7 @@ run() {
 	tag=$1; shift
 	d=$tmp/$tag
 	mkdir -p "$d"
-	if ! OBBENCH_DIR=$d timeout "$TMO" "$@" > "$d/out" 2> "$d/err"
+	if ! OBBENCH_DIR=$d timeout "$TMO" "$@" >"$d/out" 2>"$d/err"
 	then
 		echo "run.sh: $tag failed:" >&2
 		tail -5 "$d/err" >&2

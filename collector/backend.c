@@ -492,8 +492,10 @@ collector_reload(struct collector *c, struct conf *ncf)
 	}
 	for (i = 0; i < c->nbackends; i++)
 		backend_judge(c, &c->backends[i], now);
-	/* Removed services' uploads and HSDirs: recomputed for new ones. */
-	publish_refresh_hsdirs(c, now);
+	/* New services get their HSDirs from the loop, in steps (kept
+	 * ones keep theirs and their blinded keys: cheap). */
+	publish_refresh_start(c);
+	(void)publish_refresh_step(c, REFRESH_BATCH);
 	return 0;
  err:
 	log_warn("%s", __func__);

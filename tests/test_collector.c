@@ -964,14 +964,18 @@ test_scale(void)
 	/* Every event found its upload. */
 	CU_ASSERT(t1.nevents > 1000 && t1.matched == t1.nevents);
 	CU_ASSERT(t2.nevents > 10000 && t2.matched == t2.nevents);
-	/* Linear is x10; quadratic would be x100. */
-	CU_ASSERT(t2.init < 30 * t1.init + 0.05);
-	CU_ASSERT(t2.refresh < 30 * t1.refresh + 0.05);
-	CU_ASSERT(t2.refresh2 < 30 * t1.refresh2 + 0.05);
+	/*
+	 * Linear is x10; quadratic would be x100.  The slack absorbs a
+	 * busy machine (2 cores, shared) and is far below what a
+	 * quadratic step costs at S = 10000 (seconds).
+	 */
+	CU_ASSERT(t2.init < 30 * t1.init + 0.5);
+	CU_ASSERT(t2.refresh < 30 * t1.refresh + 0.5);
+	CU_ASSERT(t2.refresh2 < 30 * t1.refresh2 + 0.5);
 	/* Within a period no key is blinded again. */
 	CU_ASSERT(t2.refresh2 < t2.refresh);
-	CU_ASSERT(t2.tick < 30 * t1.tick + 0.05);
-	CU_ASSERT(t2.events < 30 * t1.events + 0.05);
+	CU_ASSERT(t2.tick < 30 * t1.tick + 0.5);
+	CU_ASSERT(t2.events < 30 * t1.events + 0.5);
 }
 
 /*

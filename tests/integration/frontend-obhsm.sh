@@ -21,6 +21,13 @@
 #            start signer and collector in the background; for each, write
 #            its PID to $OBNET_FE_DIR/fe-<name>.pid and log to
 #            $OBNET_FE_DIR/fe-<name>.log; obnet ends them by PID.
+#   start-signer, start-collector
+#            after obnet ended that daemon (frontend-restart): start it
+#            again with the same configuration and state; new PID file,
+#            log appended.
+#   tor-restarted
+#            after obnet restarted the frontend tor: give the collector
+#            the new control cookie and the SocksPort again.
 # Exit 3 means "not available"; anything else non-zero is a failure.
 #
 # Layout under $OBNET_FE_DIR (what an operator spreads over /etc, /run and
@@ -41,7 +48,7 @@
 # run's private mount namespace this script adds them by bind-mounting
 # extended copies of /etc/passwd and /etc/group (never on the host).
 set -eu
-verb=${1:?usage: frontend-obhsm.sh check|prepare|start}
+verb=${1:?usage: frontend-obhsm.sh check|prepare|start|start-signer|start-collector|tor-restarted}
 fe=${OBNET_FE_DIR:?}
 bld=${OBHSM_BUILDDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 keytool=$bld/obhsm-keytool
@@ -320,7 +327,7 @@ stamp() {
 	# Not a byte of the caller's stdout: obnet waits for its end.
 	(while IFS= read -r l; do
 		printf '%s %s\n' "$(date -u +%H:%M:%S)" "$l"
-	done) < "$fe/fe-$1.fifo" > "$fe/fe-$1.log" 2>&1 &
+	done) < "$fe/fe-$1.fifo" >> "$fe/fe-$1.log" 2>&1 &
 }
 
 start() {
@@ -329,6 +336,20 @@ start() {
 	: "${OBNET_FE_CONTROL_PORT:?}"
 	users_ensure
 	fe_socks=$((OBNET_FE_CONTROL_PORT + 50))
+	tor_attach
+	signer_conf > "$fe/signer.conf"
+	collector_conf > "$fe/collector.conf"
+	"$signer" -n -f "$fe/signer.conf"
+	"$collector" -n -f "$fe/collector.conf"
+	signer_start
+	collector_start
+	log "signer pid $(cat "$fe/fe-signer.pid"), collector pid" \
+	    "$(cat "$fe/fe-collector.pid")"
+}
+
+# What the collector needs from the frontend tor; again after that tor
+# restarts (a new tor has a new cookie and only its torrc's ports).
+tor_attach() {
 	if [ "$health" = 1 ]; then
 		fe_tor_socks
 	fi
@@ -337,11 +358,18 @@ start() {
 	# gets its own copy (the cookie does not change while tor runs).
 	install -m 600 -o "$cu" -g "$cu" "$OBNET_FE_COOKIE" \
 	    "$fe/collector/control_auth_cookie"
-	signer_conf > "$fe/signer.conf"
-	collector_conf > "$fe/collector.conf"
-	"$signer" -n -f "$fe/signer.conf"
-	"$collector" -n -f "$fe/collector.conf"
+}
 
+alive_check() {
+	if ! kill -0 "$(cat "$fe/fe-$1.pid")" 2>/dev/null; then
+		log "$1 exited at once:"
+		tail -20 "$fe/fe-$1.log" >&2
+		exit 1
+	fi
+}
+
+signer_start() {
+	rm -f "$fe/run/signer.sock"
 	stamp signer
 	"$signer" -d -v -f "$fe/signer.conf" </dev/null \
 	    >"$fe/fe-signer.fifo" 2>&1 &
@@ -358,20 +386,17 @@ start() {
 		fi
 		sleep 0.1
 	done
+	sleep 1
+	alive_check signer
+}
+
+collector_start() {
 	stamp collector
 	"$collector" -d -v -f "$fe/collector.conf" \
 	    </dev/null >"$fe/fe-collector.fifo" 2>&1 &
 	echo $! > "$fe/fe-collector.pid"
 	sleep 1
-	for p in signer collector; do
-		if ! kill -0 "$(cat "$fe/fe-$p.pid")" 2>/dev/null; then
-			log "$p exited at once:"
-			tail -20 "$fe/fe-$p.log" >&2
-			exit 1
-		fi
-	done
-	log "signer pid $(cat "$fe/fe-signer.pid"), collector pid" \
-	    "$(cat "$fe/fe-collector.pid")"
+	alive_check collector
 }
 
 case $verb in
@@ -383,6 +408,20 @@ prepare)
 	;;
 start)
 	start
+	;;
+start-signer)
+	# After obnet ended the old one (frontend-restart signer).
+	signer_start
+	log "signer restarted, pid $(cat "$fe/fe-signer.pid")"
+	;;
+start-collector)
+	collector_start
+	log "collector restarted, pid $(cat "$fe/fe-collector.pid")"
+	;;
+tor-restarted)
+	fe_socks=$((OBNET_FE_CONTROL_PORT + 50))
+	tor_attach
+	log "collector given the new tor's cookie and SocksPort"
 	;;
 *)
 	log "unknown verb $verb"

@@ -48,6 +48,9 @@ FRONTEND_CTL = 9200
 # 24 rounds = 8 minutes, so period rollover happens during a run.
 VOTING_INTERVAL = 20
 
+# A client attempt that has not got the page after this long is stuck
+# (a connection here takes 1-10 s); fetch_once retries on a new circuit.
+ATTEMPT_TIMEOUT = 20
 FE_UNAVAILABLE = 3      # exit code: the chosen frontend cannot run here
 
 
@@ -846,7 +849,11 @@ class Obhsm(Frontend):
 
 	def start(self, state, rundir, timeout=120):
 		frontend_tor_start(state, rundir, timeout)
-		self._run("start", rundir, timeout)
+		self.run_adopt(state, rundir, "start", timeout)
+
+	def run_adopt(self, state, rundir, verb, timeout):
+		"""Run a verb of the script, then record the daemons' PIDs."""
+		self._run(verb, rundir, timeout)
 		fe = os.path.join(rundir, "fe")
 		for f in sorted(os.listdir(fe)):
 			if f.startswith("fe-") and f.endswith(".pid"):
@@ -891,7 +898,27 @@ def master_intro(rundir, timeout=60, everywhere=False):
 			best = (rev, keys)
 	if best is None:
 		raise ObnetError("master: " + fr.summary())
+	revs_record(rundir, fr)
 	return best + (len(fr.descriptors()),)
+
+
+def revs_record(rundir, fr):
+	"""Append (time, HSDir, blinded key, revision) of every master copy
+	served to revs.jsonl, for revcheck: a publisher that restarts must
+	never go back to a lower revision counter for the same blinded
+	key (tor's HSDirs would refuse it and keep serving a stale
+	descriptor)."""
+	from stem.descriptor.hidden_service import HiddenServiceDescriptorV3
+	with open(os.path.join(rundir, "revs.jsonl"), "a") as f:
+		for h, text in sorted(fr.content.items()):
+			if not text or fr.result.get(h) != "RECEIVED":
+				continue
+			d = HiddenServiceDescriptorV3(text.encode())
+			blinded = d.signing_cert.signing_key()
+			f.write(json.dumps({"t": round(time.time(), 1),
+			    "hsdir": h.split("~")[0].lstrip("$"),
+			    "blinded": base64.b64encode(blinded).decode(),
+			    "rev": d.revision_counter}) + "\n")
 
 
 def intro_owner(net, key):
@@ -899,6 +926,25 @@ def intro_owner(net, key):
 		if key in net.get("intro%d" % k, []):
 			return "backend%d" % k
 	return "?"
+
+
+def fetch_once(addr, timeout, attempt_timeout=ATTEMPT_TIMEOUT):
+	"""One user-visible fetch: like a browser the user reloads, retry
+	on a fresh circuit when an attempt stalls.  Right after a backend
+	dies, its intro points stay in the master descriptor until the
+	next publish; an intro relay that has not yet noticed the dead
+	circuit ACKs the INTRODUCE1 and the rendezvous never comes, so a
+	single attempt would hang for its whole timeout.  Returns (backend
+	name or None, attempts used)."""
+	deadline = time.monotonic() + timeout
+	n = 0
+	while True:
+		n += 1
+		left = deadline - time.monotonic()
+		who = curl_once(addr, max(1, min(attempt_timeout, left)))
+		if who or deadline - time.monotonic() < 1:
+			return who, n
+		log("attempt %d failed; retrying on a fresh circuit" % n)
 
 
 def curl_once(addr, timeout):
@@ -984,7 +1030,7 @@ def cmd_fetch(args):
 	t0 = time.monotonic()
 	deadline = t0 + args.timeout
 	first_ok = None
-	n = 0
+	n = retries = 0
 	while time.monotonic() < deadline:
 		if args.until_all and live and live <= set(seen):
 			break
@@ -992,8 +1038,9 @@ def cmd_fetch(args):
 			break
 		n += 1
 		tl = time.monotonic()
-		who = curl_once(addr, min(args.try_timeout,
-		    max(1, deadline - tl)))
+		who, att = fetch_once(addr, min(args.try_timeout,
+		    max(1, deadline - tl)), args.attempt_timeout)
+		retries += att - 1
 		if who:
 			ok += 1
 			lat.append(time.monotonic() - tl)
@@ -1006,6 +1053,7 @@ def cmd_fetch(args):
 		log("fetch %d: %s (%.1fs)" % (n, who or "FAILED",
 		    time.monotonic() - tl))
 	res = {"tries": n, "ok": ok, "failed": fail, "backends": seen,
+	    "retries": retries,
 	    "first_ok_s": None if first_ok is None else round(first_ok, 1),
 	    "elapsed_s": round(time.monotonic() - t0, 1)}
 	if lat:
@@ -1068,7 +1116,7 @@ def cmd_wait_drop(args):
 		except ObnetError as e:
 			log("poll %d: %s" % (polls, e))
 		if args.probe:
-			who = curl_once(st["net"]["master"], 60)
+			who, _ = fetch_once(st["net"]["master"], 60)
 			if who:
 				served += 1
 			else:
@@ -1083,6 +1131,66 @@ def cmd_wait_drop(args):
 	if dropped is not None:
 		state.set_time("failover_drop_s", dropped)
 	else:
+		sys.exit(1)
+
+
+def cmd_frontend_restart(args):
+	"""End one frontend part by PID and start it again, as an operator
+	(or systemd) would: signer, collector, or the frontend's tor.  The
+	master must be republished afterwards (wait-master)."""
+	rundir = rundir_get()
+	state = State(rundir)
+	st = state.get()
+	if st["net"]["frontend"] != "obhsm":
+		raise ObnetError("frontend-restart: only for obhsm")
+	fe = Obhsm()
+	t0 = time.monotonic()
+	state.set_net("fe_%s_restarted_at" % args.part, time.time())
+	if args.part == "tor":
+		proc_stop(state, "fe-tor")
+		frontend_tor_start(state, rundir, args.timeout)
+		# The new tor has a new control cookie and no SocksPort.
+		fe.run_adopt(state, rundir, "tor-restarted", args.timeout)
+	else:
+		proc_stop(state, "fe-" + args.part)
+		fe.run_adopt(state, rundir, "start-" + args.part,
+		    args.timeout)
+	log("frontend %s restarted (%.0fs)" % (args.part,
+	    time.monotonic() - t0))
+
+
+def cmd_revcheck(args):
+	"""Every copy of the master descriptor seen on an HSDir (revs.jsonl,
+	written by each master fetch): for one blinded key, no HSDir may
+	ever serve a lower revision than it served before.  Prints per
+	blinded key the revisions seen; exits 1 on a decrease."""
+	rundir = rundir_get()
+	seen = {}
+	bad = []
+	n = 0
+	try:
+		f = open(os.path.join(rundir, "revs.jsonl"))
+	except FileNotFoundError:
+		raise ObnetError("revcheck: no master descriptor recorded")
+	with f:
+		for line in f:
+			r = json.loads(line)
+			n += 1
+			key = (r["blinded"], r["hsdir"])
+			last = seen.get(key)
+			if last is not None and r["rev"] < last:
+				bad.append("%s on %s: revision %d after %d" % (
+				    r["blinded"][:8], r["hsdir"][:8], r["rev"],
+				    last))
+			seen[key] = r["rev"] if last is None else \
+			    max(last, r["rev"])
+	per = {}
+	for (b, h), rev in seen.items():
+		per.setdefault(b, set()).add(rev)
+	print(json.dumps({"copies": n, "blinded_keys": len(per),
+	    "max_rev": {b[:8]: max(v) for b, v in per.items()},
+	    "decreases": bad}, sort_keys=True))
+	if bad or n == 0:
 		sys.exit(1)
 
 
@@ -1359,6 +1467,9 @@ def main():
 	s.add_argument("--min-ok", type=int, default=1)
 	s.add_argument("--timeout", type=float, default=180)
 	s.add_argument("--try-timeout", type=float, default=60)
+	s.add_argument("--attempt-timeout", type=float,
+	    default=ATTEMPT_TIMEOUT, help="retry on a fresh circuit after "
+	    "this long (within --try-timeout)")
 	s.add_argument("--record", help="store first-success time as KEY")
 	s.set_defaults(fn=cmd_fetch)
 
@@ -1387,6 +1498,14 @@ def main():
 	s.add_argument("--probe", action="store_true",
 	    help="also GET the master each poll")
 	s.set_defaults(fn=cmd_wait_drop)
+
+	s = sub.add_parser("frontend-restart")
+	s.add_argument("part", choices=["signer", "collector", "tor"])
+	s.add_argument("--timeout", type=float, default=120)
+	s.set_defaults(fn=cmd_frontend_restart)
+
+	s = sub.add_parser("revcheck")
+	s.set_defaults(fn=cmd_revcheck)
 
 	s = sub.add_parser("report")
 	s.add_argument("--out")

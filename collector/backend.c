@@ -484,6 +484,8 @@ collector_reload(struct collector *c, struct conf *ncf)
 	c->services = ns;
 	c->nservices = c->cf.nservices;
 	c->epoch++;
+	c->verify_dirty = 1;		/* new pairs, and dropped verdicts */
+	c->verify_next = 0;
 	free(bmoved);
 	free(smoved);
 	if (index_build(c) != 0) {
@@ -506,6 +508,126 @@ collector_reload(struct collector *c, struct conf *ncf)
 	free(bmoved);
 	free(smoved);
 	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* The signer's verdicts on backend descriptors, per service           */
+
+/* Hand new backend descriptors to the signer, for each service. */
+struct verify_arg {
+	struct collector	*c;
+	size_t			 svc, member;
+	uint64_t		 gen;
+	uint64_t		 epoch;		/* svc, member are of it */
+};
+
+static void
+verify_cb(const struct sc_reply *r, void *arg)
+{
+	struct verify_arg	*va = arg;
+	struct service		*s;
+	struct conf_pool	*p;
+	struct backend		*b;
+
+	/* Reloaded meanwhile: collector_reload asks again. */
+	if (va->epoch != va->c->epoch) {
+		free(va);
+		return;
+	}
+	s = &va->c->services[va->svc];
+	p = &va->c->cf.pools[s->cf->pool];
+	b = &va->c->backends[p->backends[va->member]];
+	if (r->ok) {
+		s->verified_gen[va->member] = va->gen;
+		s->rejected_gen[va->member] = 0;
+		collector_verdict_set(s, va->member, p->nbackends, NULL);
+	} else if (r->reason != 0) {
+		s->rejected_gen[va->member] = va->gen;
+		collector_verdict_set(s, va->member, p->nbackends,
+		    r->detail[0] != '\0' ? r->detail : "refused");
+		/* Once per descriptor, not once per service: the status
+		 * lists every service it was refused for. */
+		if (b->refusal_logged != va->gen) {
+			b->refusal_logged = va->gen;
+			log_warnx("signer refused backend %s for %s: %s",
+			    b->cf->addr, s->cf->addr, r->detail);
+		} else
+			log_debug("signer refused backend %s for %s: %s",
+			    b->cf->addr, s->cf->addr, r->detail);
+	} else {
+		s->sent_gen[va->member] = 0;	/* lost: send again */
+		va->c->verify_dirty = 1;
+	}
+	free(va);
+}
+
+/*
+ * Send what the signer has not judged yet, a queue's worth at a time.
+ * Every (service, backend) pair is a request, so with thousands of
+ * services a new backend descriptor means thousands of them: the walk
+ * resumes where the queue filled up (c->verify_next), and the loop calls
+ * again as replies free the queue, not once a second.  Returns once the
+ * queue is full (work left) or a whole pass found nothing (clean).
+ */
+void
+collector_verify_sync(struct collector *c)
+{
+	struct verify_arg	*va;
+	size_t			 n, i, j, pending;
+	uint64_t		 req, fail;
+
+	if (!sc_ready(c->sc) || !c->verify_dirty || c->nservices == 0)
+		return;
+	sc_stats(c->sc, &req, &fail, &pending);
+	for (n = 0; n < c->nservices; n++) {
+		struct service		*s;
+		const struct conf_pool	*p;
+
+		if (c->verify_next >= c->nservices)
+			c->verify_next = 0;
+		i = c->verify_next;
+		s = &c->services[i];
+		p = &c->cf.pools[s->cf->pool];
+
+		/*
+		 * The signer replaces a backend's intro points with each new
+		 * descriptor: not while a publish job of this service may
+		 * still ask it to certify the old ones.
+		 */
+		if (s->slot[0].busy || s->slot[1].busy) {
+			c->verify_next++;
+			c->verify_busy = 1;
+			continue;
+		}
+		for (j = 0; j < p->nbackends; j++) {
+			struct backend *b = &c->backends[p->backends[j]];
+
+			if (!b->have_desc || s->sent_gen[j] == b->gen)
+				continue;
+			/* Keep the signer's queue short. */
+			if (pending >= 64)
+				return;
+			if ((va = calloc(1, sizeof(*va))) == NULL)
+				return;
+			va->c = c;
+			va->svc = i;
+			va->member = j;
+			va->gen = b->gen;
+			va->epoch = c->epoch;
+			if (sc_backend_desc(c->sc, s->cf->addr, b->cf->addr,
+			    b->tp, b->raw, b->rawlen, verify_cb, va) != 0) {
+				free(va);
+				/* Still dirty: tried again from here. */
+				return;
+			}
+			s->sent_gen[j] = b->gen;
+			pending++;
+		}
+		c->verify_next++;
+	}
+	/* A full pass: clean.  Services skipped as busy are looked at
+	 * again from the next tick, not on every event. */
+	c->verify_dirty = 0;
 }
 
 /* ------------------------------------------------------------------ */

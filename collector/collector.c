@@ -218,6 +218,7 @@ desc_content(struct collector *c, const struct torctl_reply *r, time_t now)
 	b->revision = d.revision_counter;
 	b->expires = (time_t)d.signing_cert.expiry_hours * 3600;
 	b->gen++;
+	c->verify_dirty = 1;
 	log_debug("backend %s: descriptor revision %llu, %zu intro points",
 	    b->cf->addr, (unsigned long long)b->revision, b->desc.n_intro);
  done:
@@ -228,91 +229,6 @@ desc_content(struct collector *c, const struct torctl_reply *r, time_t now)
 			b->empty_rounds++;
 	}
 	backend_judge(c, b, now);
-}
-
-/* Hand new backend descriptors to the signer, for each service. */
-struct verify_arg {
-	struct collector	*c;
-	size_t			 svc, member;
-	uint64_t		 gen;
-	uint64_t		 epoch;		/* svc, member are of it */
-};
-
-static void
-verify_cb(const struct sc_reply *r, void *arg)
-{
-	struct verify_arg	*va = arg;
-	struct service		*s;
-	struct conf_pool	*p;
-	struct backend		*b;
-
-	/* Reloaded meanwhile: collector_reload asks again. */
-	if (va->epoch != va->c->epoch) {
-		free(va);
-		return;
-	}
-	s = &va->c->services[va->svc];
-	p = &va->c->cf.pools[s->cf->pool];
-	b = &va->c->backends[p->backends[va->member]];
-	if (r->ok) {
-		s->verified_gen[va->member] = va->gen;
-		s->rejected_gen[va->member] = 0;
-		collector_verdict_set(s, va->member, p->nbackends, NULL);
-	} else if (r->reason != 0) {
-		s->rejected_gen[va->member] = va->gen;
-		collector_verdict_set(s, va->member, p->nbackends,
-		    r->detail[0] != '\0' ? r->detail : "refused");
-		log_warnx("signer refused backend %s for %s: %s", b->cf->addr,
-		    s->cf->addr, r->detail);
-	} else
-		s->sent_gen[va->member] = 0;	/* lost: send again */
-	free(va);
-}
-
-static void
-verify_sync(struct collector *c)
-{
-	struct verify_arg	*va;
-	size_t			 i, j, pending;
-	uint64_t		 req, fail;
-
-	if (!sc_ready(c->sc))
-		return;
-	for (i = 0; i < c->nservices; i++) {
-		struct service	*s = &c->services[i];
-		struct conf_pool *p = &c->cf.pools[s->cf->pool];
-
-		/*
-		 * The signer replaces a backend's intro points with each new
-		 * descriptor: not while a publish job of this service may
-		 * still ask it to certify the old ones.
-		 */
-		if (s->slot[0].busy || s->slot[1].busy)
-			continue;
-		for (j = 0; j < p->nbackends; j++) {
-			struct backend *b = &c->backends[p->backends[j]];
-
-			if (!b->have_desc || s->sent_gen[j] == b->gen)
-				continue;
-			/* Keep the signer's queue short. */
-			sc_stats(c->sc, &req, &fail, &pending);
-			if (pending >= 64)
-				return;
-			if ((va = calloc(1, sizeof(*va))) == NULL)
-				return;
-			va->c = c;
-			va->svc = i;
-			va->member = j;
-			va->gen = b->gen;
-			va->epoch = c->epoch;
-			if (sc_backend_desc(c->sc, s->cf->addr, b->cf->addr,
-			    b->tp, b->raw, b->rawlen, verify_cb, va) != 0) {
-				free(va);
-				return;
-			}
-			s->sent_gen[j] = b->gen;
-		}
-	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -669,6 +585,10 @@ loop(struct collector *c, const char *conffile)
 				for (j = 0; j < c->cf.pools[
 				    c->services[i].cf->pool].nbackends; j++)
 					c->services[i].sent_gen[j] = 0;
+		if ((sc_ready(c->sc) && !sc_was_ready) || c->verify_busy) {
+			c->verify_dirty = 1;
+			c->verify_busy = 0;
+		}
 		sc_was_ready = sc_ready(c->sc);
 		(void)publish_refresh_step(c, REFRESH_BATCH);
 		if (sc_ready(c->sc) && now >= next_hz &&
@@ -695,7 +615,7 @@ loop(struct collector *c, const char *conffile)
 				hc_finish(c, b, 0, "timed out", now);
 			backend_judge(c, b, now);
 		}
-		verify_sync(c);
+		collector_verify_sync(c);
 		publish_run(c, now);
  wait:
 		/* Wake for the next second's tick at the latest. */
@@ -729,6 +649,8 @@ loop(struct collector *c, const char *conffile)
 		now = time(NULL);
 		torctl_process(c->tc, pfd[0].revents);
 		sc_process(c->sc, pfd[1].revents);
+		/* Replies free the signer's queue: refill it now. */
+		collector_verify_sync(c);
 		if (pfd[2].revents & POLLIN)
 			status_accept(c, c->status_fd);
 		for (i = 0; i < c->nbackends; i++)

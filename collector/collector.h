@@ -336,6 +336,7 @@ struct backend {
 	int		 up;
 	enum backend_reason reason;
 	time_t		 since;
+	uint64_t	 refusal_logged;	/* gen last logged as refused */
 };
 
 struct upload {
@@ -419,6 +420,10 @@ struct collector {
 	unsigned		 jobs;		/* publish jobs in flight */
 	uint64_t		 selections;	/* intro point choices run */
 	size_t			 refresh_next;	/* next service to refresh */
+	/* Backend descriptors for the signer (collector.c verify_sync). */
+	int			 verify_dirty;	/* something may be unsent */
+	int			 verify_busy;	/* a busy service was skipped */
+	size_t			 verify_next;	/* where the walk resumes */
 	/* Bumped by each reload: callbacks that hold indexes from an
 	 * older epoch drop their answer. */
 	uint64_t		 epoch;
@@ -452,6 +457,12 @@ struct service *collector_service_find(const struct collector *,
 	    const char *addr);
 struct backend *collector_backend_find(const struct collector *,
 	    const char *addr);
+/*
+ * Send the signer every (service, backend descriptor) pair it has not
+ * judged, at most 64 in flight; resumes where it stopped.  Called from
+ * the loop after every round of I/O; cheap when c->verify_dirty is 0.
+ */
+void	collector_verify_sync(struct collector *);
 /* Record the signer's PROTO_STATUS_OK horizons per service. */
 void	collector_horizon_update(struct collector *, const struct sc_reply *,
 	    time_t now);

@@ -131,8 +131,8 @@ intro_backend(const struct collector *c, const struct service *s,
 		if (!bk->have_desc)
 			continue;
 		for (k = 0; k < bk->desc.n_intro; k++)
-			if (memcmp(bk->desc.intro[k].auth_key_cert.certified_key,
-			    auth_key, ED25519_PK_LEN) == 0)
+			if (memcmp(bk->desc.intro[k].auth_key_cert.
+			    certified_key, auth_key, ED25519_PK_LEN) == 0)
 				return bk;
 	}
 	return NULL;
@@ -392,9 +392,10 @@ text_slot_detail(struct buf *b, const struct collector *c,
 				key[0] = '\0';
 			fp_hex(hex, sl->sets[k].relay[i].rsa_id);
 			bk = intro_backend(c, s, sl->sets[k].auth_key[i]);
-			if ((e = buf_putf(b, "      intro %s via $%s from "
-			    "%s%s\n", key, hex, bk != NULL ? bk->cf->addr :
-			    "(backend gone)", bk != NULL ? ".onion" : "")) != 0)
+			e = buf_putf(b, "      intro %s via $%s from %s%s\n",
+			    key, hex, bk != NULL ? bk->cf->addr :
+			    "(backend gone)", bk != NULL ? ".onion" : "");
+			if (e != 0)
 				return e;
 		}
 	for (k = 0; k < sl->nup; k++) {

@@ -24,7 +24,7 @@
 
 #define SIGNER_CONF_DEFAULT	SYSCONFDIR "/obhsm-signer.conf"
 #define SIGNER_MAX_BACKENDS	64	/* per service */
-#define SIGNER_MAX_SERVICES	64
+#define SIGNER_MAX_SERVICES	100000	/* services looked up by bsearch */
 #define SIGNER_DETAIL_MAX	PROTO_STR_MAX
 
 /* signer_conf.c */
@@ -110,6 +110,11 @@ struct signer_period {
 	uint8_t			 blinded_pk[ED25519_PK_LEN];
 	uint64_t		 rev_floor;	/* last counter signed */
 	int			 floor_dirty;	/* not yet on disk */
+	/* Revision counters at now and at now - PROTO_REVISION_GRACE:
+	 * each only moves forward, so each costs only the keystream
+	 * since its last call (hs_keys.h).  Wiped when tp is dropped. */
+	struct hs_ope		 ope_now;
+	struct hs_ope		 ope_grace;
 	struct signer_icert	*icerts;
 	size_t			 nicerts;
 	size_t			 icerts_alloc;
@@ -117,6 +122,9 @@ struct signer_period {
 
 struct signer_service {
 	const struct signer_service_conf *conf;
+	/* services[services[i].by_addr] is the i-th service in address
+	 * order (signer_service_find); services[] stays in conf order. */
+	size_t			 by_addr;
 	struct provision	*store;	/* offline: loaded; online: built */
 	uint8_t			 id_sk[ED25519_EXPANDED_LEN];	/* online */
 	int			 have_id_sk;

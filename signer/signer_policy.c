@@ -67,15 +67,65 @@ signer_live(const struct signer *sg, uint64_t tp, time_t now)
 	return now >= ws && now <= we;
 }
 
+static int
+signer_service_cmp(const void *a, const void *b)
+{
+	const struct signer_service	*const *x = a, *const *y = b;
+
+	return strcmp((*x)->conf->address, (*y)->conf->address);
+}
+
+/*
+ * With thousands of services a lookup per request must not be a linear
+ * scan: binary search over the address order kept in by_addr (an index
+ * inside services[], so it moves with the array on a reload).
+ */
 struct signer_service *
 signer_service_find(struct signer *sg, const char *address)
 {
-	size_t	i;
+	struct signer_service	*svc;
+	size_t			 lo = 0, hi = sg->nservices, mid;
+	int			 c;
 
-	for (i = 0; i < sg->nservices; i++)
-		if (strcmp(sg->services[i].conf->address, address) == 0)
-			return &sg->services[i];
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		svc = &sg->services[sg->services[mid].by_addr];
+		if ((c = strcmp(address, svc->conf->address)) == 0)
+			return svc;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
 	return NULL;
+}
+
+/* Fill by_addr; -1 if two services have one address (they would share
+ * token keys and revision floors). */
+static int
+signer_service_index(struct signer *sg)
+{
+	struct signer_service	**v;
+	size_t			  i;
+	int			  rv = 0;
+
+	if (sg->nservices == 0)
+		return 0;
+	if ((v = calloc(sg->nservices, sizeof(*v))) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; i < sg->nservices; i++)
+		v[i] = &sg->services[i];
+	qsort(v, sg->nservices, sizeof(*v), signer_service_cmp);
+	for (i = 0; i < sg->nservices; i++) {
+		sg->services[i].by_addr = (size_t)(v[i] - sg->services);
+		if (i > 0 && signer_service_cmp(&v[i - 1], &v[i]) == 0) {
+			log_warnx("%s: service %s is configured twice",
+			    __func__, v[i]->conf->address);
+			rv = -1;
+		}
+	}
+	free(v);
+	return rv;
 }
 
 static struct signer_period *
@@ -227,11 +277,17 @@ signer_floors_commit(struct signer *sg)
 	return rv;
 }
 
-/* Find (or, online, make) the token key of a provisioned period and
- * check the period against it and the address. */
+/*
+ * Find (or, online, make) the token key of a provisioned period and
+ * check the period against it and the address.  known, when not NULL,
+ * is the key the caller has just found or generated for this period:
+ * each token lookup costs more as the token's object store grows, so
+ * a key is looked up once at start-up, not again here.
+ */
 static int
 signer_period_attach(struct signer *sg, struct signer_service *svc,
-    const struct provision_period *pp, int generate)
+    const struct provision_period *pp, int generate,
+    const struct hsm_key *known)
 {
 	struct signer_period	*p, *np;
 	char			 label[PROVISION_LABEL_MAX + 1];
@@ -251,7 +307,18 @@ signer_period_attach(struct signer *sg, struct signer_service *svc,
 	if (provision_key_label(label, svc->conf->address, pp->tp) != 0)
 		return -1;
 	provision_key_id(id, svc->conf->identity_pk, pp->tp);
-	if (hsm_key_find(sg->hsm, &p->key, label, id, sizeof(id)) == -1) {
+	if (known != NULL) {
+		if (strcmp(known->label, label) != 0 ||
+		    known->id_len != sizeof(id) ||
+		    memcmp(known->id, id, sizeof(id)) != 0) {
+			log_warnx("%s: %s period %" PRIu64 ": key %s is not "
+			    "the period's", __func__, svc->conf->address,
+			    pp->tp, known->label);
+			return -1;
+		}
+		p->key = *known;
+	} else if (hsm_key_find(sg->hsm, &p->key, label, id, sizeof(id)) ==
+	    -1) {
 		if (!generate || hsm_last_status(sg->hsm) != HSM_E_NOT_FOUND) {
 			log_warnx("%s: %s period %" PRIu64 ": no token key "
 			    "%s: %s", __func__, svc->conf->address, pp->tp,
@@ -307,7 +374,7 @@ signer_online_fill(struct signer *sg, struct signer_service *svc,
 	first = cur > 0 ? cur - 1 : 0;
 	for (tp = first; tp <= cur + sg->conf->online_periods; tp++) {
 		if ((have = provision_period_find(svc->store, tp)) != NULL) {
-			if (signer_period_attach(sg, svc, have, 0) == -1)
+			if (signer_period_attach(sg, svc, have, 0, NULL) == -1)
 				return -1;
 			continue;
 		}
@@ -342,7 +409,7 @@ signer_online_fill(struct signer *sg, struct signer_service *svc,
 		}
 		log_info("%s: certified period %" PRIu64 " (%zu certs)",
 		    svc->conf->address, tp, pp->ncerts);
-		if (signer_period_attach(sg, svc, pp, 0) == -1)
+		if (signer_period_attach(sg, svc, pp, 0, &key) == -1)
 			return -1;
 	}
 	return 0;
@@ -361,9 +428,13 @@ signer_state_load(struct signer *sg)
 	    sizeof(*sg->services))) == NULL)
 		fatal("%s", __func__);
 	sg->nservices = sg->conf->nservices;
+	for (i = 0; i < sg->nservices; i++)
+		sg->services[i].conf = &sg->conf->services[i];
+	if (signer_service_index(sg) == -1)
+		return -1;
 	for (i = 0; i < sg->nservices; i++) {
 		svc = &sg->services[i];
-		sc = svc->conf = &sg->conf->services[i];
+		sc = svc->conf;
 		if (sc->key_mode == SIGNER_KEYS_ONLINE) {
 			if ((r = provision_identity_load(svc->id_sk, pk,
 			    sc->identity_key)) != 0) {
@@ -411,7 +482,7 @@ signer_state_load(struct signer *sg)
 		/* A period that fails its checks is skipped, not fatal. */
 		for (j = 0; j < svc->store->nperiods; j++)
 			(void)signer_period_attach(sg, svc,
-			    &svc->store->periods[j], 0);
+			    &svc->store->periods[j], 0, NULL);
 		log_info("%s: %zu of %zu provisioned periods usable",
 		    sc->address, svc->nperiods, svc->store->nperiods);
 	}
@@ -434,10 +505,17 @@ signer_periods_prune(struct signer *sg, struct signer_service *svc,
 		    sg->conf->rot_offset, NULL, NULL, NULL, &we) == 0 &&
 		    we < now) {
 			free(p->icerts);
+			hs_ope_wipe(&p->ope_now);
+			hs_ope_wipe(&p->ope_grace);
 			continue;
 		}
-		svc->periods[k++] = *p;
+		if (k != i)
+			svc->periods[k] = *p;
+		k++;
 	}
+	/* The slots left behind hold copies of kept periods' OPE keys. */
+	for (i = k; i < svc->nperiods; i++)
+		ob_wipe(&svc->periods[i], sizeof(svc->periods[i]));
 	svc->nperiods = k;
 	/* Keep the last period, which dates the horizon. */
 	if (svc->store != NULL && svc->store->nperiods > 1 &&
@@ -471,8 +549,11 @@ signer_state_free(struct signer *sg)
 
 	for (i = 0; i < sg->nservices; i++) {
 		svc = &sg->services[i];
-		for (j = 0; j < svc->nperiods; j++)
+		for (j = 0; j < svc->nperiods; j++) {
 			free(svc->periods[j].icerts);
+			hs_ope_wipe(&svc->periods[j].ope_now);
+			hs_ope_wipe(&svc->periods[j].ope_grace);
+		}
 		free(svc->periods);
 		free(svc->intro);
 		provision_free(svc->store);
@@ -805,22 +886,27 @@ signer_recertify(struct signer *sg, struct signer_verdict *v,
 	return 0;
 }
 
-/* The OPE counter for period p at time t (0 before its window). */
+/*
+ * The OPE counter for period pp at time t, through the period's cached
+ * state ope (one per clock: now, now - grace), so that successive calls
+ * cost only the keystream for the seconds since the last one, never a
+ * loop from the window's start.  A clock stepped back costs one loop.
+ */
 static int
 signer_ope(const struct signer *sg, const struct provision_period *pp,
-    time_t t, uint64_t *rev)
+    struct hs_ope *ope, time_t t, uint64_t *rev)
 {
-	struct hs_ope	ope;
 	uint32_t	pt;
 	int		r;
 
 	if ((r = hs_revision_plaintext(&pt, t, pp->tp, sg->conf->period_len,
 	    sg->conf->rot_offset)) != 0)
 		return r;
-	hs_ope_init(&ope, pp->ope_key);
-	r = hs_ope_encrypt(&ope, pt, rev);
-	ob_wipe(&ope, sizeof(ope));
-	return r;
+	/* Zeroed at attach; the store's key is fixed per period, but a
+	 * store reloaded with another one must not reuse the cache. */
+	if (memcmp(ope->key, pp->ope_key, HS_OPE_KEY_LEN) != 0)
+		hs_ope_init(ope, pp->ope_key);
+	return hs_ope_encrypt(ope, pt, rev);
 }
 
 int
@@ -842,7 +928,7 @@ signer_desc_params(struct signer *sg, struct signer_verdict *v,
 	if (provision_cert_for_time(cert08, pp, now) != 0)
 		return verdict(v, PROTO_R_NO_KEYS, "%s: no 08 cert for this "
 		    "hour in period %" PRIu64, service, tp);
-	if ((r = signer_ope(sg, pp, now, revision)) != 0)
+	if ((r = signer_ope(sg, pp, &p->ope_now, now, revision)) != 0)
 		return verdict(v, PROTO_R_REVISION, "revision counter: %s",
 		    ob_strerror(r));
 	if (*revision <= p->rev_floor)
@@ -963,12 +1049,13 @@ signer_sign_desc(struct signer *sg, struct signer_verdict *v,
 		verdict(v, PROTO_R_CERT, "08 cert keys mismatch");
 		goto err;
 	}
-	if ((r = signer_ope(sg, pp, now, &hi)) != 0) {
+	if ((r = signer_ope(sg, pp, &p->ope_now, now, &hi)) != 0) {
 		verdict(v, PROTO_R_REVISION, "revision counter: %s",
 		    ob_strerror(r));
 		goto err;
 	}
-	if (signer_ope(sg, pp, now - PROTO_REVISION_GRACE, &lo) != 0)
+	if (signer_ope(sg, pp, &p->ope_grace, now - PROTO_REVISION_GRACE,
+	    &lo) != 0)
 		lo = 0;
 	if (d.revision_counter < lo || d.revision_counter > hi ||
 	    d.revision_counter <= p->rev_floor) {

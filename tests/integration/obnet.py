@@ -990,9 +990,15 @@ def cmd_wait_master(args):
 	state = State(rundir)
 	net = state.get()["net"]
 	want = args.backends or list(range(1, net["n_backend"] + 1))
+	before = revs_max(rundir) if args.newer else {}
+	t_start = time.time()
 
 	def ok():
 		rev, keys, n = master_intro(rundir, 60, True)
+		if args.newer and not revs_newer(rundir, before, t_start):
+			log("master rev %d (on %d HSDirs): not newer than "
+			    "before yet" % (rev, n))
+			return False
 		owners = sorted(set(intro_owner(state.get()["net"], k)
 		    for k in keys))
 		log("master rev %d (on %d HSDirs): %d intro points from %s" %
@@ -1012,6 +1018,28 @@ def cmd_wait_master(args):
 	since = state.get()["net"].get(args.since)
 	state.set_time(args.record, time.time() - since if since else took)
 	log("master published with all wanted backends (%.0fs)" % took)
+
+
+def revs_max(rundir, since=0):
+	"""Highest revision seen per blinded key (revs.jsonl)."""
+	m = {}
+	try:
+		with open(os.path.join(rundir, "revs.jsonl")) as f:
+			for line in f:
+				r = json.loads(line)
+				if r["t"] >= since:
+					m[r["blinded"]] = max(m.get(r["blinded"],
+					    -1), r["rev"])
+	except FileNotFoundError:
+		pass
+	return m
+
+
+def revs_newer(rundir, before, since):
+	"""Has an HSDir served, after since, a master descriptor newer than
+	anything in before (a higher revision, or a new blinded key)?"""
+	now = revs_max(rundir, since)
+	return any(b not in before or r > before[b] for b, r in now.items())
 
 
 def cmd_fetch(args):
@@ -1116,7 +1144,8 @@ def cmd_wait_drop(args):
 		except ObnetError as e:
 			log("poll %d: %s" % (polls, e))
 		if args.probe:
-			who, _ = fetch_once(st["net"]["master"], 60)
+			who, _ = fetch_once(st["net"]["master"], max(5,
+			    min(60, deadline - time.monotonic())))
 			if who:
 				served += 1
 			else:
@@ -1130,7 +1159,9 @@ def cmd_wait_drop(args):
 	print(json.dumps(res, sort_keys=True))
 	if dropped is not None:
 		state.set_time("failover_drop_s", dropped)
-	else:
+	if dropped is None or (args.bound and dropped > args.bound):
+		log("FAIL: backend%d's intro points still listed %s s after "
+		    "the kill" % (args.n, args.bound or args.timeout))
 		sys.exit(1)
 
 
@@ -1455,6 +1486,9 @@ def main():
 	s.add_argument("--min-hsdirs", type=int, default=0,
 	    help="also require the descriptor on this many HSDirs (with 8 "
 	    "HSDirs, 2 replicas x spread 4 = all 8 are responsible)")
+	s.add_argument("--newer", action="store_true",
+	    help="also require a revision newer than any seen before "
+	    "(a republish)")
 	s.add_argument("--record", default="master_published_s")
 	s.add_argument("--since", default="fe_started_at",
 	    help="count from this recorded event (net key)")
@@ -1495,6 +1529,8 @@ def main():
 	s.add_argument("n", type=int)
 	s.add_argument("--timeout", type=float, default=720)
 	s.add_argument("--interval", type=float, default=10)
+	s.add_argument("--bound", type=float,
+	    help="fail if the drop came later than this after the kill")
 	s.add_argument("--probe", action="store_true",
 	    help="also GET the master each poll")
 	s.set_defaults(fn=cmd_wait_drop)

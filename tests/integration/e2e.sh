@@ -16,7 +16,9 @@
 #   4. (obhsm) the frontend's tor is restarted: the master is republished
 #      (a newer revision) and the client is served 3 times out of 3;
 #   5. no HSDir ever served a lower revision counter than before for the
-#      same blinded key (obnet.py revcheck, every master copy fetched).
+#      same blinded key (every master copy fetched), and every publish
+#      the collector logged raised its period's revision (obnet.py
+#      revcheck).
 # Every figure is printed as "e2e: FIGURE ...".  With OnionBalance only
 # step 1 and the kill (client still served) run.
 #
@@ -103,7 +105,11 @@ ob wait-master --backends 1 2 --timeout 120 --since backend1_started_at \
     --record recovery_s
 echo "e2e: FIGURE backend-return: master lists backend1 again" \
     "$(rec recovery_s) s after its restart"
-fig fetch-after-return fetch --until-all --timeout 120
+fig fetch-after-return fetch --count 5 --min-ok 5 --timeout 120
+# That client keeps its cached master descriptor (backend1's dead intro
+# points marked failed, backend2 serving) until no intro point works or
+# the copy expires.  A client arriving now gets the new one: both answer.
+fig fetch-new-client fetch --newnym --until-all --timeout 120
 
 step "frontend tor restart"
 ob frontend-restart tor

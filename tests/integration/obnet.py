@@ -674,15 +674,21 @@ def wait_backend_published(state, rundir, k, timeout):
 	net = state.get()["net"]
 	addr = net["backend%d" % k]
 
+	# After a restart the HSDirs serve the dead instance's descriptor
+	# until the new one replaces it: it does not count.
+	dead = set(net.get("dead%d" % k, []))
+
 	def fetched():
 		with tor_ctl(rundir, "client", CLIENT_CTL) as c:
 			fr = hsfetch(c, addr, 30)
 		for text in fr.descriptors():
 			rev, keys = desc_intro_keys(text, addr)
-			if keys:
+			if keys and not set(keys) <= dead:
 				backend_keys_add(state, k, keys)
 				return True
-		raise ObnetError("backend%d: %s" % (k, fr.summary()))
+		raise ObnetError("backend%d: %s%s" % (k, fr.summary(),
+		    " (only the dead instance's intro points)" if
+		    fr.descriptors() else ""))
 	wait_for("backend%d descriptor" % k, fetched, timeout, 5)
 	log("backend%d %s.onion published" % (k, addr))
 
@@ -716,6 +722,16 @@ def backend_restart(args):
 	rundir = rundir_get()
 	state = State(rundir)
 	state.set_net("backend%d_started_at" % args.n, time.time())
+
+	# The dead instance's intro points no longer count as backend N's
+	# (intro_owner): "the master lists backend N" must mean the new
+	# instance's intro points.
+	def f(st):
+		net = st["net"]
+		net["dead%d" % args.n] = sorted(set(net.get("dead%d" %
+		    args.n, [])) | set(net.get("intro%d" % args.n, [])))
+		net["intro%d" % args.n] = []
+	state.update(f)
 	backend_start(state, rundir, args.n)
 	wait_backend_published(state, rundir, args.n, args.timeout)
 
@@ -925,6 +941,9 @@ def intro_owner(net, key):
 	for k in range(1, net["n_backend"] + 1):
 		if key in net.get("intro%d" % k, []):
 			return "backend%d" % k
+	for k in range(1, net["n_backend"] + 1):
+		if key in net.get("dead%d" % k, []):
+			return "dead-backend%d" % k
 	return "?"
 
 
@@ -1057,6 +1076,14 @@ def cmd_fetch(args):
 	ok = fail = 0
 	t0 = time.monotonic()
 	deadline = t0 + args.timeout
+	if args.newnym:
+		# What "New Identity" does: tor drops its cached onion
+		# service descriptors and intro point failures, so the next
+		# fetch sees the master as a client arriving now would.
+		with tor_ctl(rundir, "client", CLIENT_CTL) as c:
+			code, lines = c.command("SIGNAL NEWNYM")
+		if code != "250":
+			raise ObnetError("SIGNAL NEWNYM: %s %s" % (code, lines))
 	first_ok = None
 	n = retries = 0
 	while time.monotonic() < deadline:
@@ -1218,8 +1245,32 @@ def cmd_revcheck(args):
 	per = {}
 	for (b, h), rev in seen.items():
 		per.setdefault(b, set()).add(rev)
+	# HSDirs refuse a lower revision, so what they serve can hide one
+	# the publisher tried: also read what the collector says it
+	# published (its log survives its restarts), per time period.
+	pub = {}
+	npub = 0
+	logf = os.path.join(rundir, "fe", "fe-collector.log")
+	if os.path.exists(logf):
+		with open(logf, errors="replace") as f:
+			for line in f:
+				w = line.split()
+				if "published" not in w or "revision" not in w:
+					continue
+				try:
+					tp = w[w.index("tp") + 1].rstrip(":")
+					rev = int(w[w.index("revision") + 1])
+				except (ValueError, IndexError):
+					continue
+				npub += 1
+				if tp in pub and rev <= pub[tp]:
+					bad.append("collector published tp %s "
+					    "revision %d after %d" % (tp, rev,
+					    pub[tp]))
+				pub[tp] = max(pub.get(tp, -1), rev)
 	print(json.dumps({"copies": n, "blinded_keys": len(per),
 	    "max_rev": {b[:8]: max(v) for b, v in per.items()},
+	    "collector_publishes": npub, "periods": len(pub),
 	    "decreases": bad}, sort_keys=True))
 	if bad or n == 0:
 		sys.exit(1)
@@ -1504,6 +1555,8 @@ def main():
 	s.add_argument("--attempt-timeout", type=float,
 	    default=ATTEMPT_TIMEOUT, help="retry on a fresh circuit after "
 	    "this long (within --try-timeout)")
+	s.add_argument("--newnym", action="store_true",
+	    help="first make the client forget cached descriptors")
 	s.add_argument("--record", help="store first-success time as KEY")
 	s.set_defaults(fn=cmd_fetch)
 

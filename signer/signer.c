@@ -92,9 +92,15 @@ signer_listen(const struct signer_conf *cf, uid_t uid, gid_t gid)
 		log_warn("%s: socket", __func__);
 		return -1;
 	}
+	/*
+	 * The collector must be able to connect: the socket belongs to its
+	 * uid (and collector-gid when set), as the man page says.  Who may
+	 * talk is still decided by SO_PEERCRED on every connection.
+	 */
+	(void)uid;
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
 	    chmod(cf->socket_path, cf->socket_mode) == -1 ||
-	    (geteuid() == 0 && chown(cf->socket_path, uid,
+	    (geteuid() == 0 && chown(cf->socket_path, cf->collector_uid,
 	    cf->collector_gid != (gid_t)-1 ? cf->collector_gid : gid) ==
 	    -1) || listen(fd, 16) == -1) {
 		log_warn("%s: %s", __func__, cf->socket_path);

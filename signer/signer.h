@@ -24,7 +24,7 @@
 
 #define SIGNER_CONF_DEFAULT	SYSCONFDIR "/obhsm-signer.conf"
 #define SIGNER_MAX_BACKENDS	64	/* per service */
-#define SIGNER_MAX_SERVICES	100000	/* services looked up by bsearch */
+#define SIGNER_MAX_SERVICES	100000
 #define SIGNER_DETAIL_MAX	PROTO_STR_MAX
 
 /* signer_conf.c */

@@ -56,7 +56,7 @@ ob frontend-start
 ob wait-master
 say "master descriptor published, listing both backends' intro points"
 say "the client fetches http://$master.onion/ until both backends answer"
-out=$(ob fetch --until-all)
+out=$(ob fetch --until-all --record first_fetch_s)
 say "client: $(echo "$out" | served)"
 say "killing backend1 (its tor and web server)"
 ob backend-kill 1 --refresh
@@ -66,8 +66,8 @@ out=$(ob wait-drop 1 --timeout 120 --interval 5)
 say "master republished without backend1's intro points" \
     "$(echo "$out" | tail -1 | sed -n \
     's/.*"dropped_after_s": \([0-9.]*\).*/\1/p') s after the kill"
-ob hsfetch --all | sed -n 's/^revision/demo: the HSDirs serve revision/p' |
-    sort | uniq -c
+ob hsfetch --all | grep '^revision' | sort | uniq -c |
+    awk '{ n = $1; $1 = ""; print "demo: " n " HSDirs serve" $0 }'
 say "done; stopping everything"
 ob report
 ob down

@@ -48,7 +48,8 @@
 # run's private mount namespace this script adds them by bind-mounting
 # extended copies of /etc/passwd and /etc/group (never on the host).
 set -eu
-verb=${1:?usage: frontend-obhsm.sh check|prepare|start|start-signer|start-collector|tor-restarted}
+# Verbs: check prepare start start-signer start-collector tor-restarted
+verb=${1:?usage: frontend-obhsm.sh VERB (see the contract above)}
 fe=${OBNET_FE_DIR:?}
 bld=${OBHSM_BUILDDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 keytool=$bld/obhsm-keytool
@@ -197,7 +198,8 @@ CONF
 		# sanitizer build LeakSanitizer would fail this step.
 		ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
 		    "$keytool" token keys --service "$addr" \
-		    --out "$fe/request" --count "$periods" --period-length "$period_len" \
+		    --out "$fe/request" --count "$periods" \
+		    --period-length "$period_len" \
 		    --rotation-offset "$rot_off" --module "$module" \
 		    --token "$token" --pin "file:$fe/pin" >&2
 		"$keytool" certify --identity \

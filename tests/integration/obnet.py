@@ -1046,9 +1046,9 @@ def revs_max(rundir, since=0):
 		with open(os.path.join(rundir, "revs.jsonl")) as f:
 			for line in f:
 				r = json.loads(line)
+				b = r["blinded"]
 				if r["t"] >= since:
-					m[r["blinded"]] = max(m.get(r["blinded"],
-					    -1), r["rev"])
+					m[b] = max(m.get(b, -1), r["rev"])
 	except FileNotFoundError:
 		pass
 	return m
@@ -1083,7 +1083,8 @@ def cmd_fetch(args):
 		with tor_ctl(rundir, "client", CLIENT_CTL) as c:
 			code, lines = c.command("SIGNAL NEWNYM")
 		if code != "250":
-			raise ObnetError("SIGNAL NEWNYM: %s %s" % (code, lines))
+			raise ObnetError("SIGNAL NEWNYM: %s %s" % (code,
+			    lines))
 	first_ok = None
 	n = retries = 0
 	while time.monotonic() < deadline:

@@ -286,7 +286,7 @@ collector_horizon_update(struct collector *c, const struct sc_reply *r,
 
 	if (!r->ok)
 		return;
-	for (i = 0; i < r->u.status.n && i < 255; i++) {
+	for (i = 0; i < r->u.status.n && i < PROTO_STATUS_PAGE; i++) {
 		if ((s = collector_service_find(c,
 		    r->u.status.svc[i].service)) == NULL)
 			continue;

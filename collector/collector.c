@@ -509,8 +509,16 @@ static void
 horizon_cb(const struct sc_reply *r, void *arg)
 {
 	struct collector	*c = arg;
+	uint32_t		 next;
 
 	collector_horizon_update(c, r, time(NULL));
+	/* The signer answers a page at a time: ask for the next one. */
+	if (!r->ok)
+		return;
+	next = r->u.status.first + (uint32_t)r->u.status.n;
+	if (r->u.status.n > 0 && next < r->u.status.total &&
+	    sc_status(c->sc, next, horizon_cb, c) != 0)
+		log_warnx("signer status: page at %u not requested", next);
 }
 
 /*
@@ -592,7 +600,7 @@ loop(struct collector *c, const char *conffile)
 		sc_was_ready = sc_ready(c->sc);
 		(void)publish_refresh_step(c, REFRESH_BATCH);
 		if (sc_ready(c->sc) && now >= next_hz &&
-		    sc_status(c->sc, horizon_cb, c) == 0)
+		    sc_status(c->sc, 0, horizon_cb, c) == 0)
 			next_hz = now + HORIZON_INTERVAL;
 		if (c->view != NULL && now >= c->next_fetch) {
 			fetch_round(c, now);

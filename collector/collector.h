@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "hs_desc.h"
 #include "hs_keys.h"
+#include "proto.h"
 
 #define COLLECTOR_CONF_DEFAULT	SYSCONFDIR "/obhsm-collector.conf"
 
@@ -248,8 +249,10 @@ struct sc_reply {
 		struct {
 			uint64_t	now;
 			uint64_t	token_sigs;
+			uint32_t	total;	/* services the signer has */
+			uint32_t	first;	/* index of svc[0] */
 			size_t		n;
-			struct sc_horizon svc[255];
+			struct sc_horizon svc[PROTO_STATUS_PAGE];
 		} status;
 	} u;
 };
@@ -283,7 +286,8 @@ int	sc_desc_params(struct signer_client *, const char *service,
 int	sc_sign_desc(struct signer_client *, const char *service, uint64_t tp,
 	    const uint8_t *client_sk, const uint8_t *body, size_t len,
 	    sc_cb *, void *);
-int	sc_status(struct signer_client *, sc_cb *, void *);
+/* One page of horizons, from service index first (PROTO_STATUS). */
+int	sc_status(struct signer_client *, uint32_t first, sc_cb *, void *);
 
 /* Runtime state (backend.c, collector.c, publish.c) */
 

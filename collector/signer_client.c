@@ -300,6 +300,7 @@ parse_ok(struct sc_reply *r, struct msg *m)
 {
 	struct buf	v;
 	uint8_t		n, i, role;
+	uint16_t	n16;
 	uint32_t	u32;
 	int		e;
 
@@ -377,9 +378,14 @@ parse_ok(struct sc_reply *r, struct msg *m)
 	case PROTO_STATUS_OK:
 		if ((e = msg_get_u64(m, &r->u.status.now)) != 0 ||
 		    (e = msg_get_u64(m, &r->u.status.token_sigs)) != 0 ||
-		    (e = msg_get_u8(m, &n)) != 0)
+		    (e = msg_get_u32(m, &r->u.status.total)) != 0 ||
+		    (e = msg_get_u32(m, &r->u.status.first)) != 0 ||
+		    (e = msg_get_u16(m, &n16)) != 0)
 			return e;
-		for (i = 0; i < n; i++) {
+		if (n16 > PROTO_STATUS_PAGE ||
+		    (uint64_t)r->u.status.first + n16 > r->u.status.total)
+			return OB_ERR_RANGE;
+		for (i = 0; i < n16; i++) {
 			struct sc_horizon *h = &r->u.status.svc[i];
 
 			if ((e = msg_get_str(m, h->service,
@@ -390,7 +396,7 @@ parse_ok(struct sc_reply *r, struct msg *m)
 			    sizeof(h->warning))) != 0)
 				return e;
 		}
-		r->u.status.n = n;
+		r->u.status.n = n16;
 		break;
 	default:
 		return OB_ERR_FORMAT;
@@ -592,9 +598,20 @@ sc_sign_desc(struct signer_client *sc, const char *service, uint64_t tp,
 }
 
 int
-sc_status(struct signer_client *sc, sc_cb *cb, void *arg)
+sc_status(struct signer_client *sc, uint32_t first, sc_cb *cb, void *arg)
 {
+	struct buf	*p;
+	int		 r;
+
 	if (!sc->ready)
 		return -1;
-	return sc_queue(sc, PROTO_STATUS, PROTO_STATUS_OK, NULL, cb, arg);
+	if ((p = msg_payload_new()) == NULL)
+		return -1;
+	if (msg_put_u32(p, first) != 0) {
+		buf_free(p);
+		return -1;
+	}
+	r = sc_queue(sc, PROTO_STATUS, PROTO_STATUS_OK, p, cb, arg);
+	buf_free(p);
+	return r;
 }

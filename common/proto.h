@@ -176,12 +176,21 @@ enum proto_type {
 
 	/* 0x04xx: status. */
 	PROTO_STATUS		= 0x0401,
-	/* collector -> signer: no payload. */
+	/*
+	 * collector -> signer:
+	 *	[u32 first]		index of the first service wanted;
+	 *				absent means 0
+	 */
 	PROTO_STATUS_OK		= 0x0402,
 	/*
+	 * One page of at most PROTO_STATUS_PAGE services (a hosting signer
+	 * has thousands: one reply could not hold them).  The collector
+	 * asks again with first + n until it has all total.
 	 *	u64 now			the signer's clock
 	 *	u64 token_sigs		token signatures since start
-	 *	u8  n, then n times:
+	 *	u32 total		services configured
+	 *	u32 first		index of the first entry below
+	 *	u16 n, then n times:
 	 *	  str service
 	 *	  u8  state		PROTO_HORIZON_*
 	 *	  u64 horizon		unix time after which it cannot sign
@@ -189,6 +198,10 @@ enum proto_type {
 	 *	  str warning		empty when state is PROTO_HORIZON_OK
 	 */
 };
+
+/* Services per PROTO_STATUS_OK page: 128 entries of at most ~330 bytes
+ * stay well under PROTO_MAX_PAYLOAD. */
+#define PROTO_STATUS_PAGE	128
 
 /* How long a revision counter from PROTO_DESC_PARAMS_OK stays valid. */
 #define PROTO_REVISION_GRACE	600	/* seconds */

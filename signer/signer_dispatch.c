@@ -335,18 +335,30 @@ answer_status(struct signer *sg, struct signer_conn *c, struct msg *m)
 	struct buf	*p;
 	char		 warning[PROTO_STR_MAX + 1];
 	uint64_t	 horizon;
-	size_t		 i;
+	uint32_t	 first = 0;
+	size_t		 i, n;
 	int		 r, state;
 
+	/* The page's first index is optional: absent means 0. */
+	if (buf_len(&m->body) > 0 &&
+	    (r = msg_get_u32(m, &first)) != 0)
+		return malformed(c, m, r);
 	if ((r = msg_end(m)) != 0)
 		return malformed(c, m, r);
+	if (first > sg->nservices)
+		first = (uint32_t)sg->nservices;
+	n = sg->nservices - first;
+	if (n > PROTO_STATUS_PAGE)
+		n = PROTO_STATUS_PAGE;
 	if ((p = msg_payload_new()) == NULL)
 		fatal("%s", __func__);
 	if (msg_put_u64(p, (uint64_t)time(NULL)) != 0 ||
 	    msg_put_u64(p, sg->token_sigs) != 0 ||
-	    msg_put_u8(p, (uint8_t)sg->nservices) != 0)
+	    msg_put_u32(p, (uint32_t)sg->nservices) != 0 ||
+	    msg_put_u32(p, first) != 0 ||
+	    msg_put_u16(p, (uint16_t)n) != 0)
 		fatal("%s: payload", __func__);
-	for (i = 0; i < sg->nservices; i++) {
+	for (i = first; i < first + n; i++) {
 		state = signer_horizon(sg, &sg->services[i], &horizon,
 		    warning, sizeof(warning));
 		if (state != PROTO_HORIZON_OK)

@@ -1460,13 +1460,14 @@ test_signer_client(void)
 	 * pending request fails, once. */
 	memset(&r2, 0, sizeof(r2));
 	memset(&r3, 0, sizeof(r3));
-	CU_ASSERT_FATAL(sc_status(sc, sc_test_cb, &r2) == 0);
-	CU_ASSERT_FATAL(sc_status(sc, sc_test_cb, &r3) == 0);
+	CU_ASSERT_FATAL(sc_status(sc, 0, sc_test_cb, &r2) == 0);
+	CU_ASSERT_FATAL(sc_status(sc, 0, sc_test_cb, &r3) == 0);
 	sc_pump(sc, 50, NULL);
 	CU_ASSERT_FATAL(msg_conn_recv(&srv, &m, 2000) == 0);
 	buf_reset(p);
 	CU_ASSERT_FATAL(msg_put_u64(p, 1) == 0 && msg_put_u64(p, 2) == 0 &&
-	    msg_put_u8(p, 0) == 0 && msg_put_u8(p, 0) == 0 &&
+	    msg_put_u32(p, 0) == 0 && msg_put_u32(p, 0) == 0 &&
+	    msg_put_u16(p, 0) == 0 && msg_put_u8(p, 0) == 0 &&
 	    msg_conn_send(&srv, PROTO_STATUS_OK, m.id, p) == 0 &&
 	    msg_conn_flush(&srv, 2000) == 0);
 	sc_pump(sc, 2000, &r3.calls);
@@ -1481,7 +1482,7 @@ test_signer_client(void)
 	CU_ASSERT_FATAL(srv_accept(lfd, &srv) == 0);
 	CU_ASSERT_FATAL(srv_hello(sc, &srv) == 0);
 	memset(&r1, 0, sizeof(r1));
-	CU_ASSERT_FATAL(sc_status(sc, sc_test_cb, &r1) == 0);
+	CU_ASSERT_FATAL(sc_status(sc, 0, sc_test_cb, &r1) == 0);
 	sc_pump(sc, 3000, &r1.calls);
 	CU_ASSERT(r1.calls == 1 && !r1.ok &&
 	    strstr(r1.detail, "timed out") != NULL);

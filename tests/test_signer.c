@@ -1433,6 +1433,8 @@ test_signer_offline(void)
 	char				 svc[PROTO_STR_MAX + 1];
 	char				 warn[PROTO_STR_MAX + 1];
 	uint8_t				 n, i, state;
+	uint32_t			 total, first;
+	uint16_t			 n16;
 	int				 seen = 0;
 
 	fixture();
@@ -1473,7 +1475,10 @@ test_signer_offline(void)
 	CU_ASSERT_FATAL(msg_conn_call(&c, PROTO_STATUS, NULL, &m, T_MS) == 0);
 	CU_ASSERT_FATAL(m.type == PROTO_STATUS_OK);
 	CU_ASSERT(msg_get_u64(&m, &now) == 0 && msg_get_u64(&m, &sigs) == 0);
-	CU_ASSERT(msg_get_u8(&m, &n) == 0 && n == 3);
+	CU_ASSERT(msg_get_u32(&m, &total) == 0 && total == 3);
+	CU_ASSERT(msg_get_u32(&m, &first) == 0 && first == 0);
+	CU_ASSERT(msg_get_u16(&m, &n16) == 0 && n16 == 3);
+	n = (uint8_t)n16;
 	for (i = 0; i < n; i++) {
 		CU_ASSERT(msg_get_str(&m, svc, sizeof(svc)) == 0);
 		CU_ASSERT(msg_get_u8(&m, &state) == 0);
@@ -1622,7 +1627,10 @@ test_signer_status_stop(void)
 	struct msg	 m;
 	char		 svc[PROTO_STR_MAX + 1], warn[PROTO_STR_MAX + 1];
 	uint64_t	 now, sigs, horizon;
-	uint8_t		 n, state;
+	uint8_t		 state;
+	uint32_t	 total, first;
+	uint16_t	 n16;
+	struct buf	*pg;
 	int		 st;
 
 	fixture();
@@ -1634,7 +1642,39 @@ test_signer_status_stop(void)
 	CU_ASSERT(msg_get_u64(&m, &now) == 0);
 	CU_ASSERT(msg_get_u64(&m, &sigs) == 0);
 	CU_ASSERT(sigs == audit_records() - F.audit_base);
-	CU_ASSERT(msg_get_u8(&m, &n) == 0 && n == 3);
+	CU_ASSERT(msg_get_u32(&m, &total) == 0 && total == 3);
+	CU_ASSERT(msg_get_u32(&m, &first) == 0 && first == 0);
+	CU_ASSERT(msg_get_u16(&m, &n16) == 0 && n16 == 3);
+	conn_close(&c);
+
+	/* A later page: from service 2, one entry; past the end, none. */
+	conn_open(&c, 1);
+	CU_ASSERT_FATAL((pg = msg_payload_new()) != NULL);
+	CU_ASSERT(msg_put_u32(pg, 2) == 0);
+	CU_ASSERT_FATAL(msg_conn_call(&c, PROTO_STATUS, pg, &m, T_MS) == 0);
+	CU_ASSERT_FATAL(m.type == PROTO_STATUS_OK);
+	CU_ASSERT(msg_get_u64(&m, &now) == 0 && msg_get_u64(&m, &sigs) == 0);
+	CU_ASSERT(msg_get_u32(&m, &total) == 0 && total == 3);
+	CU_ASSERT(msg_get_u32(&m, &first) == 0 && first == 2);
+	CU_ASSERT(msg_get_u16(&m, &n16) == 0 && n16 == 1);
+	buf_reset(pg);
+	CU_ASSERT(msg_put_u32(pg, 99) == 0);
+	CU_ASSERT_FATAL(msg_conn_call(&c, PROTO_STATUS, pg, &m, T_MS) == 0);
+	CU_ASSERT_FATAL(m.type == PROTO_STATUS_OK);
+	CU_ASSERT(msg_get_u64(&m, &now) == 0 && msg_get_u64(&m, &sigs) == 0);
+	CU_ASSERT(msg_get_u32(&m, &total) == 0 && total == 3);
+	CU_ASSERT(msg_get_u32(&m, &first) == 0 && first == 3);
+	CU_ASSERT(msg_get_u16(&m, &n16) == 0 && n16 == 0);
+	CU_ASSERT(msg_end(&m) == 0);
+	buf_free(pg);
+	conn_close(&c);
+
+	conn_open(&c, 1);
+	CU_ASSERT_FATAL(msg_conn_call(&c, PROTO_STATUS, NULL, &m, T_MS) == 0);
+	CU_ASSERT_FATAL(m.type == PROTO_STATUS_OK);
+	CU_ASSERT(msg_get_u64(&m, &now) == 0 && msg_get_u64(&m, &sigs) == 0);
+	CU_ASSERT(msg_get_u32(&m, &total) == 0 && msg_get_u32(&m, &first) == 0);
+	CU_ASSERT(msg_get_u16(&m, &n16) == 0 && n16 == 3);
 	/* The online service comes first, as configured. */
 	CU_ASSERT(msg_get_str(&m, svc, sizeof(svc)) == 0);
 	CU_ASSERT_STRING_EQUAL(svc, F.master.addr);

@@ -44,8 +44,7 @@ run() {
 }
 get() { awk -v t="$1" -v k="$2" '$1 == t && $2 == k { print $3 }' "$out"; }
 
-# obhsm-signer takes at most SIGNER_MAX_SERVICES (64) services; beyond,
-# the same sources with only that cap raised (bench/Makefile.inc).
+# Rows above SIGNER_MAX_SERVICES (now 100000) would be marked; none are.
 cap=$(sed -n 's/^#define[[:space:]]*SIGNER_MAX_SERVICES[[:space:]]*//p' \
     "$here/../signer/signer.h")
 if [ -z "${BENCH_TABLE_ONLY:-}" ]; then
@@ -58,7 +57,6 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 run raw0 "$bd/bench/obbench" raw 3 14000
 for s in $S_LIST; do
 	signer=$bd/obhsm-signer
-	[ "$s" -gt "${cap:-64}" ] && signer=$bd/bench/obhsm-signer-nocap
 	echo "bench: hosting case S=$s ($(basename "$signer"))" >&2
 	run "s$s" "$bd/bench/obbench" desc "$signer" "$s" "$ROUNDS" || true
 done

@@ -4,7 +4,7 @@
 # a client fetching the master address; one backend is killed, the client
 # is still served and the master is republished without it.  Frontend:
 # OBHSM_DEMO_FRONTEND (default obhsm, falling back to OnionBalance 0.2.2
-# when our daemons are not built).  About 3-4 minutes; everything is torn
+# when our daemons are not built).  About 2 minutes; everything is torn
 # down at the end; logs stay in the run directory it prints.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -41,9 +41,10 @@ say() {
 served() {
 	/usr/bin/python3 -c 'import json, sys
 r = json.loads(sys.stdin.read().splitlines()[-1])
-print("%d of %d fetches served; answered by %s" % (r["ok"], r["tries"],
+print("%d of %d fetches served; answered by %s%s" % (r["ok"], r["tries"],
     ", ".join("%s (%d)" % kv for kv in sorted(r["backends"].items()))
-    or "nobody"))'
+    or "nobody", "; %d stuck attempt(s) retried on a fresh circuit" %
+    r["retries"] if r.get("retries") else ""))'
 }
 say "frontend $OBHSM_DEMO_FRONTEND; starting the tor network" \
     "(3 authorities, 5 relays, a client, 2 backends)"

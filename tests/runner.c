@@ -28,6 +28,7 @@ static const struct {
 	{ "msg",	test_register_msg },
 	{ "audit",	test_register_audit },
 	{ "signer",	test_register_signer },
+	{ "signer_fault", test_register_signer_fault },
 	{ "provision",	test_register_provision },
 	{ "keytool",	test_register_keytool },
 	{ "torctl",	test_register_torctl },

@@ -48,6 +48,7 @@ void	test_register_hs_desc(void);
 void	test_register_msg(void);
 void	test_register_audit(void);
 void	test_register_signer(void);
+void	test_register_signer_fault(void);
 void	test_register_provision(void);
 void	test_register_keytool(void);
 void	test_register_torctl(void);

@@ -9,6 +9,9 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 if [ "${OBNET_INSIDE:-}" != 1 ]; then
+	# The unit suite starts the daemons from the build directory too.
+	OBHSM_BUILDDIR=${OBHSM_BUILDDIR:-$(pwd)}
+	export OBHSM_BUILDDIR
 	if [ -x ./tests/runner ]; then
 		echo "demo: the unit suite (tests/runner)"
 		OBHSM_TESTDATA=${OBHSM_TESTDATA:-$here/../vectors} \
@@ -19,8 +22,6 @@ if [ "${OBNET_INSIDE:-}" != 1 ]; then
 		}
 		tail -3 demo-runner.log
 	fi
-	OBHSM_BUILDDIR=${OBHSM_BUILDDIR:-$(pwd)}
-	export OBHSM_BUILDDIR
 	fe=${OBHSM_DEMO_FRONTEND:-obhsm}
 	if [ "$fe" = obhsm ] && ! OBNET_FE_DIR=/nonexistent \
 	    sh "$here/frontend-obhsm.sh" check 2>/dev/null; then

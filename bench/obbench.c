@@ -23,8 +23,10 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
+#include <sys/stat.h>
+
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -32,11 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +49,7 @@
 #include "msg.h"
 #include "proto.h"
 #include "provision.h"
+#include "signer_fixture.h"
 
 #define PERIOD		1440
 #define ROT		720
@@ -60,12 +58,12 @@
 #define N_IP		(N_BACKENDS * N_INTRO)
 #define BATCH		32	/* services in flight at once */
 #define T_MS		600000
+#define STOP_MS		10000
 
-struct key {
-	uint8_t			sk[ED25519_EXPANDED_LEN];
-	uint8_t			pk[ED25519_PK_LEN];
-	char			addr[HS_ADDR_LEN + 1];
-};
+#define FMT(...)	do {						\
+	if (sfx_fmt(__VA_ARGS__) != 0)					\
+		die("path too long");					\
+} while (0)
 
 struct master {
 	uint8_t		pk[ED25519_PK_LEN];
@@ -77,11 +75,13 @@ static struct {
 	char		 dir[PATH_MAX];
 	char		 sock[PATH_MAX];
 	char		 audit[PATH_MAX];
-	pid_t		 pid;
+	char		 conf[PATH_MAX];
+	char		 log[PATH_MAX];
+	struct sfx_signer signer;
 	uint64_t	 tp[2];
-	struct key	 backend[N_BACKENDS];
-	struct buf	*bdesc[N_BACKENDS];
-	struct hs_desc	 bd[N_BACKENDS];
+	struct sfx_backend bk[N_BACKENDS];
+	struct buf	*bdesc[N_BACKENDS];	/* bk[].desc, encoded */
+	struct hs_intro_point ips[N_IP];	/* all of bd's, in order */
 	struct master	*m;
 	size_t		 nm;
 	struct msg_conn	 c;
@@ -89,6 +89,9 @@ static struct {
 	double		 t_body;	/* s in hs_desc_encode_body() */
 	size_t		 body_len;
 } B;
+
+static void die(const char *, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
 
 static void
 die(const char *f, ...)
@@ -100,8 +103,8 @@ die(const char *f, ...)
 	vfprintf(stderr, f, ap);
 	fprintf(stderr, "\n");
 	va_end(ap);
-	if (B.pid > 0)
-		(void)kill(B.pid, SIGKILL);
+	if (B.signer.pid > 0)
+		(void)kill(B.signer.pid, SIGKILL);
 	exit(1);
 }
 
@@ -114,111 +117,28 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void
-fmt(char *out, size_t len, const char *f, ...)
-{
-	va_list	ap;
-	int	n;
-
-	va_start(ap, f);
-	n = vsnprintf(out, len, f, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= len)
-		die("path too long");
-}
-
-static void
-key_make(struct key *k)
-{
-	uint8_t	seed[32];
-
-	if (ob_random(seed, sizeof(seed)) != 0 ||
-	    hs_expanded_from_seed(k->sk, seed) != 0 ||
-	    hs_expanded_pubkey(k->pk, k->sk) != 0 ||
-	    hs_address_encode(k->addr, k->pk) != 0)
-		die("key_make");
-}
-
-static void
-cert_make(struct hs_cert *c, uint8_t type, uint32_t exp,
-    const uint8_t certified[32], const struct hs_signer *s)
-{
-	uint8_t	raw[HS_CERT_LEN];
-
-	if (hs_cert_build(raw, type, exp, certified, s) != 0 ||
-	    hs_cert_parse(c, raw, sizeof(raw)) != 0)
-		die("cert_make");
-}
-
 /* Backend b's descriptor for period tp, as a stock tor publishes it. */
 static void
 backend_make(size_t b, uint64_t tp, time_t now)
 {
-	struct hs_desc			*d = &B.bd[b];
-	struct hs_desc_encode_params	 ep;
-	struct hs_intro_point		*ip;
-	struct hs_signer		 bls, dss;
-	struct key			 ds;
-	uint8_t				 bl_sk[ED25519_EXPANDED_LEN];
-	uint8_t				 bl_pk[32], k[32];
-	size_t				 i, n;
+	struct sfx_backend	*bk = &B.bk[b];
+	size_t			 i;
 
-	key_make(&B.backend[b]);
-	key_make(&ds);
-	if (hs_blind_seckey(bl_sk, B.backend[b].sk, B.backend[b].pk, tp,
-	    PERIOD) != 0 || hs_blind_pubkey(bl_pk, B.backend[b].pk, tp,
-	    PERIOD) != 0)
-		die("blind");
-	hs_signer_expanded(&bls, bl_sk, bl_pk);
-	hs_signer_expanded(&dss, ds.sk, ds.pk);
-	hs_desc_init(d);
-	d->lifetime_min = HS_DESC_LIFETIME_DEFAULT;
-	d->revision_counter = 1000 + b;
-	cert_make(&d->signing_cert, HS_CERT_TYPE_DESC_SIGNING,
-	    hs_cert_expiry_desc_signing(now), ds.pk, &bls);
-	for (i = 0; i < N_INTRO; i++) {
-		ip = &d->intro[i];
-		n = 0;
-		ip->linkspec[n++] = 2;
-		ip->linkspec[n++] = 0;	/* IPv4 */
-		ip->linkspec[n++] = 6;
-		if (ob_random(ip->linkspec + n, 6) != 0)
-			die("random");
-		n += 6;
-		ip->linkspec[n++] = 2;	/* legacy id */
-		ip->linkspec[n++] = 20;
-		if (ob_random(ip->linkspec + n, 20) != 0)
-			die("random");
-		n += 20;
-		ip->linkspec_len = n;
-		if (ob_random(ip->onion_key, 32) != 0 ||
-		    ob_random(ip->enc_key, 32) != 0 ||
-		    ob_random(k, 32) != 0)
-			die("random");
-		cert_make(&ip->auth_key_cert, HS_CERT_TYPE_AUTH_HS_IP_KEY,
-		    hs_cert_expiry_intro(now), k, &dss);
-		if (ob_random(k, 32) != 0)
-			die("random");
-		cert_make(&ip->enc_key_cert, HS_CERT_TYPE_CROSS_HS_IP_KEYS,
-		    hs_cert_expiry_intro(now), k, &dss);
-	}
-	d->n_intro = N_INTRO;
-	memset(&ep, 0, sizeof(ep));
-	ep.identity_pk = B.backend[b].pk;
-	ep.blinded_pk = bl_pk;
-	if ((B.bdesc[b] = buf_new(HS_DESC_MAX_LEN + 1)) == NULL ||
-	    hs_desc_encode(B.bdesc[b], d, &ep, &dss) != 0)
+	if (sfx_backend_make(bk, tp, PERIOD, N_INTRO, 1000 + b, now) != 0 ||
+	    (B.bdesc[b] = sfx_backend_desc_encode(&bk->desc, &bk->key,
+	    &bk->ds_signer)) == NULL)
 		die("backend descriptor");
-	ob_wipe(bl_sk, sizeof(bl_sk));
+	for (i = 0; i < N_INTRO; i++)
+		B.ips[b * N_INTRO + i] = bk->desc.intro[i];
+	/* Only the published descriptor is needed from here on. */
+	ob_wipe(&bk->ds, sizeof(bk->ds));
+	ob_wipe(bk->key.bl_sk, sizeof(bk->key.bl_sk));
 }
 
 static void
 write_file(const char *path, const char *text)
 {
-	FILE	*f;
-
-	if ((f = fopen(path, "w")) == NULL || fputs(text, f) < 0 ||
-	    fclose(f) != 0 || chmod(path, 0600) != 0)
+	if (sfx_write_file(path, text, 0600) != 0)
 		die("%s: %s", path, strerror(errno));
 }
 
@@ -243,7 +163,7 @@ proc_hwm(pid_t pid)
 	FILE	*f;
 	long	v = -1;
 
-	fmt(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	FMT(path, sizeof(path), "/proc/%ld/status", (long)pid);
 	if ((f = fopen(path, "r")) == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f) != NULL)
@@ -262,7 +182,7 @@ proc_cpu(pid_t pid)
 	FILE		*f;
 	int		 ok;
 
-	fmt(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	FMT(path, sizeof(path), "/proc/%ld/stat", (long)pid);
 	if ((f = fopen(path, "r")) == NULL)
 		return -1;
 	ok = fgets(line, sizeof(line), f) != NULL;
@@ -286,116 +206,57 @@ self_cpu(void)
 	    ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
 }
 
-static int
-sock_connect(void)
-{
-	struct sockaddr_un	sun;
-	int			fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	fmt(sun.sun_path, sizeof(sun.sun_path), "%s", B.sock);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		close(fd);
-		return -1;
-	}
-	(void)fcntl(fd, F_SETFL, O_NONBLOCK);
-	return fd;
-}
-
 /* The config: every service online, the same 4 backends. */
 static void
 conf_write(const char *module)
 {
+	struct sfx_conf	 sc;
 	struct buf	*t;
-	char		 path[PATH_MAX], line[PATH_MAX * 2];
+	const char	*backends[N_BACKENDS];
+	const char	*sandbox = getenv("OBBENCH_SANDBOX");
+	char		 id[PATH_MAX];
 	size_t		 i, b;
 
-	if ((t = buf_new(256 + B.nm * 600)) == NULL)
-		die("conf");
-	fmt(line, sizeof(line),
-	    "pkcs11-module = \"%s\"\n"
-	    "token-uri = \"pkcs11:token=obbench\"\n"
-	    "pin-source = \"file:%s/pin\"\n"
-	    "socket = \"%s\"\n"
-	    "socket-mode = 0600\n"
-	    "collector-uid = %lu\n"
-	    "state-dir = \"%s/state\"\n"
-	    "audit-log = \"%s\"\n"
-	    "period-length = %d\nrotation-offset = %d\n"
-	    "online-periods = 1\n"
-	    "hsm-timeout = 0\n"
-	    "sandbox = \"%s\"\n", module, B.dir, B.sock,
-	    (unsigned long)getuid(), B.dir, B.audit, PERIOD, ROT,
-	    getenv("OBBENCH_SANDBOX") != NULL ? getenv("OBBENCH_SANDBOX") :
-	    "kill");
-	if (buf_put_str(t, line) != 0)
+	sc = (struct sfx_conf){ .module = module, .token = "obbench",
+	    .dir = B.dir, .sock = B.sock, .audit = B.audit,
+	    .socket_mode = 0600, .period_len = PERIOD, .rot_offset = ROT,
+	    .hsm_timeout = 0, .online_periods = 1,
+	    .sandbox = sandbox != NULL ? sandbox : "kill" };
+	for (b = 0; b < N_BACKENDS; b++)
+		backends[b] = B.bk[b].key.addr;
+	if ((t = buf_new(256 + B.nm * 600)) == NULL ||
+	    sfx_conf_head(t, &sc) != 0)
 		die("conf");
 	for (i = 0; i < B.nm; i++) {
-		fmt(line, sizeof(line), "service \"%s\" {\n  backends = {",
-		    B.m[i].addr);
-		if (buf_put_str(t, line) != 0)
-			die("conf");
-		for (b = 0; b < N_BACKENDS; b++) {
-			fmt(line, sizeof(line), "%s\"%s\"", b ? ", " : " ",
-			    B.backend[b].addr);
-			if (buf_put_str(t, line) != 0)
-				die("conf");
-		}
-		fmt(line, sizeof(line), " }\n  key-mode = \"online\"\n"
-		    "  identity-key = "
-		    "\"%s/id/%zu/hs_ed25519_secret_key\"\n}\n",
-		    B.dir, i);
-		if (buf_put_str(t, line) != 0)
+		FMT(id, sizeof(id), "%s/id/%zu", B.dir, i);
+		if (sfx_conf_service(t, B.m[i].addr, backends, N_BACKENDS,
+		    id) != 0)
 			die("conf");
 	}
 	if (buf_put_u8(t, 0) != 0)
 		die("conf");
-	fmt(path, sizeof(path), "%s/signer.conf", B.dir);
-	write_file(path, (const char *)buf_ptr(t));
+	write_file(B.conf, (const char *)buf_ptr(t));
 	buf_free(t);
 }
 
 static void
 signer_start(const char *bin)
 {
-	struct timespec	ts = { 0, 20 * 1000 * 1000 };
-	char		conf[PATH_MAX], log[PATH_MAX];
-	int		fd, logfd;
+	int	fd;
 
-	fmt(conf, sizeof(conf), "%s/signer.conf", B.dir);
-	fmt(log, sizeof(log), "%s/signer.log", B.dir);
-	if ((B.pid = fork()) == -1)
-		die("fork");
-	if (B.pid == 0) {
-		logfd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (logfd != -1) {
-			dup2(logfd, 2);
-			close(logfd);
-		}
-		/* Profiling: OBBENCH_WRAP="valgrind --tool=callgrind" or
-		 * "strace -c -f" runs in front of the signer (with
-		 * OBBENCH_SANDBOX=off). */
-		if (getenv("OBBENCH_WRAP") != NULL)
-			execl("/bin/sh", "sh", "-c",
-			    "exec $OBBENCH_WRAP \"$@\"", "sh", bin, "-d",
-			    "-f", conf, (char *)NULL);
-		else
-			execl(bin, "obhsm-signer", "-d", "-f", conf,
-			    (char *)NULL);
-		_exit(127);
-	}
-	for (;;) {
-		if ((fd = sock_connect()) != -1)
-			break;
-		if (waitpid(B.pid, NULL, WNOHANG) == B.pid) {
-			B.pid = 0;
-			die("signer did not start; see %s", log);
-		}
-		nanosleep(&ts, NULL);
-	}
+	B.signer.bin = bin;
+	B.signer.conf = B.conf;
+	B.signer.log = B.log;
+	B.signer.sock = B.sock;
+	/* Profiling: OBBENCH_WRAP="valgrind --tool=callgrind" or
+	 * "strace -c -f" runs in front of the signer (with
+	 * OBBENCH_SANDBOX=off). */
+	B.signer.wrap = getenv("OBBENCH_WRAP");
+	/* However long the keys take: run.sh has the timeout. */
+	if (sfx_signer_start(&B.signer, -1) != 0)
+		die("signer did not start");
+	if ((fd = sfx_connect(B.sock)) == -1)
+		die("connect: %s", strerror(errno));
 	if (msg_conn_init(&B.c, fd) != 0)
 		die("msg_conn_init");
 }
@@ -403,27 +264,16 @@ signer_start(const char *bin)
 static void
 signer_stop(void)
 {
-	int	st, i;
-	struct timespec	ts = { 0, 50 * 1000 * 1000 };
+	int	st;
 
-	if (B.pid <= 0)
-		return;
-	(void)kill(B.pid, SIGTERM);
-	for (i = 0; i < 200; i++) {
-		if (waitpid(B.pid, &st, WNOHANG) == B.pid) {
-			B.pid = 0;
-			return;
-		}
-		nanosleep(&ts, NULL);
-	}
-	(void)kill(B.pid, SIGKILL);
-	(void)waitpid(B.pid, &st, 0);
-	B.pid = 0;
+	(void)sfx_signer_reap(&B.signer, &st, STOP_MS);
 }
 
 static void
 send_req(uint16_t type, struct buf *p)
 {
+	if (p == NULL)
+		die("payload %s", msg_type_name(type));
 	/* A full output queue (MSG_OUTQ_MAX): wait for the signer to
 	 * take what is queued, as signer_client does. */
 	if (msg_conn_send(&B.c, type, ++B.next_id, p) != 0 &&
@@ -454,73 +304,36 @@ recv_reply(struct msg *m, uint16_t want)
 	    msg_type_name(m->type), msg_reason_name(reason), detail);
 }
 
-static struct buf *
-payload(void)
-{
-	struct buf	*p;
-
-	if ((p = msg_payload_new()) == NULL)
-		die("msg_payload_new");
-	return p;
-}
-
 static void
 hello(void)
 {
-	struct buf	*p = payload();
-	struct msg	 m;
+	struct msg	m;
 
-	if (msg_put_u32(p, PROTO_VERSION) != 0 ||
-	    msg_put_u8(p, PROTO_ROLE_COLLECTOR) != 0 ||
-	    msg_put_str(p, "obbench") != 0)
-		die("hello");
-	send_req(PROTO_HELLO, p);
+	send_req(PROTO_HELLO, sfx_hello("obbench"));
 	recv_reply(&m, PROTO_HELLO_OK);
 }
 
 static void
 send_backends(size_t i)
 {
-	struct buf	*p;
-	size_t		 b;
+	size_t	b;
 
-	for (b = 0; b < N_BACKENDS; b++) {
-		p = payload();
-		if (msg_put_str(p, B.m[i].addr) != 0 ||
-		    msg_put_str(p, B.backend[b].addr) != 0 ||
-		    msg_put_u64(p, B.tp[0]) != 0 ||
-		    msg_put_data(p, buf_ptr(B.bdesc[b]),
-		    buf_len(B.bdesc[b])) != 0)
-			die("backend payload");
-		send_req(PROTO_BACKEND_DESC, p);
-	}
+	for (b = 0; b < N_BACKENDS; b++)
+		send_req(PROTO_BACKEND_DESC, sfx_backend_desc_msg(B.m[i].addr,
+		    B.bk[b].key.addr, B.tp[0], B.bdesc[b]));
 }
 
 static void
 send_recert(size_t i, int w)
 {
-	struct buf	*p = payload();
-	size_t		 k;
-
-	if (msg_put_str(p, B.m[i].addr) != 0 ||
-	    msg_put_u64(p, B.tp[w]) != 0 || msg_put_u8(p, N_IP) != 0)
-		die("recert payload");
-	for (k = 0; k < N_IP; k++)
-		if (msg_put_fixed(p, B.bd[k / N_INTRO].intro[k % N_INTRO]
-		    .auth_key_cert.certified_key, 32) != 0)
-			die("recert payload");
-	send_req(PROTO_RECERTIFY, p);
+	send_req(PROTO_RECERTIFY, sfx_recertify_msg(B.m[i].addr, B.tp[w],
+	    B.ips, N_IP));
 }
 
 static void
 send_params(size_t i, int w)
 {
-	struct buf	*p = payload();
-
-	if (msg_put_str(p, B.m[i].addr) != 0 ||
-	    msg_put_u64(p, B.tp[w]) != 0)
-		die("params payload");
-	send_req(PROTO_DESC_PARAMS, p);
+	send_req(PROTO_DESC_PARAMS, sfx_params_msg(B.m[i].addr, B.tp[w]));
 }
 
 /* The certs RECERTIFY_OK returns, in request order. */
@@ -533,28 +346,12 @@ static uint32_t
 recv_recert(struct certs *ce)
 {
 	struct msg	m;
-	struct buf	cert;
-	uint8_t		auth[32], n;
 	uint32_t	sigs;
-	size_t		k;
 
 	recv_reply(&m, PROTO_RECERTIFY_OK);
-	if (msg_get_u32(&m, &sigs) != 0 || msg_get_u8(&m, &n) != 0 ||
-	    n != N_IP)
+	if (sfx_recertify_reply(&m, &sigs, B.ips, N_IP, ce->c09,
+	    ce->c0b) != 0)
 		die("RECERTIFY_OK");
-	for (k = 0; k < N_IP; k++) {
-		if (msg_get_fixed(&m, auth, 32) != 0 ||
-		    msg_get_data(&m, &cert, HS_CERT_MAX_LEN) != 0 ||
-		    buf_len(&cert) != HS_CERT_LEN)
-			die("RECERTIFY_OK cert");
-		memcpy(ce->c09[k], buf_ptr(&cert), HS_CERT_LEN);
-		if (msg_get_data(&m, &cert, HS_CERT_MAX_LEN) != 0 ||
-		    buf_len(&cert) != HS_CERT_LEN)
-			die("RECERTIFY_OK cert");
-		memcpy(ce->c0b[k], buf_ptr(&cert), HS_CERT_LEN);
-	}
-	if (msg_end(&m) != 0)
-		die("RECERTIFY_OK end");
 	return sigs;
 }
 
@@ -562,52 +359,27 @@ recv_recert(struct certs *ce)
 static void
 params_to_sign(size_t i, int w, const struct certs *ce)
 {
-	struct hs_desc_encode_params	 ep;
-	struct hs_desc			 d;
-	struct msg			 m;
-	struct buf			 cert, *body, *p;
-	uint8_t				 bl[32], spk[32];
-	uint64_t			 rev, now;
-	size_t				 k;
-	double				 t0;
+	struct msg	 m;
+	struct buf	*body;
+	uint8_t		 bl[32], spk[32], c08[HS_CERT_LEN];
+	uint64_t	 rev, now;
+	double		 t0;
 
 	recv_reply(&m, PROTO_DESC_PARAMS_OK);
-	if (msg_get_fixed(&m, bl, 32) != 0 || msg_get_fixed(&m, spk, 32) !=
-	    0 || msg_get_u64(&m, &rev) != 0 || msg_get_u64(&m, &now) != 0 ||
-	    msg_get_data(&m, &cert, HS_CERT_MAX_LEN) != 0 ||
-	    msg_end(&m) != 0 || memcmp(bl, B.m[i].bl_pk[w], 32) != 0)
+	if (sfx_params_reply(&m, bl, spk, &rev, &now, c08) != 0 ||
+	    memcmp(bl, B.m[i].bl_pk[w], 32) != 0)
 		die("DESC_PARAMS_OK");
 	t0 = now_s();
-	hs_desc_init(&d);
-	d.lifetime_min = HS_DESC_LIFETIME_DEFAULT;
-	d.revision_counter = rev;
-	if (hs_cert_parse(&d.signing_cert, buf_ptr(&cert),
-	    buf_len(&cert)) != 0)
-		die("08 cert");
-	for (k = 0; k < N_IP; k++) {
-		d.intro[k] = B.bd[k / N_INTRO].intro[k % N_INTRO];
-		if (hs_cert_parse(&d.intro[k].auth_key_cert, ce->c09[k],
-		    HS_CERT_LEN) != 0 || hs_cert_parse(
-		    &d.intro[k].enc_key_cert, ce->c0b[k], HS_CERT_LEN) != 0)
-			die("intro certs");
-	}
-	d.n_intro = N_IP;
-	memset(&ep, 0, sizeof(ep));
-	ep.identity_pk = B.m[i].pk;
-	ep.blinded_pk = B.m[i].bl_pk[w];
-	if ((body = buf_new(HS_DESC_MAX_LEN + 1)) == NULL ||
-	    hs_desc_encode_body(body, &d, &ep) != 0)
+	if ((body = sfx_master_body(B.m[i].pk, B.m[i].bl_pk[w], B.ips,
+	    (const uint8_t (*)[HS_CERT_LEN])ce->c09,
+	    (const uint8_t (*)[HS_CERT_LEN])ce->c0b, N_IP, rev, c08, NULL,
+	    0)) == NULL)
 		die("hs_desc_encode_body");
-	hs_desc_clear(&d);
 	B.t_body += now_s() - t0;
 	B.body_len = buf_len(body);
-	p = payload();
-	if (msg_put_str(p, B.m[i].addr) != 0 ||
-	    msg_put_u64(p, B.tp[w]) != 0 || msg_put_u8(p, 0) != 0 ||
-	    msg_put_data(p, buf_ptr(body), buf_len(body)) != 0)
-		die("sign payload");
+	send_req(PROTO_SIGN_DESC, sfx_sign_msg(B.m[i].addr, B.tp[w],
+	    buf_ptr(body), buf_len(body)));
 	buf_free(body);
-	send_req(PROTO_SIGN_DESC, p);
 }
 
 static void
@@ -680,26 +452,16 @@ other_live(uint64_t tp, time_t now)
 static void
 setup_token(void)
 {
-	char	path[PATH_MAX], text[PATH_MAX * 2];
+	char	conf[PATH_MAX];
 
 	if (getenv("OBBENCH_DIR") != NULL)
-		fmt(B.dir, sizeof(B.dir), "%s", getenv("OBBENCH_DIR"));
+		FMT(B.dir, sizeof(B.dir), "%s", getenv("OBBENCH_DIR"));
 	else
 		die("OBBENCH_DIR not set");
-	fmt(path, sizeof(path), "%s/tokens", B.dir);
-	if (mkdir(path, 0700) != 0)
-		die("%s: %s", path, strerror(errno));
-	fmt(text, sizeof(text), "directories.tokendir = %s\n"
-	    "objectstore.backend = file\nlog.level = ERROR\n", path);
-	fmt(path, sizeof(path), "%s/softhsm2.conf", B.dir);
-	write_file(path, text);
-	if (setenv("SOFTHSM2_CONF", path, 1) != 0)
+	if (sfx_token_init(B.dir, "obbench", conf, sizeof(conf)) != 0)
+		die("token in %s", B.dir);
+	if (setenv("SOFTHSM2_CONF", conf, 1) != 0)
 		die("setenv");
-	if (system("softhsm2-util --init-token --free --label obbench "
-	    "--pin 1234 --so-pin 5678 >/dev/null") != 0)
-		die("softhsm2-util --init-token failed");
-	fmt(path, sizeof(path), "%s/pin", B.dir);
-	write_file(path, "1234\n");
 }
 
 static int
@@ -719,12 +481,14 @@ bench_desc(const char *bin, size_t s, unsigned rounds)
 	setup_token();
 	module = getenv("OBBENCH_MODULE") != NULL ?
 	    getenv("OBBENCH_MODULE") : "/usr/lib/softhsm/libsofthsm2.so";
-	fmt(B.sock, sizeof(B.sock), "%s/signer.sock", B.dir);
-	fmt(B.audit, sizeof(B.audit), "%s/state/audit.log", B.dir);
-	fmt(path, sizeof(path), "%s/state", B.dir);
+	FMT(B.sock, sizeof(B.sock), "%s/signer.sock", B.dir);
+	FMT(B.audit, sizeof(B.audit), "%s/state/audit.log", B.dir);
+	FMT(B.conf, sizeof(B.conf), "%s/signer.conf", B.dir);
+	FMT(B.log, sizeof(B.log), "%s/signer.log", B.dir);
+	FMT(path, sizeof(path), "%s/state", B.dir);
 	if (mkdir(path, 0700) != 0)
 		die("%s", path);
-	fmt(path, sizeof(path), "%s/id", B.dir);
+	FMT(path, sizeof(path), "%s/id", B.dir);
 	if (mkdir(path, 0700) != 0)
 		die("%s", path);
 	B.tp[0] = hs_time_period(now, PERIOD, ROT);
@@ -735,18 +499,18 @@ bench_desc(const char *bin, size_t s, unsigned rounds)
 	if ((B.m = calloc(s, sizeof(*B.m))) == NULL)
 		die("calloc");
 	for (i = 0; i < s; i++) {
-		struct key	k;
+		struct sfx_key	k;
 
-		key_make(&k);
+		if (sfx_key_make(&k, 0, 0) != 0)
+			die("key_make");
 		memcpy(B.m[i].pk, k.pk, 32);
 		memcpy(B.m[i].addr, k.addr, sizeof(k.addr));
 		if (hs_blind_pubkey(B.m[i].bl_pk[0], k.pk, B.tp[0],
 		    PERIOD) != 0 || hs_blind_pubkey(B.m[i].bl_pk[1], k.pk,
 		    B.tp[1], PERIOD) != 0)
 			die("blind");
-		fmt(path, sizeof(path), "%s/id/%zu", B.dir, i);
-		if (mkdir(path, 0700) != 0 ||
-		    provision_identity_write(path, k.sk, k.pk) != 0)
+		FMT(path, sizeof(path), "%s/id/%zu", B.dir, i);
+		if (sfx_identity_write(path, &k) != 0)
 			die("identity %s", path);
 		ob_wipe(&k, sizeof(k));
 	}
@@ -760,18 +524,21 @@ bench_desc(const char *bin, size_t s, unsigned rounds)
 	t_start = now_s() - t0;
 
 	a0 = bench_audit_records();
-	sc0 = proc_cpu(B.pid);
+	sc0 = proc_cpu(B.signer.pid);
 	dc0 = self_cpu();
 	t0 = now_s();
 	rsig = round_run(1);
 	t_cold = now_s() - t0;
-	sc1 = proc_cpu(B.pid);
+	sc1 = proc_cpu(B.signer.pid);
 	dc1 = self_cpu();
 	a1 = bench_audit_records();
-	hwm_cold = proc_hwm(B.pid);
+	hwm_cold = proc_hwm(B.signer.pid);
 	printf("services %zu\n", s);
 	printf("descriptor_bytes %zu\n", B.body_len);
 	printf("signer_start_s %.3f\n", t_start);
+	/* CPU (user + system) the signer spent starting: load on the
+	 * machine does not inflate it as it does t_start. */
+	printf("signer_start_cpu_s %.4f\n", sc0);
 	printf("cold_desc %zu\n", 2 * s);
 	printf("cold_s %.4f\n", t_cold);
 	printf("cold_sigs %" PRIu64 "\n", a1 - a0);
@@ -798,12 +565,12 @@ bench_desc(const char *bin, size_t s, unsigned rounds)
 			nanosleep(&ts, NULL);
 		}
 		t0 = t_last = now_s();
-		sc0 = proc_cpu(B.pid);
+		sc0 = proc_cpu(B.signer.pid);
 		dc0 = self_cpu();
 		B.t_body = 0;
 		rsig += round_run(0);
 		t_steady += now_s() - t0;
-		sc_steady += proc_cpu(B.pid) - sc0;
+		sc_steady += proc_cpu(B.signer.pid) - sc0;
 		dc_steady += self_cpu() - dc0;
 	}
 	a2 = bench_audit_records();
@@ -814,14 +581,14 @@ bench_desc(const char *bin, size_t s, unsigned rounds)
 	printf("steady_body_s %.4f\n", B.t_body * rounds);
 	printf("steady_signer_cpu_s %.4f\n", sc_steady);
 	printf("steady_driver_cpu_s %.4f\n", dc_steady);
-	printf("signer_hwm_kb %ld\n", proc_hwm(B.pid));
+	printf("signer_hwm_kb %ld\n", proc_hwm(B.signer.pid));
 	printf("driver_hwm_kb %ld\n", ru.ru_maxrss);
 	close(B.c.fd);
 	msg_conn_clear(&B.c);
 	signer_stop();
 	for (b = 0; b < N_BACKENDS; b++) {
 		buf_free(B.bdesc[b]);
-		hs_desc_clear(&B.bd[b]);
+		hs_desc_clear(&B.bk[b].desc);
 	}
 	free(B.m);
 	return 0;
@@ -840,7 +607,7 @@ bench_raw(double secs, size_t len)
 	unsigned long		 n = 0;
 
 	setup_token();
-	fmt(pin, sizeof(pin), "file:%s/pin", B.dir);
+	FMT(pin, sizeof(pin), "file:%s/pin", B.dir);
 	memset(&hc, 0, sizeof(hc));
 	hc.module = getenv("OBBENCH_MODULE") != NULL ?
 	    getenv("OBBENCH_MODULE") : "/usr/lib/softhsm/libsofthsm2.so";
@@ -867,8 +634,8 @@ bench_raw(double secs, size_t len)
 static void
 bench_sigterm(int sig)
 {
-	if (B.pid > 0)
-		(void)kill(B.pid, SIGKILL);
+	if (B.signer.pid > 0)
+		(void)kill(B.signer.pid, SIGKILL);
 	_exit(128 + sig);
 }
 

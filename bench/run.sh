@@ -4,7 +4,7 @@
 # minutes apart on the same (noisy) machine.  Prints one table; the raw
 # "key value" lines are kept in $BENCH_OUT (default BUILDDIR/bench.out).
 #
-# BENCH_S            service counts for the hosting case (1 64 256)
+# BENCH_S            service counts for the hosting case (1 100 1000)
 # BENCH_TIMEOUT      seconds one hosting or smartcard run may take (900)
 # BENCH_ROUNDS       steady-state republish rounds per S (3)
 # BENCH_SMARTCARD_S  services for the 10 signatures/s run (5; the issue's
@@ -14,7 +14,7 @@
 set -eu
 bd=$(cd "$1" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-S_LIST=${BENCH_S:-1 64 256}
+S_LIST=${BENCH_S:-1 100 1000}
 TMO=${BENCH_TIMEOUT:-900}
 ROUNDS=${BENCH_ROUNDS:-3}
 SC_S=${BENCH_SMARTCARD_S:-5}
@@ -93,10 +93,19 @@ END {
 	    "OPE loop %.2f s)\n", "OnionBalance OBDescriptor desc/s", ob,
 	    g("ob", "ob_intro"), g("ob", "ob_sigs_per_desc"),
 	    g("ob", "ob_ope_s")
-	printf "\n%7s %8s %9s %9s %9s %8s %8s %7s %7s %8s %8s\n", "S",
-	    "start_s", "cold_d/s", "cold_sg/d", "steady/s", "xOB",
-	    "xtoken", "sg/d", "cpu_us/d", "signerMB", "driverMB"
+	printf "\n%7s %8s %9s %9s %9s %8s %8s %7s %7s %8s %8s %7s %7s " \
+	    "%7s\n", "S", "start_s", "cold_d/s", "cold_sg/d", "steady/s",
+	    "xOB", "xtoken", "sg/d", "cpu_us/d", "signerMB", "driverMB",
+	    "st_ms/s", "stcpu/s", "kB/s"
 	n = split(slist, sl, " ")
+	# Per-service growth against the smallest S that ran: start-up
+	# time per service, and peak RSS (signer + driver) per service
+	# added; flat columns mean no hidden quadratic step (issue item 7).
+	s0 = 0
+	for (i = 1; i <= n; i++)
+		if (g("s" sl[i], "services") > 0 && (s0 == 0 || sl[i] + 0 < s0))
+			s0 = sl[i] + 0
+	m0 = g("s" s0, "signer_hwm_kb") + g("s" s0, "driver_hwm_kb")
 	for (i = 1; i <= n; i++) {
 		t = "s" sl[i]
 		if (g(t, "services") == 0) {
@@ -106,13 +115,20 @@ END {
 		cd = g(t, "cold_desc"); sd = g(t, "steady_desc")
 		st = sd / g(t, "steady_s")
 		cpu = g(t, "steady_signer_cpu_s") + g(t, "steady_driver_cpu_s")
+		mem = g(t, "signer_hwm_kb") + g(t, "driver_hwm_kb")
+		kbs = "-"
+		if (sl[i] > s0)
+			kbs = sprintf("%.1f", (mem - m0) / (sl[i] - s0))
 		printf "%6d%s %8.2f %9.1f %9.2f %9.1f %8.0f %8.2f %7.2f " \
-		    "%7.0f %8.1f %8.1f\n", sl[i], (sl[i] > cap ? "*" : " "),
+		    "%7.0f %8.1f %8.1f %7.1f %7.1f %7s\n", sl[i],
+		    (sl[i] > cap ? "*" : " "),
 		    g(t, "signer_start_s"),
 		    cd / g(t, "cold_s"), g(t, "cold_sigs") / cd, st, st / ob,
 		    st / raw, g(t, "steady_sigs") / sd,
 		    1e6 * cpu / sd,
-		    g(t, "signer_hwm_kb") / 1024, g(t, "driver_hwm_kb") / 1024
+		    g(t, "signer_hwm_kb") / 1024, g(t, "driver_hwm_kb") / 1024,
+		    1000 * g(t, "signer_start_s") / sl[i],
+		    1000 * g(t, "signer_start_cpu_s") / sl[i], kbs
 	}
 	printf "\ncolumns: cold_d/s and steady/s descriptors per second " \
 	    "(both periods of each service);\n  cold_sg/d, sg/d token " \
@@ -120,9 +136,17 @@ END {
 	    "  steady rate / OnionBalance rate, / raw token rate; cpu_us/d" \
 	    " CPU microseconds\n  (signer + driver) per steady descriptor, " \
 	    "1e6 / it = one-core rate; MB peak RSS\n  " \
-	    "(VmHWM signer, ru_maxrss driver = collector side).\n" \
+	    "(VmHWM signer, ru_maxrss driver = collector side);\n" \
+	    "  st_ms/s, stcpu/s signer start-up per service, wall and CPU " \
+	    "milliseconds;\n  kB/s peak RSS (signer + driver) added per " \
+	    "service over the smallest S.\n" \
 	    "  *: obhsm-signer-nocap (signer sources, SIGNER_MAX_SERVICES " \
 	    "%d raised)\n", cap
+	for (i = 1; i <= n; i++)
+		if (sl[i] == 1000 && g("s1000", "services") > 0)
+			printf "signer + driver peak RSS at S=1000: %.1f MiB " \
+			    "(target: under 20 MiB)\n", (g("s1000",
+			    "signer_hwm_kb") + g("s1000", "driver_hwm_kb")) / 1024
 	split("1 100", os, " ")
 	for (i = 1; i <= 2; i++)
 		if (g("obrss" os[i], "ob_hwm_kb") > 0)

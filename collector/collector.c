@@ -37,6 +37,7 @@
 #include "log.h"
 #include "sandbox.h"
 #include "torctl.h"
+#include "usock.h"
 
 #define FETCH_SERVERS		3	/* HSDirs asked per backend a round */
 #define ACTIVE_INTERVAL		600	/* s between SIGNAL ACTIVE */
@@ -784,7 +785,9 @@ main(int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
-	if ((c.status_fd = status_listen(c.cf.status_socket)) == -1)
+	/* Owner and group may ask for status, nobody else. */
+	if ((c.status_fd = usock_listen(c.cf.status_socket, 0660, (uid_t)-1,
+	    (gid_t)-1)) == -1)
 		log_warnx("no status socket; continuing without");
 	/* The only privileged step; everything after runs as "user". */
 	if (c.cf.user != NULL && sandbox_drop(c.cf.user) != 0)

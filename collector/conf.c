@@ -7,7 +7,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 
 #include "buf.h"
 #include "collector.h"
+#include "conf.h"
 #include "encode.h"
 #include "err.h"
 #include "hs_keys.h"
@@ -71,63 +71,6 @@ static cfg_opt_t top_opts[] = {
 	CFG_END()
 };
 
-static void	conf_errfunc(cfg_t *, const char *, va_list)
-		    __attribute__((format(printf, 2, 0)));
-
-static void
-conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
-{
-	char	msg[512];
-
-	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (cfg != NULL && cfg->filename != NULL)
-		log_warnx("%s:%d: %s", cfg->filename, cfg->line, msg);
-	else
-		log_warnx("config: %s", msg);
-}
-
-static int
-int_range(cfg_t *c, const char *where, const char *opt, long lo, long hi,
-    unsigned *out)
-{
-	long	v = cfg_getint(c, opt);
-
-	if (v < lo || v > hi) {
-		log_warnx("%s: %s = %ld is out of range [%ld, %ld]", where,
-		    opt, v, lo, hi);
-		return -1;
-	}
-	*out = (unsigned)v;
-	return 0;
-}
-
-/* Onion address with or without ".onion", canonical form out. */
-static int
-addr_parse(char out[HS_ADDR_LEN + 1], uint8_t pk[ED25519_PK_LEN],
-    const char *in, const char *where)
-{
-	size_t	n = strlen(in);
-	char	tmp[HS_ADDR_LEN + 1];
-	int	e;
-
-	if (n == HS_ADDR_LEN + 6 && strcmp(in + HS_ADDR_LEN, ".onion") == 0)
-		n = HS_ADDR_LEN;
-	if (n != HS_ADDR_LEN) {
-		log_warnx("%s: \"%s\" is not a v3 onion address "
-		    "(56 base32 characters)", where, in);
-		return -1;
-	}
-	memcpy(tmp, in, HS_ADDR_LEN);
-	tmp[HS_ADDR_LEN] = '\0';
-	if ((e = hs_address_decode(pk, tmp)) != 0) {
-		log_warnx("%s: \"%s\" is not a valid v3 onion address: %s",
-		    where, in, ob_strerror(e));
-		return -1;
-	}
-	memcpy(out, tmp, HS_ADDR_LEN + 1);
-	return 0;
-}
-
 int
 conf_client_key(uint8_t pk[X25519_KEY_LEN], const char *s)
 {
@@ -181,7 +124,7 @@ backend_intern(struct conf *cf, const char *in, const char *where,
 	struct conf_backend	 b, *nb;
 	size_t			 i;
 
-	if (addr_parse(b.addr, b.pk, in, where) != 0)
+	if (conf_onion_addr(b.addr, b.pk, in, where) != 0)
 		return -1;
 	for (i = 0; i < cf->nbackends; i++)
 		if (strcmp(cf->backends[i].addr, b.addr) == 0) {
@@ -264,7 +207,7 @@ service_fill(struct conf *cf, struct conf_service *s, cfg_t *sec)
 
 	(void)snprintf(where, sizeof(where), "service \"%.70s\"",
 	    cfg_title(sec));
-	if (addr_parse(s->addr, s->pk, cfg_title(sec), where) != 0)
+	if (conf_onion_addr(s->addr, s->pk, cfg_title(sec), where) != 0)
 		return -1;
 	pol = cfg_getstr(sec, "intro-policy");
 	if (strcmp(pol, "steady") == 0)
@@ -276,9 +219,9 @@ service_fill(struct conf *cf, struct conf_service *s, cfg_t *sec)
 		    "\"per-backend\"", where, pol);
 		return -1;
 	}
-	if (int_range(sec, where, "intro-points", 1, HS_DESC_MAX_INTRO,
+	if (conf_uint_range(sec, where, "intro-points", 1, HS_DESC_MAX_INTRO,
 	    &s->sel.target) != 0 ||
-	    int_range(sec, where, "intro-points-per-backend", 1,
+	    conf_uint_range(sec, where, "intro-points-per-backend", 1,
 	    HS_DESC_MAX_INTRO, &s->sel.per_backend) != 0)
 		return -1;
 	s->distinct = cfg_getbool(sec, "distinct-descriptors");
@@ -361,7 +304,7 @@ pool_services(struct conf *cf, cfg_t *c)
 			    "services entry %zu", cfg_title(sec), j + 1);
 			s = &cf->services[cf->nservices];
 			memset(s, 0, sizeof(*s));
-			if (addr_parse(s->addr, s->pk, cfg_getnstr(sec,
+			if (conf_onion_addr(s->addr, s->pk, cfg_getnstr(sec,
 			    "services", (unsigned)j), where) != 0)
 				return -1;
 			s->pool = i;
@@ -473,29 +416,29 @@ conf_from_cfg(struct conf *cf, cfg_t *c)
 	    strdup_opt(&cf->status_socket, c, "status-socket") != 0 ||
 	    strdup_opt(&cf->user, c, "user") != 0)
 		return -1;
-	if (int_range(c, "config", "fetch-interval", 5, 3600,
+	if (conf_uint_range(c, "config", "fetch-interval", 5, 3600,
 	    &cf->fetch_interval) != 0 ||
-	    int_range(c, "config", "fetch-timeout", 5, 600,
+	    conf_uint_range(c, "config", "fetch-timeout", 5, 600,
 	    &cf->fetch_timeout) != 0 ||
-	    int_range(c, "config", "descriptor-max-age", 60, 86400,
+	    conf_uint_range(c, "config", "descriptor-max-age", 60, 86400,
 	    &cf->desc_max_age) != 0 ||
-	    int_range(c, "config", "signer-timeout", 1, 300,
+	    conf_uint_range(c, "config", "signer-timeout", 1, 300,
 	    &cf->signer_timeout) != 0 ||
-	    int_range(c, "config", "republish-min", 60, 86400,
+	    conf_uint_range(c, "config", "republish-min", 60, 86400,
 	    &cf->republish_min) != 0 ||
-	    int_range(c, "config", "republish-max", 60, 86400,
+	    conf_uint_range(c, "config", "republish-max", 60, 86400,
 	    &cf->republish_max) != 0 ||
-	    int_range(c, "config", "upload-retry-min", 1, 3600,
+	    conf_uint_range(c, "config", "upload-retry-min", 1, 3600,
 	    &cf->retry_min) != 0 ||
-	    int_range(c, "config", "upload-retry-max", 1, 86400,
+	    conf_uint_range(c, "config", "upload-retry-max", 1, 86400,
 	    &cf->retry_max) != 0 ||
-	    int_range(c, "config", "health-check-interval", 5, 3600,
+	    conf_uint_range(c, "config", "health-check-interval", 5, 3600,
 	    &cf->health_interval) != 0 ||
-	    int_range(c, "config", "health-check-timeout", 5, 600,
+	    conf_uint_range(c, "config", "health-check-timeout", 5, 600,
 	    &cf->health_timeout) != 0 ||
-	    int_range(c, "config", "health-check-failures", 1, 100,
+	    conf_uint_range(c, "config", "health-check-failures", 1, 100,
 	    &cf->health_failures) != 0 ||
-	    int_range(c, "config", "health-check-port", 1, 65535,
+	    conf_uint_range(c, "config", "health-check-port", 1, 65535,
 	    &cf->health_port) != 0)
 		return -1;
 	if (cf->republish_min > cf->republish_max) {
@@ -516,7 +459,7 @@ conf_from_cfg(struct conf *cf, cfg_t *c)
 		    cfg_title(sec));
 		if (pool_add(cf, cfg_title(sec), &p) != 0 ||
 		    pool_fill(cf, p, sec, where) != 0 ||
-		    int_range(sec, where, "health-check-port", 0, 65535,
+		    conf_uint_range(sec, where, "health-check-port", 0, 65535,
 		    &p->health_port) != 0)
 			return -1;
 	}
@@ -597,7 +540,7 @@ conf_load_common(struct conf *out, const char *path, const char *text)
 		log_warn("cfg_init");
 		return -1;
 	}
-	cfg_set_error_function(c, conf_errfunc);
+	cfg_set_error_function(c, conf_log_error);
 	if (path != NULL)
 		r = cfg_parse(c, path);
 	else
@@ -607,7 +550,7 @@ conf_load_common(struct conf *out, const char *path, const char *text)
 		goto err;
 	}
 	if (r != CFG_SUCCESS)
-		goto err;	/* conf_errfunc said where */
+		goto err;	/* conf_log_error said where */
 	if (conf_from_cfg(&cf, c) != 0)
 		goto err;
 	cfg_free(c);

@@ -418,6 +418,26 @@ handle_fail(struct signer_client *sc, const struct sc_req *q,
 	return -1;
 }
 
+/*
+ * Lead the signer's detail with its reason's name ("horizon: ..."), as
+ * the signer's own log does ("refused (horizon): ..."): the detail
+ * alone says what the signer saw, the name says which rule refused, and
+ * every caller passes the detail on to the log and the status.  Cut
+ * short if it must be: it is for people to read.
+ */
+static void
+reason_prefix(struct sc_reply *r)
+{
+	char	detail[sizeof(r->detail)];
+
+	memcpy(detail, r->detail, sizeof(detail));
+	detail[sizeof(detail) - 1] = '\0';
+	if (snprintf(r->detail, sizeof(r->detail), "%s%s%.*s",
+	    msg_reason_name(r->reason), detail[0] != '\0' ? ": " : "",
+	    (int)(sizeof(detail) - 1), detail) < 0)
+		r->detail[0] = '\0';
+}
+
 /* 0, or -1 when the connection must go. */
 static int
 handle(struct signer_client *sc, struct msg *m)
@@ -448,6 +468,7 @@ handle(struct signer_client *sc, struct msg *m)
 		sc->failures++;
 		r->ok = 0;
 		reason = r->reason;
+		reason_prefix(r);
 		q.cb(r, q.arg);
 		free(r);
 		/* Errors that end the session close it on the signer side;

@@ -10,10 +10,29 @@
 #include "crypto.h"
 #include "err.h"
 
+/*
+ * OpenSSL 3 looks an algorithm up by name on every EVP_sha3_256()-style
+ * init (locks, a hash table, string compares): a descriptor takes a
+ * dozen digests and ciphers, so fetch each once here.  Until (or
+ * without) ob_crypto_init() the implicit fetch is used, as before.
+ */
+static EVP_MD		*md_sha3_256, *md_shake256, *md_sha512;
+static EVP_CIPHER	*ciph_aes256_ctr;
+
 int
 ob_crypto_init(void)
 {
-	return sodium_init() < 0 ? OB_ERR_INTERNAL : 0;
+	if (sodium_init() < 0)
+		return OB_ERR_INTERNAL;
+	if (md_sha3_256 == NULL)
+		md_sha3_256 = EVP_MD_fetch(NULL, "SHA3-256", NULL);
+	if (md_shake256 == NULL)
+		md_shake256 = EVP_MD_fetch(NULL, "SHAKE-256", NULL);
+	if (md_sha512 == NULL)
+		md_sha512 = EVP_MD_fetch(NULL, "SHA2-512", NULL);
+	if (ciph_aes256_ctr == NULL)
+		ciph_aes256_ctr = EVP_CIPHER_fetch(NULL, "AES-256-CTR", NULL);
+	return 0;
 }
 
 static int
@@ -45,19 +64,22 @@ digest_parts(const EVP_MD *md, uint8_t *out, size_t outlen, int xof,
 int
 ob_sha3_256(uint8_t out[SHA3_256_LEN], const struct ob_iov *v, size_t nv)
 {
-	return digest_parts(EVP_sha3_256(), out, SHA3_256_LEN, 0, v, nv);
+	return digest_parts(md_sha3_256 != NULL ? md_sha3_256 :
+	    EVP_sha3_256(), out, SHA3_256_LEN, 0, v, nv);
 }
 
 int
 ob_shake256(uint8_t *out, size_t outlen, const struct ob_iov *v, size_t nv)
 {
-	return digest_parts(EVP_shake256(), out, outlen, 1, v, nv);
+	return digest_parts(md_shake256 != NULL ? md_shake256 :
+	    EVP_shake256(), out, outlen, 1, v, nv);
 }
 
 int
 ob_sha512(uint8_t out[64], const struct ob_iov *v, size_t nv)
 {
-	return digest_parts(EVP_sha512(), out, 64, 0, v, nv);
+	return digest_parts(md_sha512 != NULL ? md_sha512 : EVP_sha512(),
+	    out, 64, 0, v, nv);
 }
 
 int
@@ -70,7 +92,8 @@ ob_aes256_ctr(uint8_t *out, const uint8_t *in, size_t len,
 
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		return OB_ERR_NOMEM;
-	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_ctr(), NULL, key, iv) != 1)
+	if (EVP_EncryptInit_ex(ctx, ciph_aes256_ctr != NULL ?
+	    ciph_aes256_ctr : EVP_aes_256_ctr(), NULL, key, iv) != 1)
 		goto err;
 	/* EVP takes int lengths: go in bounded chunks. */
 	while (done < len) {

@@ -86,6 +86,78 @@ b64_decode(uint8_t *out, size_t outsz, size_t *decoded,
 	return 0;
 }
 
+/* Value + 1 of each base64 digit; 0 for every other byte. */
+static const uint8_t b64_digit[256] = {
+	['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5,
+	['F'] = 6, ['G'] = 7, ['H'] = 8, ['I'] = 9, ['J'] = 10,
+	['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15,
+	['P'] = 16, ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20,
+	['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24, ['Y'] = 25,
+	['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30,
+	['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35,
+	['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40,
+	['o'] = 41, ['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45,
+	['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49, ['x'] = 50,
+	['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55,
+	['3'] = 56, ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60,
+	['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64
+};
+
+/* Skip '\n' from i on when lines is set. */
+static size_t
+b64_skip_nl(const uint8_t *p, size_t n, size_t i, int lines)
+{
+	while (lines && i < n && p[i] == '\n')
+		i++;
+	return i;
+}
+
+int
+b64_decode_pub(uint8_t *out, size_t outsz, size_t *decoded,
+    const struct buf *in, int pad, int lines)
+{
+	const uint8_t	*p = buf_ptr(in);
+	size_t		 n = buf_len(in), i, o = 0, npad;
+	uint32_t	 acc = 0;
+	unsigned	 bits = 0, v;
+
+	*decoded = 0;
+	for (i = 0; i < n; i++) {
+		if ((v = b64_digit[p[i]]) == 0) {
+			if (lines && p[i] == '\n')
+				continue;
+			break;
+		}
+		acc = (acc << 6) | (v - 1);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o >= outsz)
+				return OB_ERR_FORMAT;
+			out[o++] = (uint8_t)(acc >> bits);
+			acc &= (1U << bits) - 1;
+		}
+	}
+	/* One digit alone cannot end a group; the unused bits must be 0
+	 * (a canonical encoding, as libsodium demands). */
+	if (bits > 4 || acc != 0)
+		return OB_ERR_FORMAT;
+	if (pad) {
+		/* Exactly the '=' the last group needs: two after 4 bits
+		 * left over, one after 2. */
+		for (npad = bits / 2; npad > 0; npad--) {
+			i = b64_skip_nl(p, n, i, lines);
+			if (i == n || p[i] != '=')
+				return OB_ERR_FORMAT;
+			i++;
+		}
+	}
+	if (b64_skip_nl(p, n, i, lines) != n)
+		return OB_ERR_FORMAT;
+	*decoded = o;
+	return 0;
+}
+
 int
 b64_decode_buf(struct buf *out, const struct buf *in, int pad)
 {

@@ -83,7 +83,7 @@ hs_cert_parse(struct hs_cert *c, const uint8_t *p, size_t len)
 }
 
 int
-hs_cert_verify(const struct hs_cert *c, uint8_t want_type,
+hs_cert_check(const struct hs_cert *c, uint8_t want_type,
     const uint8_t signer[ED25519_PK_LEN], time_t now)
 {
 	if (c->type != want_type)
@@ -101,6 +101,17 @@ hs_cert_verify(const struct hs_cert *c, uint8_t want_type,
 	if (c->encoded_len <= ED25519_SIG_LEN ||
 	    c->encoded_len > HS_CERT_MAX_LEN)
 		return OB_ERR_FORMAT;
+	return 0;
+}
+
+int
+hs_cert_verify(const struct hs_cert *c, uint8_t want_type,
+    const uint8_t signer[ED25519_PK_LEN], time_t now)
+{
+	int	r;
+
+	if ((r = hs_cert_check(c, want_type, signer, now)) != 0)
+		return r;
 	return ob_ed25519_verify(c->signature, c->encoded,
 	    c->encoded_len - ED25519_SIG_LEN, c->signing_key);
 }

@@ -73,6 +73,17 @@ int	hs_cert_parse(struct hs_cert *, const uint8_t *, size_t)
 int	hs_cert_verify(const struct hs_cert *, uint8_t want_type,
 	    const uint8_t signer[ED25519_PK_LEN], time_t now)
 	    __attribute__((warn_unused_result));
+/*
+ * hs_cert_verify() but for the signature: the same checks in the same
+ * order with the same errors.  Only for a cert whose exact encoding the
+ * caller has itself verified before: the signature covers every byte of
+ * the encoding but itself and depends on nothing else, so identical
+ * bytes get the identical verdict, while expiry (now) and the expected
+ * signer and type are judged afresh here.
+ */
+int	hs_cert_check(const struct hs_cert *, uint8_t want_type,
+	    const uint8_t signer[ED25519_PK_LEN], time_t now)
+	    __attribute__((warn_unused_result));
 /* The 76 bytes a signer signs for a cert with one extension 04. */
 int	hs_cert_tbs(uint8_t [HS_CERT_TBS_LEN], uint8_t type,
 	    uint32_t expiry_hours, const uint8_t certified[ED25519_PK_LEN],

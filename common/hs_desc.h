@@ -121,6 +121,19 @@ struct hs_desc_decode_params {
 	 * identity_pk and the blinded key.
 	 */
 	const uint8_t	*subcredential;
+	/*
+	 * Optional (NULL: every cert is verified, the default for anything
+	 * read from the network).  For a caller that holds certs it has
+	 * verified itself, e.g. the signer with the intro point certs its
+	 * token made and the 08 certs it checked at import: when trusted()
+	 * returns 1 for a cert's exact encoding (08, 09 or 0B), its Ed25519
+	 * signature is not verified again; its type, key type, extension
+	 * 04, signing key and expiry still are (hs_cert_check()).  It must
+	 * return 1 only for bytes identical to a cert whose signature it
+	 * saw verify: identical bytes give the identical verdict.
+	 */
+	int		(*trusted)(void *arg, const uint8_t *enc, size_t len);
+	void		*trusted_arg;
 };
 #define HS_DESC_F_UNSIGNED	0x01	/* body without "signature" line */
 #define HS_DESC_F_STRICT	0x02	/* a bad intro point fails it all */

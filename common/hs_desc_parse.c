@@ -238,6 +238,27 @@ tok_split(struct tok *toks, size_t max, size_t *np,
 	return 0;
 }
 
+/*
+ * Room for the tokens of text: one per line at most, capped at max
+ * (tok_split() fails with OB_ERR_LIMIT past the room), so that a layer
+ * of a few dozen lines does not clear room for hundreds.
+ */
+static struct tok *
+tok_alloc(size_t *room, size_t max, const uint8_t *p, size_t len)
+{
+	const uint8_t	*nl;
+	size_t		 lines = 1;
+
+	while (lines < max && len > 0 &&
+	    (nl = memchr(p, '\n', len)) != NULL) {
+		lines++;
+		len -= (size_t)(nl - p) + 1;
+		p = nl + 1;
+	}
+	*room = lines;
+	return calloc(lines, sizeof(struct tok));
+}
+
 /* Multiplicity of rules [lo, hi) over toks[from, to). */
 static int
 tok_check_counts(const struct tok *toks, size_t from, size_t to,
@@ -298,26 +319,15 @@ tok_arg(const struct tok *t, size_t i, struct buf *w)
 	return 0;
 }
 
-/* Decode an object's base64 (64-character lines, '=' padded). */
+/*
+ * Decode an object's base64 ('=' padded, in lines whose '\n' are
+ * skipped).  Everything here is public or ciphertext: the fast decoder.
+ */
 static int
 tok_obj_decode(const struct tok *t, uint8_t *out, size_t outsz,
     size_t *outlen)
 {
-	struct buf	 txt;
-	const uint8_t	*p = buf_ptr(&t->obj);
-	uint8_t		*tmp;
-	size_t		 i, n = buf_len(&t->obj), k = 0;
-	int		 r;
-
-	if ((tmp = malloc(n + 1)) == NULL)
-		return OB_ERR_NOMEM;
-	for (i = 0; i < n; i++)
-		if (p[i] != '\n')
-			tmp[k++] = p[i];
-	buf_init_ro(&txt, tmp, k);
-	r = b64_decode(out, outsz, outlen, &txt, B64_PAD);
-	free(tmp);
-	return r;
+	return b64_decode_pub(out, outsz, outlen, &t->obj, B64_PAD, 1);
 }
 
 /* A 32-byte key in base64, 44 characters padded or 43 without, as tor's
@@ -329,9 +339,9 @@ b64_key32(const struct buf *w, uint8_t out[32])
 	int	r;
 
 	if (buf_len(w) == 44)
-		r = b64_decode(out, 32, &n, w, B64_PAD);
+		r = b64_decode_pub(out, 32, &n, w, B64_PAD, 0);
 	else if (buf_len(w) == 43)
-		r = b64_decode(out, 32, &n, w, B64_NOPAD);
+		r = b64_decode_pub(out, 32, &n, w, B64_NOPAD, 0);
 	else
 		return OB_ERR_FORMAT;
 	if (r != 0 || n != 32)
@@ -346,7 +356,7 @@ b64_field(const struct buf *w, uint8_t *out, size_t len)
 	size_t	n;
 
 	if (buf_len(w) != b64_encoded_len(len, B64_NOPAD) ||
-	    b64_decode(out, len, &n, w, B64_NOPAD) != 0 || n != len)
+	    b64_decode_pub(out, len, &n, w, B64_NOPAD, 0) != 0 || n != len)
 		return OB_ERR_FORMAT;
 	return 0;
 }
@@ -364,10 +374,27 @@ cert_from_tok(struct hs_cert *c, const struct tok *t)
 	return r;
 }
 
+/*
+ * A cert in full, or without its signature when the caller vouches for
+ * its exact bytes (hs_desc_decode_params.trusted); params may be NULL.
+ */
+static int
+cert_verify(const struct hs_cert *c, uint8_t type,
+    const uint8_t signer[ED25519_PK_LEN], time_t now,
+    const struct hs_desc_decode_params *params)
+{
+	if (params != NULL && params->trusted != NULL &&
+	    params->trusted(params->trusted_arg, c->encoded,
+	    c->encoded_len) == 1)
+		return hs_cert_check(c, type, signer, now);
+	return hs_cert_verify(c, type, signer, now);
+}
+
 /* One introduction point section, toks[from, to). */
 static int
 intro_decode(struct hs_intro_point *ip, const struct tok *toks, size_t from,
-    size_t to, const uint8_t signing_pk[ED25519_PK_LEN], time_t now)
+    size_t to, const uint8_t signing_pk[ED25519_PK_LEN], time_t now,
+    const struct hs_desc_decode_params *params)
 {
 	const struct tok	*t;
 	struct buf		 w, w2;
@@ -384,10 +411,11 @@ intro_decode(struct hs_intro_point *ip, const struct tok *toks, size_t from,
 		return r;
 	/* Padded as tor writes it; tor's decoder also takes it unpadded. */
 	if (buf_len(&w) > b64_encoded_len(HS_LINKSPEC_MAX_LEN, B64_PAD) ||
-	    (b64_decode(ip->linkspec, sizeof(ip->linkspec), &ip->linkspec_len,
-	    &w, B64_PAD) != 0 && (buf_len(&w) % 4 == 0 ||
-	    b64_decode(ip->linkspec, sizeof(ip->linkspec), &ip->linkspec_len,
-	    &w, B64_NOPAD) != 0)))
+	    (b64_decode_pub(ip->linkspec, sizeof(ip->linkspec),
+	    &ip->linkspec_len, &w, B64_PAD, 0) != 0 &&
+	    (buf_len(&w) % 4 == 0 || b64_decode_pub(ip->linkspec,
+	    sizeof(ip->linkspec), &ip->linkspec_len, &w, B64_NOPAD, 0) !=
+	    0)))
 		return OB_ERR_FORMAT;
 	if ((r = hs_linkspec_split(NULL, 0, &n, ip->linkspec,
 	    ip->linkspec_len)) != 0)
@@ -411,8 +439,8 @@ intro_decode(struct hs_intro_point *ip, const struct tok *toks, size_t from,
 
 	t = tok_find(toks, from, to, P_AUTHKEY);
 	if ((r = cert_from_tok(&ip->auth_key_cert, t)) != 0 ||
-	    (r = hs_cert_verify(&ip->auth_key_cert,
-	    HS_CERT_TYPE_AUTH_HS_IP_KEY, signing_pk, now)) != 0)
+	    (r = cert_verify(&ip->auth_key_cert,
+	    HS_CERT_TYPE_AUTH_HS_IP_KEY, signing_pk, now, params)) != 0)
 		return r;
 
 	t = tok_find(toks, from, to, P_ENCKEY);
@@ -426,8 +454,8 @@ intro_decode(struct hs_intro_point *ip, const struct tok *toks, size_t from,
 
 	t = tok_find(toks, from, to, P_ENCCERT);
 	if ((r = cert_from_tok(&ip->enc_key_cert, t)) != 0 ||
-	    (r = hs_cert_verify(&ip->enc_key_cert,
-	    HS_CERT_TYPE_CROSS_HS_IP_KEYS, signing_pk, now)) != 0)
+	    (r = cert_verify(&ip->enc_key_cert,
+	    HS_CERT_TYPE_CROSS_HS_IP_KEYS, signing_pk, now, params)) != 0)
 		return r;
 	return 0;
 }
@@ -509,23 +537,24 @@ pow_params_decode(struct hs_desc *d, const struct tok *toks, size_t n)
 	return r;
 }
 
-int
-hs_desc_decode_inner(struct hs_desc *d, const uint8_t *p, size_t len,
-    const uint8_t signing_pk[ED25519_PK_LEN], time_t now, int flags)
+static int
+inner_decode(struct hs_desc *d, const uint8_t *p, size_t len,
+    const uint8_t signing_pk[ED25519_PK_LEN], time_t now, int flags,
+    const struct hs_desc_decode_params *params)
 {
 	struct tok		*toks = NULL;
 	const struct tok	*t;
 	struct hs_intro_point	*ip;
 	struct buf		 w, args;
-	size_t			 n, i, j, first, n_sect = 0;
+	size_t			 n, i, j, first, n_sect = 0, room;
 	int			 r, has_ntor = 0;
 
 	d->n_intro = d->n_intro_skipped = 0;
 	if (len > HS_DESC_MAX_LEN)
 		return OB_ERR_TOO_LARGE;
-	if ((toks = calloc(TOK_MAX_INNER, sizeof(*toks))) == NULL)
+	if ((toks = tok_alloc(&room, TOK_MAX_INNER, p, len)) == NULL)
 		return OB_ERR_NOMEM;
-	if ((r = tok_split(toks, TOK_MAX_INNER, &n, inner_rules, p, len)) != 0)
+	if ((r = tok_split(toks, room, &n, inner_rules, p, len)) != 0)
 		goto err;
 	if (n == 0 || toks[0].rule != I_CREATE2) {
 		r = n == 0 ? OB_ERR_MISSING : OB_ERR_FORMAT;
@@ -563,7 +592,8 @@ hs_desc_decode_inner(struct hs_desc *d, const uint8_t *p, size_t len,
 		for (j = i + 1; j < n && toks[j].rule != P_INTRO; j++)
 			;
 		ip = &d->intro[d->n_intro];
-		if ((r = intro_decode(ip, toks, i, j, signing_pk, now)) != 0) {
+		if ((r = intro_decode(ip, toks, i, j, signing_pk, now,
+		    params)) != 0) {
 			memset(ip, 0, sizeof(*ip));
 			if (flags & HS_DESC_F_STRICT)
 				goto err;
@@ -579,6 +609,13 @@ hs_desc_decode_inner(struct hs_desc *d, const uint8_t *p, size_t len,
 }
 
 int
+hs_desc_decode_inner(struct hs_desc *d, const uint8_t *p, size_t len,
+    const uint8_t signing_pk[ED25519_PK_LEN], time_t now, int flags)
+{
+	return inner_decode(d, p, len, signing_pk, now, flags, NULL);
+}
+
+int
 hs_desc_decode_middle(struct hs_desc *d, uint8_t **blobp, size_t *bloblenp,
     const uint8_t *p, size_t len)
 {
@@ -587,17 +624,16 @@ hs_desc_decode_middle(struct hs_desc *d, uint8_t **blobp, size_t *bloblenp,
 	struct hs_auth_client	*ac;
 	struct buf		 w;
 	uint8_t			*blob = NULL;
-	size_t			 n, i, nclients = 0, bloblen = 0;
+	size_t			 n, i, nclients = 0, bloblen = 0, room;
 	int			 r;
 
 	*blobp = NULL;
 	*bloblenp = 0;
 	if (len > HS_DESC_MAX_LEN)
 		return OB_ERR_TOO_LARGE;
-	if ((toks = calloc(TOK_MAX_MIDDLE, sizeof(*toks))) == NULL)
+	if ((toks = tok_alloc(&room, TOK_MAX_MIDDLE, p, len)) == NULL)
 		return OB_ERR_NOMEM;
-	if ((r = tok_split(toks, TOK_MAX_MIDDLE, &n, middle_rules, p,
-	    len)) != 0)
+	if ((r = tok_split(toks, room, &n, middle_rules, p, len)) != 0)
 		goto err;
 	if (n == 0 || toks[0].rule != M_AUTHTYPE) {
 		r = n == 0 ? OB_ERR_MISSING : OB_ERR_FORMAT;
@@ -800,7 +836,7 @@ hs_desc_decode(struct hs_desc *d, const uint8_t *p, size_t len,
 	uint8_t			*blob = NULL, *blob2 = NULL, *msg = NULL;
 	char			*mid = NULL, *inner = NULL;
 	size_t			 n, bloblen = 0, blob2len = 0, msglen = 0;
-	size_t			 midlen = 0, innerlen = 0;
+	size_t			 midlen = 0, innerlen = 0, room;
 	int			 r, flags = params->flags;
 
 	hs_desc_clear(d);
@@ -810,9 +846,9 @@ hs_desc_decode(struct hs_desc *d, const uint8_t *p, size_t len,
 		return OB_ERR_TOO_LARGE;
 	if (memchr(p, '\0', len) != NULL)
 		return OB_ERR_FORMAT;
-	if ((toks = calloc(TOK_MAX_OUTER, sizeof(*toks))) == NULL)
+	if ((toks = tok_alloc(&room, TOK_MAX_OUTER, p, len)) == NULL)
 		return OB_ERR_NOMEM;
-	if ((r = tok_split(toks, TOK_MAX_OUTER, &n, outer_rules, p, len)) != 0)
+	if ((r = tok_split(toks, room, &n, outer_rules, p, len)) != 0)
 		goto err;
 	if (n == 0) {
 		r = OB_ERR_MISSING;
@@ -822,8 +858,8 @@ hs_desc_decode(struct hs_desc *d, const uint8_t *p, size_t len,
 		goto err;
 
 	/* The 08 cert binds the signing key to the blinded key. */
-	if ((r = hs_cert_verify(&d->signing_cert, HS_CERT_TYPE_DESC_SIGNING,
-	    params->blinded_pk, params->now)) != 0)
+	if ((r = cert_verify(&d->signing_cert, HS_CERT_TYPE_DESC_SIGNING,
+	    params->blinded_pk, params->now, params)) != 0)
 		goto err;
 	if (!d->signing_cert.has_signing_key) {
 		r = OB_ERR_MISSING;
@@ -864,8 +900,8 @@ hs_desc_decode(struct hs_desc *d, const uint8_t *p, size_t len,
 	if ((r = inner_decrypt(d, &inner, &innerlen, blob2, blob2len,
 	    blinded, subcred, params)) != 0)
 		goto err;
-	r = hs_desc_decode_inner(d, (const uint8_t *)inner, innerlen,
-	    d->signing_cert.certified_key, params->now, flags);
+	r = inner_decode(d, (const uint8_t *)inner, innerlen,
+	    d->signing_cert.certified_key, params->now, flags, params);
  err:
 	if (r != 0)
 		hs_desc_clear(d);

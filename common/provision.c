@@ -175,7 +175,8 @@ provision_key_label(char label[PROVISION_LABEL_MAX + 1], const char *addr,
 {
 	int	n;
 
-	n = snprintf(label, PROVISION_LABEL_MAX + 1, "obhsm-%s-%llu", addr,
+	n = snprintf(label, PROVISION_LABEL_MAX + 1,
+	    PROVISION_LABEL_PREFIX "%s-%llu", addr,
 	    (unsigned long long)tp);
 	if (n < 0 || n > PROVISION_LABEL_MAX)
 		return OB_ERR_TOO_LARGE;

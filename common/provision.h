@@ -140,6 +140,8 @@ int	provision_window(uint64_t tp, uint64_t period_len,
  * OB_ERR_FORMAT for an id that is not ours.
  */
 #define PROVISION_KEY_ID_LEN	(ED25519_PK_LEN + 8)
+/* What every such label starts with (the signer's hsm_index_load()). */
+#define PROVISION_LABEL_PREFIX	"obhsm-"
 int	provision_key_label(char [PROVISION_LABEL_MAX + 1], const char *,
 	    uint64_t)
 	    __attribute__((warn_unused_result));

@@ -40,7 +40,9 @@
 #define HSM_SLOTS_MAX	256
 #define HSM_FIND_CHUNK	16	/* handles per C_FindObjects */
 #define HSM_FIND_MAX	4096	/* objects one search may return */
+#define HSM_INDEX_MAX	(1UL << 22) /* objects an enumeration may return */
 #define HSM_PROXY_NAME	"p11-kit-proxy"
+#define HSM_SPKI_LEN	44	/* Ed25519 SubjectPublicKeyInfo (RFC 8410) */
 
 /* CKA_EC_PARAMS for Ed25519: PrintableString "edwards25519" (what
  * SoftHSM 2.6 and PKCS#11 3.0 "curve name" use) and the RFC 8410 OID
@@ -49,6 +51,11 @@ static const uint8_t hsm_ecp_name[] = {
 	0x13, 0x0c, 'e', 'd', 'w', 'a', 'r', 'd', 's', '2', '5', '5', '1', '9'
 };
 static const uint8_t hsm_ecp_oid[] = { 0x06, 0x03, 0x2b, 0x65, 0x70 };
+/* SEQUENCE { SEQUENCE { OID 1.3.101.112 } BIT STRING (0 unused) }, then
+ * the 32 key bytes. */
+static const uint8_t hsm_spki_head[] = {
+	0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00
+};
 
 /* Everything a Cryptoki call reads or writes (see the file comment). */
 struct hsm_frame {
@@ -86,10 +93,14 @@ struct hsm_frame {
 	CK_ULONG		 ecparams_len;
 
 	/* Attributes read back. */
+	CK_OBJECT_CLASS		 rclass;
+	CK_KEY_TYPE		 rktype;
 	uint8_t			 rlabel[HSM_LABEL_MAX];
 	uint8_t			 rid[HSM_ID_MAX];
 	uint8_t			 rpoint[64];
 	uint8_t			 rparams[32];
+	uint8_t			 rspki[64];
+	uint8_t			 spki[HSM_SPKI_LEN];
 
 	/* Search results. */
 	CK_OBJECT_HANDLE	 chunk[HSM_FIND_CHUNK];
@@ -115,6 +126,43 @@ struct hsm_worker {
 	int			 done;
 	int			 quit;
 	int			 started;
+};
+
+/*
+ * The key index (hsm_index_load() in hsm.h).  One entry per Ed25519
+ * private key whose label starts with the prefix, chained by label and
+ * by id; the labels and ids of every other object on the token are kept
+ * only as hashes, enough to send a generation whose name might be taken
+ * to the exact token searches.
+ */
+struct hsm_ixkey {
+	struct hsm_ixkey	*lnext;		/* same label bucket */
+	struct hsm_ixkey	*inext;		/* same id bucket */
+	CK_OBJECT_HANDLE	 priv;
+	CK_OBJECT_HANDLE	 pub;
+	unsigned		 npub;		/* public halves found */
+	int			 have_pk;	/* pk read from pub */
+	uint8_t			 pk[ED25519_PK_LEN];
+	size_t			 id_len;
+	uint8_t			 id[HSM_ID_MAX];
+	size_t			 label_len;
+	char			 label[];	/* NUL-terminated */
+};
+
+struct hsm_index {
+	int			 on;		/* hsm_index_load() called */
+	int			 valid;		/* built in session epoch */
+	unsigned		 epoch;
+	char			*prefix;	/* NULL: every label */
+	struct hsm_ixkey	**keys;		/* in the token's order */
+	size_t			 nkeys;
+	size_t			 keys_alloc;
+	struct hsm_ixkey	**lb;		/* label buckets */
+	struct hsm_ixkey	**ib;		/* id buckets */
+	size_t			 nb;		/* a power of two, or 0 */
+	uint64_t		*other;		/* sorted name hashes */
+	size_t			 nother;
+	size_t			 other_alloc;
 };
 
 enum hsm_pin_mode {
@@ -158,6 +206,9 @@ struct hsm {
 	const char		*hung_call;
 	unsigned		 epoch;	/* +1 on every new session */
 	CK_SESSION_HANDLE	 session;
+	/* Does the token keep CKA_PUBLIC_KEY_INFO on a private key?  0 not
+	 * tried yet, 1 yes, -1 no (public keys then stay token objects). */
+	int			 spki_ok;
 
 	/* The first failure of the current public call. */
 	int			 err_set;
@@ -167,6 +218,7 @@ struct hsm {
 	char			 err_msg[384];
 	CK_RV			 last_rv;	/* most recent failure */
 
+	struct hsm_index	 ix;
 	struct hsm_stats	 stats;
 };
 
@@ -509,6 +561,13 @@ job_generate(struct hsm *h)
 
 	return h->fl->C_GenerateKeyPair(f->session, &f->mech, f->t1, f->n1,
 	    f->t2, f->n2, &f->obj, &f->obj2);
+}
+
+static CK_RV
+job_set_attrs(struct hsm *h)
+{
+	return h->fl->C_SetAttributeValue(h->f->session, h->f->obj,
+	    h->f->t1, h->f->n1);
 }
 
 static CK_RV
@@ -1038,10 +1097,10 @@ hsm_run(struct hsm *h, const char *where, int (*op)(struct hsm *, void *),
  * Searching and reading keys.
  */
 
-/* Run the search in f->t1; append handles to a malloc'd array. */
+/* Run the search in f->t1; at most max handles in a malloc'd array. */
 static int
-hsm_find(struct hsm *h, const char *where, CK_OBJECT_HANDLE **out,
-    size_t *nout)
+hsm_find_max(struct hsm *h, const char *where, CK_OBJECT_HANDLE **out,
+    size_t *nout, size_t max)
 {
 	struct hsm_frame	*f = h->f;
 	CK_OBJECT_HANDLE	*v = NULL, *nv;
@@ -1050,6 +1109,7 @@ hsm_find(struct hsm *h, const char *where, CK_OBJECT_HANDLE **out,
 	int			 ret = -1;
 
 	f->session = h->session;
+	h->stats.searches++;
 	if ((rv = hsm_call(h, job_find_init, "C_FindObjectsInit")) !=
 	    CKR_OK) {
 		hsm_ckfail(h, where, "C_FindObjectsInit", rv);
@@ -1062,11 +1122,10 @@ hsm_find(struct hsm *h, const char *where, CK_OBJECT_HANDLE **out,
 		}
 		if (f->nchunk == 0)
 			break;
-		if (f->nchunk > HSM_FIND_CHUNK ||
-		    n + f->nchunk > HSM_FIND_MAX) {
+		if (f->nchunk > HSM_FIND_CHUNK || n + f->nchunk > max) {
 			hsm_fail(h, HSM_E_FAILED, "C_FindObjects", CKR_OK,
-			    "%s: C_FindObjects: more than %d objects", where,
-			    HSM_FIND_MAX);
+			    "%s: C_FindObjects: more than %zu objects", where,
+			    max);
 			goto err;
 		}
 		if ((nv = reallocarray(v, n + f->nchunk, sizeof(*v))) ==
@@ -1093,6 +1152,13 @@ hsm_find(struct hsm *h, const char *where, CK_OBJECT_HANDLE **out,
 	*out = v;
 	*nout = n;
 	return 0;
+}
+
+static int
+hsm_find(struct hsm *h, const char *where, CK_OBJECT_HANDLE **out,
+    size_t *nout)
+{
+	return hsm_find_max(h, where, out, nout, HSM_FIND_MAX);
 }
 
 /* A template for Ed25519 keys of a class, optionally by label and id. */
@@ -1200,6 +1266,44 @@ hsm_pub_read(struct hsm *h, const char *where, CK_OBJECT_HANDLE obj,
 	return 0;
 }
 
+/*
+ * The public key kept on the private key object as CKA_PUBLIC_KEY_INFO
+ * (hsm_op_generate).  HSM_E_NOT_FOUND if it has none.
+ */
+static int
+hsm_spki_read(struct hsm *h, const char *where, CK_OBJECT_HANDLE obj,
+    const char *label, uint8_t pk[ED25519_PK_LEN])
+{
+	struct hsm_frame	*f = h->f;
+	CK_RV			 rv;
+
+	f->n1 = 0;
+	hsm_tmpl_add(f->t1, &f->n1, CKA_PUBLIC_KEY_INFO, f->rspki,
+	    sizeof(f->rspki));
+	f->obj = obj;
+	f->session = h->session;
+	rv = hsm_call(h, job_get_attrs, "C_GetAttributeValue");
+	if (rv == CKR_ATTRIBUTE_TYPE_INVALID || (rv == CKR_OK &&
+	    f->t1[0].ulValueLen == 0)) {
+		hsm_fail(h, HSM_E_NOT_FOUND, NULL, CKR_OK, "%s: key \"%s\": "
+		    "no public half", where, label);
+		return -1;
+	}
+	if (rv == CKR_BUFFER_TOO_SMALL || (rv == CKR_OK &&
+	    (f->t1[0].ulValueLen != HSM_SPKI_LEN ||
+	    memcmp(f->rspki, hsm_spki_head, sizeof(hsm_spki_head)) != 0))) {
+		hsm_fail(h, HSM_E_UNSUPPORTED, NULL, CKR_OK, "%s: key \"%s\": "
+		    "CKA_PUBLIC_KEY_INFO is not an Ed25519 key", where, label);
+		return -1;
+	}
+	if (rv != CKR_OK) {
+		hsm_ckfail(h, where, "C_GetAttributeValue", rv);
+		return -1;
+	}
+	memcpy(pk, f->rspki + sizeof(hsm_spki_head), ED25519_PK_LEN);
+	return 0;
+}
+
 /* Label and id of a private key object into key. */
 static int
 hsm_name_read(struct hsm *h, const char *where, CK_OBJECT_HANDLE obj,
@@ -1251,21 +1355,546 @@ hsm_key_complete(struct hsm *h, const char *where, struct hsm_key *key)
 		hsm_tmpl_key(h, &f->cls_pub, key->label, NULL, 0);
 	if (hsm_find(h, where, &objs, &n) == -1)
 		return -1;
-	if (n != 1) {
-		hsm_fail(h, n == 0 ? HSM_E_NOT_FOUND : HSM_E_AMBIGUOUS, NULL,
-		    CKR_OK, "%s: key \"%s\": %zu public halves", where,
-		    key->label, n);
+	if (n > 1) {
+		hsm_fail(h, HSM_E_AMBIGUOUS, NULL, CKR_OK, "%s: key \"%s\": "
+		    "%zu public halves", where, key->label, n);
 		goto err;
 	}
-	key->pub = objs[0];
-	if (hsm_pub_read(h, where, key->pub, key->pk) == -1)
-		goto err;
+	if (n == 0) {
+		/* Our own keys keep it on the private object. */
+		key->pub = CK_INVALID_HANDLE;
+		if (hsm_spki_read(h, where, key->priv, key->label, key->pk) ==
+		    -1)
+			goto err;
+	} else {
+		key->pub = objs[0];
+		if (hsm_pub_read(h, where, key->pub, key->pk) == -1)
+			goto err;
+	}
 	key->hsm = h;
 	key->epoch = h->epoch;
 	ret = 0;
  err:
 	free(objs);
 	return ret;
+}
+
+/*
+ * The key index (hsm.h, hsm_index_load()).
+ */
+
+/* FNV-1a, tagged so that a label and an equal id hash apart. */
+static uint64_t
+hsm_hash(int tag, const void *p, size_t len)
+{
+	const uint8_t	*b = p;
+	uint64_t	 x = 0xcbf29ce484222325ULL;
+	size_t		 i;
+
+	x = (x ^ (uint8_t)tag) * 0x100000001b3ULL;
+	for (i = 0; i < len; i++)
+		x = (x ^ b[i]) * 0x100000001b3ULL;
+	return x;
+}
+
+static void
+hsm_ix_clear(struct hsm_index *ix)
+{
+	size_t	i;
+
+	for (i = 0; i < ix->nkeys; i++)
+		free(ix->keys[i]);
+	free(ix->keys);
+	free(ix->lb);
+	free(ix->ib);
+	free(ix->other);
+	ix->keys = ix->lb = ix->ib = NULL;
+	ix->other = NULL;
+	ix->nkeys = ix->keys_alloc = ix->nb = 0;
+	ix->nother = ix->other_alloc = 0;
+	ix->valid = 0;
+}
+
+static size_t
+hsm_ix_lbucket(const struct hsm_index *ix, const void *label, size_t len)
+{
+	return hsm_hash('L', label, len) & (ix->nb - 1);
+}
+
+static size_t
+hsm_ix_ibucket(const struct hsm_index *ix, const void *id, size_t len)
+{
+	return hsm_hash('I', id, len) & (ix->nb - 1);
+}
+
+static void
+hsm_ix_link(struct hsm_index *ix, struct hsm_ixkey *k)
+{
+	size_t	lb, ib;
+
+	lb = hsm_ix_lbucket(ix, k->label, k->label_len);
+	ib = hsm_ix_ibucket(ix, k->id, k->id_len);
+	k->lnext = ix->lb[lb];
+	ix->lb[lb] = k;
+	k->inext = ix->ib[ib];
+	ix->ib[ib] = k;
+}
+
+/* Take k into the index, which owns it from then on.  0 or -1 (ENOMEM,
+ * k not taken). */
+static int
+hsm_ix_insert(struct hsm_index *ix, struct hsm_ixkey *k)
+{
+	struct hsm_ixkey	**nk, **nlb, **nib;
+	size_t			  n, i;
+
+	if (ix->nkeys == ix->keys_alloc) {
+		n = ix->keys_alloc > 0 ? ix->keys_alloc * 2 : 64;
+		if ((nk = reallocarray(ix->keys, n, sizeof(*nk))) == NULL)
+			return -1;
+		ix->keys = nk;
+		ix->keys_alloc = n;
+	}
+	/* At most one key per bucket on average. */
+	if (ix->nkeys + 1 > ix->nb) {
+		n = ix->nb > 0 ? ix->nb * 2 : 64;
+		nlb = calloc(n, sizeof(*nlb));
+		nib = calloc(n, sizeof(*nib));
+		if (nlb == NULL || nib == NULL) {
+			free(nlb);
+			free(nib);
+			return -1;
+		}
+		free(ix->lb);
+		free(ix->ib);
+		ix->lb = nlb;
+		ix->ib = nib;
+		ix->nb = n;
+		for (i = 0; i < ix->nkeys; i++)
+			hsm_ix_link(ix, ix->keys[i]);
+	}
+	ix->keys[ix->nkeys++] = k;
+	hsm_ix_link(ix, k);
+	return 0;
+}
+
+static struct hsm_ixkey *
+hsm_ix_key_new(const void *label, size_t label_len, const void *id,
+    size_t id_len)
+{
+	struct hsm_ixkey	*k;
+
+	if (label_len > HSM_LABEL_MAX || id_len > HSM_ID_MAX ||
+	    (k = calloc(1, sizeof(*k) + label_len + 1)) == NULL)
+		return NULL;
+	memcpy(k->label, label, label_len);
+	k->label_len = label_len;
+	memcpy(k->id, id, id_len);
+	k->id_len = id_len;
+	k->priv = CK_INVALID_HANDLE;
+	k->pub = CK_INVALID_HANDLE;
+	return k;
+}
+
+/* Forget the entry of a destroyed private key. */
+static void
+hsm_ix_remove(struct hsm_index *ix, CK_OBJECT_HANDLE priv)
+{
+	struct hsm_ixkey	**pp, *k = NULL;
+	size_t			  i;
+
+	for (i = 0; i < ix->nkeys; i++)
+		if (ix->keys[i]->priv == priv) {
+			k = ix->keys[i];
+			break;
+		}
+	if (k == NULL)
+		return;
+	memmove(&ix->keys[i], &ix->keys[i + 1],
+	    (ix->nkeys - i - 1) * sizeof(*ix->keys));
+	ix->nkeys--;
+	pp = &ix->lb[hsm_ix_lbucket(ix, k->label, k->label_len)];
+	for (; *pp != NULL; pp = &(*pp)->lnext)
+		if (*pp == k) {
+			*pp = k->lnext;
+			break;
+		}
+	pp = &ix->ib[hsm_ix_ibucket(ix, k->id, k->id_len)];
+	for (; *pp != NULL; pp = &(*pp)->inext)
+		if (*pp == k) {
+			*pp = k->inext;
+			break;
+		}
+	free(k);
+}
+
+static int
+hsm_ix_other_add(struct hsm_index *ix, int tag, const void *p, size_t len)
+{
+	uint64_t	*no;
+	size_t		 n;
+
+	if (len == 0)
+		return 0;
+	if (ix->nother == ix->other_alloc) {
+		n = ix->other_alloc > 0 ? ix->other_alloc * 2 : 64;
+		if ((no = reallocarray(ix->other, n, sizeof(*no))) == NULL)
+			return -1;
+		ix->other = no;
+		ix->other_alloc = n;
+	}
+	ix->other[ix->nother++] = hsm_hash(tag, p, len);
+	return 0;
+}
+
+static int
+hsm_u64_cmp(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* 1 if some object outside the index may carry this name. */
+static int
+hsm_ix_other_has(const struct hsm_index *ix, int tag, const void *p,
+    size_t len)
+{
+	uint64_t	x = hsm_hash(tag, p, len);
+
+	return ix->nother > 0 && bsearch(&x, ix->other, ix->nother,
+	    sizeof(x), hsm_u64_cmp) != NULL;
+}
+
+static int
+hsm_ix_prefixed(const struct hsm_index *ix, const void *label, size_t len)
+{
+	size_t	plen;
+
+	if (ix->prefix == NULL)
+		return 1;
+	plen = strlen(ix->prefix);
+	return len >= plen && memcmp(label, ix->prefix, plen) == 0;
+}
+
+static int
+hsm_ix_label_eq(const struct hsm_ixkey *k, const void *label, size_t len)
+{
+	return k->label_len == len && memcmp(k->label, label, len) == 0;
+}
+
+static int
+hsm_ix_id_eq(const struct hsm_ixkey *k, const void *id, size_t len)
+{
+	return k->id_len == len && memcmp(k->id, id, len) == 0;
+}
+
+/*
+ * Class, key type, label and id of one object into f->t1[0..3].  An
+ * absent attribute (a data object has no CKA_KEY_TYPE), or a label or id
+ * too long for our buffers (so not one of our names), gets length
+ * CK_UNAVAILABLE_INFORMATION.  0, 1 if the object went away, or -1.
+ */
+static int
+hsm_obj_names(struct hsm *h, const char *where, CK_OBJECT_HANDLE obj)
+{
+	struct hsm_frame	*f = h->f;
+	CK_ULONG		 cap[4], i;
+	CK_RV			 rv;
+
+	f->n1 = 0;
+	hsm_tmpl_add(f->t1, &f->n1, CKA_CLASS, &f->rclass,
+	    sizeof(f->rclass));
+	hsm_tmpl_add(f->t1, &f->n1, CKA_KEY_TYPE, &f->rktype,
+	    sizeof(f->rktype));
+	hsm_tmpl_add(f->t1, &f->n1, CKA_LABEL, f->rlabel, sizeof(f->rlabel));
+	hsm_tmpl_add(f->t1, &f->n1, CKA_ID, f->rid, sizeof(f->rid));
+	for (i = 0; i < 4; i++)
+		cap[i] = f->t1[i].ulValueLen;
+	f->obj = obj;
+	f->session = h->session;
+	rv = hsm_call(h, job_get_attrs, "C_GetAttributeValue");
+	if (rv == CKR_OBJECT_HANDLE_INVALID)
+		return 1;
+	/* These still fill every attribute they can (PKCS#11 2.40
+	 * C_GetAttributeValue). */
+	if (rv != CKR_OK && rv != CKR_ATTRIBUTE_TYPE_INVALID &&
+	    rv != CKR_ATTRIBUTE_SENSITIVE && rv != CKR_BUFFER_TOO_SMALL) {
+		hsm_ckfail(h, where, "C_GetAttributeValue", rv);
+		return -1;
+	}
+	for (i = 0; i < 4; i++)
+		if (f->t1[i].ulValueLen > cap[i] ||
+		    (i < 2 && f->t1[i].ulValueLen != cap[i]))
+			f->t1[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+	return 0;
+}
+
+/* Pair public half pub with the index's private keys, as
+ * hsm_key_complete() would: by id, or by label for a key without id.
+ * Names it does not share with a private key go to ix->other. */
+static int
+hsm_ix_pair(struct hsm_index *ix, const struct hsm_ixkey *pub)
+{
+	struct hsm_ixkey	*q;
+	int			 same_label = 0, same_id = 0;
+
+	if (ix->nb > 0 && pub->id_len > 0)
+		for (q = ix->ib[hsm_ix_ibucket(ix, pub->id, pub->id_len)];
+		    q != NULL; q = q->inext)
+			if (hsm_ix_id_eq(q, pub->id, pub->id_len)) {
+				q->pub = pub->pub;
+				q->npub++;
+				same_id = 1;
+				same_label |= hsm_ix_label_eq(q, pub->label,
+				    pub->label_len);
+			}
+	if (ix->nb > 0)
+		for (q = ix->lb[hsm_ix_lbucket(ix, pub->label,
+		    pub->label_len)]; q != NULL; q = q->lnext)
+			if (q->id_len == 0 &&
+			    hsm_ix_label_eq(q, pub->label, pub->label_len)) {
+				q->pub = pub->pub;
+				q->npub++;
+				same_label = 1;
+			}
+	if ((!same_label && hsm_ix_other_add(ix, 'L', pub->label,
+	    pub->label_len) == -1) || (!same_id && hsm_ix_other_add(ix, 'I',
+	    pub->id, pub->id_len) == -1))
+		return -1;
+	return 0;
+}
+
+/*
+ * Enumerate the token into ix: one search over every object (all) or
+ * every Ed25519 key (!all), then one C_GetAttributeValue per object for
+ * its names.  Ed25519 private keys whose label has ix->prefix become
+ * entries, Ed25519 public keys are paired with them, and the names of
+ * everything else go to ix->other.  Public keys are read when a key is
+ * used (hsm_ix_key_out), not here.
+ */
+static int
+hsm_ix_build(struct hsm *h, const char *where, struct hsm_index *ix,
+    int all)
+{
+	struct hsm_frame	*f = h->f;
+	CK_OBJECT_HANDLE	*objs = NULL;
+	struct hsm_ixkey	**pubs = NULL, *k;
+	CK_ULONG		 llen, ilen;
+	size_t			 n = 0, npubs = 0, i;
+	int			 r, ret = -1, ed;
+
+	hsm_ix_clear(ix);
+	h->stats.index_builds++;
+	f->n1 = 0;
+	if (!all) {
+		f->ktype = CKK_EC_EDWARDS;
+		hsm_tmpl_add(f->t1, &f->n1, CKA_KEY_TYPE, &f->ktype,
+		    sizeof(f->ktype));
+	}
+	if (hsm_find_max(h, where, &objs, &n, HSM_INDEX_MAX) == -1)
+		return -1;
+	if ((pubs = calloc(n > 0 ? n : 1, sizeof(*pubs))) == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		if ((r = hsm_obj_names(h, where, objs[i])) == -1)
+			goto err;
+		if (r == 1)
+			continue;	/* destroyed meanwhile */
+		llen = f->t1[2].ulValueLen;
+		ilen = f->t1[3].ulValueLen;
+		if (llen == CK_UNAVAILABLE_INFORMATION)
+			llen = 0;
+		if (ilen == CK_UNAVAILABLE_INFORMATION)
+			ilen = 0;
+		ed = f->t1[0].ulValueLen != CK_UNAVAILABLE_INFORMATION &&
+		    f->t1[1].ulValueLen != CK_UNAVAILABLE_INFORMATION &&
+		    f->rktype == CKK_EC_EDWARDS;
+		if (ed && (f->rclass == CKO_PUBLIC_KEY ||
+		    (f->rclass == CKO_PRIVATE_KEY &&
+		    hsm_ix_prefixed(ix, f->rlabel, llen)))) {
+			if ((k = hsm_ix_key_new(f->rlabel, llen, f->rid,
+			    ilen)) == NULL)
+				goto nomem;
+			if (f->rclass == CKO_PUBLIC_KEY) {
+				k->pub = objs[i];
+				pubs[npubs++] = k;
+				continue;
+			}
+			k->priv = objs[i];
+			if (hsm_ix_insert(ix, k) == -1) {
+				free(k);
+				goto nomem;
+			}
+			continue;
+		}
+		if (hsm_ix_other_add(ix, 'L', f->rlabel, llen) == -1 ||
+		    hsm_ix_other_add(ix, 'I', f->rid, ilen) == -1)
+			goto nomem;
+	}
+	for (i = 0; i < npubs; i++)
+		if (hsm_ix_pair(ix, pubs[i]) == -1)
+			goto nomem;
+	if (ix->nother > 1)
+		qsort(ix->other, ix->nother, sizeof(*ix->other), hsm_u64_cmp);
+	ret = 0;
+	goto out;
+ nomem:
+	hsm_fail(h, HSM_E_FAILED, NULL, CKR_HOST_MEMORY, "%s: out of memory",
+	    where);
+ err:
+	hsm_ix_clear(ix);
+ out:
+	for (i = 0; i < npubs; i++)
+		free(pubs[i]);
+	free(pubs);
+	free(objs);
+	return ret;
+}
+
+/* Make the handle's index hold this session's handles. */
+static int
+hsm_ix_ready(struct hsm *h, const char *where)
+{
+	if (h->ix.valid && h->ix.epoch == h->epoch)
+		return 0;
+	if (hsm_ix_build(h, where, &h->ix, 1) == -1)
+		return -1;
+	h->ix.valid = 1;
+	h->ix.epoch = h->epoch;
+	log_debug("%s: key index: %zu keys, %zu other names", where,
+	    h->ix.nkeys, h->ix.nother);
+	return 0;
+}
+
+/* An entry as a struct hsm_key, its public key read if not yet. */
+static int
+hsm_ix_key_out(struct hsm *h, const char *where, struct hsm_ixkey *k,
+    struct hsm_key *out)
+{
+	if (k->npub > 1) {
+		hsm_fail(h, HSM_E_AMBIGUOUS, NULL, CKR_OK, "%s: key \"%s\": "
+		    "%u public halves", where, k->label, k->npub);
+		return -1;
+	}
+	if (!k->have_pk) {
+		if ((k->npub == 1 ? hsm_pub_read(h, where, k->pub, k->pk) :
+		    hsm_spki_read(h, where, k->priv, k->label, k->pk)) == -1)
+			return -1;
+		k->have_pk = 1;
+	}
+	memset(out, 0, sizeof(*out));
+	memcpy(out->label, k->label, k->label_len);
+	memcpy(out->id, k->id, k->id_len);
+	out->id_len = k->id_len;
+	memcpy(out->pk, k->pk, sizeof(out->pk));
+	out->priv = k->priv;
+	out->pub = k->pub;
+	out->hsm = h;
+	out->epoch = h->epoch;
+	return 0;
+}
+
+/*
+ * hsm_key_find from the index: 0 found, -1 not (or failed), 1 the index
+ * cannot answer (a label outside the prefix, or an id that only other
+ * objects may carry): search the token.
+ */
+static int
+hsm_ix_find(struct hsm *h, const char *label, const void *id,
+    size_t id_len, struct hsm_key *out)
+{
+	static const char	 where[] = "hsm_key_find";
+	struct hsm_index	*ix = &h->ix;
+	struct hsm_ixkey	*q, *hit = NULL;
+	size_t			 llen = label != NULL ? strlen(label) : 0;
+	size_t			 n = 0;
+
+	if (label != NULL && !hsm_ix_prefixed(ix, label, llen))
+		return 1;
+	if (label == NULL && hsm_ix_other_has(ix, 'I', id, id_len))
+		return 1;
+	if (ix->nb > 0 && label != NULL) {
+		for (q = ix->lb[hsm_ix_lbucket(ix, label, llen)]; q != NULL;
+		    q = q->lnext)
+			if (hsm_ix_label_eq(q, label, llen) &&
+			    (id == NULL || hsm_ix_id_eq(q, id, id_len))) {
+				hit = q;
+				n++;
+			}
+	} else if (ix->nb > 0) {
+		for (q = ix->ib[hsm_ix_ibucket(ix, id, id_len)]; q != NULL;
+		    q = q->inext)
+			if (hsm_ix_id_eq(q, id, id_len)) {
+				hit = q;
+				n++;
+			}
+	}
+	if (n != 1) {
+		hsm_fail(h, n == 0 ? HSM_E_NOT_FOUND : HSM_E_AMBIGUOUS, NULL,
+		    CKR_OK, "%s: %zu Ed25519 private keys match label "
+		    "\"%s\"%s", where, n, label != NULL ? label : "*",
+		    id != NULL ? " and the id" : "");
+		return -1;
+	}
+	return hsm_ix_key_out(h, where, hit, out);
+}
+
+/*
+ * Before a generation: 0 the index knows both names are free, -1 one
+ * is taken (HSM_E_EXISTS), 1 some other object may carry one (a hash
+ * matched): ask the token.
+ */
+static int
+hsm_ix_name_free(struct hsm *h, const char *where, const char *label,
+    const void *id, size_t id_len)
+{
+	struct hsm_index	*ix = &h->ix;
+	struct hsm_ixkey	*q;
+	size_t			 llen = strlen(label);
+
+	if (ix->nb > 0) {
+		for (q = ix->lb[hsm_ix_lbucket(ix, label, llen)]; q != NULL;
+		    q = q->lnext)
+			if (hsm_ix_label_eq(q, label, llen))
+				goto taken;
+		for (q = ix->ib[hsm_ix_ibucket(ix, id, id_len)]; q != NULL;
+		    q = q->inext)
+			if (hsm_ix_id_eq(q, id, id_len))
+				goto taken;
+	}
+	if (hsm_ix_other_has(ix, 'L', label, llen) ||
+	    hsm_ix_other_has(ix, 'I', id, id_len))
+		return 1;
+	return 0;
+ taken:
+	hsm_fail(h, HSM_E_EXISTS, NULL, CKR_OK, "%s: a key with this label "
+	    "or id exists (label \"%s\")", where, label);
+	return -1;
+}
+
+/* After a generation: the new pair joins the index.  If memory runs
+ * out the index is rebuilt from the token on its next use instead. */
+static void
+hsm_ix_add_generated(struct hsm *h, const struct hsm_key *key)
+{
+	struct hsm_ixkey	*k;
+
+	if (!h->ix.on || !h->ix.valid || h->ix.epoch != h->epoch)
+		return;
+	if ((k = hsm_ix_key_new(key->label, strlen(key->label), key->id,
+	    key->id_len)) == NULL || hsm_ix_insert(&h->ix, k) == -1) {
+		free(k);
+		log_warnx("hsm_key_generate: key index: out of memory; "
+		    "rebuilding it later");
+		h->ix.valid = 0;
+		return;
+	}
+	k->priv = key->priv;
+	k->pub = key->pub;
+	k->npub = key->pub != CK_INVALID_HANDLE ? 1 : 0;
+	memcpy(k->pk, key->pk, sizeof(k->pk));
+	k->have_pk = 1;
 }
 
 struct hsm_find_args {
@@ -1283,10 +1912,19 @@ hsm_op_find(struct hsm *h, void *arg)
 	struct hsm_key		 key;
 	CK_OBJECT_HANDLE	*objs = NULL;
 	size_t			 n = 0;
-	int			 ret = -1;
+	int			 ret = -1, r;
 
 	/* The caller's key is written only on success. */
 	memset(&key, 0, sizeof(key));
+	if (h->ix.on) {
+		if (hsm_ix_ready(h, "hsm_key_find") == -1)
+			return -1;
+		r = hsm_ix_find(h, a->label, a->id, a->id_len, &key);
+		if (r == 0)
+			*a->key = key;
+		if (r != 1)
+			return r;
+	}
 	f->cls_priv = CKO_PRIVATE_KEY;
 	hsm_tmpl_key(h, &f->cls_priv, a->label, a->id, a->id_len);
 	if (hsm_find(h, "hsm_key_find", &objs, &n) == -1)
@@ -1400,7 +2038,8 @@ hsm_name_taken(struct hsm *h, const char *where, const char *label,
 }
 
 static void
-hsm_tmpl_gen(struct hsm *h, const uint8_t *params, size_t plen)
+hsm_tmpl_gen(struct hsm *h, const uint8_t *params, size_t plen,
+    int token_pub)
 {
 	struct hsm_frame	*f = h->f;
 
@@ -1416,7 +2055,8 @@ hsm_tmpl_gen(struct hsm *h, const uint8_t *params, size_t plen)
 	hsm_tmpl_add(f->t1, &f->n1, CKA_CLASS, &f->cls_pub,
 	    sizeof(f->cls_pub));
 	hsm_tmpl_add(f->t1, &f->n1, CKA_KEY_TYPE, &f->ktype, sizeof(f->ktype));
-	hsm_tmpl_add(f->t1, &f->n1, CKA_TOKEN, &f->yes, sizeof(f->yes));
+	hsm_tmpl_add(f->t1, &f->n1, CKA_TOKEN, token_pub ? &f->yes : &f->no,
+	    sizeof(f->yes));
 	hsm_tmpl_add(f->t1, &f->n1, CKA_PRIVATE, &f->no, sizeof(f->no));
 	hsm_tmpl_add(f->t1, &f->n1, CKA_VERIFY, &f->yes, sizeof(f->yes));
 	hsm_tmpl_add(f->t1, &f->n1, CKA_LABEL, f->label, f->label_len);
@@ -1441,23 +2081,31 @@ hsm_tmpl_gen(struct hsm *h, const uint8_t *params, size_t plen)
 	f->mech.ulParameterLen = 0;
 }
 
+/*
+ * C_GenerateKeyPair, and the public key read back.  The public half is
+ * made a session object and its key kept on the private object as
+ * CKA_PUBLIC_KEY_INFO, then destroyed: one token object per key instead
+ * of two halves the token's memory and writes (SoftHSM keeps every
+ * object in memory and rewrites its file per attribute).  A token that
+ * refuses the attribute gets its private key destroyed and 1 returned:
+ * the caller sets spki_ok = -1 and generates with a token public key,
+ * as tokens that do not take CKA_PUBLIC_KEY_INFO expect.
+ */
 static int
-hsm_op_generate(struct hsm *h, void *arg)
+hsm_generate_pair(struct hsm *h, const char *where,
+    const struct hsm_gen_args *a, struct hsm_key *key)
 {
-	static const char	 where[] = "hsm_key_generate";
-	struct hsm_gen_args	*a = arg;
 	struct hsm_frame	*f = h->f;
-	struct hsm_key		 k, *key = &k;
+	CK_OBJECT_HANDLE	 pub, priv;
 	CK_RV			 rv;
+	int			 token_pub = h->spki_ok < 0;
 
-	if (hsm_name_taken(h, where, a->label, a->id, a->id_len) == -1)
-		return -1;
 	f->label_len = strlen(a->label);
 	memcpy(f->label, a->label, f->label_len);
 	f->id_len = a->id_len;
 	memcpy(f->id, a->id, a->id_len);
 	f->session = h->session;
-	hsm_tmpl_gen(h, hsm_ecp_name, sizeof(hsm_ecp_name));
+	hsm_tmpl_gen(h, hsm_ecp_name, sizeof(hsm_ecp_name), token_pub);
 	rv = hsm_call(h, job_generate, "C_GenerateKeyPair");
 	if (rv == CKR_ATTRIBUTE_VALUE_INVALID ||
 	    rv == CKR_TEMPLATE_INCONSISTENT ||
@@ -1465,7 +2113,7 @@ hsm_op_generate(struct hsm *h, void *arg)
 		/* Tokens before PKCS#11 3.0's curve names want the OID. */
 		log_info("%s: C_GenerateKeyPair: %s with the curve name; "
 		    "trying OID 1.3.101.112", where, hsm_rv_name(rv));
-		hsm_tmpl_gen(h, hsm_ecp_oid, sizeof(hsm_ecp_oid));
+		hsm_tmpl_gen(h, hsm_ecp_oid, sizeof(hsm_ecp_oid), token_pub);
 		rv = hsm_call(h, job_generate, "C_GenerateKeyPair");
 	}
 	if (rv != CKR_OK) {
@@ -1477,12 +2125,82 @@ hsm_op_generate(struct hsm *h, void *arg)
 	memcpy(key->id, a->id, a->id_len);
 	key->id_len = a->id_len;
 	/* C_GenerateKeyPair writes the public handle first. */
-	key->pub = f->obj;
-	key->priv = f->obj2;
-	if (hsm_pub_read(h, where, key->pub, key->pk) == -1)
+	pub = key->pub = f->obj;
+	priv = key->priv = f->obj2;
+	if (hsm_pub_read(h, where, pub, key->pk) == -1)
+		return -1;
+	if (token_pub)
+		return 0;
+	memcpy(f->spki, hsm_spki_head, sizeof(hsm_spki_head));
+	memcpy(f->spki + sizeof(hsm_spki_head), key->pk, ED25519_PK_LEN);
+	f->n1 = 0;
+	hsm_tmpl_add(f->t1, &f->n1, CKA_PUBLIC_KEY_INFO, f->spki,
+	    sizeof(f->spki));
+	f->obj = priv;
+	f->session = h->session;
+	rv = hsm_call(h, job_set_attrs, "C_SetAttributeValue");
+	/* The session object would go with the session anyway. */
+	f->obj = pub;
+	f->session = h->session;
+	if (rv != HSM_RV_TIMEOUT && hsm_call(h, job_destroy,
+	    "C_DestroyObject") != CKR_OK)
+		log_info("%s: the session public key stays until the session "
+		    "ends", where);
+	key->pub = CK_INVALID_HANDLE;
+	if (rv == CKR_OK) {
+		h->spki_ok = 1;
+		return 0;
+	}
+	if (rv == CKR_ATTRIBUTE_READ_ONLY || rv == CKR_ATTRIBUTE_TYPE_INVALID ||
+	    rv == CKR_ATTRIBUTE_VALUE_INVALID ||
+	    rv == CKR_TEMPLATE_INCONSISTENT || rv == CKR_ACTION_PROHIBITED) {
+		f->obj = priv;
+		f->session = h->session;
+		if ((rv = hsm_call(h, job_destroy, "C_DestroyObject")) ==
+		    CKR_OK)
+			return 1;
+	}
+	/*
+	 * XXX A private key without a recorded public key stays behind
+	 * when the token fails here (removal): its name is then taken
+	 * and finds say "no public half" until it is purged.
+	 */
+	hsm_ckfail(h, where, "C_SetAttributeValue", rv);
+	return -1;
+}
+
+static int
+hsm_op_generate(struct hsm *h, void *arg)
+{
+	static const char	 where[] = "hsm_key_generate";
+	struct hsm_gen_args	*a = arg;
+	struct hsm_key		 k, *key = &k;
+	int			 r = 1;
+
+	/* With the index, the two token searches (each a scan of the
+	 * whole token in SoftHSM) only when an unindexed object may have
+	 * one of the names. */
+	if (h->ix.on && (hsm_ix_ready(h, where) == -1 ||
+	    (r = hsm_ix_name_free(h, where, a->label, a->id, a->id_len)) ==
+	    -1))
+		return -1;
+	if (r == 1 && hsm_name_taken(h, where, a->label, a->id, a->id_len) ==
+	    -1)
+		return -1;
+	for (;;) {
+		if ((r = hsm_generate_pair(h, where, a, key)) != 1)
+			break;
+		/* The token will not keep the public key on the private
+		 * object: start again with a public key object. */
+		log_info("%s: token \"%s\" does not keep CKA_PUBLIC_KEY_INFO; "
+		    "public keys stay on it as objects", where, h->tok_label);
+		h->spki_ok = -1;
+	}
+	if (r == -1)
 		return -1;
 	key->hsm = h;
 	key->epoch = h->epoch;
+	hsm_ix_add_generated(h, key);
 	*a->key = k;
 	log_info("%s: generated key \"%s\" on token \"%s\"", where,
 	    key->label, h->tok_label);
@@ -1613,43 +2331,50 @@ struct hsm_list_args {
 	size_t		 n;
 };
 
+/*
+ * One enumeration (hsm_ix_build) rather than a search per key for its
+ * public half: with a token that scans all objects per search, listing
+ * N keys is then O(N), not O(N^2), and is not capped at HSM_FIND_MAX.
+ */
 static int
 hsm_op_list(struct hsm *h, void *arg)
 {
 	static const char	 where[] = "hsm_key_list";
 	struct hsm_list_args	*a = arg;
-	struct hsm_frame	*f = h->f;
-	CK_OBJECT_HANDLE	*objs = NULL;
-	size_t			 n = 0, i, out = 0;
+	struct hsm_index	 ix;
+	struct hsm_ixkey	*e;
 	struct hsm_key		*k;
+	size_t			 i, out = 0;
+	int			 ret = -1;
 
 	free(a->keys);
 	a->keys = NULL;
 	a->n = 0;
-	f->cls_priv = CKO_PRIVATE_KEY;
-	hsm_tmpl_key(h, &f->cls_priv, NULL, NULL, 0);
-	if (hsm_find(h, where, &objs, &n) == -1)
+	memset(&ix, 0, sizeof(ix));
+	if (hsm_ix_build(h, where, &ix, 0) == -1)
 		return -1;
-	if ((a->keys = calloc(n > 0 ? n : 1, sizeof(*a->keys))) == NULL) {
-		free(objs);
+	if ((a->keys = calloc(ix.nkeys > 0 ? ix.nkeys : 1,
+	    sizeof(*a->keys))) == NULL) {
 		hsm_fail(h, HSM_E_FAILED, NULL, CKR_HOST_MEMORY,
 		    "%s: out of memory", where);
-		return -1;
+		goto err;
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < ix.nkeys; i++) {
+		e = ix.keys[i];
 		k = &a->keys[out];
-		k->priv = objs[i];
-		if (hsm_name_read(h, where, k->priv, k) == -1)
-			goto err;
-		if (hsm_key_complete(h, where, k) == -1) {
+		if (hsm_ix_key_out(h, where, e, k) == -1) {
 			/* A lone private key (or an Ed448 one) is listed
 			 * without a public key rather than hiding it from
 			 * a purge; a lost session is not. */
 			if (!h->have_session || h->need_reinit || h->hung)
 				goto err;
 			log_warnx("%s: key \"%s\" listed without public key",
-			    where, k->label);
-			memset(k->pk, 0, sizeof(k->pk));
+			    where, e->label);
+			memset(k, 0, sizeof(*k));
+			memcpy(k->label, e->label, e->label_len);
+			memcpy(k->id, e->id, e->id_len);
+			k->id_len = e->id_len;
+			k->priv = e->priv;
 			k->pub = CK_INVALID_HANDLE;
 			k->hsm = h;
 			k->epoch = h->epoch;
@@ -1657,14 +2382,15 @@ hsm_op_list(struct hsm *h, void *arg)
 		}
 		out++;
 	}
-	free(objs);
 	a->n = out;
-	return 0;
+	ret = 0;
  err:
-	free(objs);
-	free(a->keys);
-	a->keys = NULL;
-	return -1;
+	if (ret == -1) {
+		free(a->keys);
+		a->keys = NULL;
+	}
+	hsm_ix_clear(&ix);
+	return ret;
 }
 
 int
@@ -1710,6 +2436,8 @@ hsm_op_destroy(struct hsm *h, void *arg)
 		hsm_ckfail(h, where, "C_DestroyObject", rv);
 		return -1;
 	}
+	if (h->ix.on && h->ix.valid && h->ix.epoch == h->epoch)
+		hsm_ix_remove(&h->ix, key->priv);
 	key->priv = CK_INVALID_HANDLE;
 	if (key->pub != CK_INVALID_HANDLE) {
 		f->obj = key->pub;
@@ -2012,6 +2740,8 @@ hsm_free(struct hsm *h)
 	}
 	hsm_module_unload(h);
 	hsm_pin_release(h);
+	hsm_ix_clear(&h->ix);
+	free(h->ix.prefix);
 	if (h->uri != NULL)
 		p11_kit_uri_free(h->uri);
 	if (h->f != NULL) {
@@ -2023,6 +2753,52 @@ hsm_free(struct hsm *h)
 	free(h->uri_str);
 	free(h->pin_source);
 	free(h);
+}
+
+static int
+hsm_op_index(struct hsm *h, void *arg)
+{
+	(void)arg;
+	return hsm_ix_ready(h, "hsm_index_load");
+}
+
+int
+hsm_index_load(struct hsm *h, const char *prefix)
+{
+	char	*p = NULL;
+
+	hsm_error_clear(h);
+	if (prefix != NULL && (strlen(prefix) > HSM_LABEL_MAX ||
+	    (p = strdup(prefix)) == NULL)) {
+		hsm_fail(h, HSM_E_CONFIG, NULL, CKR_OK, "hsm_index_load: "
+		    "label prefix too long, or out of memory");
+		return -1;
+	}
+	hsm_ix_clear(&h->ix);
+	free(h->ix.prefix);
+	h->ix.prefix = p;
+	h->ix.on = 1;
+	if (hsm_run(h, "hsm_index_load", hsm_op_index, NULL) == -1)
+		return -1;
+	log_info("hsm_index_load: token \"%s\": %zu keys%s%s%s", h->tok_label,
+	    h->ix.nkeys, p != NULL ? " labelled \"" : "", p != NULL ? p : "",
+	    p != NULL ? "...\"" : "");
+	return 0;
+}
+
+void
+hsm_index_drop(struct hsm *h)
+{
+	hsm_ix_clear(&h->ix);
+	free(h->ix.prefix);
+	h->ix.prefix = NULL;
+	h->ix.on = 0;
+}
+
+size_t
+hsm_index_count(const struct hsm *h)
+{
+	return h->ix.on && h->ix.valid ? h->ix.nkeys : 0;
 }
 
 void

@@ -172,6 +172,8 @@ struct hsm_stats {
 	unsigned long	 reinits;	/* C_Finalize + C_Initialize */
 	unsigned long	 logins;	/* C_Login calls */
 	unsigned long	 timeouts;
+	unsigned long	 searches;	/* C_FindObjectsInit calls */
+	unsigned long	 index_builds;	/* token enumerations (index) */
 };
 
 /* hsm.c */
@@ -220,6 +222,39 @@ int	hsm_key_list(struct hsm *, struct hsm_key **keys, size_t *nkeys)
 /* Destroy the private and the public object of the pair. */
 int	hsm_key_destroy(struct hsm *, struct hsm_key *)
 	    __attribute__((warn_unused_result));
+
+/*
+ * The key index, for a process that holds many keys (the signer: one
+ * per service and period).  Tokens such as SoftHSM's file store answer
+ * every search by scanning all their objects, so a start-up that looks
+ * up or generates one key per service would cost O(N^2).
+ * hsm_index_load() enumerates the token once (one search, one
+ * C_GetAttributeValue per object) and keeps, for every Ed25519 private
+ * key whose label starts with label_prefix (NULL: every label), its
+ * names and handles; of every other object only hashes of its label and
+ * id.  From then on:
+ * - hsm_key_find() by a label with the prefix, or by an id no other
+ *   object carries, is answered from the index (the public key is read
+ *   from the token at the first find); anything else searches the token.
+ * - hsm_key_generate() skips its two existence searches when the index
+ *   knows both names are free, and fails with HSM_E_EXISTS when an
+ *   indexed key has one; the new pair joins the index.
+ * - hsm_key_destroy() removes the key from the index.
+ * - After a new session or a re-initialisation (recovery, see above)
+ *   handles are stale: the next call that needs the index rebuilds it.
+ * Keys another process creates or destroys after the load are not seen
+ * until the next hsm_index_load() (the signer calls it at start and on
+ * every reload, which is when it expects new keys).  Two keys under
+ * one name are then found ambiguous, as without the index.  If
+ * hsm_index_load() fails the index is still on, and is built by the
+ * next call that needs it.  hsm_index_drop() returns to token searches.
+ * hsm_key_list() enumerates once in any case.
+ */
+int	hsm_index_load(struct hsm *, const char *label_prefix)
+	    __attribute__((warn_unused_result));
+void	hsm_index_drop(struct hsm *);
+/* Keys in the index (0 when it is off or not built yet). */
+size_t	hsm_index_count(const struct hsm *);
 
 /*
  * The codec's signature oracle over a token key: sign() calls

@@ -239,6 +239,34 @@ kt_period_opt(struct kt_period_opts *o, int ch, const char *arg)
 }
 
 void
+kt_opts_init(struct kt_token_opts *to, struct kt_period_opts *po)
+{
+	memset(to, 0, sizeof(*to));
+	kt_period_init(po);
+	optind = 1;	/* main() may have parsed before */
+}
+
+int
+kt_getopt(int argc, char **argv, const char *shortopts,
+    const struct option *longopts, struct kt_token_opts *to,
+    struct kt_period_opts *po)
+{
+	int	ch, r;
+
+	while ((ch = getopt_long(argc, argv, shortopts, longopts,
+	    NULL)) != -1) {
+		r = to != NULL ? kt_token_opt(to, ch, optarg) : 0;
+		if (r == 0 && po != NULL)
+			r = kt_period_opt(po, ch, optarg);
+		if (r == -1)
+			return KT_OPT_BAD;
+		if (r == 0)
+			return ch;
+	}
+	return -1;
+}
+
+void
 kt_fmt_time(char *s, size_t n, time_t t)
 {
 	struct tm	tm;

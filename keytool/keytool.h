@@ -7,6 +7,7 @@
 #ifndef OB_KEYTOOL_H
 #define OB_KEYTOOL_H
 
+#include <getopt.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -67,6 +68,17 @@ void	kt_period_init(struct kt_period_opts *);
 /* 1 if the option was a period option (and consumed optarg). */
 int	kt_period_opt(struct kt_period_opts *, int, const char *);
 void	kt_token_usage(void);
+/* Reset getopt and set both option families to their defaults. */
+void	kt_opts_init(struct kt_token_opts *, struct kt_period_opts *);
+/*
+ * getopt_long() that takes the token options (into to) and the period
+ * options (into po) itself, either may be NULL: returns each other
+ * option, -1 at the end, or KT_OPT_BAD after a shared option with a bad
+ * value (already said).
+ */
+#define KT_OPT_BAD	0x1ff
+int	kt_getopt(int, char **, const char *, const struct option *,
+	    struct kt_token_opts *, struct kt_period_opts *);
 void	kt_fmt_time(char *, size_t, time_t);
 
 /* kt_identity.c */

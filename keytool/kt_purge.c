@@ -166,21 +166,15 @@ kt_purge(int argc, char **argv)
 	struct kt_purge_svc		*svc = NULL;
 	const char			*dir = NULL;
 	size_t				 nsvc = 0;
-	int				 ch, r, dry = 0, notoken = 0;
+	int				 ch, dry = 0, notoken = 0;
 	int				 ret = KT_EXIT_FAIL;
 
-	memset(&to, 0, sizeof(to));
-	kt_period_init(&po);
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "S:t:l:r:nNh", longopts,
-	    NULL)) != -1) {
-		if ((r = kt_token_opt(&to, ch, optarg)) == 0)
-			r = kt_period_opt(&po, ch, optarg);
-		if (r == 1)
-			continue;
-		if (r == -1)
-			return KT_EXIT_USAGE;
+	kt_opts_init(&to, &po);
+	while ((ch = kt_getopt(argc, argv, "S:t:l:r:nNh", longopts, &to,
+	    &po)) != -1) {
 		switch (ch) {
+		case KT_OPT_BAD:
+			return KT_EXIT_USAGE;
 		case 'S':
 			dir = optarg;
 			break;

@@ -100,18 +100,12 @@ kt_token_keys(int argc, char **argv)
 	int				 ch, r, have_first = 0, created;
 	int				 ret = KT_EXIT_FAIL;
 
-	memset(&to, 0, sizeof(to));
-	kt_period_init(&po);
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "s:o:n:f:l:r:t:h", longopts,
-	    NULL)) != -1) {
-		if ((r = kt_token_opt(&to, ch, optarg)) == 0)
-			r = kt_period_opt(&po, ch, optarg);
-		if (r == 1)
-			continue;
-		if (r == -1)
-			return KT_EXIT_USAGE;
+	kt_opts_init(&to, &po);
+	while ((ch = kt_getopt(argc, argv, "s:o:n:f:l:r:t:h", longopts, &to,
+	    &po)) != -1) {
 		switch (ch) {
+		case KT_OPT_BAD:
+			return KT_EXIT_USAGE;
 		case 's':
 			service = optarg;
 			break;

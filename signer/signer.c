@@ -34,6 +34,7 @@
 #include "proto.h"
 #include "sandbox.h"
 #include "signer.h"
+#include "usock.h"
 
 #define SIGNER_REFRESH_SECS	60	/* online mode: new periods */
 #define SIGNER_MSGS_PER_TURN	8	/* fairness between collectors */
@@ -64,50 +65,17 @@ usage(void)
 	exit(2);
 }
 
+/*
+ * The socket belongs to the collector's uid (and collector-gid when set),
+ * as the man page says, so that it can connect; who may talk is still
+ * decided by SO_PEERCRED on every connection.
+ */
 static int
-signer_listen(const struct signer_conf *cf, uid_t uid, gid_t gid)
+signer_listen(const struct signer_conf *cf, gid_t gid)
 {
-	struct sockaddr_un	sun;
-	struct stat		st;
-	int			fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(cf->socket_path) >= sizeof(sun.sun_path)) {
-		log_warnx("%s: socket path too long", __func__);
-		return -1;
-	}
-	memcpy(sun.sun_path, cf->socket_path, strlen(cf->socket_path));
-	/* Remove a stale socket, never anything else. */
-	if (lstat(cf->socket_path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			log_warnx("%s: %s exists and is not a socket",
-			    __func__, cf->socket_path);
-			return -1;
-		}
-		(void)unlink(cf->socket_path);
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1) {
-		log_warn("%s: socket", __func__);
-		return -1;
-	}
-	/*
-	 * The collector must be able to connect: the socket belongs to its
-	 * uid (and collector-gid when set), as the man page says.  Who may
-	 * talk is still decided by SO_PEERCRED on every connection.
-	 */
-	(void)uid;
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(cf->socket_path, cf->socket_mode) == -1 ||
-	    (geteuid() == 0 && chown(cf->socket_path, cf->collector_uid,
-	    cf->collector_gid != (gid_t)-1 ? cf->collector_gid : gid) ==
-	    -1) || listen(fd, 16) == -1) {
-		log_warn("%s: %s", __func__, cf->socket_path);
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return usock_listen(cf->socket_path, cf->socket_mode,
+	    cf->collector_uid, cf->collector_gid != (gid_t)-1 ?
+	    cf->collector_gid : gid);
 }
 
 static void
@@ -219,12 +187,12 @@ signer_conn_input(struct signer *sg, struct signer_conn *c)
  * Group commit: one fsync of the audit log covers every signature made
  * in this poll round, by all collectors, and is done before any reply is
  * written; so are the revision floors raised in the round, with one
- * fsync of state-dir for all (signer_floors_commit).  If either fails,
- * the replies that hold those signatures are thrown away with their
- * connections: a signature never leaves without its record and its
+ * append and fsync of their journal (signer_floors_commit).  If either
+ * fails, the replies that hold those signatures are thrown away with
+ * their connections: a signature never leaves without its record and its
  * floor on disk.  After an audit failure the log stays closed and later
- * signing requests are refused with PROTO_R_AUDIT; floors that failed
- * are tried again with the next round.
+ * signing requests are refused with PROTO_R_AUDIT; after a floor failure
+ * the next round rewrites the whole journal (common/floors.h).
  */
 static void
 signer_commit(struct signer *sg, struct signer_conn *conns, size_t n)
@@ -315,6 +283,10 @@ signer_reload_conf(struct signer *sg, const char *path)
 	tmp.conf = ncf;
 	tmp.services = NULL;
 	tmp.nservices = 0;
+	/* Keys made since start (obhsm-keytool token-keys before a bundle
+	 * import) are seen only after the index is read again. */
+	if (hsm_index_load(sg->hsm, PROVISION_LABEL_PREFIX) == -1)
+		log_warnx("reload: token: %s", hsm_last_error(sg->hsm));
 	if (signer_state_load(&tmp) == -1) {
 		signer_state_free(&tmp);
 		signer_conf_free(ncf);
@@ -408,7 +380,7 @@ main(int argc, char **argv)
 	}
 
 	/* 2. What needs the start-up identity: the socket and the log. */
-	if ((lfd = signer_listen(sg.conf, uid, gid)) == -1)
+	if ((lfd = signer_listen(sg.conf, gid)) == -1)
 		exit(1);
 	if (audit_open(&sg.audit, sg.conf->audit_path) == -1)
 		exit(1);
@@ -424,6 +396,12 @@ main(int argc, char **argv)
 	if ((sg.hsm = hsm_new(&hc)) == NULL)
 		fatal("hsm_new");
 	if (hsm_open(sg.hsm) == -1) {
+		log_warnx("token: %s", hsm_last_error(sg.hsm));
+		exit(1);
+	}
+	/* One enumeration of the token instead of a search per key (each
+	 * a scan of the whole token with SoftHSM): start-up in O(keys). */
+	if (hsm_index_load(sg.hsm, PROVISION_LABEL_PREFIX) == -1) {
 		log_warnx("token: %s", hsm_last_error(sg.hsm));
 		exit(1);
 	}
@@ -541,6 +519,7 @@ main(int argc, char **argv)
 	close(lfd);
 	(void)unlink(sg.conf->socket_path);
 	signer_state_free(&sg);
+	signer_floors_close(&sg);
 	hsm_free(sg.hsm);
 	audit_close(sg.audit);
 	signer_conf_free(sg.conf);

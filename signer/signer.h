@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "audit.h"
+#include "floors.h"
 #include "hs_cert.h"
 #include "hs_desc.h"
 #include "hs_keys.h"
@@ -108,8 +109,9 @@ struct signer_period {
 	struct hsm_key		 key;		/* token key for tp */
 	int			 key_ok;
 	uint8_t			 blinded_pk[ED25519_PK_LEN];
+	uint8_t			 subcred[HS_SUBCRED_LEN];	/* of it */
 	uint64_t		 rev_floor;	/* last counter signed */
-	int			 floor_dirty;	/* not yet on disk */
+	int			 legacy_floor;	/* read from an old file */
 	/* Revision counters at now and at now - PROTO_REVISION_GRACE:
 	 * each only moves forward, so each costs only the keystream
 	 * since its last call (hs_keys.h).  Wiped when tp is dropped. */
@@ -146,7 +148,9 @@ struct signer {
 	struct signer_service	*services;
 	size_t			 nservices;
 	uint64_t		 token_sigs;
-	int			 floors_dirty;	/* some floor_dirty set */
+	/* The revision floor journal (state-dir/revision-floors), opened
+	 * by the first signer_state_load() and kept across reloads. */
+	struct floors		*floors;
 	/* Token calls that hung in a row (hsm.h watchdog); at
 	 * SIGNER_HUNG_MAX the signer exits for its supervisor to restart
 	 * it, the only remedy for a module that never returns. */
@@ -167,15 +171,26 @@ struct signer_verdict {
 	char		detail[SIGNER_DETAIL_MAX + 1];
 };
 
-/* Build the per-service state from conf (stores, token keys, floors). */
+/*
+ * Build the per-service state from conf (stores, token keys, floors).
+ * The first call opens the floor journal and compacts it, taking in the
+ * floor files of the old layout (state-dir/revision-<blinded hex>),
+ * which are removed once the journal holding them is durable.
+ */
 int	signer_state_load(struct signer *)
 	    __attribute__((warn_unused_result));
+/* Frees the services, not the journal (a reload keeps it). */
 void	signer_state_free(struct signer *);
+void	signer_floors_close(struct signer *);
+#define SIGNER_FLOORS_FILE	"revision-floors"
+/* Periods kept in the journal behind the current one: a clock stepped
+ * back that far still finds the floors of the periods it revisits. */
+#define SIGNER_FLOORS_KEEP	30
 /*
- * Group commit of the revision floors raised in this round: each dirty
- * one written (temp file, fsync, rename), then one fsync of state-dir.
- * 0, or -1 (logged; the failed ones stay dirty, and the replies of the
- * round must be withheld).
+ * Group commit of the revision floors raised in this round: their
+ * journal records appended with one write and one fsync (floors.h).
+ * 0, or -1 (logged; the replies of the round must be withheld, and the
+ * next commit rewrites the journal).
  */
 int	signer_floors_commit(struct signer *)
 	    __attribute__((warn_unused_result));

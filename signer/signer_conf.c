@@ -6,13 +6,13 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <confuse.h>
 
+#include "conf.h"
 #include "err.h"
 #include "hs_keys.h"
 #include "log.h"
@@ -54,59 +54,6 @@ static cfg_opt_t top_opts[] = {
 	CFG_END()
 };
 
-static void	signer_conf_err(cfg_t *, const char *, va_list)
-		    __attribute__((format(printf, 2, 0)));
-
-static void
-signer_conf_err(cfg_t *cfg, const char *fmt, va_list ap)
-{
-	char	msg[512];
-
-	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (cfg != NULL && cfg->filename != NULL)
-		log_warnx("%s:%d: %s", cfg->filename, cfg->line, msg);
-	else
-		log_warnx("config: %s", msg);
-}
-
-static int
-signer_conf_int(cfg_t *c, const char *opt, long lo, long hi, long *out)
-{
-	long	v = cfg_getint(c, opt);
-
-	if (v < lo || v > hi) {
-		log_warnx("config: %s = %ld is out of range [%ld, %ld]", opt,
-		    v, lo, hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-/* Canonical 56-char form of an address with or without ".onion". */
-static int
-signer_conf_addr(char out[HS_ADDR_LEN + 1], uint8_t pk[ED25519_PK_LEN],
-    const char *in, const char *what)
-{
-	size_t	n = strlen(in);
-	int	e;
-
-	if (n == HS_ADDR_LEN + 6 && strcmp(in + HS_ADDR_LEN, ".onion") == 0)
-		n = HS_ADDR_LEN;
-	if (n != HS_ADDR_LEN) {
-		log_warnx("config: %s \"%s\" is not a v3 onion address", what,
-		    in);
-		return -1;
-	}
-	memcpy(out, in, HS_ADDR_LEN);
-	out[HS_ADDR_LEN] = '\0';
-	if ((e = hs_address_decode(pk, out)) != 0) {
-		log_warnx("config: %s \"%s\": %s", what, in, ob_strerror(e));
-		return -1;
-	}
-	return 0;
-}
-
 static char *
 signer_conf_dup(cfg_t *c, const char *opt)
 {
@@ -126,8 +73,8 @@ signer_conf_service(struct signer_service_conf *sc, cfg_t *s)
 	const char	*mode;
 	unsigned	 i, j, n;
 
-	if (signer_conf_addr(sc->address, sc->identity_pk, cfg_title(s),
-	    "service") == -1)
+	if (conf_onion_addr(sc->address, sc->identity_pk, cfg_title(s),
+	    "config: service") == -1)
 		return -1;
 	n = cfg_size(s, "backends");
 	if (n == 0 || n > SIGNER_MAX_BACKENDS) {
@@ -136,8 +83,8 @@ signer_conf_service(struct signer_service_conf *sc, cfg_t *s)
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		if (signer_conf_addr(sc->backend[i], sc->backend_pk[i],
-		    cfg_getnstr(s, "backends", i), "backend") == -1)
+		if (conf_onion_addr(sc->backend[i], sc->backend_pk[i],
+		    cfg_getnstr(s, "backends", i), "config: backend") == -1)
 			return -1;
 		for (j = 0; j < i; j++)
 			if (strcmp(sc->backend[i], sc->backend[j]) == 0) {
@@ -198,7 +145,7 @@ signer_conf_parse(struct signer_conf **out, const char *path,
 		fatal("%s", __func__);
 	if ((c = cfg_init(top_opts, CFGF_NONE)) == NULL)
 		fatal("%s: cfg_init", __func__);
-	cfg_set_error_function(c, signer_conf_err);
+	cfg_set_error_function(c, conf_log_error);
 	r = text != NULL ? cfg_parse_buf(c, text) : cfg_parse(c, path);
 	switch (r) {
 	case CFG_SUCCESS:
@@ -216,13 +163,14 @@ signer_conf_parse(struct signer_conf **out, const char *path,
 	cf->user = signer_conf_dup(c, "user");
 	cf->state_dir = signer_conf_dup(c, "state-dir");
 	cf->audit_path = signer_conf_dup(c, "audit-log");
-	if (signer_conf_int(c, "hsm-timeout", 0, 600000, &v) == -1)
+	if (conf_int_range(c, "config", "hsm-timeout", 0, 600000, &v) == -1)
 		goto err;
 	cf->hsm_timeout_ms = (unsigned)v;
-	if (signer_conf_int(c, "socket-mode", 0, 0777, &v) == -1)
+	if (conf_int_range(c, "config", "socket-mode", 0, 0777, &v) == -1)
 		goto err;
 	cf->socket_mode = (unsigned)v;
-	if (signer_conf_int(c, "collector-uid", -1, 0x7fffffff, &v) == -1)
+	if (conf_int_range(c, "config", "collector-uid", -1, 0x7fffffff,
+	    &v) == -1)
 		goto err;
 	cf->collector_uid = (uid_t)v;
 	if ((s = cfg_getstr(c, "collector-user")) != NULL) {
@@ -239,15 +187,16 @@ signer_conf_parse(struct signer_conf **out, const char *path,
 		    "required");
 		goto err;
 	}
-	if (signer_conf_int(c, "collector-gid", -1, 0x7fffffff, &v) == -1)
+	if (conf_int_range(c, "config", "collector-gid", -1, 0x7fffffff,
+	    &v) == -1)
 		goto err;
 	cf->collector_gid = (gid_t)v;
-	if (signer_conf_int(c, "period-length", PROVISION_PERIOD_LEN_MIN,
-	    PROVISION_PERIOD_LEN_MAX, &v) == -1)
+	if (conf_int_range(c, "config", "period-length",
+	    PROVISION_PERIOD_LEN_MIN, PROVISION_PERIOD_LEN_MAX, &v) == -1)
 		goto err;
 	cf->period_len = (uint64_t)v;
-	if (signer_conf_int(c, "rotation-offset", 1, PROVISION_PERIOD_LEN_MAX,
-	    &v) == -1)
+	if (conf_int_range(c, "config", "rotation-offset", 1,
+	    PROVISION_PERIOD_LEN_MAX, &v) == -1)
 		goto err;
 	cf->rot_offset = (uint64_t)v;
 	s = cfg_getstr(c, "intro-cert-expiry");
@@ -260,17 +209,18 @@ signer_conf_parse(struct signer_conf **out, const char *path,
 		    "\"hourly\"");
 		goto err;
 	}
-	if (signer_conf_int(c, "horizon-warn", 0, 365 * 86400, &v) == -1)
-		goto err;
-	cf->horizon_warn = (unsigned)v;
-	if (signer_conf_int(c, "max-clients", 1, 1024, &v) == -1)
-		goto err;
-	cf->max_clients = (unsigned)v;
-	if (signer_conf_int(c, "max-intro-points", PROTO_MAX_INTRO, 65536,
+	if (conf_int_range(c, "config", "horizon-warn", 0, 365 * 86400,
 	    &v) == -1)
 		goto err;
+	cf->horizon_warn = (unsigned)v;
+	if (conf_int_range(c, "config", "max-clients", 1, 1024, &v) == -1)
+		goto err;
+	cf->max_clients = (unsigned)v;
+	if (conf_int_range(c, "config", "max-intro-points", PROTO_MAX_INTRO,
+	    65536, &v) == -1)
+		goto err;
 	cf->max_intro = (unsigned)v;
-	if (signer_conf_int(c, "online-periods", 1, 30, &v) == -1)
+	if (conf_int_range(c, "config", "online-periods", 1, 30, &v) == -1)
 		goto err;
 	cf->online_periods = (unsigned)v;
 	cf->use_syslog = cfg_getbool(c, "syslog");

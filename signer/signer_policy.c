@@ -153,12 +153,14 @@ signer_floor_path(char *path, size_t len, const struct signer *sg,
 }
 
 /*
- * The last counter signed for a blinded key (0 if none yet).  A floor
- * file that exists but does not parse stops the period: guessing low
- * could sign a counter twice.
+ * The old layout's floor file for a blinded key (signers before the
+ * journal wrote one per period): *found 0 when there is none.  A file
+ * that exists but does not parse stops the period: guessing low could
+ * sign a counter twice.
  */
 static int
-signer_floor_load(const struct signer *sg, struct signer_period *p)
+signer_floor_legacy_load(const struct signer *sg,
+    const uint8_t blinded[ED25519_PK_LEN], uint64_t *rev, int *found)
 {
 	char		 path[PATH_MAX];
 	uint8_t		 data[SIGNER_FLOOR_MAX];
@@ -166,8 +168,9 @@ signer_floor_load(const struct signer *sg, struct signer_period *p)
 	ssize_t		 n;
 	int		 fd, had_nl;
 
-	p->rev_floor = 0;
-	if (signer_floor_path(path, sizeof(path), sg, p->blinded_pk) == -1)
+	*rev = 0;
+	*found = 0;
+	if (signer_floor_path(path, sizeof(path), sg, blinded) == -1)
 		return -1;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT)
@@ -181,8 +184,9 @@ signer_floor_load(const struct signer *sg, struct signer_period *p)
 		goto bad;
 	buf_init_ro(&b, data, (size_t)n);
 	if (buf_get_line(&b, sizeof(data), &line, &had_nl) != 0 || !had_nl ||
-	    buf_end(&b) != 0 || buf_to_u64(&line, &p->rev_floor) != 0)
+	    buf_end(&b) != 0 || buf_to_u64(&line, rev) != 0)
 		goto bad;
+	*found = 1;
 	return 0;
  bad:
 	log_warnx("%s: %s is damaged; remove it only if you know the last "
@@ -190,48 +194,26 @@ signer_floor_load(const struct signer *sg, struct signer_period *p)
 	return -1;
 }
 
-/*
- * Write one floor file durably (temp file, fsync, rename) except for the
- * directory entry: the caller fsyncs state-dir once for all of them.
- */
+/* The period's floor: the journal's, or an old file's if higher. */
 static int
-signer_floor_write(const struct signer *sg, const struct signer_period *p)
+signer_floor_load(struct signer *sg, const struct signer_service *svc,
+    struct signer_period *p)
 {
-	char	path[PATH_MAX], tmp[PATH_MAX + 8], data[32];
-	size_t	off = 0;
-	ssize_t	w;
-	int	fd, n;
+	uint64_t	old;
+	int		found;
 
-	if (signer_floor_path(path, sizeof(path), sg, p->blinded_pk) == -1)
+	p->rev_floor = floors_get(sg->floors, p->blinded_pk);
+	if (signer_floor_legacy_load(sg, p->blinded_pk, &old, &found) == -1)
 		return -1;
-	n = snprintf(data, sizeof(data), "%" PRIu64 "\n", p->rev_floor);
-	if (n < 0 || (size_t)n >= sizeof(data))
-		return -1;
-	(void)snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) == -1) {
-		log_warn("%s: %s", __func__, tmp);
-		return -1;
-	}
-	while (off < (size_t)n) {
-		w = write(fd, data + off, (size_t)n - off);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	if (off != (size_t)n || fsync(fd) == -1) {
-		log_warn("%s: %s", __func__, tmp);
-		close(fd);
-		(void)unlink(tmp);
-		return -1;
-	}
-	close(fd);
-	if (rename(tmp, path) == -1) {
-		log_warn("%s: rename %s", __func__, tmp);
-		(void)unlink(tmp);
-		return -1;
+	if (!found)
+		return 0;
+	/* Into the journal; the file goes once that is durable. */
+	p->legacy_floor = 1;
+	if (old > p->rev_floor) {
+		if (floors_raise(sg->floors, svc->conf->address, p->tp,
+		    p->blinded_pk, old) == -1)
+			return -1;
+		p->rev_floor = old;
 	}
 	return 0;
 }
@@ -239,42 +221,52 @@ signer_floor_write(const struct signer *sg, const struct signer_period *p)
 int
 signer_floors_commit(struct signer *sg)
 {
-	struct signer_period	*p;
-	size_t			 i, j, n = 0;
-	int			 fd, rv = 0;
-
-	if (!sg->floors_dirty)
+	if (sg->floors == NULL)
 		return 0;
+	return floors_commit(sg->floors);
+}
+
+void
+signer_floors_close(struct signer *sg)
+{
+	floors_close(sg->floors);
+	sg->floors = NULL;
+}
+
+/*
+ * First load: compact the journal (dropping a torn tail and the periods
+ * long over) with every old floor file taken in, then remove those
+ * files, now redundant.
+ */
+static int
+signer_floors_migrate(struct signer *sg, time_t now)
+{
+	struct signer_period	*p;
+	char			 path[PATH_MAX];
+	uint64_t		 cur;
+	size_t			 i, j, n = 0;
+
+	cur = hs_time_period(now, sg->conf->period_len, sg->conf->rot_offset);
+	floors_forget_before(sg->floors, cur > SIGNER_FLOORS_KEEP ?
+	    cur - SIGNER_FLOORS_KEEP : 0);
+	if (floors_compact(sg->floors) == -1)
+		return -1;
 	for (i = 0; i < sg->nservices; i++)
 		for (j = 0; j < sg->services[i].nperiods; j++) {
 			p = &sg->services[i].periods[j];
-			if (!p->floor_dirty)
+			if (!p->legacy_floor)
 				continue;
-			if (signer_floor_write(sg, p) == -1) {
-				rv = -1;
-				continue;
-			}
-			p->floor_dirty = 0;
-			n++;
+			p->legacy_floor = 0;
+			if (signer_floor_path(path, sizeof(path), sg,
+			    p->blinded_pk) == -1 || unlink(path) == -1)
+				log_warn("%s: %s", __func__, path);
+			else
+				n++;
 		}
-	/* One fsync of the directory makes every rename above durable. */
-	if (n > 0) {
-		if ((fd = open(sg->conf->state_dir, O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC)) == -1 || fsync(fd) == -1) {
-			log_warn("%s: fsync %s", __func__, sg->conf->state_dir);
-			rv = -1;
-			/* Written but maybe not durable: write again. */
-			for (i = 0; i < sg->nservices; i++)
-				for (j = 0; j < sg->services[i].nperiods; j++)
-					sg->services[i].periods[j].floor_dirty =
-					    1;
-		}
-		if (fd != -1)
-			close(fd);
-	}
-	if (rv == 0)
-		sg->floors_dirty = 0;
-	return rv;
+	if (n > 0)
+		log_info("revision floors: %zu old floor files taken into %s",
+		    n, SIGNER_FLOORS_FILE);
+	return 0;
 }
 
 /*
@@ -341,12 +333,15 @@ signer_period_attach(struct signer *sg, struct signer_service *svc,
 		    ob_strerror(r));
 		return -1;
 	}
+	/* The subcredential too: SIGN_DESC needs it for every body. */
 	if ((r = hs_blind_pubkey(p->blinded_pk, svc->conf->identity_pk,
-	    pp->tp, sg->conf->period_len)) != 0) {
+	    pp->tp, sg->conf->period_len)) != 0 ||
+	    (r = hs_subcredential(p->subcred, svc->conf->identity_pk,
+	    p->blinded_pk)) != 0) {
 		log_warnx("%s: blinding: %s", __func__, ob_strerror(r));
 		return -1;
 	}
-	if (signer_floor_load(sg, p) == -1)
+	if (signer_floor_load(sg, svc, p) == -1)
 		return -1;
 	p->key_ok = 1;
 	svc->nperiods++;
@@ -420,10 +415,21 @@ signer_state_load(struct signer *sg)
 {
 	struct signer_service		*svc;
 	const struct signer_service_conf *sc;
+	char				 path[PATH_MAX];
 	uint8_t				 pk[ED25519_PK_LEN];
 	size_t				 i, j;
-	int				 r;
+	int				 r, compact = 0;
 
+	if (sg->floors == NULL) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s",
+		    sg->conf->state_dir, SIGNER_FLOORS_FILE) >= sizeof(path) ||
+		    floors_open(&sg->floors, path) == -1) {
+			log_warnx("%s: revision floors cannot be read",
+			    __func__);
+			return -1;
+		}
+		compact = 1;
+	}
 	if ((sg->services = calloc(sg->conf->nservices,
 	    sizeof(*sg->services))) == NULL)
 		fatal("%s", __func__);
@@ -486,6 +492,11 @@ signer_state_load(struct signer *sg)
 		log_info("%s: %zu of %zu provisioned periods usable",
 		    sc->address, svc->nperiods, svc->store->nperiods);
 	}
+	for (i = 0; i < sg->nservices && !compact; i++)
+		for (j = 0; j < sg->services[i].nperiods; j++)
+			compact |= sg->services[i].periods[j].legacy_floor;
+	if (compact && signer_floors_migrate(sg, time(NULL)) == -1)
+		return -1;
 	return 0;
 }
 
@@ -528,9 +539,14 @@ signer_periods_prune(struct signer *sg, struct signer_service *svc,
 int
 signer_state_refresh(struct signer *sg)
 {
-	time_t	now = time(NULL);
-	size_t	i;
-	int	rv = 0;
+	time_t		now = time(NULL);
+	uint64_t	cur;
+	size_t		i;
+	int		rv = 0;
+
+	cur = hs_time_period(now, sg->conf->period_len, sg->conf->rot_offset);
+	floors_forget_before(sg->floors, cur > SIGNER_FLOORS_KEEP ?
+	    cur - SIGNER_FLOORS_KEEP : 0);
 
 	for (i = 0; i < sg->nservices; i++) {
 		signer_periods_prune(sg, &sg->services[i], now);
@@ -976,6 +992,54 @@ signer_intro_check(struct signer_service *svc, const struct signer_period *p,
 	return -1;
 }
 
+/*
+ * What SIGN_DESC's decoder may take as verified (hs_desc_decode_params
+ * .trusted): the period's 08 certs for now and for the grace time, each
+ * verified against the blinded key when the period was attached
+ * (provision_verify_period), and the intro point certs this period's
+ * token key made, each verified right after signing (signer_token_sign).
+ * Only their signatures are skipped: the decoder still checks type,
+ * signer and expiry.
+ */
+struct signer_trust {
+	const struct signer_period	*p;
+	const uint8_t			*c08[2];
+};
+
+static int
+signer_cert_trusted(void *arg, const uint8_t *enc, size_t len)
+{
+	const struct signer_trust	*t = arg;
+	size_t				 i;
+
+	if (len != HS_CERT_LEN)
+		return 0;
+	for (i = 0; i < 2; i++)
+		if (t->c08[i] != NULL &&
+		    memcmp(enc, t->c08[i], HS_CERT_LEN) == 0)
+			return 1;
+	for (i = 0; i < t->p->nicerts; i++)
+		if (memcmp(enc, t->p->icerts[i].cert09, HS_CERT_LEN) == 0 ||
+		    memcmp(enc, t->p->icerts[i].cert0b, HS_CERT_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+/* Is the body's 08 cert, byte for byte, ours for now or the grace time? */
+static int
+signer_cert08_ours(const struct hs_desc *d, const struct signer_trust *t)
+{
+	size_t	i;
+
+	if (d->signing_cert.encoded_len != HS_CERT_LEN)
+		return 0;
+	for (i = 0; i < 2; i++)
+		if (t->c08[i] != NULL && memcmp(d->signing_cert.encoded,
+		    t->c08[i], HS_CERT_LEN) == 0)
+			return 1;
+	return 0;
+}
+
 int
 signer_sign_desc(struct signer *sg, struct signer_verdict *v,
     const struct signer_peer *peer, const char *service, uint64_t tp,
@@ -987,13 +1051,13 @@ signer_sign_desc(struct signer *sg, struct signer_verdict *v,
 	struct signer_service		*svc;
 	struct signer_period		*p = NULL;
 	const struct provision_period	*pp;
-	const uint8_t			*c_now, *c_before;
+	struct signer_trust		 trust;
 	const char			*why;
 	uint8_t				*msg = NULL;
 	uint64_t			 lo = 0, hi;
 	time_t				 now = time(NULL);
 	size_t				 i, j, mlen;
-	int				 r;
+	int				 r, r2;
 
 	hs_desc_init(&d);
 	if (signer_gate(sg, v, service, tp, now, 1, &svc, &p) == -1)
@@ -1004,36 +1068,44 @@ signer_sign_desc(struct signer *sg, struct signer_verdict *v,
 		return verdict(v, PROTO_R_TOO_LARGE, "body of %zu bytes: the "
 		    "signed descriptor would reach %zu bytes (max %d)", len,
 		    len + SIGNER_SIG_LINE_LEN, HS_DESC_MAX_LEN);
+	trust.p = p;
+	if (provision_cert_for_time(&trust.c08[0], pp, now) != 0)
+		trust.c08[0] = NULL;
+	if (provision_cert_for_time(&trust.c08[1], pp,
+	    now - PROTO_REVISION_GRACE) != 0)
+		trust.c08[1] = NULL;
 	/*
-	 * First the outer layer alone, accepting whatever blinded key its
-	 * 08 cert names, so that a foreign cert is refused as such; then
-	 * the whole body, for our blinded key only.
+	 * One full decode, for our blinded key only, verifying only the
+	 * certs we have not verified ourselves already.
 	 */
 	memset(&dp, 0, sizeof(dp));
 	dp.identity_pk = svc->conf->identity_pk;
-	dp.now = now;
-	dp.flags = HS_DESC_F_UNSIGNED | HS_DESC_F_OUTER_ONLY;
-	if ((r = hs_desc_decode(&d, body, len, &dp)) != 0)
-		return verdict(v, PROTO_R_DESC, "body does not decode: %s",
-		    ob_strerror(r));
-	if (provision_cert_for_time(&c_now, pp, now) != 0)
-		c_now = NULL;
-	if (provision_cert_for_time(&c_before, pp,
-	    now - PROTO_REVISION_GRACE) != 0)
-		c_before = NULL;
-	if (d.signing_cert.encoded_len != HS_CERT_LEN ||
-	    ((c_now == NULL || memcmp(d.signing_cert.encoded, c_now,
-	    HS_CERT_LEN) != 0) && (c_before == NULL ||
-	    memcmp(d.signing_cert.encoded, c_before, HS_CERT_LEN) != 0))) {
-		verdict(v, PROTO_R_CERT, "the 08 cert is not this signer's "
-		    "for period %" PRIu64 " and this hour", tp);
-		goto err;
-	}
-	hs_desc_clear(&d);
 	dp.blinded_pk = p->blinded_pk;
+	dp.subcredential = p->subcred;
+	dp.now = now;
 	dp.client_auth_sk = client_sk;
 	dp.flags = HS_DESC_F_UNSIGNED | HS_DESC_F_STRICT;
+	dp.trusted = signer_cert_trusted;
+	dp.trusted_arg = &trust;
 	if ((r = hs_desc_decode(&d, body, len, &dp)) != 0) {
+		/*
+		 * Only now the outer layer alone, accepting whatever
+		 * blinded key its 08 cert names, so that a foreign cert is
+		 * refused as such and a broken outer layer as that.
+		 */
+		dp.blinded_pk = NULL;
+		dp.client_auth_sk = NULL;
+		dp.flags = HS_DESC_F_UNSIGNED | HS_DESC_F_OUTER_ONLY;
+		if ((r2 = hs_desc_decode(&d, body, len, &dp)) != 0)
+			return verdict(v, PROTO_R_DESC, "body does not "
+			    "decode: %s", ob_strerror(r2));
+		if (!signer_cert08_ours(&d, &trust)) {
+			verdict(v, PROTO_R_CERT, "the 08 cert is not this "
+			    "signer's for period %" PRIu64 " and this hour",
+			    tp);
+			goto err;
+		}
+		hs_desc_clear(&d);
 		if (r == OB_ERR_LIMIT)
 			return verdict(v, PROTO_R_TOO_MANY_INTRO, "more than "
 			    "%d intro points", HS_DESC_MAX_INTRO);
@@ -1041,6 +1113,11 @@ signer_sign_desc(struct signer *sg, struct signer_verdict *v,
 			return verdict(v, PROTO_R_TOO_LARGE, "body too large");
 		return verdict(v, PROTO_R_DESC, "body does not decode: %s",
 		    ob_strerror(r));
+	}
+	if (!signer_cert08_ours(&d, &trust)) {
+		verdict(v, PROTO_R_CERT, "the 08 cert is not this signer's "
+		    "for period %" PRIu64 " and this hour", tp);
+		goto err;
 	}
 	/* Redundant with the byte comparison, kept as a second lock. */
 	if (memcmp(d.signing_cert.signing_key, p->blinded_pk,
@@ -1102,9 +1179,12 @@ signer_sign_desc(struct signer *sg, struct signer_verdict *v,
 	 * withholds the reply if that fails.  Raised first, so that a
 	 * failure below skips a counter rather than reusing one.
 	 */
+	if (floors_raise(sg->floors, svc->conf->address, tp, p->blinded_pk,
+	    d.revision_counter) == -1) {
+		verdict(v, PROTO_R_INTERNAL, "revision floor not recorded");
+		goto err;
+	}
 	p->rev_floor = d.revision_counter;
-	p->floor_dirty = 1;
-	sg->floors_dirty = 1;
 	if (signer_token_sign(sg, v, peer, svc, p, AUDIT_KIND_DESC, msg, mlen,
 	    sig, audit_seq) == -1)
 		goto err;

@@ -35,6 +35,8 @@ static const struct {
 	{ "select",	test_register_select },
 	{ "collector",	test_register_collector },
 	{ "hsdir",	test_register_hsdir },
+	{ "conf",	test_register_conf },
+	{ "usock",	test_register_usock },
 };
 
 static int

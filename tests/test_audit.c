@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "floors.h"
 #include "tests.h"
 
 #define SVC "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd"
@@ -286,6 +287,294 @@ test_audit_write_fails(void)
 	CU_ASSERT(res.nrecords == 3 && res.bad_seq == 4);
 }
 
+/* --- The revision floor journal (common/floors.c). --- */
+
+static void
+fkey(uint8_t k[ED25519_PK_LEN], int i)
+{
+	memset(k, 0, ED25519_PK_LEN);
+	k[0] = (uint8_t)i;
+	k[31] = 0xa5;
+}
+
+/* A fresh journal with floors 1 -> 9, 2 -> 7 over 4 records. */
+static const char *
+floors_make(const char *name)
+{
+	struct floors	*fl;
+	const char	*path = audit_path(name);
+	uint8_t		 k1[32], k2[32];
+
+	(void)unlink(path);
+	fkey(k1, 1);
+	fkey(k2, 2);
+	CU_ASSERT_FATAL(floors_open(&fl, path) == 0);
+	CU_ASSERT(floors_count(fl) == 0 && floors_get(fl, k1) == 0);
+	CU_ASSERT(floors_raise(fl, SVC, 100, k1, 5) == 0);
+	CU_ASSERT(floors_raise(fl, SVC, 100, k2, 7) == 0);
+	CU_ASSERT(floors_raise(fl, SVC, 100, k1, 9) == 0);
+	CU_ASSERT(floors_pending(fl) == 3);
+	CU_ASSERT(floors_commit(fl) == 0);
+	CU_ASSERT(floors_pending(fl) == 0);
+	/* A lower counter never lowers a floor. */
+	CU_ASSERT(floors_raise(fl, SVC, 100, k1, 3) == 0);
+	CU_ASSERT(floors_get(fl, k1) == 9);
+	CU_ASSERT(floors_commit(fl) == 0);
+	CU_ASSERT(floors_journal_records(fl) == 4);
+	floors_close(fl);
+	return path;
+}
+
+static void
+floors_append(const char *path, const void *p, size_t n)
+{
+	int	fd;
+
+	CU_ASSERT_FATAL((fd = open(path, O_WRONLY | O_APPEND)) != -1);
+	CU_ASSERT(write(fd, p, n) == (ssize_t)n);
+	close(fd);
+}
+
+static void
+test_floors_replay(void)
+{
+	struct floors	*fl;
+	const char	*path = floors_make("floors-replay");
+	uint8_t		 k1[32], k2[32], k3[32];
+
+	fkey(k1, 1);
+	fkey(k2, 2);
+	fkey(k3, 3);
+	CU_ASSERT_FATAL(floors_open(&fl, path) == 0);
+	CU_ASSERT(floors_get(fl, k1) == 9);
+	CU_ASSERT(floors_get(fl, k2) == 7);
+	CU_ASSERT(floors_get(fl, k3) == 0);
+	CU_ASSERT(floors_count(fl) == 2);
+	CU_ASSERT(floors_journal_records(fl) == 4);
+	CU_ASSERT(!floors_had_torn_tail(fl));
+	/* Bad names are refused, not written. */
+	CU_ASSERT(floors_raise(fl, "short", 100, k3, 1) == -1);
+	CU_ASSERT(floors_raise(fl, SVC "a", 100, k3, 1) == -1);
+	CU_ASSERT(floors_pending(fl) == 0);
+	floors_close(fl);
+}
+
+/* A crash mid-write leaves a partial last line, or zeros: ignored with a
+ * warning, and rewritten away by the next commit. */
+static void
+test_floors_torn(void)
+{
+	struct floors	*fl;
+	const char	*path;
+	uint8_t		 k1[32], k2[32], zeros[100], *data;
+	size_t		 len;
+	int		 pass;
+
+	fkey(k1, 1);
+	fkey(k2, 2);
+	memset(zeros, 0, sizeof(zeros));
+	for (pass = 0; pass < 2; pass++) {
+		path = floors_make("floors-torn");
+		if (pass == 0)
+			floors_append(path, SVC " 100 0101",
+			    strlen(SVC " 100 0101"));
+		else
+			floors_append(path, zeros, sizeof(zeros));
+		CU_ASSERT_FATAL(floors_open(&fl, path) == 0);
+		CU_ASSERT(floors_had_torn_tail(fl));
+		CU_ASSERT(floors_get(fl, k1) == 9 && floors_get(fl, k2) == 7);
+		/* Nothing queued, but the tail must go before appending. */
+		CU_ASSERT(floors_commit(fl) == 0);
+		CU_ASSERT(floors_journal_records(fl) == 2);
+		CU_ASSERT(floors_raise(fl, SVC, 100, k2, 11) == 0);
+		CU_ASSERT(floors_commit(fl) == 0);
+		floors_close(fl);
+		data = test_read_file(path, &len);
+		CU_ASSERT_FATAL(data != NULL);
+		CU_ASSERT(len > 0 && data[len - 1] == '\n' &&
+		    memchr(data, '\0', len) == NULL);
+		free(data);
+		CU_ASSERT_FATAL(floors_open(&fl, path) == 0);
+		CU_ASSERT(!floors_had_torn_tail(fl));
+		CU_ASSERT(floors_get(fl, k1) == 9 && floors_get(fl, k2) == 11);
+		floors_close(fl);
+	}
+}
+
+/* Damage anywhere but a torn tail stops the open: a floor read low could
+ * sign a counter twice. */
+static void
+test_floors_damaged(void)
+{
+	struct floors	*fl;
+	const char	*path;
+	uint8_t		*data;
+	char		*sp;
+	size_t		 len;
+	int		 fd;
+
+	/* One digit of the first record's revision changed. */
+	path = floors_make("floors-damaged");
+	data = test_read_file(path, &len);
+	CU_ASSERT_FATAL(data != NULL && len > 0);
+	sp = strchr((char *)data, '\n');
+	CU_ASSERT_FATAL(sp != NULL);
+	while (*sp != ' ')
+		sp--;		/* before the check */
+	sp--;			/* last digit of the revision */
+	*sp = *sp == '5' ? '4' : '5';
+	CU_ASSERT_FATAL((fd = open(path, O_WRONLY | O_TRUNC)) != -1);
+	CU_ASSERT(write(fd, data, len) == (ssize_t)len);
+	close(fd);
+	free(data);
+	CU_ASSERT(floors_open(&fl, path) == -1);
+
+	/* A whole last line (with its newline) that does not parse. */
+	path = floors_make("floors-damaged");
+	floors_append(path, "garbage\n", 8);
+	CU_ASSERT(floors_open(&fl, path) == -1);
+	/* Nor does a torn line followed by good ones. */
+	path = floors_make("floors-damaged");
+	data = test_read_file(path, &len);
+	CU_ASSERT_FATAL(data != NULL);
+	CU_ASSERT_FATAL((fd = open(path, O_WRONLY | O_TRUNC)) != -1);
+	CU_ASSERT(write(fd, "x\0y", 3) == 3);
+	CU_ASSERT(write(fd, data, len) == (ssize_t)len);
+	close(fd);
+	free(data);
+	CU_ASSERT(floors_open(&fl, path) == -1);
+}
+
+/* The journal is rewritten once it grows past its bound, and the floors
+ * of periods long over are dropped then. */
+static void
+test_floors_compact(void)
+{
+	struct floors	*fl;
+	struct stat	 st;
+	const char	*path = audit_path("floors-compact");
+	uint8_t		 k1[32], k2[32], k3[32];
+	uint64_t	 i;
+
+	(void)unlink(path);
+	fkey(k1, 1);
+	fkey(k2, 2);
+	fkey(k3, 3);
+	CU_ASSERT_FATAL(floors_open(&fl, path) == 0);
+	CU_ASSERT(floors_raise(fl, SVC, 10, k3, 77) == 0);
+	CU_ASSERT(floors_commit(fl) == 0);
+	for (i = 1; i <= 1500; i++)
+		CU_ASSERT_FATAL(floors_raise(fl, SVC, 20, k1, i) == 0);
+	CU_ASSERT(floors_raise(fl, SVC, 20, k2, 5) == 0);
+	CU_ASSERT(floors_commit(fl) == 0);
+	/* One record per floor, not 1502. */
+	CU_ASSERT(floors_journal_records(fl) == 3);
+	CU_ASSERT(stat(path, &st) == 0 && st.st_size < 3 * FLOORS_LINE_MAX);
+	floors_forget_before(fl, 15);
+	CU_ASSERT(floors_get(fl, k3) == 77);	/* until the rewrite */
+	CU_ASSERT(floors_compact(fl) == 0);
+	CU_ASSERT(floors_get(fl, k3) == 0);
+	CU_ASSERT(floors_count(fl) == 2 && floors_journal_records(fl) == 2);
+	floors_close(fl);
+	CU_ASSERT_FATAL(floors_open(&fl, path) == 0);
+	CU_ASSERT(floors_get(fl, k1) == 1500);
+	CU_ASSERT(floors_get(fl, k2) == 5);
+	CU_ASSERT(floors_get(fl, k3) == 0);
+	floors_close(fl);
+}
+
+/*
+ * kill -9 between rounds loses nothing committed: a child commits five
+ * rounds, raises a sixth without committing, and is killed; what it
+ * committed is all there, and nothing breaks on what it did not.
+ */
+static void
+test_floors_kill9(void)
+{
+	struct floors	*fl;
+	const char	*path = audit_path("floors-kill9");
+	uint8_t		 k1[32], k2[32];
+	pid_t		 pid;
+	int		 st, r;
+
+	(void)unlink(path);
+	fkey(k1, 1);
+	fkey(k2, 2);
+	fflush(NULL);
+	pid = fork();
+	CU_ASSERT_FATAL(pid != -1);
+	if (pid == 0) {
+		if (floors_open(&fl, path) == -1)
+			_exit(1);
+		for (r = 1; r <= 5; r++)
+			if (floors_raise(fl, SVC, 100, k1, 10 * r) == -1 ||
+			    floors_raise(fl, SVC, 100, k2, 10 * r + 1) == -1 ||
+			    floors_commit(fl) == -1)
+				_exit(2);
+		if (floors_raise(fl, SVC, 100, k1, 1000) == -1)
+			_exit(3);
+		kill(getpid(), SIGKILL);
+		_exit(4);
+	}
+	CU_ASSERT_FATAL(waitpid(pid, &st, 0) == pid);
+	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	CU_ASSERT_FATAL(floors_open(&fl, path) == 0);
+	CU_ASSERT(floors_get(fl, k1) == 50);
+	CU_ASSERT(floors_get(fl, k2) == 51);
+	CU_ASSERT(floors_journal_records(fl) == 10);
+	floors_close(fl);
+}
+
+/* A failed commit (disk full) is reported, the journal is never appended
+ * to after it, and the next commit rewrites it whole. */
+static void
+test_floors_commit_fails(void)
+{
+	struct floors	*fl;
+	struct rlimit	 rl, old;
+	const char	*path = floors_make("floors-fail");
+	uint8_t		 k1[32], k2[32];
+	pid_t		 pid;
+	int		 st_child, bad = 0;
+
+	fkey(k1, 1);
+	fkey(k2, 2);
+	fflush(NULL);
+	pid = fork();
+	CU_ASSERT_FATAL(pid != -1);
+	if (pid == 0) {
+		signal(SIGXFSZ, SIG_IGN);
+		if (floors_open(&fl, path) == -1 ||
+		    getrlimit(RLIMIT_FSIZE, &old) == -1)
+			_exit(10);
+		/* Below the file and below its rewrite. */
+		rl = old;
+		rl.rlim_cur = 100;
+		if (setrlimit(RLIMIT_FSIZE, &rl) == -1)
+			_exit(11);
+		if (floors_raise(fl, SVC, 100, k1, 20) == -1)
+			_exit(12);
+		if (floors_commit(fl) != -1)
+			bad |= 1;
+		/* Still full: the rewrite fails too. */
+		if (floors_raise(fl, SVC, 100, k2, 30) == -1 ||
+		    floors_commit(fl) != -1)
+			bad |= 2;
+		if (setrlimit(RLIMIT_FSIZE, &old) == -1)
+			_exit(13);
+		if (floors_commit(fl) != 0)
+			bad |= 4;
+		_exit(bad);
+	}
+	CU_ASSERT(waitpid(pid, &st_child, 0) == pid);
+	CU_ASSERT(WIFEXITED(st_child) && WEXITSTATUS(st_child) == 0);
+	CU_ASSERT_FATAL(floors_open(&fl, path) == 0);
+	CU_ASSERT(!floors_had_torn_tail(fl));
+	CU_ASSERT(floors_get(fl, k1) == 20 && floors_get(fl, k2) == 30);
+	CU_ASSERT(floors_journal_records(fl) == 2);
+	floors_close(fl);
+}
+
 static const struct test_case audit_tests[] = {
 	{ "chain",		test_audit_chain },
 	{ "flipped",		test_audit_flipped },
@@ -294,6 +583,12 @@ static const struct test_case audit_tests[] = {
 	{ "open_refuses",	test_audit_open_refuses },
 	{ "group",		test_audit_group },
 	{ "write_fails",	test_audit_write_fails },
+	{ "floors_replay",	test_floors_replay },
+	{ "floors_torn",	test_floors_torn },
+	{ "floors_damaged",	test_floors_damaged },
+	{ "floors_compact",	test_floors_compact },
+	{ "floors_kill9",	test_floors_kill9 },
+	{ "floors_commit_fails", test_floors_commit_fails },
 	{ NULL, NULL }
 };
 

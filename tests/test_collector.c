@@ -1373,7 +1373,7 @@ test_verify_sync(void)
 			CU_ASSERT(c.services[i].rejected_gen[k] == 5);
 			CU_ASSERT(c.services[i].reject_detail != NULL &&
 			    strcmp(c.services[i].reject_detail[k],
-			    "no intro point verifies") == 0);
+			    "backend-desc: no intro point verifies") == 0);
 		}
 	/* Nothing more to send: clean, and nothing is sent again. */
 	collector_verify_sync(&c);
@@ -1452,8 +1452,34 @@ test_signer_client(void)
 	    msg_conn_send(&srv, PROTO_ERROR, m.id, p) == 0 &&
 	    msg_conn_flush(&srv, 2000) == 0);
 	sc_pump(sc, 2000, &r2.calls);
+	/* The reason's name leads the detail, for the log and the status. */
 	CU_ASSERT(r2.calls == 1 && !r2.ok && r2.reason == PROTO_R_REVISION &&
-	    strcmp(r2.detail, "stale") == 0);
+	    strcmp(r2.detail, "revision: stale") == 0);
+	CU_ASSERT(sc_ready(sc));
+
+	/* Past the horizon, with the longest detail the wire allows: the
+	 * name still leads and the rest is cut, not overrun. */
+	memset(&r2, 0, sizeof(r2));
+	CU_ASSERT_FATAL(sc_recertify(sc, "svc", 78,
+	    (const uint8_t (*)[ED25519_PK_LEN])key, 1, sc_test_cb, &r2) == 0);
+	sc_pump(sc, 50, NULL);
+	CU_ASSERT_FATAL(msg_conn_recv(&srv, &m, 2000) == 0);
+	CU_ASSERT(m.type == PROTO_RECERTIFY);
+	buf_reset(p);
+	{
+		char long_detail[PROTO_STR_MAX + 1];
+
+		memset(long_detail, 'e', PROTO_STR_MAX);
+		long_detail[PROTO_STR_MAX] = '\0';
+		CU_ASSERT_FATAL(msg_error_put(p, PROTO_R_HORIZON,
+		    long_detail) == 0);
+	}
+	CU_ASSERT_FATAL(msg_conn_send(&srv, PROTO_ERROR, m.id, p) == 0 &&
+	    msg_conn_flush(&srv, 2000) == 0);
+	sc_pump(sc, 2000, &r2.calls);
+	CU_ASSERT(r2.calls == 1 && !r2.ok && r2.reason == PROTO_R_HORIZON &&
+	    strncmp(r2.detail, "horizon: eee", 12) == 0 &&
+	    strlen(r2.detail) == sizeof(r2.detail) - 1);
 	CU_ASSERT(sc_ready(sc));
 
 	/* A malformed reply (a byte too many) ends the session; every

@@ -1395,6 +1395,200 @@ test_tor_accepts_ours(void)
 	hs_desc_clear(&d);
 }
 
+/* --- Certs the caller has verified (hs_desc_decode_params.trusted). --- */
+
+struct trust_set {
+	const struct hs_cert	*c[2 * HS_DESC_MAX_INTRO + 1];
+	size_t			 n;
+	size_t			 asked;		/* calls */
+	size_t			 yes;		/* answered 1 */
+};
+
+static int
+trust_cb(void *arg, const uint8_t *enc, size_t len)
+{
+	struct trust_set	*t = arg;
+	size_t			 i;
+
+	t->asked++;
+	for (i = 0; i < t->n; i++)
+		if (t->c[i]->encoded_len == len &&
+		    memcmp(t->c[i]->encoded, enc, len) == 0) {
+			t->yes++;
+			return 1;
+		}
+	return 0;
+}
+
+/* All the certs of d. */
+static void
+trust_all(struct trust_set *t, const struct hs_desc *d)
+{
+	size_t	i;
+
+	memset(t, 0, sizeof(*t));
+	t->c[t->n++] = &d->signing_cert;
+	for (i = 0; i < d->n_intro; i++) {
+		t->c[t->n++] = &d->intro[i].auth_key_cert;
+		t->c[t->n++] = &d->intro[i].enc_key_cert;
+	}
+}
+
+static void
+test_trusted_certs(void)
+{
+	struct svc			 s;
+	struct hs_desc			 d, good, out;
+	struct hs_desc_encode_params	 ep;
+	struct hs_desc_decode_params	 dp;
+	struct trust_set		 t;
+	struct buf			*b;
+	struct hs_cert			*c;
+
+	svc_init(&s);
+	make_desc(&d, &s, 3);
+	good = d;
+	encode_params(&ep, &s);
+	b = encode_desc(&d, &ep, &s);
+	decode_params(&dp, &s);
+	dp.flags = HS_DESC_F_STRICT;
+	dp.trusted = trust_cb;
+	dp.trusted_arg = &t;
+	hs_desc_init(&out);
+
+	/* Every cert trusted: the same result, each cert asked about. */
+	trust_all(&t, &good);
+	CU_ASSERT_FATAL(hs_desc_decode(&out, buf_ptr(b), buf_len(b),
+	    &dp) == 0);
+	compare_desc(&d, &out);
+	CU_ASSERT(t.asked == 7 && t.yes == 7);
+	hs_desc_clear(&out);
+
+	/* Trust skips the signature only: a trusted cert is still judged
+	 * on expiry and on the key it must come from. */
+	dp.now = (time_t)d.signing_cert.expiry_hours * 3600 + 1;
+	CU_ASSERT(hs_desc_decode(&out, buf_ptr(b), buf_len(b), &dp) ==
+	    OB_ERR_EXPIRED);
+	dp.now = s.now;
+	dp.blinded_pk = s.id_pk;	/* not the blinded key */
+	CU_ASSERT(hs_desc_decode(&out, buf_ptr(b), buf_len(b), &dp) ==
+	    OB_ERR_MISMATCH);
+	dp.blinded_pk = s.bl_pk;
+	buf_free(b);
+
+	/* One signature byte flipped in intro point 1's auth-key cert. */
+	c = &d.intro[1].auth_key_cert;
+	c->encoded[c->encoded_len - 1] ^= 0x01;
+	c->signature[ED25519_SIG_LEN - 1] ^= 0x01;
+	b = encode_desc(&d, &ep, &s);
+	/* Not in the set (the set holds the good bytes): verified, fails. */
+	trust_all(&t, &good);
+	CU_ASSERT(hs_desc_decode(&out, buf_ptr(b), buf_len(b), &dp) ==
+	    OB_ERR_SIGNATURE);
+	CU_ASSERT(t.yes >= 1);
+	/* A set without it at all, and no set: the same. */
+	memset(&t, 0, sizeof(t));
+	t.c[t.n++] = &good.signing_cert;
+	CU_ASSERT(hs_desc_decode(&out, buf_ptr(b), buf_len(b), &dp) ==
+	    OB_ERR_SIGNATURE);
+	CU_ASSERT(t.yes == 1);
+	dp.trusted = NULL;
+	CU_ASSERT(hs_desc_decode(&out, buf_ptr(b), buf_len(b), &dp) ==
+	    OB_ERR_SIGNATURE);
+	/* Not strict: that intro point alone is dropped. */
+	dp.trusted = trust_cb;
+	dp.flags = 0;
+	trust_all(&t, &good);
+	CU_ASSERT(hs_desc_decode(&out, buf_ptr(b), buf_len(b), &dp) == 0);
+	CU_ASSERT(out.n_intro == 2 && out.n_intro_skipped == 1);
+	hs_desc_clear(&out);
+	/* The caller vouching for exactly those bytes is what skips it. */
+	dp.flags = HS_DESC_F_STRICT;
+	trust_all(&t, &d);
+	CU_ASSERT(hs_desc_decode(&out, buf_ptr(b), buf_len(b), &dp) == 0);
+	hs_desc_clear(&out);
+	buf_free(b);
+
+	/* A flipped 08 cert signature outside the set fails the outer
+	 * layer, in full and outer-only decoding alike. */
+	d = good;
+	c = &d.signing_cert;
+	c->encoded[c->encoded_len - 1] ^= 0x80;
+	c->signature[ED25519_SIG_LEN - 1] ^= 0x80;
+	b = encode_desc(&d, &ep, &s);
+	trust_all(&t, &good);
+	CU_ASSERT(hs_desc_decode(&out, buf_ptr(b), buf_len(b), &dp) ==
+	    OB_ERR_SIGNATURE);
+	dp.flags = HS_DESC_F_OUTER_ONLY;
+	dp.blinded_pk = NULL;
+	CU_ASSERT(hs_desc_decode(&out, buf_ptr(b), buf_len(b), &dp) ==
+	    OB_ERR_SIGNATURE);
+	buf_free(b);
+	hs_desc_clear(&out);
+}
+
+/* The descriptor parser's base64 decoder gives b64_decode()'s answers. */
+static void
+test_b64_pub(void)
+{
+	static const char	 alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"
+	    "ghijklmnopqrstuvwxyz0123456789+/=\n!\xc3";
+	uint8_t			 in[64], txt[128], o1[64], o2[64];
+	uint8_t			 rnd[8];
+	struct buf		 v;
+	char			 enc[128];
+	size_t			 n, k, n1, n2, i, j;
+	int			 pad, r1, r2, agree = 0, ok = 0;
+
+	for (i = 0; i < 4000; i++) {
+		CU_ASSERT_FATAL(ob_random(rnd, sizeof(rnd)) == 0);
+		pad = rnd[0] & 1;
+		n = rnd[1] % 40;
+		CU_ASSERT_FATAL(ob_random(in, n) == 0);
+		CU_ASSERT_FATAL(b64_encode(enc, sizeof(enc), in, n, pad) == 0);
+		k = strlen(enc);
+		memcpy(txt, enc, k);
+		/* Mostly valid, then one or two bytes changed, added or
+		 * cut, from the alphabet, padding, newline and beyond. */
+		for (j = 0; j < (size_t)(rnd[2] % 3); j++) {
+			if (k > 0 && (rnd[3 + j] & 3) != 0)
+				txt[rnd[5 + j] % k] = (uint8_t)alpha[rnd[4 + j] %
+				    (sizeof(alpha) - 1)];
+			else if ((rnd[3 + j] & 4) && k > 0)
+				k--;
+			else
+				txt[k++] = '=';
+		}
+		buf_init_ro(&v, txt, k);
+		/* Outputs that fit exactly, or one byte short. */
+		n = (rnd[6] & 1) && n > 0 ? n - 1 : n;
+		r1 = b64_decode(o1, n, &n1, &v, pad);
+		r2 = b64_decode_pub(o2, n, &n2, &v, pad, 0);
+		if ((r1 == 0) != (r2 == 0))
+			continue;
+		if (r1 == 0 && (n1 != n2 || memcmp(o1, o2, n1) != 0))
+			continue;
+		if (r1 == 0)
+			ok++;
+		agree++;
+	}
+	CU_ASSERT(agree == 4000);
+	CU_ASSERT(ok > 1000 && ok < 4000);
+
+	/* Lines: '\n' skipped anywhere, as an object's lines are. */
+	buf_init_ro(&v, "AAEC\nAw=\n=\n", strlen("AAEC\nAw=\n=\n"));
+	CU_ASSERT(b64_decode_pub(o2, sizeof(o2), &n2, &v, B64_PAD, 1) == 0);
+	CU_ASSERT(n2 == 4 && memcmp(o2, "\x00\x01\x02\x03", 4) == 0);
+	CU_ASSERT(b64_decode_pub(o2, sizeof(o2), &n2, &v, B64_PAD, 0) ==
+	    OB_ERR_FORMAT);
+	buf_init_ro(&v, "AAECAw=", 7);	/* one '=' short */
+	CU_ASSERT(b64_decode_pub(o2, sizeof(o2), &n2, &v, B64_PAD, 1) ==
+	    OB_ERR_FORMAT);
+	buf_init_ro(&v, "AAECAx==", 8);	/* unused bits set */
+	CU_ASSERT(b64_decode_pub(o2, sizeof(o2), &n2, &v, B64_PAD, 1) ==
+	    OB_ERR_FORMAT);
+}
+
 static const struct test_case tests[] = {
 	{ "arti_hsdesc1", test_arti_hsdesc1 },
 	{ "arti_hsdesc2_client_auth", test_arti_hsdesc2 },
@@ -1409,6 +1603,8 @@ static const struct test_case tests[] = {
 	{ "expired_intro", test_expired_intro },
 	{ "inner_limits", test_inner_limits },
 	{ "linkspec", test_linkspec },
+	{ "trusted_certs", test_trusted_certs },
+	{ "b64_pub", test_b64_pub },
 	{ "stem_reads_ours", test_stem_reads_ours },
 	{ "ours_reads_stem", test_ours_reads_stem },
 	{ "tor_accepts_ours", test_tor_accepts_ours },

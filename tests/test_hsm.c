@@ -1096,6 +1096,339 @@ test_hsm_fault_control_garbage(void)
 	fault_set("\n");
 }
 
+/*
+ * The key index: built from a token that already holds keys, answers
+ * finds and clears generations without token searches (counted in
+ * hsm_stats), falls back to the token for names outside it, and is
+ * rebuilt after removal and after a lost session.
+ */
+static void
+ix_name(char *label, size_t len, uint8_t id[4], const char *pfx,
+    unsigned i)
+{
+	snprintf(label, len, "%s%u", pfx, i);
+	memcpy(id, "ix", 2);
+	id[2] = (uint8_t)(i >> 8);
+	id[3] = (uint8_t)i;
+}
+
+static void
+test_hsm_index_find_generate(void)
+{
+	struct hsm		*h, *g;
+	struct hsm_key		 k[6], f, other;
+	struct hsm_stats	 st0, st;
+	char			 label[64];
+	uint8_t			 id[4];
+	unsigned		 i;
+
+	NEED_FAULT();
+	fault_set("\n");
+	/* Keys already on the token, made without an index; one outside
+	 * the prefix. */
+	g = open_token(fault_so, URI_B, pin_src, 0);
+	CU_ASSERT_FATAL(g != NULL);
+	for (i = 0; i < 5; i++) {
+		ix_name(label, sizeof(label), id, "ixp-", i);
+		CU_ASSERT_FATAL(hsm_key_generate(g, &k[i], label, id, 4) ==
+		    0);
+	}
+	ix_name(label, sizeof(label), id, "ixq-", 900);
+	CU_ASSERT_FATAL(hsm_key_generate(g, &other, label, id, 4) == 0);
+
+	h = open_token(fault_so, URI_B, pin_src, 5000);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT(hsm_index_count(h) == 0);
+	CU_ASSERT_FATAL(hsm_index_load(h, "ixp-") == 0);
+	CU_ASSERT(hsm_index_count(h) == 5);
+	hsm_stats_get(h, &st0);
+	CU_ASSERT(st0.index_builds == 1);
+
+	/* Found from the index: no search, the same keys. */
+	for (i = 0; i < 5; i++) {
+		ix_name(label, sizeof(label), id, "ixp-", i);
+		CU_ASSERT_FATAL(hsm_key_find(h, &f, label, id, 4) == 0);
+		CU_ASSERT(memcmp(f.pk, k[i].pk, 32) == 0);
+		CU_ASSERT(sign_ok(h, &f, "indexed"));
+	}
+	CU_ASSERT(hsm_key_find(h, &f, NULL, id, 4) == 0);
+	CU_ASSERT_STRING_EQUAL(f.label, "ixp-4");
+	CU_ASSERT(hsm_key_find(h, &f, "ixp-4", "zz", 2) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_NOT_FOUND);
+	CU_ASSERT(hsm_key_find(h, &f, "ixp-77", NULL, 0) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_NOT_FOUND);
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.searches == st0.searches);
+
+	/* Outside the prefix: the token is searched. */
+	CU_ASSERT(hsm_key_find(h, &f, "ixq-900", NULL, 0) == 0);
+	CU_ASSERT(memcmp(f.pk, other.pk, 32) == 0);
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.searches > st0.searches);
+
+	/* Generation where the index says free: no existence search. */
+	hsm_stats_get(h, &st0);
+	ix_name(label, sizeof(label), id, "ixp-", 5);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &k[5], label, id, 4) == 0);
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.searches == st0.searches);
+	CU_ASSERT(hsm_index_count(h) == 6);
+	CU_ASSERT(hsm_key_find(h, &f, label, id, 4) == 0);
+	CU_ASSERT(memcmp(f.pk, k[5].pk, 32) == 0);
+	CU_ASSERT(sign_ok(h, &f, "generated"));
+	/* ... and the token agrees (a handle without index). */
+	CU_ASSERT(hsm_key_find(g, &f, label, id, 4) == 0);
+	CU_ASSERT(memcmp(f.pk, k[5].pk, 32) == 0);
+
+	/* Taken names: an indexed key's label or id, refused at once; an
+	 * id only an unindexed key carries, refused by the token. */
+	hsm_stats_get(h, &st0);
+	CU_ASSERT(hsm_key_generate(h, &f, "ixp-3", "new", 3) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_EXISTS);
+	ix_name(label, sizeof(label), id, "ixp-", 2);
+	CU_ASSERT(hsm_key_generate(h, &f, "ixp-new", id, 4) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_EXISTS);
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.searches == st0.searches);
+	ix_name(label, sizeof(label), id, "ixq-", 900);
+	CU_ASSERT(hsm_key_generate(h, &f, "ixp-900", id, 4) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_EXISTS);
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.searches > st0.searches);
+	CU_ASSERT(hsm_index_count(h) == 6);
+
+	/* Destroyed: gone from the index and from the token. */
+	CU_ASSERT_FATAL(hsm_key_find(h, &f, "ixp-0", NULL, 0) == 0);
+	CU_ASSERT(hsm_key_destroy(h, &f) == 0);
+	CU_ASSERT(hsm_index_count(h) == 5);
+	CU_ASSERT(hsm_key_find(h, &f, "ixp-0", NULL, 0) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_NOT_FOUND);
+	CU_ASSERT(hsm_key_find(g, &f, "ixp-0", NULL, 0) == -1);
+	CU_ASSERT(hsm_last_status(g) == HSM_E_NOT_FOUND);
+
+	/* Dropped: back to token searches, same answers. */
+	hsm_index_drop(h);
+	CU_ASSERT(hsm_index_count(h) == 0);
+	hsm_stats_get(h, &st0);
+	CU_ASSERT(hsm_key_find(h, &f, "ixp-1", NULL, 0) == 0);
+	CU_ASSERT(memcmp(f.pk, k[1].pk, 32) == 0);
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.searches > st0.searches);
+	hsm_free(h);
+	hsm_free(g);
+}
+
+/*
+ * What the index does not see: a key another process makes after the
+ * load.  The next load sees it, and a name given twice meanwhile is
+ * then ambiguous, never silently one of the two.
+ */
+static void
+test_hsm_index_behind_back(void)
+{
+	struct hsm	*h, *g;
+	struct hsm_key	 k, f;
+
+	NEED_FAULT();
+	fault_set("\n");
+	h = open_token(fault_so, URI_B, pin_src, 0);
+	g = open_token(fault_so, URI_B, pin_src, 0);
+	CU_ASSERT_FATAL(h != NULL && g != NULL);
+	CU_ASSERT_FATAL(hsm_index_load(h, "ixb-") == 0);
+	CU_ASSERT(hsm_index_count(h) == 0);
+	CU_ASSERT_FATAL(hsm_key_generate(g, &k, "ixb-late", "L1", 2) == 0);
+	CU_ASSERT(hsm_key_find(h, &f, "ixb-late", NULL, 0) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_NOT_FOUND);
+	CU_ASSERT_FATAL(hsm_index_load(h, "ixb-") == 0);
+	CU_ASSERT(hsm_index_count(h) == 1);
+	CU_ASSERT(hsm_key_find(h, &f, "ixb-late", NULL, 0) == 0);
+	CU_ASSERT(memcmp(f.pk, k.pk, 32) == 0);
+
+	/* The same label made by g behind h's index, then by h. */
+	CU_ASSERT_FATAL(hsm_key_generate(g, &k, "ixb-dup", "D1", 2) == 0);
+	CU_ASSERT(hsm_key_generate(h, &f, "ixb-dup", "D2", 2) == 0);
+	CU_ASSERT_FATAL(hsm_index_load(h, "ixb-") == 0);
+	CU_ASSERT(hsm_key_find(h, &f, "ixb-dup", NULL, 0) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_AMBIGUOUS);
+	/* By id each is still one key. */
+	CU_ASSERT(hsm_key_find(h, &f, "ixb-dup", "D1", 2) == 0);
+	CU_ASSERT(memcmp(f.pk, k.pk, 32) == 0);
+	CU_ASSERT(hsm_key_destroy(h, &f) == 0);
+	CU_ASSERT(hsm_key_find(h, &f, "ixb-dup", NULL, 0) == 0);
+	CU_ASSERT(hsm_key_find(g, &f, "ixb-dup", NULL, 0) == 0);
+	hsm_free(h);
+	hsm_free(g);
+}
+
+/* Recovery: after removal and after a lost session the handles are
+ * stale, and the index is rebuilt once, not searched key by key. */
+static void
+test_hsm_index_recovery(void)
+{
+	struct hsm		*h;
+	struct hsm_key		 k[3], f;
+	struct hsm_stats	 st0, st;
+	uint8_t			 sig[ED25519_SIG_LEN], id[4];
+	char			 label[64];
+	unsigned		 i;
+
+	NEED_FAULT();
+	fault_set("\n");
+	h = open_token(fault_so, URI_A, pin_src, 5000);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT_FATAL(hsm_index_load(h, "ixr-") == 0);
+	for (i = 0; i < 3; i++) {
+		ix_name(label, sizeof(label), id, "ixr-", i);
+		CU_ASSERT_FATAL(hsm_key_generate(h, &k[i], label, id, 4) ==
+		    0);
+	}
+	CU_ASSERT(hsm_index_count(h) == 3);
+	hsm_stats_get(h, &st0);
+
+	fault_set("removed 1\n");
+	CU_ASSERT(hsm_key_sign(h, &k[0], sig, "out", 3) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_NO_TOKEN);
+	CU_ASSERT(hsm_key_find(h, &f, "ixr-1", NULL, 0) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_NO_TOKEN);
+	fault_set("removed 0\n");
+	/* Every key signs again: one rebuild, no search per key. */
+	for (i = 0; i < 3; i++)
+		CU_ASSERT(sign_ok(h, &k[i], "back"));
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.reinits > st0.reinits);
+	CU_ASSERT(st.index_builds == st0.index_builds + 1);
+	CU_ASSERT(st.searches == st0.searches + 1);
+	CU_ASSERT(hsm_index_count(h) == 3);
+	CU_ASSERT(hsm_key_find(h, &f, "ixr-2", NULL, 0) == 0);
+	CU_ASSERT(memcmp(f.pk, k[2].pk, 32) == 0);
+
+	/* A lost session: the same. */
+	hsm_stats_get(h, &st0);
+	fault_set("invalidate_sessions 7\n");
+	CU_ASSERT(sign_ok(h, &k[1], "new session"));
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.session_reopens == st0.session_reopens + 1);
+	CU_ASSERT(st.index_builds == st0.index_builds + 1);
+	/* Generated after the rebuild: joins the rebuilt index. */
+	CU_ASSERT_FATAL(hsm_key_generate(h, &f, "ixr-3", "ixr3", 4) == 0);
+	CU_ASSERT(hsm_index_count(h) == 4);
+	CU_ASSERT(sign_ok(h, &f, "after"));
+
+	/* A key swapped behind our back under the same name is refused:
+	 * the rebuilt index holds the token's public key, not ours. */
+	CU_ASSERT_FATAL(hsm_key_find(h, &f, "ixr-0", NULL, 0) == 0);
+	CU_ASSERT(hsm_key_destroy(h, &f) == 0);
+	ix_name(label, sizeof(label), id, "ixr-", 0);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &f, label, id, 4) == 0);
+	CU_ASSERT(memcmp(f.pk, k[0].pk, 32) != 0);
+	fault_set("invalidate_sessions 8\n");
+	CU_ASSERT(hsm_key_sign(h, &k[0], sig, "swapped", 7) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_NOT_FOUND);
+	CU_ASSERT(sign_ok(h, &f, "the new one"));
+	hsm_free(h);
+	fault_set("\n");
+}
+
+/* Public key objects on the token for label, counted by pkcs11-tool
+ * (OpenSC) as an independent reader; -1 if it cannot be asked. */
+static int
+pub_objects(const char *token, const char *label)
+{
+	char	cmd[512], line[512];
+	FILE	*fp;
+	int	n = 0;
+
+	if (access("/usr/bin/pkcs11-tool", X_OK) != 0)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "pkcs11-tool --module "
+	    "/usr/lib/softhsm/libsofthsm2.so --token-label %s --login "
+	    "--pin " PIN " --list-objects --type pubkey --label %s "
+	    "2>/dev/null", token, label);
+	if ((fp = popen(cmd, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strncmp(line, "Public Key Object", 17) == 0)
+			n++;
+	pclose(fp);
+	return n;
+}
+
+/*
+ * The public key kept on the private object (CKA_PUBLIC_KEY_INFO), one
+ * token object per key; and a token that refuses the attribute gets
+ * public key objects, as before.  Both kinds are found, listed,
+ * indexed and sign.
+ */
+static void
+test_hsm_spki(void)
+{
+	struct hsm	*h, *g;
+	struct hsm_key	 a, b, c, f, *keys = NULL;
+	size_t		 n = 0, i, seen = 0;
+
+	NEED_FAULT();
+	fault_set("\n");
+	h = open_token(fault_so, URI_A, pin_src, 0);
+	g = open_token(fault_so, URI_A, pin_src, 0);
+	CU_ASSERT_FATAL(h != NULL && g != NULL);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &a, "spki-a", "sp-a", 4) == 0);
+	CU_ASSERT(sign_ok(h, &a, "one object"));
+	if (pub_objects("obhsm-a", "spki-a") >= 0)
+		CU_ASSERT(pub_objects("obhsm-a", "spki-a") == 0);
+	/* Another handle reads it from the private object. */
+	CU_ASSERT_FATAL(hsm_key_find(g, &f, "spki-a", NULL, 0) == 0);
+	CU_ASSERT(memcmp(f.pk, a.pk, 32) == 0);
+	CU_ASSERT(sign_ok(g, &f, "found"));
+	hsm_free(h);
+
+	/* A token that will not keep it: one retry, then key objects. */
+	fault_set("fail C_SetAttributeValue CKR_ATTRIBUTE_READ_ONLY 0\n");
+	h = open_token(fault_so, URI_A, pin_src, 0);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &b, "spki-b", "sp-b", 4) == 0);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &c, "spki-c", "sp-c", 4) == 0);
+	CU_ASSERT(sign_ok(h, &b, "two objects"));
+	fault_set("\n");
+	if (pub_objects("obhsm-a", "spki-b") >= 0) {
+		CU_ASSERT(pub_objects("obhsm-a", "spki-b") == 1);
+		CU_ASSERT(pub_objects("obhsm-a", "spki-c") == 1);
+	}
+	CU_ASSERT_FATAL(hsm_key_find(g, &f, "spki-b", NULL, 0) == 0);
+	CU_ASSERT(memcmp(f.pk, b.pk, 32) == 0);
+	CU_ASSERT(hsm_key_find(g, &f, "spki-b", "sp-a", 4) == -1);
+
+	/* Listed and indexed alike. */
+	CU_ASSERT_FATAL(hsm_key_list(g, &keys, &n) == 0);
+	for (i = 0; i < n; i++) {
+		if (strcmp(keys[i].label, "spki-a") == 0)
+			seen += memcmp(keys[i].pk, a.pk, 32) == 0;
+		if (strcmp(keys[i].label, "spki-b") == 0)
+			seen += memcmp(keys[i].pk, b.pk, 32) == 0;
+	}
+	free(keys);
+	CU_ASSERT(seen == 2);
+	CU_ASSERT_FATAL(hsm_index_load(g, "spki-") == 0);
+	CU_ASSERT(hsm_index_count(g) == 3);
+	CU_ASSERT(hsm_key_find(g, &f, "spki-a", NULL, 0) == 0);
+	CU_ASSERT(memcmp(f.pk, a.pk, 32) == 0);
+	CU_ASSERT(hsm_key_find(g, &f, "spki-c", NULL, 0) == 0);
+	CU_ASSERT(memcmp(f.pk, c.pk, 32) == 0);
+	CU_ASSERT(sign_ok(g, &f, "indexed"));
+	/* Destroyed, whichever kind. */
+	CU_ASSERT(hsm_key_find(g, &f, "spki-a", NULL, 0) == 0);
+	CU_ASSERT(hsm_key_destroy(g, &f) == 0);
+	CU_ASSERT(hsm_key_find(g, &f, "spki-b", NULL, 0) == 0);
+	CU_ASSERT(hsm_key_destroy(g, &f) == 0);
+	CU_ASSERT(hsm_key_find(h, &f, "spki-a", NULL, 0) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_NOT_FOUND);
+	CU_ASSERT(hsm_key_find(h, &f, "spki-b", NULL, 0) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_NOT_FOUND);
+	if (pub_objects("obhsm-a", "spki-b") >= 0)
+		CU_ASSERT(pub_objects("obhsm-a", "spki-b") == 0);
+	hsm_free(h);
+	hsm_free(g);
+}
+
 static const struct test_case tests[] = {
 	{ "CK_RV names", test_hsm_rv_names },
 	{ "PIN sources", test_hsm_pin_sources },
@@ -1118,6 +1451,10 @@ static const struct test_case tests[] = {
 	{ "hung call while opening", test_hsm_hung_open },
 	{ "fault control garbage", test_hsm_fault_control_garbage },
 	{ "injected errors", test_hsm_injected_errors },
+	{ "key index: find and generate", test_hsm_index_find_generate },
+	{ "key index: keys made behind it", test_hsm_index_behind_back },
+	{ "key index: rebuilt after recovery", test_hsm_index_recovery },
+	{ "public key kept on the private key", test_hsm_spki },
 	{ NULL, NULL }
 };
 

@@ -10,18 +10,16 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,22 +36,20 @@
 #include "msg.h"
 #include "proto.h"
 #include "provision.h"
+#include "signer_fixture.h"
 #include "tests.h"
 
 #define PERIOD		1440
 #define ROT		720
 #define N_BACKENDS	2
 #define N_INTRO		3	/* per backend */
+#define N_IP		(N_BACKENDS * N_INTRO)
 #define T_MS		20000	/* reply timeout: ASan + SoftHSM */
+#define START_MS	30000
+#define STOP_MS		10000
 
-struct key {
-	uint8_t			sk[ED25519_EXPANDED_LEN];
-	uint8_t			pk[ED25519_PK_LEN];
-	char			addr[HS_ADDR_LEN + 1];
-	uint8_t			bl_sk[ED25519_EXPANDED_LEN];
-	uint8_t			bl_pk[ED25519_PK_LEN];
-	struct hs_signer	bl_signer;
-};
+/* snprintf that fails the test on truncation. */
+#define FMT(...)	CU_ASSERT_FATAL(sfx_fmt(__VA_ARGS__) == 0)
 
 static struct {
 	int		 ready;		/* set up (1), skipped (-1) */
@@ -62,160 +58,56 @@ static struct {
 	char		 sock[PATH_MAX];
 	char		 audit[PATH_MAX];
 	char		 log[PATH_MAX];
-	pid_t		 pid;
+	char		 conf[PATH_MAX];
+	struct sfx_signer signer;
 	uint64_t	 tp;
-	struct key	 master;
-	struct key	 backend[N_BACKENDS];
-	struct key	 ds[N_BACKENDS];	/* backends' desc signing */
-	struct hs_signer ds_signer[N_BACKENDS];
-	struct hs_desc	 bdesc[N_BACKENDS];	/* as the backends built */
+	struct sfx_key	 master;
+	struct sfx_backend bk[N_BACKENDS];	/* as the backends built */
 	/* What the signer handed out in the happy path. */
 	uint8_t		 cert08[HS_CERT_LEN];
 	uint8_t		 signing_pk[ED25519_PK_LEN];
-	uint8_t		 cert09[N_BACKENDS * N_INTRO][HS_CERT_LEN];
-	uint8_t		 cert0b[N_BACKENDS * N_INTRO][HS_CERT_LEN];
+	uint8_t		 cert09[N_IP][HS_CERT_LEN];
+	uint8_t		 cert0b[N_IP][HS_CERT_LEN];
 	uint64_t	 last_rev;
 	size_t		 audit_base;	/* records when started */
 	/* Offline services: B provisioned for tp and tp + 1, C only for a
 	 * period long over. */
-	struct key	 svc_b, svc_c;
+	struct sfx_key	 svc_b, svc_c;
 	struct provision *store_b;
 } F;
-
-static void fmt(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* snprintf that fails the test on truncation. */
-static void
-fmt(char *out, size_t len, const char *f, ...)
-{
-	va_list	ap;
-	int	n;
-
-	va_start(ap, f);
-	n = vsnprintf(out, len, f, ap);
-	va_end(ap);
-	CU_ASSERT_FATAL(n >= 0 && (size_t)n < len);
-}
-
-static void
-key_make(struct key *k, uint64_t tp)
-{
-	uint8_t	seed[32];
-
-	CU_ASSERT_FATAL(ob_random(seed, sizeof(seed)) == 0);
-	CU_ASSERT_FATAL(hs_expanded_from_seed(k->sk, seed) == 0);
-	CU_ASSERT_FATAL(hs_expanded_pubkey(k->pk, k->sk) == 0);
-	CU_ASSERT_FATAL(hs_address_encode(k->addr, k->pk) == 0);
-	CU_ASSERT_FATAL(hs_blind_seckey(k->bl_sk, k->sk, k->pk, tp,
-	    PERIOD) == 0);
-	CU_ASSERT_FATAL(hs_blind_pubkey(k->bl_pk, k->pk, tp, PERIOD) == 0);
-	hs_signer_expanded(&k->bl_signer, k->bl_sk, k->bl_pk);
-}
-
-static void
-cert_make(struct hs_cert *c, uint8_t type, uint32_t exp,
-    const uint8_t certified[32], const struct hs_signer *s)
-{
-	uint8_t	raw[HS_CERT_LEN];
-
-	CU_ASSERT_FATAL(hs_cert_build(raw, type, exp, certified, s) == 0);
-	CU_ASSERT_FATAL(hs_cert_parse(c, raw, sizeof(raw)) == 0);
-}
-
-/* A backend descriptor as a stock tor would publish it. */
-static void
-backend_desc_make(size_t b, time_t now)
-{
-	struct hs_desc		*d = &F.bdesc[b];
-	struct hs_intro_point	*ip;
-	uint8_t			 k[32];
-	size_t			 i, n;
-
-	hs_desc_init(d);
-	d->lifetime_min = HS_DESC_LIFETIME_DEFAULT;
-	d->revision_counter = 1000 + b;
-	cert_make(&d->signing_cert, HS_CERT_TYPE_DESC_SIGNING,
-	    hs_cert_expiry_desc_signing(now), F.ds[b].pk,
-	    &F.backend[b].bl_signer);
-	d->has_flow_control = 1;
-	fmt(d->flow_control_versions, sizeof(d->flow_control_versions),
-	    "1-2");
-	d->flow_control_sendme_inc = 31;
-	for (i = 0; i < N_INTRO; i++) {
-		ip = &d->intro[i];
-		n = 0;
-		ip->linkspec[n++] = 2;
-		ip->linkspec[n++] = 0;	/* IPv4 */
-		ip->linkspec[n++] = 6;
-		CU_ASSERT_FATAL(ob_random(ip->linkspec + n, 6) == 0);
-		n += 6;
-		ip->linkspec[n++] = 2;	/* legacy id */
-		ip->linkspec[n++] = 20;
-		CU_ASSERT_FATAL(ob_random(ip->linkspec + n, 20) == 0);
-		n += 20;
-		ip->linkspec_len = n;
-		CU_ASSERT_FATAL(ob_random(ip->onion_key, 32) == 0);
-		CU_ASSERT_FATAL(ob_random(ip->enc_key, 32) == 0);
-		CU_ASSERT_FATAL(ob_random(k, 32) == 0);
-		cert_make(&ip->auth_key_cert, HS_CERT_TYPE_AUTH_HS_IP_KEY,
-		    hs_cert_expiry_intro(now), k, &F.ds_signer[b]);
-		CU_ASSERT_FATAL(ob_random(k, 32) == 0);
-		cert_make(&ip->enc_key_cert, HS_CERT_TYPE_CROSS_HS_IP_KEYS,
-		    hs_cert_expiry_intro(now), k, &F.ds_signer[b]);
-	}
-	d->n_intro = N_INTRO;
-}
 
 static struct buf *
 backend_desc_encode(size_t b)
 {
-	struct hs_desc_encode_params	 ep;
-	struct buf			*out;
+	struct buf	*out;
 
-	memset(&ep, 0, sizeof(ep));
-	ep.identity_pk = F.backend[b].pk;
-	ep.blinded_pk = F.backend[b].bl_pk;
-	CU_ASSERT_FATAL((out = buf_new(HS_DESC_MAX_LEN + 1)) != NULL);
-	CU_ASSERT_FATAL(hs_desc_encode(out, &F.bdesc[b], &ep,
-	    &F.ds_signer[b]) == 0);
+	CU_ASSERT_FATAL((out = sfx_backend_desc_encode(&F.bk[b].desc,
+	    &F.bk[b].key, &F.bk[b].ds_signer)) != NULL);
 	return out;
+}
+
+/* Every backend's intro points, in the order of F.cert09 and F.cert0b. */
+static void
+all_intro(struct hs_intro_point ips[N_IP])
+{
+	size_t	i;
+
+	for (i = 0; i < N_IP; i++)
+		ips[i] = F.bk[i / N_INTRO].desc.intro[i % N_INTRO];
 }
 
 static void
 write_file(const char *path, const char *text, mode_t mode)
 {
-	FILE	*f;
-
-	CU_ASSERT_FATAL((f = fopen(path, "w")) != NULL);
-	CU_ASSERT(fputs(text, f) >= 0);
-	CU_ASSERT(fclose(f) == 0);
-	CU_ASSERT(chmod(path, mode) == 0);
+	CU_ASSERT_FATAL(sfx_write_file(path, text, mode) == 0);
 }
 
-/* The daemon binary: $OBHSM_BUILDDIR, else next to tests/. */
 static const char *
 signer_binary(void)
 {
-	static char	 path[PATH_MAX];
-	char		 self[PATH_MAX];
-	const char	*bd = getenv("OBHSM_BUILDDIR");
-	ssize_t		 n;
-	char		*slash;
+	static char	path[PATH_MAX];
 
-	if (bd != NULL) {
-		fmt(path, sizeof(path), "%s/obhsm-signer", bd);
-		return path;
-	}
-	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
-		return "obhsm-signer";
-	self[n] = '\0';
-	if ((slash = strrchr(self, '/')) != NULL)
-		*slash = '\0';	/* .../tests */
-	if ((slash = strrchr(self, '/')) != NULL)
-		*slash = '\0';
-	fmt(path, sizeof(path), "%s/obhsm-signer", self);
-	return path;
+	return sfx_signer_binary(path, sizeof(path));
 }
 
 static size_t
@@ -227,53 +119,12 @@ audit_records(void)
 	return res.nrecords;
 }
 
-static int
-sock_connect(void)
-{
-	struct sockaddr_un	sun;
-	int			fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	fmt(sun.sun_path, sizeof(sun.sun_path), "%s", F.sock);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		close(fd);
-		return -1;
-	}
-	(void)fcntl(fd, F_SETFL, O_NONBLOCK);
-	return fd;
-}
-
-/* SIGTERM, wait up to 10 s, then SIGKILL: never hang the runner. */
-static int
-signer_reap(int *st)
-{
-	struct timespec	ts = { 0, 50 * 1000 * 1000 };
-	int		i;
-
-	(void)kill(F.pid, SIGTERM);
-	for (i = 0; i < 200; i++) {
-		if (waitpid(F.pid, st, WNOHANG) == F.pid)
-			return 0;
-		nanosleep(&ts, NULL);
-	}
-	fprintf(stderr, "obhsm-signer %ld did not exit; killed\n",
-	    (long)F.pid);
-	(void)kill(F.pid, SIGKILL);
-	(void)waitpid(F.pid, st, 0);
-	return -1;
-}
-
 static void
 signer_stop(void)
 {
 	int	st;
 
-	if (F.pid > 0)
-		(void)signer_reap(&st);
-	F.pid = 0;
+	(void)sfx_signer_reap(&F.signer, &st, STOP_MS);
 	if (F.sockdir[0] != '\0') {
 		(void)unlink(F.sock);
 		(void)rmdir(F.sockdir);
@@ -283,38 +134,42 @@ signer_stop(void)
 static void
 signer_start(void)
 {
-	struct timespec	ts = { 0, 50 * 1000 * 1000 };
-	int		fd, i, logfd;
-
 	F.audit_base = access(F.audit, F_OK) == 0 ? audit_records() : 0;
-	F.pid = fork();
-	CU_ASSERT_FATAL(F.pid != -1);
-	if (F.pid == 0) {
-		char	conf[PATH_MAX];
+	CU_ASSERT_FATAL(sfx_signer_start(&F.signer, START_MS) == 0);
+}
 
-		fmt(conf, sizeof(conf), "%s/signer.conf", F.dir);
-		logfd = open(F.log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (logfd != -1) {
-			dup2(logfd, 2);
-			close(logfd);
-		}
-		execl(signer_binary(), "obhsm-signer", "-d", "-v", "-f", conf,
-		    (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 600; i++) {
-		if ((fd = sock_connect()) != -1) {
-			close(fd);
-			return;
-		}
-		if (waitpid(F.pid, NULL, WNOHANG) == F.pid) {
-			F.pid = 0;
-			break;
-		}
-		nanosleep(&ts, NULL);
-	}
-	fprintf(stderr, "signer did not start; see %s\n", F.log);
-	CU_FAIL_FATAL("signer did not start");
+/*
+ * Token work for the tests happens in a child: SoftHSM leaks a little in
+ * C_GenerateKeyPair, which LeakSanitizer would blame on the runner, and
+ * the module had better not stay loaded next to the daemon's.  In the
+ * child: the test token, open, or the child exits.
+ */
+static struct hsm *
+child_token_open(void)
+{
+	static char		 pin[PATH_MAX];
+	struct hsm_config	 hc;
+	struct hsm		*h;
+
+	if (sfx_fmt(pin, sizeof(pin), "file:%s/pin", F.dir) != 0)
+		_exit(1);
+	memset(&hc, 0, sizeof(hc));
+	hc.module = SFX_SOFTHSM;
+	hc.uri = "pkcs11:token=obhsm-test";
+	hc.pin_source = pin;
+	if ((h = hsm_new(&hc)) == NULL || hsm_open(h) != 0)
+		_exit(1);
+	return h;
+}
+
+/* The child's exit status said it succeeded. */
+static int
+child_ok(pid_t pid)
+{
+	int	stat;
+
+	return waitpid(pid, &stat, 0) == pid && WIFEXITED(stat) &&
+	    WEXITSTATUS(stat) == 0;
 }
 
 /*
@@ -323,36 +178,24 @@ signer_start(void)
  * key (which then leaves), here for periods first..last.
  */
 static void
-offline_provision(struct key *k, uint64_t first, uint64_t last,
+offline_provision(struct sfx_key *k, uint64_t first, uint64_t last,
     struct provision **keep)
 {
-	struct hsm_config	 hc;
 	struct hsm		*h;
 	struct hsm_key		 hk;
 	struct provision	*st;
 	struct provision_period	*pp;
-	char			 label[PROVISION_LABEL_MAX + 1], pin[PATH_MAX];
+	char			 label[PROVISION_LABEL_MAX + 1];
 	char			 state[PATH_MAX];
 	uint8_t			 id[PROVISION_KEY_ID_LEN];
 	uint64_t		 tp;
 	pid_t			 pid;
-	int			 ok = 0, stat;
 
-	fmt(pin, sizeof(pin), "file:%s/pin", F.dir);
-	fmt(state, sizeof(state), "%s/state", F.dir);
-	/*
-	 * In a child: SoftHSM leaks a little in C_GenerateKeyPair, which
-	 * LeakSanitizer would blame on the runner, and the module had
-	 * better not stay loaded next to the daemon's.
-	 */
+	FMT(state, sizeof(state), "%s/state", F.dir);
 	CU_ASSERT_FATAL((pid = fork()) != -1);
 	if (pid == 0) {
-		memset(&hc, 0, sizeof(hc));
-		hc.module = "/usr/lib/softhsm/libsofthsm2.so";
-		hc.uri = "pkcs11:token=obhsm-test";
-		hc.pin_source = pin;
-		if ((h = hsm_new(&hc)) == NULL || hsm_open(h) != 0 ||
-		    provision_new(&st, PROVISION_STORE, k->addr, PERIOD,
+		h = child_token_open();
+		if (provision_new(&st, PROVISION_STORE, k->addr, PERIOD,
 		    ROT) != 0)
 			_exit(1);
 		for (tp = first; tp <= last; tp++) {
@@ -373,59 +216,52 @@ offline_provision(struct key *k, uint64_t first, uint64_t last,
 		hsm_free(h);
 		_exit(0);
 	}
-	CU_ASSERT_FATAL(waitpid(pid, &stat, 0) == pid);
-	ok = WIFEXITED(stat) && WEXITSTATUS(stat) == 0;
-	CU_ASSERT_FATAL(ok);
+	CU_ASSERT_FATAL(child_ok(pid));
 	if (keep != NULL)
 		CU_ASSERT_FATAL(provision_store_load(keep, state,
 		    k->addr) == 0);
 }
 
-/* Destroy the token key of (k, tp), in a child (see offline_provision). */
+/* Destroy the token key of (k, tp), in a child. */
 static void
-token_key_destroy(const struct key *k, uint64_t tp)
+token_key_destroy(const struct sfx_key *k, uint64_t tp)
 {
-	struct hsm_config	 hc;
 	struct hsm		*h;
 	struct hsm_key		 hk;
-	char			 label[PROVISION_LABEL_MAX + 1], pin[PATH_MAX];
+	char			 label[PROVISION_LABEL_MAX + 1];
 	uint8_t			 id[PROVISION_KEY_ID_LEN];
 	pid_t			 pid;
-	int			 stat;
 
-	fmt(pin, sizeof(pin), "file:%s/pin", F.dir);
 	CU_ASSERT_FATAL(provision_key_label(label, k->addr, tp) == 0);
 	provision_key_id(id, k->pk, tp);
 	CU_ASSERT_FATAL((pid = fork()) != -1);
 	if (pid == 0) {
-		memset(&hc, 0, sizeof(hc));
-		hc.module = "/usr/lib/softhsm/libsofthsm2.so";
-		hc.uri = "pkcs11:token=obhsm-test";
-		hc.pin_source = pin;
-		if ((h = hsm_new(&hc)) == NULL || hsm_open(h) != 0 ||
-		    hsm_key_find(h, &hk, label, id, sizeof(id)) != 0 ||
+		h = child_token_open();
+		if (hsm_key_find(h, &hk, label, id, sizeof(id)) != 0 ||
 		    hsm_key_destroy(h, &hk) != 0)
 			_exit(1);
 		hsm_free(h);
 		_exit(0);
 	}
-	CU_ASSERT_FATAL(waitpid(pid, &stat, 0) == pid);
-	CU_ASSERT(WIFEXITED(stat) && WEXITSTATUS(stat) == 0);
+	CU_ASSERT(child_ok(pid));
 }
 
 static void
 fixture(void)
 {
-	char	text[8192], path[PATH_MAX];
-	time_t	now = time(NULL);
-	size_t	b;
-	int	r;
+	struct sfx_conf	 sc;
+	struct buf	*t;
+	const char	*backends[N_BACKENDS];
+	char		 path[PATH_MAX], softhsm_conf[PATH_MAX];
+	char		 b1[HS_ADDR_LEN + 7];
+	time_t		 now = time(NULL);
+	size_t		 b;
+	struct hs_desc	*d;
 
 	if (F.ready != 0)
 		return;
 	F.ready = -1;
-	if (access("/usr/lib/softhsm/libsofthsm2.so", R_OK) != 0 ||
-	    system("command -v softhsm2-util >/dev/null") != 0)
+	if (!sfx_have_softhsm())
 		return;
 	if (access(signer_binary(), X_OK) != 0) {
 		fprintf(stderr, "  (no %s)\n", signer_binary());
@@ -436,78 +272,73 @@ fixture(void)
 	 * search permission only on the way down, nothing else shared.
 	 */
 	CU_ASSERT_FATAL(chmod(test_tmpdir(), 0711) == 0);
-	fmt(F.dir, sizeof(F.dir), "%s/signer", test_tmpdir());
+	FMT(F.dir, sizeof(F.dir), "%s/signer", test_tmpdir());
 	CU_ASSERT_FATAL(mkdir(F.dir, 0711) == 0);
-	fmt(F.sockdir, sizeof(F.sockdir), "%s/sock", F.dir);
+	FMT(F.sockdir, sizeof(F.sockdir), "%s/sock", F.dir);
 	CU_ASSERT_FATAL(mkdir(F.sockdir, 0755) == 0);
-	fmt(F.sock, sizeof(F.sock), "%s/signer.sock", F.sockdir);
-	fmt(F.audit, sizeof(F.audit), "%s/audit.log", F.dir);
-	fmt(F.log, sizeof(F.log), "%s/signer.log", F.dir);
+	FMT(F.sock, sizeof(F.sock), "%s/signer.sock", F.sockdir);
+	FMT(F.audit, sizeof(F.audit), "%s/audit.log", F.dir);
+	FMT(F.log, sizeof(F.log), "%s/signer.log", F.dir);
+	FMT(F.conf, sizeof(F.conf), "%s/signer.conf", F.dir);
 
-	/* A throwaway token. */
-	fmt(path, sizeof(path), "%s/tokens", F.dir);
-	CU_ASSERT_FATAL(mkdir(path, 0700) == 0);
-	fmt(text, sizeof(text), "directories.tokendir = %s\n"
-	    "objectstore.backend = file\nlog.level = ERROR\n", path);
-	fmt(path, sizeof(path), "%s/softhsm2.conf", F.dir);
-	write_file(path, text, 0600);
-	CU_ASSERT_FATAL(setenv("SOFTHSM2_CONF", path, 1) == 0);
-	r = system("softhsm2-util --init-token --free --label obhsm-test "
-	    "--pin 1234 --so-pin 5678 >/dev/null");
-	CU_ASSERT_FATAL(r == 0);
-	fmt(path, sizeof(path), "%s/pin", F.dir);
-	write_file(path, "1234\n", 0600);
+	/* A throwaway token, for this process (offline_provision) and the
+	 * daemon alike. */
+	CU_ASSERT_FATAL(sfx_token_init(F.dir, "obhsm-test", softhsm_conf,
+	    sizeof(softhsm_conf)) == 0);
+	CU_ASSERT_FATAL(setenv("SOFTHSM2_CONF", softhsm_conf, 1) == 0);
 
 	/* The master (online identity mode) and its backends. */
 	F.tp = hs_time_period(now, PERIOD, ROT);
-	key_make(&F.master, F.tp);
-	fmt(path, sizeof(path), "%s/identity", F.dir);
-	CU_ASSERT_FATAL(mkdir(path, 0700) == 0);
-	CU_ASSERT_FATAL(provision_identity_write(path, F.master.sk,
-	    F.master.pk) == 0);
+	CU_ASSERT_FATAL(sfx_key_make(&F.master, F.tp, PERIOD) == 0);
+	FMT(path, sizeof(path), "%s/identity", F.dir);
+	CU_ASSERT_FATAL(sfx_identity_write(path, &F.master) == 0);
 	for (b = 0; b < N_BACKENDS; b++) {
-		key_make(&F.backend[b], F.tp);
-		key_make(&F.ds[b], F.tp);
-		hs_signer_expanded(&F.ds_signer[b], F.ds[b].sk, F.ds[b].pk);
-		backend_desc_make(b, now);
+		CU_ASSERT_FATAL(sfx_backend_make(&F.bk[b], F.tp, PERIOD,
+		    N_INTRO, 1000 + b, now) == 0);
+		/* What tor 0.4.8 and later publish. */
+		d = &F.bk[b].desc;
+		d->has_flow_control = 1;
+		FMT(d->flow_control_versions,
+		    sizeof(d->flow_control_versions), "1-2");
+		d->flow_control_sendme_inc = 31;
 	}
-	fmt(path, sizeof(path), "%s/state", F.dir);
+	FMT(path, sizeof(path), "%s/state", F.dir);
 	CU_ASSERT_FATAL(mkdir(path, 0700) == 0);
-	key_make(&F.svc_b, F.tp);
-	key_make(&F.svc_c, F.tp);
+	CU_ASSERT_FATAL(sfx_key_make(&F.svc_b, F.tp, PERIOD) == 0);
+	CU_ASSERT_FATAL(sfx_key_make(&F.svc_c, F.tp, PERIOD) == 0);
 	offline_provision(&F.svc_b, F.tp, F.tp + 1, &F.store_b);
 	offline_provision(&F.svc_c, F.tp - 3, F.tp - 3, NULL);
-	fmt(text, sizeof(text),
-	    "pkcs11-module = \"/usr/lib/softhsm/libsofthsm2.so\"\n"
-	    "token-uri = \"pkcs11:token=obhsm-test\"\n"
-	    "pin-source = \"file:%s/pin\"\n"
-	    "socket = \"%s\"\n"
-	    "socket-mode = 0666\n"
-	    "collector-uid = %lu\n"
-	    "state-dir = \"%s/state\"\n"
-	    "audit-log = \"%s\"\n"
-	    "period-length = %d\n"
-	    "rotation-offset = %d\n"
-	    "sandbox = \"kill\"\n"
-	    "service \"%s\" {\n"
-	    "  backends = { \"%s\", \"%s.onion\" }\n"
-	    "  key-mode = \"online\"\n"
-	    "  identity-key = \"%s/identity/hs_ed25519_secret_key\"\n"
-	    "}\n"
-	    "service \"%s\" {\n"
-	    "  backends = { \"%s\" }\n"
-	    "}\n"
-	    "service \"%s\" {\n"
-	    "  backends = { \"%s\" }\n"
-	    "  key-mode = \"offline\"\n"
-	    "}\n",
-	    F.dir, F.sock, (unsigned long)getuid(), F.dir, F.audit, PERIOD,
-	    ROT, F.master.addr, F.backend[0].addr, F.backend[1].addr, F.dir,
-	    F.svc_b.addr, F.backend[0].addr, F.svc_c.addr, F.backend[1].addr);
-	fmt(path, sizeof(path), "%s/signer.conf", F.dir);
-	write_file(path, text, 0600);
-	signer_start();
+
+	sc = (struct sfx_conf){ .module = SFX_SOFTHSM, .token = "obhsm-test",
+	    .dir = F.dir, .sock = F.sock, .audit = F.audit,
+	    .socket_mode = 0666, .period_len = PERIOD, .rot_offset = ROT,
+	    .hsm_timeout = -1, .sandbox = "kill" };
+	CU_ASSERT_FATAL((t = buf_new(8192)) != NULL);
+	CU_ASSERT_FATAL(sfx_conf_head(t, &sc) == 0);
+	/* One backend with ".onion", as operators may write it. */
+	FMT(b1, sizeof(b1), "%s.onion", F.bk[1].key.addr);
+	backends[0] = F.bk[0].key.addr;
+	backends[1] = b1;
+	FMT(path, sizeof(path), "%s/identity", F.dir);
+	CU_ASSERT_FATAL(sfx_conf_service(t, F.master.addr, backends, 2,
+	    path) == 0);
+	/* Offline (the default key mode). */
+	CU_ASSERT_FATAL(sfx_conf_service(t, F.svc_b.addr, &backends[0], 1,
+	    NULL) == 0);
+	CU_ASSERT_FATAL(sfx_conf_service(t, F.svc_c.addr,
+	    (const char *const[]){ F.bk[1].key.addr }, 1, NULL) == 0);
+	CU_ASSERT_FATAL(buf_put_u8(t, 0) == 0);
+	write_file(F.conf, (const char *)buf_ptr(t), 0600);
+	buf_free(t);
+
+	F.signer.bin = signer_binary();
+	F.signer.conf = F.conf;
+	F.signer.log = F.log;
+	F.signer.sock = F.sock;
+	F.signer.verbose = 1;
+	/* Before the start: a daemon that never answers is reaped too. */
 	atexit(signer_stop);
+	signer_start();
 	F.ready = 1;
 }
 
@@ -515,23 +346,14 @@ fixture(void)
 static void
 conn_open(struct msg_conn *c, int hello)
 {
-	struct buf	*p;
 	struct msg	 m;
 	uint32_t	 v, max, plen, rot;
 	uint8_t		 role, mode;
-	int		 fd;
 
-	CU_ASSERT_FATAL((fd = sock_connect()) != -1);
-	CU_ASSERT_FATAL(msg_conn_init(c, fd) == 0);
+	CU_ASSERT_FATAL(sfx_conn_open(c, F.sock, hello ? "test_signer" : NULL,
+	    &m, T_MS) == 0);
 	if (!hello)
 		return;
-	CU_ASSERT_FATAL((p = msg_payload_new()) != NULL);
-	CU_ASSERT_FATAL(msg_put_u32(p, PROTO_VERSION) == 0 &&
-	    msg_put_u8(p, PROTO_ROLE_COLLECTOR) == 0 &&
-	    msg_put_str(p, "test_signer") == 0);
-	CU_ASSERT_FATAL(msg_conn_call(c, PROTO_HELLO, p, &m, T_MS) == 0);
-	buf_free(p);
-	CU_ASSERT_FATAL(m.type == PROTO_HELLO_OK);
 	CU_ASSERT(msg_get_u32(&m, &v) == 0 && v == PROTO_VERSION);
 	CU_ASSERT(msg_get_u8(&m, &role) == 0 && role == PROTO_ROLE_SIGNER);
 	CU_ASSERT(msg_get_u32(&m, &max) == 0 && max == PROTO_MAX_PAYLOAD);
@@ -544,23 +366,17 @@ conn_open(struct msg_conn *c, int hello)
 static void
 conn_close(struct msg_conn *c)
 {
-	close(c->fd);
-	msg_conn_clear(c);
+	sfx_conn_close(c);
 }
 
-/* Expect a PROTO_ERROR with this reason. */
+/* Expect a PROTO_ERROR with this reason (0: say which error came). */
 static void
 expect_error(struct msg *m, uint16_t want)
 {
-	uint16_t	reason = 0;
-	char		detail[PROTO_STR_MAX + 1];
+	char	detail[PROTO_STR_MAX + 1];
 
 	CU_ASSERT_FATAL(m->type == PROTO_ERROR);
-	CU_ASSERT(msg_error_get(m, &reason, detail, sizeof(detail)) == 0);
-	if (reason != want)
-		fprintf(stderr, "\n    want %s, got %s: %s ",
-		    msg_reason_name(want), msg_reason_name(reason), detail);
-	CU_ASSERT(reason == want);
+	CU_ASSERT(sfx_error_is(m, want, detail, sizeof(detail)));
 }
 
 /* After a connection error: the signer has closed its end. */
@@ -572,48 +388,48 @@ expect_closed(struct msg_conn *c)
 	CU_ASSERT(msg_conn_recv(c, &m, T_MS) == -1 && errno == ECONNRESET);
 }
 
+/* Send payload p (freed) as a request of type, 0 or -1. */
+static int
+call(struct msg_conn *c, uint16_t type, struct buf *p, struct msg *m)
+{
+	int	r;
+
+	CU_ASSERT_FATAL(p != NULL);
+	r = msg_conn_call(c, type, p, m, T_MS);
+	buf_free(p);
+	return r;
+}
+
 static int
 send_backend_desc(struct msg_conn *c, const char *svc, const char *backend,
     uint64_t tp, const struct buf *desc, struct msg *m)
 {
-	struct buf	*p;
-	int		 r;
-
-	CU_ASSERT_FATAL((p = msg_payload_new()) != NULL);
-	CU_ASSERT_FATAL(msg_put_str(p, svc) == 0 &&
-	    msg_put_str(p, backend) == 0 && msg_put_u64(p, tp) == 0 &&
-	    msg_put_data(p, buf_ptr(desc), buf_len(desc)) == 0);
-	r = msg_conn_call(c, PROTO_BACKEND_DESC, p, m, T_MS);
-	buf_free(p);
-	return r;
+	return call(c, PROTO_BACKEND_DESC, sfx_backend_desc_msg(svc, backend,
+	    tp, desc), m);
 }
 
 static int
 send_sign(struct msg_conn *c, const char *svc, uint64_t tp,
     const uint8_t *body, size_t len, struct msg *m)
 {
-	struct buf	*p;
-	int		 r;
-
-	CU_ASSERT_FATAL((p = msg_payload_new()) != NULL);
-	CU_ASSERT_FATAL(msg_put_str(p, svc) == 0 && msg_put_u64(p, tp) == 0 &&
-	    msg_put_u8(p, 0) == 0 && msg_put_data(p, body, len) == 0);
-	r = msg_conn_call(c, PROTO_SIGN_DESC, p, m, T_MS);
-	buf_free(p);
-	return r;
+	return call(c, PROTO_SIGN_DESC, sfx_sign_msg(svc, tp, body, len), m);
 }
 
 static int
 send_params(struct msg_conn *c, const char *svc, uint64_t tp, struct msg *m)
 {
-	struct buf	*p;
-	int		 r;
+	return call(c, PROTO_DESC_PARAMS, sfx_params_msg(svc, tp), m);
+}
 
-	CU_ASSERT_FATAL((p = msg_payload_new()) != NULL);
-	CU_ASSERT_FATAL(msg_put_str(p, svc) == 0 && msg_put_u64(p, tp) == 0);
-	r = msg_conn_call(c, PROTO_DESC_PARAMS, p, m, T_MS);
-	buf_free(p);
-	return r;
+/* RECERTIFY every intro point of the master's backends. */
+static int
+send_recertify_all(struct msg_conn *c, struct msg *m)
+{
+	struct hs_intro_point	ips[N_IP];
+
+	all_intro(ips);
+	return call(c, PROTO_RECERTIFY, sfx_recertify_msg(F.master.addr,
+	    F.tp, ips, N_IP), m);
 }
 
 /* Get the revision counter and 08 cert for the master, now. */
@@ -621,9 +437,8 @@ static uint64_t
 get_params(struct msg_conn *c)
 {
 	struct msg	m;
-	struct buf	cert;
 	uint8_t		bl[32];
-	uint64_t	rev, now;
+	uint64_t	rev = 0, now;
 
 	struct timespec	ts = { 1, 100 * 1000 * 1000 };
 	int		i;
@@ -637,15 +452,9 @@ get_params(struct msg_conn *c)
 		nanosleep(&ts, NULL);
 	}
 	CU_ASSERT_FATAL(m.type == PROTO_DESC_PARAMS_OK);
-	CU_ASSERT(msg_get_fixed(&m, bl, 32) == 0);
+	CU_ASSERT_FATAL(sfx_params_reply(&m, bl, F.signing_pk, &rev, &now,
+	    F.cert08) == 0);
 	CU_ASSERT(memcmp(bl, F.master.bl_pk, 32) == 0);
-	CU_ASSERT(msg_get_fixed(&m, F.signing_pk, 32) == 0);
-	CU_ASSERT(msg_get_u64(&m, &rev) == 0);
-	CU_ASSERT(msg_get_u64(&m, &now) == 0);
-	CU_ASSERT(msg_get_data(&m, &cert, HS_CERT_MAX_LEN) == 0);
-	CU_ASSERT_FATAL(buf_len(&cert) == HS_CERT_LEN);
-	memcpy(F.cert08, buf_ptr(&cert), HS_CERT_LEN);
-	CU_ASSERT(msg_end(&m) == 0);
 	return rev;
 }
 
@@ -661,36 +470,24 @@ static struct buf *
 master_body(const size_t *which, size_t n, uint64_t rev,
     const uint8_t *cert08)
 {
-	struct hs_desc_encode_params	 ep;
-	struct hs_desc			 d;
-	struct hs_intro_point		*ip;
-	struct buf			*out;
-	size_t				 i, b, k;
+	struct hs_intro_point	 ips[HS_DESC_MAX_INTRO];
+	uint8_t			 c09[HS_DESC_MAX_INTRO][HS_CERT_LEN];
+	uint8_t			 c0b[HS_DESC_MAX_INTRO][HS_CERT_LEN];
+	struct buf		*out;
+	size_t			 i;
 
-	hs_desc_init(&d);
-	d.lifetime_min = HS_DESC_LIFETIME_DEFAULT;
-	d.revision_counter = rev;
-	CU_ASSERT_FATAL(hs_cert_parse(&d.signing_cert, cert08,
-	    HS_CERT_LEN) == 0);
+	CU_ASSERT_FATAL(n <= HS_DESC_MAX_INTRO);
 	for (i = 0; i < n; i++) {
-		b = which[i] / N_INTRO;
-		k = which[i] % N_INTRO;
-		ip = &d.intro[i];
-		*ip = F.bdesc[b].intro[k];
-		CU_ASSERT_FATAL(hs_cert_parse(&ip->auth_key_cert,
-		    F.cert09[which[i]], HS_CERT_LEN) == 0);
-		CU_ASSERT_FATAL(hs_cert_parse(&ip->enc_key_cert,
-		    F.cert0b[which[i]], HS_CERT_LEN) == 0);
+		ips[i] = F.bk[which[i] / N_INTRO].desc
+		    .intro[which[i] % N_INTRO];
+		memcpy(c09[i], F.cert09[which[i]], HS_CERT_LEN);
+		memcpy(c0b[i], F.cert0b[which[i]], HS_CERT_LEN);
 	}
-	d.n_intro = n;
-	memset(&ep, 0, sizeof(ep));
-	ep.identity_pk = F.master.pk;
-	ep.blinded_pk = F.master.bl_pk;
-	ep.client_pks = mb_clients;
-	ep.n_client_pks = mb_nclients;
-	CU_ASSERT_FATAL((out = buf_new(HS_DESC_MAX_LEN + 1)) != NULL);
-	CU_ASSERT_FATAL(hs_desc_encode_body(out, &d, &ep) == 0);
-	hs_desc_clear(&d);
+	out = sfx_master_body(F.master.pk, F.master.bl_pk, ips,
+	    (const uint8_t (*)[HS_CERT_LEN])c09,
+	    (const uint8_t (*)[HS_CERT_LEN])c0b, n, rev, cert08, mb_clients,
+	    mb_nclients);
+	CU_ASSERT_FATAL(out != NULL);
 	return out;
 }
 
@@ -814,9 +611,10 @@ test_signer_happy(void)
 {
 	struct msg_conn			 c;
 	struct msg			 m;
-	struct buf			*desc, *p, *body, cert, ls;
+	struct buf			*desc, *body, ls;
 	struct hs_desc			 out;
 	struct hs_desc_decode_params	 dp;
+	struct hs_intro_point		 ips[N_IP];
 	uint8_t				 auth[32], enc[32], sig[64];
 	uint64_t			 rev, seq, brev;
 	uint32_t			 sigs;
@@ -833,7 +631,7 @@ test_signer_happy(void)
 	for (b = 0; b < N_BACKENDS; b++) {
 		desc = backend_desc_encode(b);
 		CU_ASSERT_FATAL(send_backend_desc(&c, F.master.addr,
-		    F.backend[b].addr, F.tp, desc, &m) == 0);
+		    F.bk[b].key.addr, F.tp, desc, &m) == 0);
 		buf_free(desc);
 		if (m.type == PROTO_ERROR)
 			expect_error(&m, 0);
@@ -843,7 +641,7 @@ test_signer_happy(void)
 		CU_ASSERT(msg_get_u8(&m, &n) == 0 && n == N_INTRO);
 		for (i = 0; i < n; i++) {
 			CU_ASSERT(msg_get_fixed(&m, auth, 32) == 0);
-			CU_ASSERT(memcmp(auth, F.bdesc[b].intro[i]
+			CU_ASSERT(memcmp(auth, F.bk[b].desc.intro[i]
 			    .auth_key_cert.certified_key, 32) == 0);
 			CU_ASSERT(msg_get_fixed(&m, enc, 32) == 0);
 			CU_ASSERT(msg_get_data(&m, &ls, 256) == 0);
@@ -852,43 +650,27 @@ test_signer_happy(void)
 	}
 
 	/* Recertify every intro point: 2 signatures each, then none. */
+	all_intro(ips);
 	for (i = 0; i < 2; i++) {
 		t0 = now_ms();
-		CU_ASSERT_FATAL((p = msg_payload_new()) != NULL);
-		CU_ASSERT_FATAL(msg_put_str(p, F.master.addr) == 0 &&
-		    msg_put_u64(p, F.tp) == 0 &&
-		    msg_put_u8(p, N_BACKENDS * N_INTRO) == 0);
-		for (b = 0; b < N_BACKENDS * N_INTRO; b++)
-			CU_ASSERT_FATAL(msg_put_fixed(p,
-			    F.bdesc[b / N_INTRO].intro[b % N_INTRO]
-			    .auth_key_cert.certified_key, 32) == 0);
-		CU_ASSERT_FATAL(msg_conn_call(&c, PROTO_RECERTIFY, p, &m,
-		    T_MS) == 0);
-		buf_free(p);
+		CU_ASSERT_FATAL(send_recertify_all(&c, &m) == 0);
 		if (m.type == PROTO_ERROR)
 			expect_error(&m, 0);
 		CU_ASSERT_FATAL(m.type == PROTO_RECERTIFY_OK);
-		CU_ASSERT(msg_get_u32(&m, &sigs) == 0);
-		CU_ASSERT(sigs == (i == 0 ? 2 * N_BACKENDS * N_INTRO : 0));
+		/* The auth keys come back in request order. */
+		CU_ASSERT_FATAL(sfx_recertify_reply(&m, &sigs, ips, N_IP,
+		    F.cert09, F.cert0b) == 0);
+		CU_ASSERT(sigs == (i == 0 ? 2 * N_IP : 0));
 		printf("\n    recertify %d intro points, %u token signatures: "
-		    "%.1f ms", N_BACKENDS * N_INTRO, sigs, now_ms() - t0);
-		CU_ASSERT(msg_get_u8(&m, &n) == 0 &&
-		    n == N_BACKENDS * N_INTRO);
-		for (b = 0; b < n; b++) {
+		    "%.1f ms", N_IP, sigs, now_ms() - t0);
+		for (b = 0; b < N_IP; b++) {
 			struct hs_cert	hc;
 
-			CU_ASSERT(msg_get_fixed(&m, auth, 32) == 0);
-			CU_ASSERT(msg_get_data(&m, &cert, HS_CERT_MAX_LEN) ==
-			    0 && buf_len(&cert) == HS_CERT_LEN);
-			memcpy(F.cert09[b], buf_ptr(&cert), HS_CERT_LEN);
-			CU_ASSERT(msg_get_data(&m, &cert, HS_CERT_MAX_LEN) ==
-			    0 && buf_len(&cert) == HS_CERT_LEN);
-			memcpy(F.cert0b[b], buf_ptr(&cert), HS_CERT_LEN);
 			CU_ASSERT(hs_cert_parse(&hc, F.cert09[b],
 			    HS_CERT_LEN) == 0);
-			CU_ASSERT(memcmp(hc.certified_key, auth, 32) == 0);
+			CU_ASSERT(memcmp(hc.certified_key,
+			    ips[b].auth_key_cert.certified_key, 32) == 0);
 		}
-		CU_ASSERT(msg_end(&m) == 0);
 	}
 	CU_ASSERT(audit_records() == before + 2 * N_BACKENDS * N_INTRO);
 
@@ -924,11 +706,11 @@ test_signer_happy(void)
 	hs_desc_clear(&out);
 
 	if (test_have_stem()) {
-		fmt(path, sizeof(path), "%s/master.desc", F.dir);
+		FMT(path, sizeof(path), "%s/master.desc", F.dir);
 		CU_ASSERT(buf_put_u8(body, 0) == 0);
 		write_file(path, (const char *)buf_ptr(body), 0600);
 		/* check_ours.py lives in tests/stem, next to vectors/. */
-		fmt(cmd, sizeof(cmd), "/usr/bin/python3 "
+		FMT(cmd, sizeof(cmd), "/usr/bin/python3 "
 		    "%s/../stem/check_ours.py %s %s.onion >/dev/null",
 		    getenv("OBHSM_TESTDATA") != NULL ?
 		    getenv("OBHSM_TESTDATA") : "tests/vectors", path,
@@ -1000,7 +782,7 @@ test_signer_policy(void)
 {
 	struct msg_conn	 c;
 	struct msg	 m;
-	struct key	 other;
+	struct sfx_key	 other;
 	struct buf	*body, *desc;
 	uint8_t		 raw[HS_CERT_LEN], k[32], *big;
 	uint64_t	 rev;
@@ -1011,7 +793,7 @@ test_signer_policy(void)
 		TEST_SKIP("happy path did not run");
 	before = audit_records();
 	conn_open(&c, 1);
-	key_make(&other, F.tp);
+	CU_ASSERT_FATAL(sfx_key_make(&other, F.tp, PERIOD) == 0);
 
 	/* A service that is not configured. */
 	rev = get_params(&c);
@@ -1040,20 +822,21 @@ test_signer_policy(void)
 	buf_free(body);
 
 	/* An intro point the backend published, redirected elsewhere. */
-	F.bdesc[0].intro[0].linkspec[5] ^= 0x55;
+	F.bk[0].desc.intro[0].linkspec[5] ^= 0x55;
 	body = master_body(pick, 1, rev, F.cert08);
-	F.bdesc[0].intro[0].linkspec[5] ^= 0x55;
+	F.bk[0].desc.intro[0].linkspec[5] ^= 0x55;
 	CU_ASSERT_FATAL(send_sign(&c, F.master.addr, F.tp, buf_ptr(body),
 	    buf_len(body), &m) == 0);
 	expect_error(&m, PROTO_R_INTRO);
 	buf_free(body);
 	/* Same intro point with another onion key (a relay-side swap). */
 	{
-		struct hs_intro_point	save = F.bdesc[0].intro[2];
+		struct hs_intro_point	save = F.bk[0].desc.intro[2];
 
-		CU_ASSERT(ob_random(F.bdesc[0].intro[2].onion_key, 32) == 0);
+		CU_ASSERT(ob_random(F.bk[0].desc.intro[2].onion_key,
+		    32) == 0);
 		body = master_body((const size_t[]){ 2 }, 1, rev, F.cert08);
-		F.bdesc[0].intro[2] = save;
+		F.bk[0].desc.intro[2] = save;
 	}
 	CU_ASSERT_FATAL(send_sign(&c, F.master.addr, F.tp, buf_ptr(body),
 	    buf_len(body), &m) == 0);
@@ -1062,7 +845,7 @@ test_signer_policy(void)
 	/* An intro point nobody published, with certs the collector made
 	 * itself (it has no token key): the body does not even decode. */
 	{
-		struct hs_intro_point	save = F.bdesc[1].intro[0];
+		struct hs_intro_point	save = F.bk[1].desc.intro[0];
 		uint8_t			c9[HS_CERT_LEN], cb[HS_CERT_LEN];
 
 		memcpy(c9, F.cert09[N_INTRO], HS_CERT_LEN);
@@ -1078,7 +861,7 @@ test_signer_policy(void)
 		    F.cert08);
 		memcpy(F.cert09[N_INTRO], c9, HS_CERT_LEN);
 		memcpy(F.cert0b[N_INTRO], cb, HS_CERT_LEN);
-		F.bdesc[1].intro[0] = save;
+		F.bk[1].desc.intro[0] = save;
 	}
 	CU_ASSERT_FATAL(send_sign(&c, F.master.addr, F.tp, buf_ptr(body),
 	    buf_len(body), &m) == 0);
@@ -1132,15 +915,15 @@ test_signer_policy(void)
 	    F.tp, desc, &m) == 0);
 	expect_error(&m, PROTO_R_BACKEND);
 	CU_ASSERT_FATAL(send_backend_desc(&c, F.master.addr,
-	    F.backend[1].addr, F.tp, desc, &m) == 0);
+	    F.bk[1].key.addr, F.tp, desc, &m) == 0);
 	expect_error(&m, PROTO_R_BACKEND_DESC);
 	buf_free(desc);
 	/* A replay of an older descriptor of a backend. */
-	F.bdesc[0].revision_counter--;
+	F.bk[0].desc.revision_counter--;
 	desc = backend_desc_encode(0);
-	F.bdesc[0].revision_counter++;
+	F.bk[0].desc.revision_counter++;
 	CU_ASSERT_FATAL(send_backend_desc(&c, F.master.addr,
-	    F.backend[0].addr, F.tp, desc, &m) == 0);
+	    F.bk[0].key.addr, F.tp, desc, &m) == 0);
 	expect_error(&m, PROTO_R_BACKEND_DESC);
 	buf_free(desc);
 
@@ -1165,6 +948,21 @@ test_signer_policy(void)
 	conn_close(&c);
 }
 
+/* Request type with payload p (freed; NULL for none): refused for
+ * reason, then the signer hangs up. */
+static void
+expect_hangup(struct msg_conn *c, uint16_t type, struct buf *p,
+    uint16_t reason)
+{
+	struct msg	m;
+
+	CU_ASSERT_FATAL(msg_conn_call(c, type, p, &m, T_MS) == 0);
+	buf_free(p);
+	expect_error(&m, reason);
+	expect_closed(c);
+	conn_close(c);
+}
+
 /* Connection errors: a reason, then the signer hangs up. */
 static void
 test_signer_session(void)
@@ -1181,10 +979,7 @@ test_signer_session(void)
 
 	/* A message before the handshake. */
 	conn_open(&c, 0);
-	CU_ASSERT_FATAL(msg_conn_call(&c, PROTO_STATUS, NULL, &m, T_MS) == 0);
-	expect_error(&m, PROTO_R_NOT_PERMITTED);
-	expect_closed(&c);
-	conn_close(&c);
+	expect_hangup(&c, PROTO_STATUS, NULL, PROTO_R_NOT_PERMITTED);
 
 	/* Another protocol version. */
 	conn_open(&c, 0);
@@ -1192,40 +987,22 @@ test_signer_session(void)
 	CU_ASSERT(msg_put_u32(p, PROTO_VERSION + 1) == 0 &&
 	    msg_put_u8(p, PROTO_ROLE_COLLECTOR) == 0 &&
 	    msg_put_str(p, "future") == 0);
-	CU_ASSERT_FATAL(msg_conn_call(&c, PROTO_HELLO, p, &m, T_MS) == 0);
-	buf_free(p);
-	expect_error(&m, PROTO_R_VERSION);
-	expect_closed(&c);
-	conn_close(&c);
+	expect_hangup(&c, PROTO_HELLO, p, PROTO_R_VERSION);
 
 	/* An unknown message type. */
 	conn_open(&c, 1);
-	CU_ASSERT_FATAL(msg_conn_call(&c, 0x0999, NULL, &m, T_MS) == 0);
-	expect_error(&m, PROTO_R_UNKNOWN_TYPE);
-	expect_closed(&c);
-	conn_close(&c);
+	expect_hangup(&c, 0x0999, NULL, PROTO_R_UNKNOWN_TYPE);
 
 	/* A second HELLO is not permitted. */
 	conn_open(&c, 1);
-	CU_ASSERT_FATAL((p = msg_payload_new()) != NULL);
-	CU_ASSERT(msg_put_u32(p, PROTO_VERSION) == 0 &&
-	    msg_put_u8(p, PROTO_ROLE_COLLECTOR) == 0 &&
-	    msg_put_str(p, "again") == 0);
-	CU_ASSERT_FATAL(msg_conn_call(&c, PROTO_HELLO, p, &m, T_MS) == 0);
-	buf_free(p);
-	expect_error(&m, PROTO_R_NOT_PERMITTED);
-	expect_closed(&c);
-	conn_close(&c);
+	CU_ASSERT_FATAL((p = sfx_hello("again")) != NULL);
+	expect_hangup(&c, PROTO_HELLO, p, PROTO_R_NOT_PERMITTED);
 
 	/* Leftover bytes in a payload. */
 	conn_open(&c, 1);
 	CU_ASSERT_FATAL((p = msg_payload_new()) != NULL);
 	CU_ASSERT(msg_put_u8(p, 1) == 0);
-	CU_ASSERT_FATAL(msg_conn_call(&c, PROTO_STATUS, p, &m, T_MS) == 0);
-	buf_free(p);
-	expect_error(&m, PROTO_R_MALFORMED);
-	expect_closed(&c);
-	conn_close(&c);
+	expect_hangup(&c, PROTO_STATUS, p, PROTO_R_MALFORMED);
 
 	/* A frame header announcing more than the cap. */
 	conn_open(&c, 1);
@@ -1262,7 +1039,7 @@ test_signer_peer(void)
 		ok = 0;
 		if (setresgid(65534, 65534, 65534) == 0 &&
 		    setresuid(65534, 65534, 65534) == 0 &&
-		    (fd = sock_connect()) != -1 &&
+		    (fd = sfx_connect(F.sock)) != -1 &&
 		    msg_conn_init(&c, fd) == 0 &&
 		    msg_conn_recv(&c, &m, T_MS) == 0 &&
 		    m.type == PROTO_ERROR) {
@@ -1285,56 +1062,35 @@ test_signer_peer(void)
 static int
 log_has(const char *s)
 {
-	uint8_t	*d;
-	size_t	 n;
-	int	 r;
-
-	if ((d = test_read_file(F.log, &n)) == NULL)
-		return 0;
-	r = strstr((const char *)d, s) != NULL;
-	free(d);
-	return r;
+	return sfx_file_has(F.log, s);
 }
 
 /* Feed both backend descriptors and recertify everything again. */
 static void
 feed_backends(struct msg_conn *c, uint32_t *sigs)
 {
-	struct msg	 m;
-	struct buf	*desc, *p, cert;
-	uint8_t		 auth[32], n;
-	size_t		 b;
+	struct hs_intro_point	 ips[N_IP];
+	struct msg		 m;
+	struct buf		*desc;
+	uint8_t			 c09[N_IP][HS_CERT_LEN];
+	uint8_t			 c0b[N_IP][HS_CERT_LEN];
+	size_t			 b;
 
 	for (b = 0; b < N_BACKENDS; b++) {
 		desc = backend_desc_encode(b);
 		CU_ASSERT_FATAL(send_backend_desc(c, F.master.addr,
-		    F.backend[b].addr, F.tp, desc, &m) == 0);
+		    F.bk[b].key.addr, F.tp, desc, &m) == 0);
 		buf_free(desc);
 		CU_ASSERT_FATAL(m.type == PROTO_BACKEND_DESC_OK);
 	}
-	CU_ASSERT_FATAL((p = msg_payload_new()) != NULL);
-	CU_ASSERT_FATAL(msg_put_str(p, F.master.addr) == 0 &&
-	    msg_put_u64(p, F.tp) == 0 &&
-	    msg_put_u8(p, N_BACKENDS * N_INTRO) == 0);
-	for (b = 0; b < N_BACKENDS * N_INTRO; b++)
-		CU_ASSERT_FATAL(msg_put_fixed(p, F.bdesc[b / N_INTRO]
-		    .intro[b % N_INTRO].auth_key_cert.certified_key, 32) == 0);
-	CU_ASSERT_FATAL(msg_conn_call(c, PROTO_RECERTIFY, p, &m, T_MS) == 0);
-	buf_free(p);
+	CU_ASSERT_FATAL(send_recertify_all(c, &m) == 0);
 	CU_ASSERT_FATAL(m.type == PROTO_RECERTIFY_OK);
-	CU_ASSERT(msg_get_u32(&m, sigs) == 0);
-	CU_ASSERT(msg_get_u8(&m, &n) == 0 && n == N_BACKENDS * N_INTRO);
-	for (b = 0; b < n; b++) {
-		CU_ASSERT(msg_get_fixed(&m, auth, 32) == 0);
-		/* Ed25519 is deterministic: the same certs as before. */
-		CU_ASSERT(msg_get_data(&m, &cert, HS_CERT_MAX_LEN) == 0 &&
-		    buf_len(&cert) == HS_CERT_LEN &&
-		    memcmp(buf_ptr(&cert), F.cert09[b], HS_CERT_LEN) == 0);
-		CU_ASSERT(msg_get_data(&m, &cert, HS_CERT_MAX_LEN) == 0 &&
-		    buf_len(&cert) == HS_CERT_LEN &&
-		    memcmp(buf_ptr(&cert), F.cert0b[b], HS_CERT_LEN) == 0);
-	}
-	CU_ASSERT(msg_end(&m) == 0);
+	all_intro(ips);
+	CU_ASSERT_FATAL(sfx_recertify_reply(&m, sigs, ips, N_IP, c09,
+	    c0b) == 0);
+	/* Ed25519 is deterministic: the same certs as before. */
+	CU_ASSERT(memcmp(c09, F.cert09, sizeof(c09)) == 0);
+	CU_ASSERT(memcmp(c0b, F.cert0b, sizeof(c0b)) == 0);
 }
 
 /*
@@ -1368,7 +1124,7 @@ test_signer_restart(void)
 
 	/* Restart: SIGTERM with a half-read peer still connected. */
 	before = audit_records();
-	CU_ASSERT(signer_reap(&st) == 0);
+	CU_ASSERT(sfx_signer_reap(&F.signer, &st, STOP_MS) == 0);
 	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	conn_close(&slow);
 	signer_start();
@@ -1397,7 +1153,7 @@ test_signer_restart(void)
 	CU_ASSERT(audit_records() == seq);
 
 	/* SIGHUP: reloaded, same token session, still answering. */
-	CU_ASSERT(kill(F.pid, SIGHUP) == 0);
+	CU_ASSERT(kill(F.signer.pid, SIGHUP) == 0);
 	for (i = 0; i < 200 && !log_has("reloaded"); i++)
 		nanosleep(&ts, NULL);
 	CU_ASSERT(log_has("reloaded"));
@@ -1407,11 +1163,11 @@ test_signer_restart(void)
 	 * generates it again, under the seccomp filter.
 	 */
 	token_key_destroy(&F.master, F.tp + 2);
-	CU_ASSERT(kill(F.pid, SIGHUP) == 0);
+	CU_ASSERT(kill(F.signer.pid, SIGHUP) == 0);
 	for (i = 0; i < 200 && !log_has("generated token key"); i++)
 		nanosleep(&ts, NULL);
 	CU_ASSERT(log_has("generated token key"));
-	CU_ASSERT(waitpid(F.pid, &st, WNOHANG) == 0);
+	CU_ASSERT(waitpid(F.signer.pid, &st, WNOHANG) == 0);
 	CU_ASSERT_FATAL(msg_conn_call(&c, PROTO_STATUS, NULL, &m, T_MS) == 0);
 	CU_ASSERT(m.type == PROTO_STATUS_OK);
 	feed_backends(&c, &sigs);
@@ -1539,10 +1295,10 @@ signer_kill9(void)
 {
 	int	st;
 
-	CU_ASSERT(kill(F.pid, SIGKILL) == 0);
-	CU_ASSERT(waitpid(F.pid, &st, 0) == F.pid);
+	CU_ASSERT(kill(F.signer.pid, SIGKILL) == 0);
+	CU_ASSERT(waitpid(F.signer.pid, &st, 0) == F.signer.pid);
 	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-	F.pid = 0;
+	F.signer.pid = 0;
 }
 
 /*
@@ -1673,7 +1429,8 @@ test_signer_status_stop(void)
 	CU_ASSERT_FATAL(msg_conn_call(&c, PROTO_STATUS, NULL, &m, T_MS) == 0);
 	CU_ASSERT_FATAL(m.type == PROTO_STATUS_OK);
 	CU_ASSERT(msg_get_u64(&m, &now) == 0 && msg_get_u64(&m, &sigs) == 0);
-	CU_ASSERT(msg_get_u32(&m, &total) == 0 && msg_get_u32(&m, &first) == 0);
+	CU_ASSERT(msg_get_u32(&m, &total) == 0 &&
+	    msg_get_u32(&m, &first) == 0);
 	CU_ASSERT(msg_get_u16(&m, &n16) == 0 && n16 == 3);
 	/* The online service comes first, as configured. */
 	CU_ASSERT(msg_get_str(&m, svc, sizeof(svc)) == 0);
@@ -1683,9 +1440,9 @@ test_signer_status_stop(void)
 	CU_ASSERT(msg_get_str(&m, warn, sizeof(warn)) == 0);
 	conn_close(&c);
 
-	CU_ASSERT(signer_reap(&st) == 0);
+	CU_ASSERT(sfx_signer_reap(&F.signer, &st, STOP_MS) == 0);
 	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	F.pid = 0;
+	F.signer.pid = 0;
 	provision_free(F.store_b);
 	F.store_b = NULL;
 	/* Never killed by its own seccomp filter along the way. */
@@ -1703,10 +1460,10 @@ conf_check(const char *text, const char *want)
 	size_t	 n;
 	int	 st, ok;
 
-	fmt(path, sizeof(path), "%s/check.conf", test_tmpdir());
-	fmt(out, sizeof(out), "%s/check.out", test_tmpdir());
+	FMT(path, sizeof(path), "%s/check.conf", test_tmpdir());
+	FMT(out, sizeof(out), "%s/check.out", test_tmpdir());
 	write_file(path, text, 0600);
-	fmt(cmd, sizeof(cmd), "%s -n -f %s >%s 2>&1", signer_binary(), path,
+	FMT(cmd, sizeof(cmd), "%s -n -f %s >%s 2>&1", signer_binary(), path,
 	    out);
 	st = system(cmd);
 	if ((d = test_read_file(out, &n)) == NULL)
@@ -1744,25 +1501,25 @@ test_signer_conf(void)
 		char	*t2 = malloc(n + 32);
 
 		CU_ASSERT_FATAL(t2 != NULL);
-		fmt(t2, n + 32, "collector-uid = 0\n%s", text);
+		FMT(t2, n + 32, "collector-uid = 0\n%s", text);
 		CU_ASSERT(conf_check(t2, "configuration OK") == 0);
 		free(t2);
 	}
 	free(sample);
 
-	fmt(buf, sizeof(buf), "collector-uid = 0\n%s  backends = { "
+	FMT(buf, sizeof(buf), "collector-uid = 0\n%s  backends = { "
 	    "\"sp3k262uwy4r2k3ycr5awluarykdpag6a7y33jxop4cs2lu5uz5sseqe\" }\n"
 	    "}\n", svc);
-	CU_ASSERT(conf_check(buf, "config: backend \"sp3k") == 1);
-	fmt(buf, sizeof(buf), "collector-uid = 0\n%s  backends = { "
+	CU_ASSERT(conf_check(buf, "config: backend: \"sp3k") == 1);
+	FMT(buf, sizeof(buf), "collector-uid = 0\n%s  backends = { "
 	    "\"sp3k262uwy4r2k3ycr5awluarykdpag6a7y33jxop4cs2lu5uz5sseqd\" }\n"
 	    "  key-mode = \"sometimes\"\n}\n", svc);
 	CU_ASSERT(conf_check(buf, "key-mode") == 1);
-	fmt(buf, sizeof(buf), "%s  backends = { "
+	FMT(buf, sizeof(buf), "%s  backends = { "
 	    "\"sp3k262uwy4r2k3ycr5awluarykdpag6a7y33jxop4cs2lu5uz5sseqd\" }\n"
 	    "}\n", svc);
 	CU_ASSERT(conf_check(buf, "collector-uid or collector-user") == 1);
-	fmt(buf, sizeof(buf), "collector-uid = 0\nperiod-length = 2\n%s"
+	FMT(buf, sizeof(buf), "collector-uid = 0\nperiod-length = 2\n%s"
 	    "  backends = { "
 	    "\"sp3k262uwy4r2k3ycr5awluarykdpag6a7y33jxop4cs2lu5uz5sseqd\" }\n"
 	    "}\n", svc);
@@ -1772,6 +1529,39 @@ test_signer_conf(void)
 	CU_ASSERT(conf_check("collector-uid = 0\n", "service") == 1);
 	CU_ASSERT(conf_check("service \"x\" { backends = {\n",
 	    "") == 1);
+}
+
+/*
+ * The old layout's revision floor files (one per blinded key) are taken
+ * into the journal at start-up, then removed; such a floor above the
+ * clock stops the period.  Last: it leaves the master's period stopped.
+ */
+static void
+test_signer_floors_migrate(void)
+{
+	struct msg_conn	 c;
+	struct msg	 m;
+	char		 path[PATH_MAX], hx[2 * ED25519_PK_LEN + 1];
+
+	fixture();
+	if (F.ready != 1 || F.last_rev == 0)
+		TEST_SKIP("happy path did not run");
+	signer_stop();
+	CU_ASSERT_FATAL(hex_encode(hx, sizeof(hx), F.master.bl_pk,
+	    ED25519_PK_LEN, 0) == 0);
+	FMT(path, sizeof(path), "%s/state/revision-%s", F.dir, hx);
+	write_file(path, "18446744073709551000\n", 0600);
+	(void)mkdir(F.sockdir, 0755);
+	signer_start();
+	conn_open(&c, 1);
+	CU_ASSERT_FATAL(send_params(&c, F.master.addr, F.tp, &m) == 0);
+	expect_error(&m, PROTO_R_REVISION);
+	conn_close(&c);
+	CU_ASSERT(access(path, F_OK) == -1 && errno == ENOENT);
+	FMT(path, sizeof(path), "%s/state/revision-floors", F.dir);
+	CU_ASSERT(sfx_file_has(path, hx) == 1);
+	CU_ASSERT(sfx_file_has(path, " 18446744073709551000 ") == 1);
+	signer_stop();
 }
 
 static const struct test_case signer_tests[] = {
@@ -1785,6 +1575,7 @@ static const struct test_case signer_tests[] = {
 	{ "crash",		test_signer_crash },
 	{ "status_stop",	test_signer_status_stop },
 	{ "conf",		test_signer_conf },
+	{ "floors_migrate",	test_signer_floors_migrate },
 	{ NULL, NULL }
 };
 

@@ -9,35 +9,29 @@
  * daemon keeps answering.  A wrong PIN at start is tried exactly once
  * and the daemon exits non-zero saying so.
  *
- * The fixture follows tests/test_signer.c (online identity mode, backend
- * descriptors fed through the socket, RECERTIFY for token signatures).
+ * The fixture is tests/signer_fixture.c's, as in tests/test_signer.c
+ * (online identity mode, backend descriptors fed through the socket,
+ * RECERTIFY for token signatures).
  */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
 #include <limits.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
-#include "crypto.h"
-#include "err.h"
-#include "hs_cert.h"
 #include "hs_desc.h"
 #include "hs_keys.h"
 #include "msg.h"
 #include "proto.h"
 #include "provision.h"
+#include "signer_fixture.h"
 #include "tests.h"
 
 #define PERIOD		1440
@@ -47,128 +41,26 @@
 #define T_MS		20000	/* reply timeout: ASan + SoftHSM */
 #define HSM_T_MS	2000	/* the signer's hsm-timeout */
 #define HANG_MS		5000	/* longer than HSM_T_MS */
-
-struct key {
-	uint8_t			sk[ED25519_EXPANDED_LEN];
-	uint8_t			pk[ED25519_PK_LEN];
-	char			addr[HS_ADDR_LEN + 1];
-	uint8_t			bl_sk[ED25519_EXPANDED_LEN];
-	uint8_t			bl_pk[ED25519_PK_LEN];
-	struct hs_signer	bl_signer;
-};
+#define START_MS	30000
+#define STOP_MS		5000
 
 static struct {
 	int		 ready;		/* set up (1), skipped (-1) */
 	char		 dir[PATH_MAX];
 	char		 sock[PATH_MAX];
 	char		 log[PATH_MAX];
+	char		 conf[PATH_MAX];
+	char		 bin[PATH_MAX];
 	char		 ctl[PATH_MAX];
 	char		 counters[PATH_MAX];
 	char		 module[PATH_MAX];
 	char		 softhsm_conf[PATH_MAX];
-	pid_t		 pid;
+	const char	*env[9];	/* the daemon's: see fixture() */
+	struct sfx_signer signer;
 	uint64_t	 tp;
-	struct key	 master;
-	struct key	 backend[N_BACKENDS];
-	struct key	 ds[N_BACKENDS];
-	struct hs_signer ds_signer[N_BACKENDS];
-	struct hs_desc	 bdesc[N_BACKENDS];
+	struct sfx_key	 master;
+	struct sfx_backend bk[N_BACKENDS];
 } F;
-
-static void fmt(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-fmt(char *out, size_t len, const char *f, ...)
-{
-	va_list	ap;
-	int	n;
-
-	va_start(ap, f);
-	n = vsnprintf(out, len, f, ap);
-	va_end(ap);
-	CU_ASSERT_FATAL(n >= 0 && (size_t)n < len);
-}
-
-static void
-key_make(struct key *k, uint64_t tp)
-{
-	uint8_t	seed[32];
-
-	CU_ASSERT_FATAL(ob_random(seed, sizeof(seed)) == 0);
-	CU_ASSERT_FATAL(hs_expanded_from_seed(k->sk, seed) == 0);
-	CU_ASSERT_FATAL(hs_expanded_pubkey(k->pk, k->sk) == 0);
-	CU_ASSERT_FATAL(hs_address_encode(k->addr, k->pk) == 0);
-	CU_ASSERT_FATAL(hs_blind_seckey(k->bl_sk, k->sk, k->pk, tp,
-	    PERIOD) == 0);
-	CU_ASSERT_FATAL(hs_blind_pubkey(k->bl_pk, k->pk, tp, PERIOD) == 0);
-	hs_signer_expanded(&k->bl_signer, k->bl_sk, k->bl_pk);
-}
-
-static void
-cert_make(struct hs_cert *c, uint8_t type, uint32_t exp,
-    const uint8_t certified[32], const struct hs_signer *s)
-{
-	uint8_t	raw[HS_CERT_LEN];
-
-	CU_ASSERT_FATAL(hs_cert_build(raw, type, exp, certified, s) == 0);
-	CU_ASSERT_FATAL(hs_cert_parse(c, raw, sizeof(raw)) == 0);
-}
-
-/* A backend descriptor as a stock tor would publish it. */
-static void
-backend_desc_make(size_t b, time_t now)
-{
-	struct hs_desc		*d = &F.bdesc[b];
-	struct hs_intro_point	*ip;
-	uint8_t			 k[32];
-	size_t			 i, n;
-
-	hs_desc_init(d);
-	d->lifetime_min = HS_DESC_LIFETIME_DEFAULT;
-	d->revision_counter = 1000 + b;
-	cert_make(&d->signing_cert, HS_CERT_TYPE_DESC_SIGNING,
-	    hs_cert_expiry_desc_signing(now), F.ds[b].pk,
-	    &F.backend[b].bl_signer);
-	d->has_flow_control = 1;
-	fmt(d->flow_control_versions, sizeof(d->flow_control_versions),
-	    "1-2");
-	d->flow_control_sendme_inc = 31;
-	for (i = 0; i < N_INTRO; i++) {
-		ip = &d->intro[i];
-		n = 0;
-		ip->linkspec[n++] = 2;
-		ip->linkspec[n++] = 0;	/* IPv4 */
-		ip->linkspec[n++] = 6;
-		CU_ASSERT_FATAL(ob_random(ip->linkspec + n, 6) == 0);
-		n += 6;
-		ip->linkspec[n++] = 2;	/* legacy id */
-		ip->linkspec[n++] = 20;
-		CU_ASSERT_FATAL(ob_random(ip->linkspec + n, 20) == 0);
-		n += 20;
-		ip->linkspec_len = n;
-		CU_ASSERT_FATAL(ob_random(ip->onion_key, 32) == 0);
-		CU_ASSERT_FATAL(ob_random(ip->enc_key, 32) == 0);
-		CU_ASSERT_FATAL(ob_random(k, 32) == 0);
-		cert_make(&ip->auth_key_cert, HS_CERT_TYPE_AUTH_HS_IP_KEY,
-		    hs_cert_expiry_intro(now), k, &F.ds_signer[b]);
-		CU_ASSERT_FATAL(ob_random(k, 32) == 0);
-		cert_make(&ip->enc_key_cert, HS_CERT_TYPE_CROSS_HS_IP_KEYS,
-		    hs_cert_expiry_intro(now), k, &F.ds_signer[b]);
-	}
-	d->n_intro = N_INTRO;
-}
-
-static void
-write_file(const char *path, const char *text, mode_t mode)
-{
-	FILE	*f;
-
-	CU_ASSERT_FATAL((f = fopen(path, "w")) != NULL);
-	CU_ASSERT(fputs(text, f) >= 0);
-	CU_ASSERT(fclose(f) == 0);
-	CU_ASSERT(chmod(path, mode) == 0);
-}
 
 /* The fault module's control file, replaced whole (doc/p11fault.md). */
 static void
@@ -176,8 +68,8 @@ ctl_set(const char *text)
 {
 	char	tmp[PATH_MAX];
 
-	fmt(tmp, sizeof(tmp), "%s.new", F.ctl);
-	write_file(tmp, text, 0600);
+	CU_ASSERT_FATAL(sfx_fmt(tmp, sizeof(tmp), "%s.new", F.ctl) == 0);
+	CU_ASSERT_FATAL(sfx_write_file(tmp, text, 0600) == 0);
 	CU_ASSERT_FATAL(rename(tmp, F.ctl) == 0);
 }
 
@@ -204,15 +96,7 @@ counter_get(const char *name)
 static int
 log_has(const char *s)
 {
-	uint8_t	*d;
-	size_t	 n;
-	int	 r;
-
-	if ((d = test_read_file(F.log, &n)) == NULL)
-		return 0;
-	r = strstr((const char *)d, s) != NULL;
-	free(d);
-	return r;
+	return sfx_file_has(F.log, s);
 }
 
 static long
@@ -224,252 +108,126 @@ now_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static const char *
-builddir_path(char *out, size_t len, const char *rel)
-{
-	const char	*bd = getenv("OBHSM_BUILDDIR");
-
-	fmt(out, len, "%s/%s", bd != NULL ? bd : ".", rel);
-	return out;
-}
-
-static int
-sock_connect(void)
-{
-	struct sockaddr_un	sun;
-	int			fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	fmt(sun.sun_path, sizeof(sun.sun_path), "%s", F.sock);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		close(fd);
-		return -1;
-	}
-	(void)fcntl(fd, F_SETFL, O_NONBLOCK);
-	return fd;
-}
-
-/* SIGTERM, wait up to 5 s, then SIGKILL: never leave a daemon behind. */
-static int
-signer_reap(int *st)
-{
-	struct timespec	ts = { 0, 50 * 1000 * 1000 };
-	int		i;
-
-	if (F.pid <= 0)
-		return -1;
-	(void)kill(F.pid, SIGTERM);
-	for (i = 0; i < 100; i++) {
-		if (waitpid(F.pid, st, WNOHANG) == F.pid) {
-			F.pid = 0;
-			return 0;
-		}
-		nanosleep(&ts, NULL);
-	}
-	fprintf(stderr, "obhsm-signer %ld did not exit; killed\n",
-	    (long)F.pid);
-	(void)kill(F.pid, SIGKILL);
-	(void)waitpid(F.pid, st, 0);
-	F.pid = 0;
-	return -1;
-}
-
 static void
 signer_stop(void)
 {
 	int	st;
 
-	if (F.pid > 0)
-		(void)signer_reap(&st);
+	(void)sfx_signer_reap(&F.signer, &st, STOP_MS);
 	if (F.sock[0] != '\0')
 		(void)unlink(F.sock);
 }
 
 static void
-signer_spawn(void)
-{
-	char	conf[PATH_MAX], bin[PATH_MAX];
-	int	logfd;
-
-	fmt(conf, sizeof(conf), "%s/signer.conf", F.dir);
-	builddir_path(bin, sizeof(bin), "obhsm-signer");
-	F.pid = fork();
-	CU_ASSERT_FATAL(F.pid != -1);
-	if (F.pid == 0) {
-		/* Only the daemon's environment: other suites load the
-		 * fault module and SoftHSM with their own. */
-		if (setenv("SOFTHSM2_CONF", F.softhsm_conf, 1) != 0 ||
-		    setenv("OBHSM_P11FAULT_MODULE",
-		    "/usr/lib/softhsm/libsofthsm2.so", 1) != 0 ||
-		    setenv("OBHSM_P11FAULT_CONTROL", F.ctl, 1) != 0 ||
-		    setenv("OBHSM_P11FAULT_COUNTERS", F.counters, 1) != 0)
-			_exit(126);
-		logfd = open(F.log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (logfd != -1) {
-			dup2(logfd, 2);
-			close(logfd);
-		}
-		execl(bin, "obhsm-signer", "-d", "-v", "-f", conf,
-		    (char *)NULL);
-		_exit(127);
-	}
-}
-
-static void
-signer_start(void)
-{
-	struct timespec	ts = { 0, 50 * 1000 * 1000 };
-	int		fd, i;
-
-	signer_spawn();
-	for (i = 0; i < 600; i++) {
-		if ((fd = sock_connect()) != -1) {
-			close(fd);
-			return;
-		}
-		if (waitpid(F.pid, NULL, WNOHANG) == F.pid) {
-			F.pid = 0;
-			break;
-		}
-		nanosleep(&ts, NULL);
-	}
-	fprintf(stderr, "signer did not start; see %s\n", F.log);
-	CU_FAIL_FATAL("signer did not start");
-}
-
-static void
 fixture(void)
 {
-	char	text[8192], path[PATH_MAX], bin[PATH_MAX], cmd[PATH_MAX + 128];
-	time_t	now = time(NULL);
-	size_t	b;
-	int	r;
+	struct sfx_conf	 sc;
+	struct buf	*t;
+	const char	*backends[N_BACKENDS];
+	char		 path[PATH_MAX];
+	time_t		 now = time(NULL);
+	size_t		 b;
 
 	if (F.ready != 0)
 		return;
 	F.ready = -1;
-	if (access("/usr/lib/softhsm/libsofthsm2.so", R_OK) != 0 ||
-	    system("command -v softhsm2-util >/dev/null") != 0)
+	if (!sfx_have_softhsm())
 		return;
-	builddir_path(F.module, sizeof(F.module),
-	    "tests/p11fault/.libs/obhsm-p11fault.so");
-	if (access(builddir_path(bin, sizeof(bin), "obhsm-signer"),
-	    X_OK) != 0 || access(F.module, R_OK) != 0) {
-		fprintf(stderr, "  (no %s or %s; set OBHSM_BUILDDIR)\n", bin,
+	CU_ASSERT_FATAL(sfx_fmt(F.module, sizeof(F.module), "%s/%s",
+	    getenv("OBHSM_BUILDDIR") != NULL ? getenv("OBHSM_BUILDDIR") : ".",
+	    "tests/p11fault/.libs/obhsm-p11fault.so") == 0);
+	sfx_signer_binary(F.bin, sizeof(F.bin));
+	if (access(F.bin, X_OK) != 0 || access(F.module, R_OK) != 0) {
+		fprintf(stderr, "  (no %s or %s; set OBHSM_BUILDDIR)\n", F.bin,
 		    F.module);
 		return;
 	}
-	fmt(F.dir, sizeof(F.dir), "%s/signer_fault", test_tmpdir());
+	CU_ASSERT_FATAL(sfx_fmt(F.dir, sizeof(F.dir), "%s/signer_fault",
+	    test_tmpdir()) == 0);
 	CU_ASSERT_FATAL(mkdir(F.dir, 0700) == 0);
-	fmt(F.sock, sizeof(F.sock), "%s/signer.sock", F.dir);
-	fmt(F.log, sizeof(F.log), "%s/signer.log", F.dir);
-	fmt(F.ctl, sizeof(F.ctl), "%s/p11fault.ctl", F.dir);
-	fmt(F.counters, sizeof(F.counters), "%s/p11fault.counters", F.dir);
+	CU_ASSERT_FATAL(sfx_fmt(F.sock, sizeof(F.sock), "%s/signer.sock",
+	    F.dir) == 0 &&
+	    sfx_fmt(F.log, sizeof(F.log), "%s/signer.log", F.dir) == 0 &&
+	    sfx_fmt(F.conf, sizeof(F.conf), "%s/signer.conf", F.dir) == 0 &&
+	    sfx_fmt(F.ctl, sizeof(F.ctl), "%s/p11fault.ctl", F.dir) == 0 &&
+	    sfx_fmt(F.counters, sizeof(F.counters), "%s/p11fault.counters",
+	    F.dir) == 0);
 
-	/* A throwaway token. */
-	fmt(path, sizeof(path), "%s/tokens", F.dir);
-	CU_ASSERT_FATAL(mkdir(path, 0700) == 0);
-	fmt(text, sizeof(text), "directories.tokendir = %s\n"
-	    "objectstore.backend = file\nlog.level = ERROR\n", path);
-	fmt(F.softhsm_conf, sizeof(F.softhsm_conf), "%s/softhsm2.conf",
-	    F.dir);
-	write_file(F.softhsm_conf, text, 0600);
-	fmt(cmd, sizeof(cmd), "SOFTHSM2_CONF='%s' softhsm2-util --init-token "
-	    "--free --label obhsm-fault --pin 1234 --so-pin 5678 >/dev/null",
-	    F.softhsm_conf);
-	r = system(cmd);
-	CU_ASSERT_FATAL(r == 0);
-	fmt(path, sizeof(path), "%s/pin", F.dir);
-	write_file(path, "1234\n", 0600);
-
+	/* A throwaway token, seen by the daemon only through the fault
+	 * module: other suites load it and SoftHSM with their own
+	 * environment. */
+	CU_ASSERT_FATAL(sfx_token_init(F.dir, "obhsm-fault", F.softhsm_conf,
+	    sizeof(F.softhsm_conf)) == 0);
+	F.env[0] = "SOFTHSM2_CONF";
+	F.env[1] = F.softhsm_conf;
+	F.env[2] = "OBHSM_P11FAULT_MODULE";
+	F.env[3] = SFX_SOFTHSM;
+	F.env[4] = "OBHSM_P11FAULT_CONTROL";
+	F.env[5] = F.ctl;
+	F.env[6] = "OBHSM_P11FAULT_COUNTERS";
+	F.env[7] = F.counters;
+	F.env[8] = NULL;
 	ctl_set("removed 0\n");
 
+	/* The master (online identity mode) and its backends. */
 	F.tp = hs_time_period(now, PERIOD, ROT);
-	key_make(&F.master, F.tp);
-	fmt(path, sizeof(path), "%s/identity", F.dir);
-	CU_ASSERT_FATAL(mkdir(path, 0700) == 0);
-	CU_ASSERT_FATAL(provision_identity_write(path, F.master.sk,
-	    F.master.pk) == 0);
+	CU_ASSERT_FATAL(sfx_key_make(&F.master, F.tp, PERIOD) == 0);
+	CU_ASSERT_FATAL(sfx_fmt(path, sizeof(path), "%s/identity",
+	    F.dir) == 0);
+	CU_ASSERT_FATAL(sfx_identity_write(path, &F.master) == 0);
 	for (b = 0; b < N_BACKENDS; b++) {
-		key_make(&F.backend[b], F.tp);
-		key_make(&F.ds[b], F.tp);
-		hs_signer_expanded(&F.ds_signer[b], F.ds[b].sk, F.ds[b].pk);
-		backend_desc_make(b, now);
+		CU_ASSERT_FATAL(sfx_backend_make(&F.bk[b], F.tp, PERIOD,
+		    N_INTRO, 1000 + b, now) == 0);
+		backends[b] = F.bk[b].key.addr;
 	}
-	fmt(path, sizeof(path), "%s/state", F.dir);
+	CU_ASSERT_FATAL(sfx_fmt(path, sizeof(path), "%s/state", F.dir) == 0);
 	CU_ASSERT_FATAL(mkdir(path, 0700) == 0);
+	CU_ASSERT_FATAL(sfx_fmt(path, sizeof(path), "%s/audit.log",
+	    F.dir) == 0);
 	/* The fault module stats its control file on every call: no
 	 * seccomp filter here (test_signer covers the sandbox). */
-	fmt(text, sizeof(text),
-	    "pkcs11-module = \"%s\"\n"
-	    "token-uri = \"pkcs11:token=obhsm-fault\"\n"
-	    "pin-source = \"file:%s/pin\"\n"
-	    "socket = \"%s\"\n"
-	    "socket-mode = 0600\n"
-	    "collector-uid = %lu\n"
-	    "state-dir = \"%s/state\"\n"
-	    "audit-log = \"%s/audit.log\"\n"
-	    "period-length = %d\n"
-	    "rotation-offset = %d\n"
-	    "hsm-timeout = %d\n"
-	    "sandbox = \"off\"\n"
-	    "service \"%s\" {\n"
-	    "  backends = { \"%s\", \"%s\" }\n"
-	    "  key-mode = \"online\"\n"
-	    "  identity-key = \"%s/identity/hs_ed25519_secret_key\"\n"
-	    "}\n",
-	    F.module, F.dir, F.sock, (unsigned long)getuid(), F.dir, F.dir,
-	    PERIOD, ROT, HSM_T_MS, F.master.addr, F.backend[0].addr,
-	    F.backend[1].addr, F.dir);
-	fmt(path, sizeof(path), "%s/signer.conf", F.dir);
-	write_file(path, text, 0600);
+	sc = (struct sfx_conf){ .module = F.module, .token = "obhsm-fault",
+	    .dir = F.dir, .sock = F.sock, .audit = path,
+	    .socket_mode = 0600, .period_len = PERIOD, .rot_offset = ROT,
+	    .hsm_timeout = HSM_T_MS, .sandbox = "off" };
+	CU_ASSERT_FATAL((t = buf_new(8192)) != NULL);
+	CU_ASSERT_FATAL(sfx_conf_head(t, &sc) == 0);
+	CU_ASSERT_FATAL(sfx_fmt(path, sizeof(path), "%s/identity",
+	    F.dir) == 0);
+	CU_ASSERT_FATAL(sfx_conf_service(t, F.master.addr, backends,
+	    N_BACKENDS, path) == 0 && buf_put_u8(t, 0) == 0);
+	CU_ASSERT_FATAL(sfx_write_file(F.conf, (const char *)buf_ptr(t),
+	    0600) == 0);
+	buf_free(t);
+
+	F.signer.bin = F.bin;
+	F.signer.conf = F.conf;
+	F.signer.log = F.log;
+	F.signer.sock = F.sock;
+	F.signer.verbose = 1;
+	F.signer.env = F.env;
 	atexit(signer_stop);
-	signer_start();
+	CU_ASSERT_FATAL(sfx_signer_start(&F.signer, START_MS) == 0);
 	F.ready = 1;
 }
 
 static void
 conn_open(struct msg_conn *c)
 {
-	struct buf	*p;
-	struct msg	 m;
-	int		 fd;
+	struct msg	m;
 
-	CU_ASSERT_FATAL((fd = sock_connect()) != -1);
-	CU_ASSERT_FATAL(msg_conn_init(c, fd) == 0);
-	CU_ASSERT_FATAL((p = msg_payload_new()) != NULL);
-	CU_ASSERT_FATAL(msg_put_u32(p, PROTO_VERSION) == 0 &&
-	    msg_put_u8(p, PROTO_ROLE_COLLECTOR) == 0 &&
-	    msg_put_str(p, "test_signer_fault") == 0);
-	CU_ASSERT_FATAL(msg_conn_call(c, PROTO_HELLO, p, &m, T_MS) == 0);
-	buf_free(p);
-	CU_ASSERT_FATAL(m.type == PROTO_HELLO_OK);
-}
-
-static void
-conn_close(struct msg_conn *c)
-{
-	close(c->fd);
-	msg_conn_clear(c);
+	CU_ASSERT_FATAL(sfx_conn_open(c, F.sock, "test_signer_fault", &m,
+	    T_MS) == 0);
 }
 
 /* Expect a PROTO_ERROR with this reason and a detail that says so. */
 static void
 expect_error(struct msg *m, uint16_t want)
 {
-	uint16_t	reason = 0;
-	char		detail[PROTO_STR_MAX + 1];
+	char	detail[PROTO_STR_MAX + 1];
 
 	CU_ASSERT_FATAL(m->type == PROTO_ERROR);
-	detail[0] = '\0';
-	CU_ASSERT(msg_error_get(m, &reason, detail, sizeof(detail)) == 0);
-	if (reason != want)
-		fprintf(stderr, "\n    want %s, got %s: %s ",
-		    msg_reason_name(want), msg_reason_name(reason), detail);
-	CU_ASSERT(reason == want);
+	CU_ASSERT(sfx_error_is(m, want, detail, sizeof(detail)));
 	CU_ASSERT(detail[0] != '\0');
 }
 
@@ -477,21 +235,13 @@ expect_error(struct msg *m, uint16_t want)
 static void
 feed_backend(struct msg_conn *c, size_t b)
 {
-	struct hs_desc_encode_params	 ep;
-	struct buf			*desc, *p;
-	struct msg			 m;
+	struct buf	*desc, *p;
+	struct msg	 m;
 
-	memset(&ep, 0, sizeof(ep));
-	ep.identity_pk = F.backend[b].pk;
-	ep.blinded_pk = F.backend[b].bl_pk;
-	CU_ASSERT_FATAL((desc = buf_new(HS_DESC_MAX_LEN + 1)) != NULL);
-	CU_ASSERT_FATAL(hs_desc_encode(desc, &F.bdesc[b], &ep,
-	    &F.ds_signer[b]) == 0);
-	CU_ASSERT_FATAL((p = msg_payload_new()) != NULL);
-	CU_ASSERT_FATAL(msg_put_str(p, F.master.addr) == 0 &&
-	    msg_put_str(p, F.backend[b].addr) == 0 &&
-	    msg_put_u64(p, F.tp) == 0 &&
-	    msg_put_data(p, buf_ptr(desc), buf_len(desc)) == 0);
+	CU_ASSERT_FATAL((desc = sfx_backend_desc_encode(&F.bk[b].desc,
+	    &F.bk[b].key, &F.bk[b].ds_signer)) != NULL);
+	CU_ASSERT_FATAL((p = sfx_backend_desc_msg(F.master.addr,
+	    F.bk[b].key.addr, F.tp, desc)) != NULL);
 	CU_ASSERT_FATAL(msg_conn_call(c, PROTO_BACKEND_DESC, p, &m,
 	    T_MS) == 0);
 	buf_free(p);
@@ -504,28 +254,24 @@ static void
 recertify(struct msg_conn *c, size_t b, struct msg *m)
 {
 	struct buf	*p;
-	size_t		 i;
 
-	CU_ASSERT_FATAL((p = msg_payload_new()) != NULL);
-	CU_ASSERT_FATAL(msg_put_str(p, F.master.addr) == 0 &&
-	    msg_put_u64(p, F.tp) == 0 && msg_put_u8(p, N_INTRO) == 0);
-	for (i = 0; i < N_INTRO; i++)
-		CU_ASSERT_FATAL(msg_put_fixed(p, F.bdesc[b].intro[i]
-		    .auth_key_cert.certified_key, 32) == 0);
+	CU_ASSERT_FATAL((p = sfx_recertify_msg(F.master.addr, F.tp,
+	    F.bk[b].desc.intro, N_INTRO)) != NULL);
 	CU_ASSERT_FATAL(msg_conn_call(c, PROTO_RECERTIFY, p, m, T_MS) == 0);
 	buf_free(p);
 }
 
 /* The certs came back and cost token signatures. */
 static void
-expect_recertified(struct msg *m)
+expect_recertified(struct msg *m, size_t b)
 {
+	uint8_t		c09[N_INTRO][HS_CERT_LEN], c0b[N_INTRO][HS_CERT_LEN];
 	uint32_t	sigs = 0;
-	uint8_t		n = 0;
 
 	CU_ASSERT_FATAL(m->type == PROTO_RECERTIFY_OK);
-	CU_ASSERT(msg_get_u32(m, &sigs) == 0 && sigs > 0);
-	CU_ASSERT(msg_get_u8(m, &n) == 0 && n == N_INTRO);
+	CU_ASSERT(sfx_recertify_reply(m, &sigs, F.bk[b].desc.intro, N_INTRO,
+	    c09, c0b) == 0);
+	CU_ASSERT(sigs > 0);
 }
 
 /* STATUS answers on a fresh connection, and the daemon is alive. */
@@ -535,11 +281,12 @@ expect_serving(void)
 	struct msg_conn	 c;
 	struct msg	 m;
 
-	CU_ASSERT_FATAL(F.pid > 0 && waitpid(F.pid, NULL, WNOHANG) == 0);
+	CU_ASSERT_FATAL(F.signer.pid > 0 &&
+	    waitpid(F.signer.pid, NULL, WNOHANG) == 0);
 	conn_open(&c);
 	CU_ASSERT_FATAL(msg_conn_call(&c, PROTO_STATUS, NULL, &m, T_MS) == 0);
 	CU_ASSERT(m.type == PROTO_STATUS_OK);
-	conn_close(&c);
+	sfx_conn_close(&c);
 }
 
 /* Pulled mid-run: a clear refusal, still up, and back without restart. */
@@ -573,9 +320,9 @@ test_signer_fault_removed(void)
 			break;
 		nanosleep(&ts, NULL);
 	}
-	expect_recertified(&m);
+	expect_recertified(&m, 0);
 	CU_ASSERT(counter_get("C_Sign") > 0);
-	conn_close(&c);
+	sfx_conn_close(&c);
 	expect_serving();
 }
 
@@ -589,11 +336,12 @@ test_signer_fault_hung(void)
 	long		 t0, dt;
 
 	fixture();
-	if (F.ready != 1 || F.pid <= 0)
+	if (F.ready != 1 || F.signer.pid <= 0)
 		TEST_SKIP("no signer");
 	conn_open(&c);
 	feed_backend(&c, 1);
-	fmt(text, sizeof(text), "hang C_Sign %d\n", HANG_MS);
+	CU_ASSERT_FATAL(sfx_fmt(text, sizeof(text), "hang C_Sign %d\n",
+	    HANG_MS) == 0);
 	ctl_set(text);
 	t0 = now_ms();
 	recertify(&c, 1, &m);
@@ -611,7 +359,7 @@ test_signer_fault_hung(void)
 	CU_ASSERT_FATAL(msg_conn_call(&c, PROTO_STATUS, NULL, &m, T_MS) == 0);
 	CU_ASSERT(m.type == PROTO_STATUS_OK);
 	CU_ASSERT(now_ms() - t0 < HSM_T_MS);
-	conn_close(&c);
+	sfx_conn_close(&c);
 	expect_serving();
 }
 
@@ -630,19 +378,19 @@ test_signer_fault_pin(void)
 	ctl_set("removed 0\n");
 	(void)unlink(F.counters);
 	(void)unlink(F.log);
-	fmt(path, sizeof(path), "%s/pin", F.dir);
-	write_file(path, "9999\n", 0600);
-	signer_spawn();
+	CU_ASSERT_FATAL(sfx_fmt(path, sizeof(path), "%s/pin", F.dir) == 0);
+	CU_ASSERT_FATAL(sfx_write_file(path, "9999\n", 0600) == 0);
+	CU_ASSERT_FATAL(sfx_signer_spawn(&F.signer) == 0);
 	for (i = 0; i < 400; i++) {
-		if (waitpid(F.pid, &st, WNOHANG) == F.pid) {
-			F.pid = 0;
+		if (waitpid(F.signer.pid, &st, WNOHANG) == F.signer.pid) {
+			F.signer.pid = 0;
 			done = 1;
 			break;
 		}
 		nanosleep(&ts, NULL);
 	}
 	if (!done) {
-		(void)signer_reap(&st);
+		(void)sfx_signer_reap(&F.signer, &st, STOP_MS);
 		CU_FAIL_FATAL("signer with a wrong PIN did not exit");
 	}
 	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) != 0);
@@ -650,7 +398,7 @@ test_signer_fault_pin(void)
 	CU_ASSERT(log_has("PIN_INCORRECT"));
 	if (!log_has("PIN_INCORRECT"))
 		fprintf(stderr, "\n    no PIN_INCORRECT in %s ", F.log);
-	write_file(path, "1234\n", 0600);
+	CU_ASSERT(sfx_write_file(path, "1234\n", 0600) == 0);
 }
 
 static const struct test_case signer_fault_tests[] = {

@@ -55,5 +55,7 @@ void	test_register_torctl(void);
 void	test_register_select(void);
 void	test_register_collector(void);
 void	test_register_hsdir(void);
+void	test_register_conf(void);
+void	test_register_usock(void);
 
 #endif /* OB_TESTS_H */

@@ -13,6 +13,15 @@
 #                          online (the signer holds the identity key)
 #   OBHSM_FE_HEALTH        1 (default): the collector's active health
 #                          checks (fast failover); 0: descriptors only
+#   OBHSM_FE_BUNDLE_SECS   (horizon.sh) offline bundle only from the
+#                          earliest period in use now to the one current
+#                          this many seconds from now: a bundle that
+#                          ends soon (default: 8 periods)
+#   OBHSM_FE_HORIZON_WARN  (horizon.sh) the signer's horizon-warn, s
+#   OBHSM_FE_P11FAULT      1: the signer reaches SoftHSM through the
+#                          fault-injecting module (doc/p11fault.md), so
+#                          a test can pull the token (obnet.py token);
+#                          0 (default): SoftHSM directly
 # Contract:
 #   check    exit 0 if the frontend can run here, 3 if not (e2e skips).
 #   prepare  before any backend starts: make the token and the master
@@ -62,15 +71,40 @@ pin=1234
 so_pin=12345678
 keymode=${OBHSM_FE_KEYMODE:-offline}
 health=${OBHSM_FE_HEALTH:-1}
+p11fault=${OBHSM_FE_P11FAULT:-0}
+# libtool keeps the built module in .libs until it is installed.
+faultmod=$bld/tests/p11fault/.libs/obhsm-p11fault.so
+[ -r "$faultmod" ] || faultmod=$bld/obhsm-p11fault.so
 # tor's test-network time periods (TestingTorNetwork, voting interval
 # 20 s): one shared-random run, 24 rounds = 8 minutes, rotated 4 minutes
 # (12 rounds) after the period boundary.  Both the keytool and the signer
 # must agree with tor on these.
 period_len=8
 rot_off=4
-# Periods to provision: each is 8 minutes, a run lasts at most 9; 8
-# periods leave room for a slow start and a long failover wait.
+# Periods to provision: each is 8 minutes, an e2e run lasts at most 18
+# (a period rollover is one of its steps); 8 periods (64 minutes) leave
+# room for a slow start and long waits.
 periods=8
+# --- horizon.sh knob: a bundle that ends soon (OBHSM_FE_BUNDLE_SECS).
+# From the earliest period in use now (keytool's default first, computed
+# here so that count and first agree) to the period current S seconds
+# from now; its window, and so the horizon, ends rot_off minutes later
+# at the earliest.
+first_opt=
+if [ -n "${OBHSM_FE_BUNDLE_SECS:-}" ] && [ "$verb" = prepare ]; then
+	now_s=$(date +%s)
+	first_tp=$(( (now_s / 60 - rot_off) / period_len ))
+	if [ $(( (first_tp * period_len + 2 * rot_off) * 60 )) -ge "$now_s" ]
+	then
+		first_tp=$((first_tp - 1))
+	fi
+	last_tp=$(( ((now_s + OBHSM_FE_BUNDLE_SECS) / 60 - rot_off) /
+	    period_len ))
+	periods=$((last_tp - first_tp + 1))
+	first_opt="--first $first_tp"
+	echo "frontend-obhsm: bundle: periods $first_tp to $last_tp" >&2
+fi
+# --- end of the horizon.sh knob
 su=_obhsm_signer
 cu=_obhsm_collector
 
@@ -87,6 +121,10 @@ check() {
 	done
 	if [ ! -r "$module" ]; then
 		log "SoftHSM2 module missing"
+		exit 3
+	fi
+	if [ "$p11fault" = 1 ] && [ ! -r "$faultmod" ]; then
+		log "$faultmod not built"
 		exit 3
 	fi
 	for t in softhsm2-util mount python3; do
@@ -198,7 +236,7 @@ CONF
 		# sanitizer build LeakSanitizer would fail this step.
 		ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
 		    "$keytool" token keys --service "$addr" \
-		    --out "$fe/request" --count "$periods" \
+		    --out "$fe/request" --count "$periods" $first_opt \
 		    --period-length "$period_len" \
 		    --rotation-offset "$rot_off" --module "$module" \
 		    --token "$token" --pin "file:$fe/pin" >&2
@@ -225,7 +263,7 @@ CONF
 signer_conf() {
 	cat <<CONF
 # obhsm-signer.conf for the obnet test network (etc/obhsm-signer.conf).
-pkcs11-module = "$module"
+pkcs11-module = "$signer_module"
 token-uri = "$token"
 pin-source = "file:$fe/pin"
 hsm-timeout = 10000
@@ -241,6 +279,7 @@ audit-log = "$fe/audit/audit.log"
 period-length = $period_len
 rotation-offset = $rot_off
 online-periods = 2
+${OBHSM_FE_HORIZON_WARN:+horizon-warn = $OBHSM_FE_HORIZON_WARN}
 syslog = false
 sandbox = "kill"
 service "$OBNET_MASTER" {
@@ -351,6 +390,7 @@ start() {
 	users_ensure
 	fe_socks=$((OBNET_FE_CONTROL_PORT + 50))
 	tor_attach
+	fault_setup
 	signer_conf > "$fe/signer.conf"
 	collector_conf > "$fe/collector.conf"
 	"$signer" -n -f "$fe/signer.conf"
@@ -382,8 +422,26 @@ alive_check() {
 	fi
 }
 
+# The fault-injecting module between the signer and SoftHSM: the signer
+# (its own user after the privilege drop) reads the control file, which
+# obnet.py token replaces whole, and rewrites the counters file.
+signer_module=$module
+[ "$p11fault" = 1 ] && signer_module=$faultmod
+fault_setup() {
+	[ "$p11fault" = 1 ] || return 0
+	echo "removed 0" > "$fe/p11fault.ctl"
+	chmod 644 "$fe/p11fault.ctl"
+	: > "$fe/p11fault.counters"
+	chown "$su:$su" "$fe/p11fault.counters"
+}
+
 signer_start() {
 	rm -f "$fe/run/signer.sock"
+	if [ "$p11fault" = 1 ]; then
+		export OBHSM_P11FAULT_MODULE="$module"
+		export OBHSM_P11FAULT_CONTROL="$fe/p11fault.ctl"
+		export OBHSM_P11FAULT_COUNTERS="$fe/p11fault.counters"
+	fi
 	stamp signer
 	"$signer" -d -v -f "$fe/signer.conf" </dev/null \
 	    >"$fe/fe-signer.fifo" 2>&1 &

@@ -733,7 +733,57 @@ def backend_restart(args):
 		net["intro%d" % args.n] = []
 	state.update(f)
 	backend_start(state, rundir, args.n)
-	wait_backend_published(state, rundir, args.n, args.timeout)
+	t0 = time.monotonic()
+	backend_wait_uploads(rundir, args.n, args.timeout)
+	wait_backend_published(state, rundir, args.n, max(30, args.timeout -
+	    (time.monotonic() - t0)))
+
+
+def backend_wait_uploads(rundir, k, timeout):
+	"""Wait until a restarted backend's tor has uploaded its own
+	descriptors (HS_DESC UPLOAD/UPLOADED on its control port).  Until
+	then the HSDirs serve the dead instance's copies, and the dead
+	instance's intro points are not all known: a tor service keeps one
+	descriptor per time period, each with its own intro points, and
+	only the one of the client's period could be fetched before the
+	kill.  When the client's period changes between the kill and the
+	restart, the dead instance's copy for the new period looks like a
+	new instance (this made the fresh-client step of e2e.sh fail once
+	in four runs).  After the new instance's uploads, every HSDir it
+	uploaded to holds its copy (a higher revision counter replaces the
+	old one)."""
+	name = "backend%d" % k
+	cookie = os.path.join(rundir, name, "control_auth_cookie")
+	deadline = time.monotonic() + timeout
+	wait_for(name + " control port", lambda: os.path.exists(cookie) and
+	    Ctl(BACKEND_CTL + k, cookie).close() is None, 30, 0.1)
+	keys = set()
+	pending = 0
+	done = 0
+	with Ctl(BACKEND_CTL + k, cookie) as c:
+		c.command("SETEVENTS HS_DESC")
+		while True:
+			# Two descriptors (both live periods), each sent to
+			# every responsible HSDir and every upload answered.
+			if len(keys) >= 2 and pending == 0 and done > 0:
+				break
+			try:
+				ev = c.event(deadline)
+			except Timeout:
+				raise Timeout("%s: own uploads not finished in "
+				    "%ds (%d descriptors, %d pending)" % (name,
+				    timeout, len(keys), pending))
+			w = ev[0][0].split()
+			if len(w) < 4 or w[0] != "HS_DESC":
+				continue
+			if w[1] == "UPLOAD" and len(w) >= 6:
+				keys.add(w[5])
+				pending += 1
+			elif w[1] in ("UPLOADED", "FAILED") and pending > 0:
+				pending -= 1
+				done += 1
+	log("%s uploaded its own descriptors (%d periods, %d uploads)" %
+	    (name, len(keys), done))
 
 
 # ---------------------------------------------------------------- frontends
@@ -895,7 +945,7 @@ def frontend_get(name):
 
 # ---------------------------------------------------------------- probes
 
-def master_intro(rundir, timeout=60, everywhere=False):
+def master_intro(rundir, timeout=60, everywhere=False, with_copies=False):
 	"""Fetch the master descriptor through the client; return
 	(revision, [intro keys], number of HSDirs that had it) of the
 	newest copy, or raise.  With everywhere, ask every HSDir of the
@@ -908,13 +958,17 @@ def master_intro(rundir, timeout=60, everywhere=False):
 	with tor_ctl(rundir, "client", CLIENT_CTL) as c:
 		fr = hsfetch(c, addr, timeout, servers)
 	best = None
+	copies = []
 	for text in fr.descriptors():
 		rev, keys = desc_intro_keys(text, addr)
+		copies.append(keys)
 		if best is None or rev > best[0]:
 			best = (rev, keys)
 	if best is None:
 		raise ObnetError("master: " + fr.summary())
 	revs_record(rundir, fr)
+	if with_copies:
+		return best + (len(fr.descriptors()), copies)
 	return best + (len(fr.descriptors()),)
 
 
@@ -1013,7 +1067,37 @@ def cmd_wait_master(args):
 	t_start = time.time()
 
 	def ok():
-		rev, keys, n = master_intro(rundir, 60, True)
+		rev, keys, n, copies = master_intro(rundir, 60, True, True)
+		if args.every_copy:
+			# What a client arriving now gets, whichever HSDir it
+			# asks: every copy must list every wanted backend.
+			net = state.get()["net"]
+			short = [i for i, ks in enumerate(copies) if not all(
+			    "backend%d" % b in set(intro_owner(net, x)
+			    for x in ks) for b in want)]
+			if short:
+				log("master: %d of %d copies lack a wanted "
+				    "backend" % (len(short), len(copies)))
+				for b in want:
+					wait_backend_published(state, rundir,
+					    b, 60)
+				return False
+		if args.signed_since:
+			# A revision the signer signed after that event is on
+			# an HSDir (the republish is the token's new work).
+			ev = state.get()["net"]
+			if args.signed_since + "_logs" in ev:
+				new = signed_revs(rundir, ev[args.signed_since +
+				    "_logs"]["signer"])
+			else:
+				new = signed_revs(rundir, t_from=ev[
+				    args.signed_since + "_at"])
+			got = served_since(rundir, t_start) & new
+			if not got:
+				log("master rev %d (on %d HSDirs): nothing "
+				    "signed since %s served yet" % (rev, n,
+				    args.signed_since))
+				return False
 		if args.newer and not revs_newer(rundir, before, t_start):
 			log("master rev %d (on %d HSDirs): not newer than "
 			    "before yet" % (rev, n))
@@ -1275,6 +1359,494 @@ def cmd_revcheck(args):
 	    "decreases": bad}, sort_keys=True))
 	if bad or n == 0:
 		sys.exit(1)
+
+
+# ---------------------------------------------------------------- token
+
+def fe_file(rundir, name):
+	return os.path.join(rundir, "fe", name)
+
+
+def counters_read(rundir):
+	"""The fault module's counters (doc/p11fault.md), {} if none yet."""
+	out = {}
+	try:
+		with open(fe_file(rundir, "p11fault.counters")) as f:
+			for line in f:
+				w = line.split()
+				if len(w) == 2 and w[1].lstrip("-").isdigit():
+					out[w[0]] = int(w[1])
+	except FileNotFoundError:
+		pass
+	return out
+
+
+def log_size(path):
+	try:
+		return os.path.getsize(path)
+	except FileNotFoundError:
+		return 0
+
+
+def log_lines_since(path, offset, words):
+	"""Lines of a log written after byte offset that contain every
+	word (case-insensitive)."""
+	try:
+		with open(path, errors="replace") as f:
+			f.seek(offset)
+			text = f.read()
+	except FileNotFoundError:
+		return []
+	return [ln for ln in text.splitlines()
+	    if all(w.lower() in ln.lower() for w in words)]
+
+
+def signed_revs(rundir, start=0, end=None, t_from=None):
+	"""Revision counters of the descriptors the signer signed, from its
+	log between byte offsets start and end: what the token signed, as
+	opposed to what an HSDir serves (which can lag or be for another
+	period than the one fetched before)."""
+	out = set()
+	try:
+		with open(fe_file(rundir, "fe-signer.log"), "rb") as f:
+			f.seek(start)
+			data = f.read() if end is None else f.read(max(0,
+			    end - start))
+	except FileNotFoundError:
+		return out
+	import calendar
+	for ln in data.decode(errors="replace").splitlines():
+		w = ln.replace(",", " ").split()
+		if t_from is not None:
+			# The daemon's own stamp: 2026-11-22T22:37:38Z.
+			try:
+				t = calendar.timegm(time.strptime(w[1],
+				    "%Y-%m-%dT%H:%M:%SZ"))
+			except (ValueError, IndexError):
+				continue
+			if t < int(t_from):
+				continue
+		if "signed" in w and "revision" in w:
+			try:
+				out.add(int(w[w.index("revision") + 1]))
+			except (ValueError, IndexError):
+				pass
+	return out
+
+
+def served_since(rundir, since):
+	"""Revisions of every master copy fetched since (revs.jsonl)."""
+	out = set()
+	try:
+		with open(os.path.join(rundir, "revs.jsonl")) as f:
+			for line in f:
+				r = json.loads(line)
+				if r["t"] >= since:
+					out.add(r["rev"])
+	except FileNotFoundError:
+		pass
+	return out
+
+
+def cmd_token(args):
+	"""Pull the signer's token out (remove) or put it back (insert),
+	through the fault module's control file (frontend-obhsm.sh with
+	OBHSM_FE_P11FAULT=1), replaced whole as doc/p11fault.md asks.
+	Records the time, the log offsets, the signatures counter and the
+	highest master revisions seen so far."""
+	rundir = rundir_get()
+	state = State(rundir)
+	ctl = fe_file(rundir, "p11fault.ctl")
+	if not os.path.exists(ctl):
+		raise ObnetError("token: no %s (frontend without "
+		    "OBHSM_FE_P11FAULT=1?)" % ctl)
+	removed = 1 if args.action == "remove" else 0
+	tmp = ctl + ".new"
+	with open(tmp, "w") as f:
+		f.write("removed %d\n" % removed)
+	os.chmod(tmp, 0o644)
+	os.rename(tmp, ctl)
+	key = "token_removed" if removed else "token_inserted"
+	state.set_net(key + "_at", time.time())
+	state.set_net(key + "_logs", {n: log_size(fe_file(rundir,
+	    "fe-%s.log" % n)) for n in ("signer", "collector")})
+	state.set_net(key + "_signatures",
+	    counters_read(rundir).get("signatures", -1))
+	log("token %s (removed %d)" % ("removed" if removed else
+	    "re-inserted", removed))
+
+
+def cmd_token_paused(args):
+	"""While the token is out: the collector asks the signer (at its
+	next publish) and is refused, the signer says the token is not
+	there, the token makes no signature, no HSDir serves a newer master
+	revision, and the client is still served from the copy published
+	before.  Prints a JSON summary; exits 1 if any of that fails."""
+	rundir = rundir_get()
+	state = State(rundir)
+	net = state.get()["net"]
+	t_out = net.get("token_removed_at")
+	if t_out is None:
+		raise ObnetError("token-paused: run 'token remove' first")
+	offs = net["token_removed_logs"]
+	sig0 = net["token_removed_signatures"]
+	slog = fe_file(rundir, "fe-signer.log")
+	clog = fe_file(rundir, "fe-collector.log")
+
+	def refused():
+		r = log_lines_since(clog, offs["collector"],
+		    ["failed", "signer refused"])
+		return r[0] if r else None
+	line, took = wait_for("the collector's next publish, refused by "
+	    "the signer", refused, args.timeout, 2)
+	refused_s = time.time() - t_out
+	log("collector: %s" % line.strip())
+	t_base = time.time()
+	master_intro(rundir, 60, True, True)
+	res = {"refused_after_s": round(refused_s, 1),
+	    "collector_log": line.split("obhsm-collector: ", 1)[-1][:160]}
+	# Stay out a while longer: the collector retries, still refused.
+	time.sleep(args.hold)
+	# hsm/ names the missing token: the module's CKR_DEVICE_REMOVED or
+	# CKR_TOKEN_NOT_PRESENT, then "no token present matches <uri>".
+	signer_says = [ln for ln in log_lines_since(slog, offs["signer"],
+	    ["refused"]) if any(w in ln for w in ("no token present",
+	    "CKR_DEVICE_REMOVED", "CKR_TOKEN_NOT_PRESENT"))]
+	res["signer_log"] = signer_says[0].split("obhsm-signer: ", 1)[-1][
+	    :160] if signer_says else None
+	who, _ = fetch_once(net["master"], 60)
+	res["client_served_by"] = who
+	master_intro(rundir, 60, True, True)
+	# Every copy served while out must be one signed before the
+	# removal (the client's period may have changed meanwhile, so "a
+	# blinded key not seen before" is no evidence), and the signer
+	# must have signed nothing since.
+	before = signed_revs(rundir, 0, offs["signer"])
+	served = served_since(rundir, t_base)
+	newer = sorted(served - before)
+	after = sorted(signed_revs(rundir, offs["signer"]))
+	sig1 = counters_read(rundir).get("signatures", -1)
+	res["token_signatures_while_out"] = sig1 - sig0
+	res["copies_not_signed_before_removal"] = newer
+	res["signed_while_out"] = after
+	res["served_revisions"] = len(served)
+	status = collector_status(rundir)
+	if status:
+		res["collector_status"] = status
+	res["refusals"] = len(log_lines_since(clog, offs["collector"],
+	    ["failed", "signer refused"]))
+	print(json.dumps(res, sort_keys=True))
+	bad = []
+	if not signer_says:
+		bad.append("the signer's log never said the token is not "
+		    "present")
+	if newer:
+		bad.append("HSDirs served revisions %s not signed before the "
+		    "removal" % newer)
+	if after:
+		bad.append("the signer signed revisions %s while the token "
+		    "was out" % after)
+	if sig0 < 0 or sig1 != sig0:
+		bad.append("the token made %d signatures while out" %
+		    (sig1 - sig0))
+	if not who:
+		bad.append("the client was not served while the token was "
+		    "out")
+	if bad:
+		log("FAIL: " + "; ".join(bad))
+		sys.exit(1)
+
+
+def collector_status(rundir):
+	"""What obhsm-collector status says about the signer and failures
+	(for the figures; the log is what the test asserts on)."""
+	bld = os.environ.get("OBHSM_BUILDDIR")
+	if not bld:
+		return None
+	try:
+		r = subprocess.run([os.path.join(bld, "obhsm-collector"), "-f",
+		    fe_file(rundir, "collector.conf"), "status"],
+		    capture_output=True, text=True, timeout=30)
+	except (OSError, subprocess.TimeoutExpired):
+		return None
+	keep = [ln.strip() for ln in r.stdout.splitlines() if
+	    ln.startswith("tor:") or "refus" in ln or "error" in ln or
+	    "token" in ln]
+	return [k[:110] for k in keep[:3]]
+
+
+# ---------------------------------------------------------------- descheck
+
+# rend-spec [KEYBLIND]: the basepoint as the spec writes it.
+ED25519_BASEPOINT = (b"(1511222134953540077250115140958853151145401269"
+    b"3041857206046113283949847762202, 463168356949264781694283940034751"
+    b"63141307993866256225615783033603165251855960)")
+
+
+def blind_pubkey(pub, tp, period_len):
+	"""KP_hs_blind_id for time period tp (rend-spec [KEYBLIND]),
+	computed here, independently of the collector and the signer."""
+	import stem.descriptor.hidden_service as hsmod
+	n = b"key-blind" + tp.to_bytes(8, "big") + \
+	    period_len.to_bytes(8, "big")
+	h = hashlib.sha3_256(b"Derive temporary signing key\x00" + pub +
+	    ED25519_BASEPOINT + n).digest()
+	return hsmod._blinded_pubkey(pub, h)
+
+
+def consensus_period(rundir, name="client", port=CLIENT_CTL, va_out=None):
+	"""(time period a client fetches, period length, rotation offset)
+	from this tor's consensus: tor's own rule (hs_common.c) with the
+	test-network period of 24 voting intervals.  va_out (a list) gets
+	the consensus valid-after."""
+	import calendar
+	with tor_ctl(rundir, name, port) as c:
+		text = c.getinfo("dir/status-vote/current/consensus-microdesc")
+	va = fu = None
+	for line in text.splitlines():
+		w = line.split()
+		if len(w) == 3 and w[0] in ("valid-after", "fresh-until"):
+			t = calendar.timegm(time.strptime(w[1] + " " + w[2],
+			    "%Y-%m-%d %H:%M:%S"))
+			if w[0] == "valid-after":
+				va = t
+			else:
+				fu = t
+		if va is not None and fu is not None:
+			break
+	if va is None or fu is None or fu <= va:
+		raise ObnetError("%s: no valid-after/fresh-until in its "
+		    "consensus" % name)
+	vi = fu - va
+	plen = 24 * vi // 60
+	rot = 12 * vi // 60
+	if va_out is not None:
+		va_out.append(va)
+	return (va // 60 - rot) // plen, plen, rot
+
+
+def live_periods(va, plen, rot):
+	"""The two periods whose descriptors a service must have on the
+	HSDirs at consensus time va, and since when (rend-spec
+	[FETCHUPLOADDESC], tor-v3-notes 1.6): from a period's start to the
+	next shared-random run (every plen minutes), the previous period's
+	and this one's; from that run to the next period's start, this
+	period's and the next one's."""
+	m = va // 60
+	tp = (m - rot) // plen
+	tp_start = tp * plen + rot
+	srv = (m // plen) * plen	# start of the current SR run
+	if srv <= tp_start:
+		return (tp - 1, tp), tp_start * 60
+	return (tp, tp + 1), srv * 60
+
+
+def collector_published(rundir, addr, since):
+	"""Periods the collector logged a publish for at or after since."""
+	import calendar
+	out = set()
+	try:
+		with open(fe_file(rundir, "fe-collector.log"),
+		    errors="replace") as f:
+			for ln in f:
+				w = ln.split()
+				if len(w) < 6 or w[3] != "published" or \
+				    w[4] != addr or w[5] != "tp":
+					continue
+				try:
+					t = calendar.timegm(time.strptime(w[1],
+					    "%Y-%m-%dT%H:%M:%SZ"))
+					tp = int(w[6].rstrip(":"))
+				except (ValueError, IndexError):
+					continue
+				if t >= since:
+					out.add(tp)
+	except FileNotFoundError:
+		pass
+	return out
+
+
+def bundle_periods(path):
+	"""period -> (token-key, [certs]) from an obhsm bundle."""
+	out = {}
+	cur = None
+	with open(path) as f:
+		for line in f:
+			w = line.split()
+			if len(w) != 2:
+				continue
+			if w[0] == "period":
+				cur = int(w[1])
+				out[cur] = [None, []]
+			elif cur is not None and w[0] == "token-key":
+				out[cur][0] = w[1]
+			elif cur is not None and w[0] == "cert":
+				out[cur][1].append(w[1])
+	return out
+
+
+def b64_nopad(b):
+	return base64.b64encode(b).decode().rstrip("=")
+
+
+def desc_check(text, addr, tp, plen, bundle=None):
+	"""Check one master descriptor copy as a client would, and more:
+	stem parses it and verifies its signature by the descriptor
+	signing key, the 08 cert is signed by the blinded key, the blinded
+	key is the one of period tp for this address (computed here), the
+	cert is one the bundle holds for tp, and both layers decrypt.
+	Returns a dict; raises ObnetError on any failure."""
+	from stem.descriptor.hidden_service import HiddenServiceDescriptorV3
+	from cryptography.hazmat.primitives.asymmetric.ed25519 import \
+	    Ed25519PublicKey
+	from cryptography.exceptions import InvalidSignature
+	try:
+		d = HiddenServiceDescriptorV3(text.encode(), validate=True)
+	except ValueError as e:
+		raise ObnetError("stem rejects the descriptor: %s" % e)
+	cert = d.signing_cert
+	blinded = cert.signing_key()
+	# The cert's bytes as the descriptor carries them.
+	try:
+		b = text.split("descriptor-signing-key-cert\n-----BEGIN "
+		    "ED25519 CERT-----\n", 1)[1].split("-----END", 1)[0]
+		raw = base64.b64decode("".join(b.split()))
+	except (IndexError, ValueError):
+		raise ObnetError("no descriptor-signing-key-cert block")
+	if len(raw) < 104:
+		raise ObnetError("08 cert of %d bytes" % len(raw))
+	try:
+		Ed25519PublicKey.from_public_bytes(blinded).verify(raw[-64:],
+		    raw[:-64])
+	except InvalidSignature:
+		raise ObnetError("08 cert not signed by the blinded key it "
+		    "names")
+	pub = base64.b32decode(addr.upper())[:32]
+	want = blind_pubkey(pub, tp, plen)
+	if blinded != want:
+		raise ObnetError("blinded key %s is not period %d's (%s)" % (
+		    b64_nopad(blinded)[:12], tp, b64_nopad(want)[:12]))
+	try:
+		inner = d.decrypt(addr)
+	except ValueError as e:
+		raise ObnetError("stem cannot decrypt it: %s" % e)
+	res = {"rev": d.revision_counter, "intro": len(
+	    inner.introduction_points), "blinded": b64_nopad(blinded)[:12]}
+	if bundle is not None:
+		ent = bundle.get(tp)
+		if ent is None:
+			raise ObnetError("period %d is not in the bundle" % tp)
+		if b64_nopad(cert.key) != ent[0]:
+			raise ObnetError("certified key is not the token key "
+			    "of period %d in the bundle" % tp)
+		c64 = b64_nopad(raw)
+		if c64 not in ent[1]:
+			raise ObnetError("08 cert is none of the bundle's "
+			    "for period %d" % tp)
+		res["bundle_cert"] = ent[1].index(c64)
+	return res
+
+
+def cmd_descheck(args):
+	"""Fetch the master descriptor from every HSDir as the client does
+	(its own time period) and check every copy (desc_check), also with
+	our decoder (obhsm-keytool descriptor decode) when built.  With
+	--after-tp, first wait (at most --timeout) until the client's
+	period is past that one (a recorded net key or a number): the
+	descriptor a client fetches after a boundary is the next period's.
+	Checks the harness's own blinding against tor's on a backend."""
+	rundir = rundir_get()
+	state = State(rundir)
+	net = state.get()["net"]
+	addr = net["master"]
+	t0 = time.monotonic()
+	after = None
+	if args.after_tp:
+		after = net.get(args.after_tp)
+		if after is None:
+			after = int(args.after_tp)
+
+		def moved():
+			tp, _, _ = consensus_period(rundir)
+			return tp > after
+		wait_for("the client's time period to pass %d" % after,
+		    moved, args.timeout, 5)
+	tp, plen, rot = consensus_period(rundir)
+	if args.record_tp:
+		state.set_net(args.record_tp, tp)
+	bundle = None
+	bpath = fe_file(rundir, "bundle")
+	if net.get("frontend") == "obhsm" and os.path.exists(bpath):
+		bundle = bundle_periods(bpath)
+	# The harness's blinding agrees with tor's own (a stock backend).
+	b1 = net["backend%d" % args.check_backend]
+	with tor_ctl(rundir, "client", CLIENT_CTL) as c:
+		fb = hsfetch(c, b1, 60)
+	for text in fb.descriptors()[:1]:
+		from stem.descriptor.hidden_service import \
+		    HiddenServiceDescriptorV3
+		d = HiddenServiceDescriptorV3(text.encode())
+		pub = base64.b32decode(b1.upper())[:32]
+		if d.signing_cert.signing_key() != blind_pubkey(pub, tp, plen):
+			raise ObnetError("harness blinding disagrees with tor "
+			    "for backend%d, period %d" % (args.check_backend,
+			    tp))
+	servers = sorted(net["fingerprints"].values())
+	with tor_ctl(rundir, "client", CLIENT_CTL) as c:
+		fr = hsfetch(c, addr, 60, servers)
+	revs_record(rundir, fr)
+	texts = fr.descriptors()
+	if len(texts) < args.min_hsdirs:
+		raise ObnetError("master on %d HSDirs, want %d: %s" % (
+		    len(texts), args.min_hsdirs, fr.summary()))
+	checks = []
+	for text in texts:
+		checks.append(desc_check(text, addr, tp, plen, bundle))
+	kt = os.path.join(os.environ.get("OBHSM_BUILDDIR", ""),
+	    "obhsm-keytool")
+	keytool = None
+	if os.environ.get("OBHSM_BUILDDIR") and os.access(kt, os.X_OK):
+		with tempfile.NamedTemporaryFile("w", dir=rundir,
+		    suffix=".desc", delete=False) as f:
+			f.write(texts[0])
+		r = subprocess.run([kt, "descriptor", "decode", "--address",
+		    addr, f.name], capture_output=True, text=True, timeout=60)
+		if r.returncode != 0 or "signature: valid" not in r.stdout:
+			raise ObnetError("obhsm-keytool descriptor decode: "
+			    "%s" % (r.stderr.strip() or r.stdout[-300:]))
+		keytool = "valid"
+	res = {"tp": tp, "period_min": plen, "hsdirs": len(texts),
+	    "revisions": sorted(set(c["rev"] for c in checks)),
+	    "blinded": checks[0]["blinded"], "intro_points": sorted(set(
+	    c["intro"] for c in checks)),
+	    "bundle_certs": sorted(set(c.get("bundle_cert", -1)
+	    for c in checks)) if bundle else None,
+	    "stem": "signature valid, cert valid, decrypted",
+	    "keytool": keytool, "waited_s": round(time.monotonic() - t0)}
+	if after is not None:
+		res["after_tp"] = after
+	if args.both_published and net.get("frontend") == "obhsm":
+		# Tor's notion of the two live descriptors at this moment,
+		# from the client's consensus, against what the collector
+		# published since that phase began (it republishes every
+		# 60-90 s here, and at once when the set changes).
+		def both():
+			va = []
+			tp_now, pl, ro = consensus_period(rundir, va_out=va)
+			want, since = live_periods(va[0], pl, ro)
+			got = collector_published(rundir, addr, since)
+			if set(want) <= got:
+				return want, since
+			log("collector published %s since %s, tor wants %s" % (
+			    sorted(got), time.strftime("%H:%M:%S",
+			    time.gmtime(since)), list(want)))
+			return None
+		(want, since), took = wait_for("the collector publishing both "
+		    "live periods", both, 150, 5)
+		res["live_periods_published"] = list(want)
+		res["phase_began"] = time.strftime("%H:%M:%S",
+		    time.gmtime(since))
+	print(json.dumps(res, sort_keys=True))
 
 
 def rss_report(rundir):
@@ -1542,6 +2114,12 @@ def main():
 	    help="also require a revision newer than any seen before "
 	    "(a republish)")
 	s.add_argument("--record", default="master_published_s")
+	s.add_argument("--signed-since", metavar="EVENT",
+	    help="require a copy the signer signed after EVENT (e.g. "
+	    "token_inserted, recorded by obnet.py token)")
+	s.add_argument("--every-copy", action="store_true",
+	    help="every HSDir's copy (not only the newest) must list every "
+	    "wanted backend")
 	s.add_argument("--since", default="fe_started_at",
 	    help="count from this recorded event (net key)")
 	s.set_defaults(fn=cmd_wait_master)
@@ -1593,6 +2171,31 @@ def main():
 	s.add_argument("part", choices=["signer", "collector", "tor"])
 	s.add_argument("--timeout", type=float, default=120)
 	s.set_defaults(fn=cmd_frontend_restart)
+
+	s = sub.add_parser("token", help="pull the signer's token out or "
+	    "put it back (fault module)")
+	s.add_argument("action", choices=["remove", "insert"])
+	s.set_defaults(fn=cmd_token)
+
+	s = sub.add_parser("token-paused")
+	s.add_argument("--timeout", type=float, default=150,
+	    help="for the collector's refused publish")
+	s.add_argument("--hold", type=float, default=20,
+	    help="then stay out this long, checking nothing is published")
+	s.set_defaults(fn=cmd_token_paused)
+
+	s = sub.add_parser("descheck")
+	s.add_argument("--after-tp",
+	    help="first wait until the client's period is past this one "
+	    "(number or recorded net key)")
+	s.add_argument("--record-tp", help="store the period as this net key")
+	s.add_argument("--timeout", type=float, default=600)
+	s.add_argument("--min-hsdirs", type=int, default=1)
+	s.add_argument("--check-backend", type=int, default=2)
+	s.add_argument("--both-published", action="store_true",
+	    help="(obhsm) also wait until the collector has published, "
+	    "since the current phase began, both periods tor has live")
+	s.set_defaults(fn=cmd_descheck)
 
 	s = sub.add_parser("revcheck")
 	s.set_defaults(fn=cmd_revcheck)

@@ -118,11 +118,27 @@ b64_decode_pub(uint8_t *out, size_t outsz, size_t *decoded,
 {
 	const uint8_t	*p = buf_ptr(in);
 	size_t		 n = buf_len(in), i, o = 0, npad;
-	uint32_t	 acc = 0;
-	unsigned	 bits = 0, v;
+	uint32_t	 acc = 0, g;
+	unsigned	 bits = 0, v, a, b, c, d;
 
 	*decoded = 0;
 	for (i = 0; i < n; i++) {
+		/* Whole groups of four digits at once, the common case; any
+		 * other byte, or the last bytes of out, go one by one. */
+		while (bits == 0 && n - i >= 4 && outsz - o >= 3 &&
+		    (a = b64_digit[p[i]]) != 0 &&
+		    (b = b64_digit[p[i + 1]]) != 0 &&
+		    (c = b64_digit[p[i + 2]]) != 0 &&
+		    (d = b64_digit[p[i + 3]]) != 0) {
+			g = (a - 1) << 18 | (b - 1) << 12 | (c - 1) << 6 |
+			    (d - 1);
+			out[o++] = (uint8_t)(g >> 16);
+			out[o++] = (uint8_t)(g >> 8);
+			out[o++] = (uint8_t)g;
+			i += 4;
+		}
+		if (i == n)
+			break;
 		if ((v = b64_digit[p[i]]) == 0) {
 			if (lines && p[i] == '\n')
 				continue;

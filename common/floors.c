@@ -268,6 +268,18 @@ floors_replay(struct floors *fl, const uint8_t *data, size_t len)
 	return 0;
 }
 
+static int
+floors_sync_dir(const struct floors *fl)
+{
+	int	fd, r;
+
+	if ((fd = open(fl->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
 int
 floors_open(struct floors **out, const char *path)
 {
@@ -317,8 +329,9 @@ floors_open(struct floors **out, const char *path)
 	    floors_replay(fl, data, off) == -1)
 		goto err;
 	/* What replayed may sit only in the page cache after a crash of
-	 * an earlier signer: make it durable before relying on it. */
-	if (fsync(fl->fd) == -1) {
+	 * an earlier signer, and a journal just created may lack its
+	 * directory entry: make both durable before relying on them. */
+	if (fsync(fl->fd) == -1 || floors_sync_dir(fl) == -1) {
 		log_warn("%s: fsync %s", __func__, path);
 		goto err;
 	}
@@ -447,7 +460,7 @@ floors_compact(struct floors *fl)
 {
 	char	 tmp[PATH_MAX], *out = NULL;
 	size_t	 i, n, len = 0, records = 0;
-	int	 fd = -1, dfd = -1, rv = -1;
+	int	 fd = -1, rv = -1;
 
 	if (floors_rehash(fl, fl->count, 1) == -1)
 		return -1;
@@ -486,8 +499,7 @@ floors_compact(struct floors *fl)
 		goto err;
 	}
 	/* The rename is durable only once the directory is. */
-	if ((dfd = open(fl->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    fsync(dfd) == -1) {
+	if (floors_sync_dir(fl) == -1) {
 		log_warn("%s: fsync %s", __func__, fl->dir);
 		goto err;
 	}
@@ -506,8 +518,6 @@ floors_compact(struct floors *fl)
 		fl->broken = 1;
 	if (fd != -1)
 		close(fd);
-	if (dfd != -1)
-		close(dfd);
 	free(out);
 	return rv;
 }

@@ -135,7 +135,9 @@ struct hsm_config {
 /*
  * One Ed25519 key pair on the token, named by the caller (label and id:
  * the caller encodes service and time period in them).  pk is read from
- * CKA_EC_POINT of the public key object with the same CKA_ID.  The
+ * CKA_EC_POINT of the public key object with the same CKA_ID or, when
+ * there is none, from the private key's CKA_PUBLIC_KEY_INFO (what
+ * hsm_key_generate leaves).  The
  * fields after the comment are private to hsm.c: cached object handles
  * and the session epoch they were found in (handles are re-found after a
  * session reopen or a re-initialisation).
@@ -192,7 +194,11 @@ void		 hsm_stats_get(const struct hsm *, struct hsm_stats *);
  * Generate a key pair in the token: CKA_TOKEN, CKA_PRIVATE,
  * CKA_SENSITIVE, !CKA_EXTRACTABLE, CKA_SIGN (private); CKA_VERIFY
  * (public); both with the caller's label (1..HSM_LABEL_MAX bytes) and id
- * (1..HSM_ID_MAX bytes).  EC_PARAMS is first the PrintableString
+ * (1..HSM_ID_MAX bytes).  The public half is a session object: its key
+ * is written to the private key as CKA_PUBLIC_KEY_INFO (SPKI, RFC 8410)
+ * and it is destroyed, so the token holds one object per key.  A token
+ * that refuses that attribute (tried once per handle) gets its private
+ * key destroyed and the pair made again with a token public key.  EC_PARAMS is first the PrintableString
  * "edwards25519", then, if the token refuses it, the OID 1.3.101.112.
  * Fails with HSM_E_EXISTS if any key has this label or id.  Fills *key
  * (here and in hsm_key_find, *key is written only on success).

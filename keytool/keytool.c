@@ -242,7 +242,8 @@ void
 kt_opts_init(struct kt_token_opts *to, struct kt_period_opts *po)
 {
 	memset(to, 0, sizeof(*to));
-	kt_period_init(po);
+	if (po != NULL)
+		kt_period_init(po);
 	optind = 1;	/* main() may have parsed before */
 }
 

@@ -68,7 +68,8 @@ void	kt_period_init(struct kt_period_opts *);
 /* 1 if the option was a period option (and consumed optarg). */
 int	kt_period_opt(struct kt_period_opts *, int, const char *);
 void	kt_token_usage(void);
-/* Reset getopt and set both option families to their defaults. */
+/* Reset getopt and set both option families (either may be NULL) to
+ * their defaults. */
 void	kt_opts_init(struct kt_token_opts *, struct kt_period_opts *);
 /*
  * getopt_long() that takes the token options (into to) and the period

@@ -104,15 +104,12 @@ kt_import(int argc, char **argv)
 	size_t				 i, nskip = 0, npurged;
 	int				 ch, r, ret = KT_EXIT_FAIL;
 
-	memset(&to, 0, sizeof(to));
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "b:S:t:h", longopts,
+	kt_opts_init(&to, NULL);
+	while ((ch = kt_getopt(argc, argv, "b:S:t:h", longopts, &to,
 	    NULL)) != -1) {
-		if ((r = kt_token_opt(&to, ch, optarg)) == 1)
-			continue;
-		if (r == -1)
-			return KT_EXIT_USAGE;
 		switch (ch) {
+		case KT_OPT_BAD:
+			return KT_EXIT_USAGE;
 		case 'b':
 			bfile = optarg;
 			break;

@@ -1334,7 +1334,7 @@ test_hsm_index_recovery(void)
 static int
 pub_objects(const char *token, const char *label)
 {
-	char	cmd[512], line[512];
+	char	cmd[512], line[512], want[160], *p, *q;
 	FILE	*fp;
 	int	n = 0;
 
@@ -1346,9 +1346,18 @@ pub_objects(const char *token, const char *label)
 	    "2>/dev/null", token, label);
 	if ((fp = popen(cmd, "r")) == NULL)
 		return -1;
-	while (fgets(line, sizeof(line), fp) != NULL)
-		if (strncmp(line, "Public Key Object", 17) == 0)
+	/* --label does not filter a listing: match the label lines. */
+	snprintf(want, sizeof(want), "label:%s", label);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		for (p = q = line; *p != '\0'; p++)
+			if (*p != ' ' || (q > line && q[-1] != ' ' &&
+			    q[-1] != ':'))
+				*q++ = *p;
+		*q = '\0';
+		if (strcmp(line, want) == 0)
 			n++;
+	}
 	pclose(fp);
 	return n;
 }
@@ -1429,6 +1438,44 @@ test_hsm_spki(void)
 	hsm_free(g);
 }
 
+/*
+ * Objects that are not keys (a data object has no CKA_KEY_TYPE and no
+ * CKA_ID) do not stop the enumeration, and their labels still count as
+ * taken when a key is generated.
+ */
+static void
+test_hsm_index_other_objects(void)
+{
+	char		 cmd[PATH_MAX + 512], path[PATH_MAX + 16];
+	struct hsm	*h;
+	struct hsm_key	 k;
+
+	NEED_FAULT();
+	fault_set("\n");
+	if (access("/usr/bin/pkcs11-tool", X_OK) != 0)
+		TEST_SKIP("no pkcs11-tool");
+	snprintf(path, sizeof(path), "%s/data.bin", hsm_dir);
+	CU_ASSERT_FATAL(write_file(path, "not a key\n", 0600) == 0);
+	snprintf(cmd, sizeof(cmd), "pkcs11-tool --module "
+	    "/usr/lib/softhsm/libsofthsm2.so --token-label obhsm-b --login "
+	    "--pin " PIN " --write-object %s --type data --label ixo-data "
+	    ">/dev/null 2>&1", path);
+	CU_ASSERT_FATAL(system(cmd) == 0);
+	h = open_token(fault_so, URI_B, pin_src, 0);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT_FATAL(hsm_index_load(h, "ixo-") == 0);
+	CU_ASSERT(hsm_index_count(h) == 0);
+	CU_ASSERT(hsm_key_generate(h, &k, "ixo-data", "ixo1", 4) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_EXISTS);
+	CU_ASSERT(hsm_key_generate(h, &k, "ixo-key", "ixo2", 4) == 0);
+	CU_ASSERT(hsm_index_count(h) == 1);
+	CU_ASSERT(hsm_key_find(h, &k, "ixo-data", NULL, 0) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_NOT_FOUND);
+	CU_ASSERT(hsm_key_find(h, &k, "ixo-key", NULL, 0) == 0);
+	CU_ASSERT(sign_ok(h, &k, "beside a data object"));
+	hsm_free(h);
+}
+
 static const struct test_case tests[] = {
 	{ "CK_RV names", test_hsm_rv_names },
 	{ "PIN sources", test_hsm_pin_sources },
@@ -1455,6 +1502,7 @@ static const struct test_case tests[] = {
 	{ "key index: keys made behind it", test_hsm_index_behind_back },
 	{ "key index: rebuilt after recovery", test_hsm_index_recovery },
 	{ "public key kept on the private key", test_hsm_spki },
+	{ "key index beside other objects", test_hsm_index_other_objects },
 	{ NULL, NULL }
 };
 

@@ -63,7 +63,7 @@ if [ "${OBNET_INSIDE:-}" != 1 ]; then
 	done
 	rundir=$(mktemp -d "${TMPDIR:-/tmp}/obhsm-e2e.XXXXXX")
 	rc=0
-	# 9-12 minutes; the limit leaves room for a slow machine.
+	# 7-12 minutes; the limit leaves room for a slow machine.
 	OBHSM_E2E_FRONTEND=$fe OBHSM_FE_P11FAULT=1 \
 	    /usr/bin/python3 "$here/obnet.py" run \
 	    --rundir "$rundir" --timeout 1080 -- sh "$0" || rc=$?
@@ -156,6 +156,7 @@ fig token-out token-paused --timeout 150 --hold 20
 ob token insert
 ob wait-master --newer --signed-since token_inserted --timeout 240 \
     --since token_inserted_at --record token_resume_s
+fig token-daemons token check
 echo "e2e: FIGURE token-removal: publication paused while out, resumed" \
     "$(rec token_resume_s) s after re-insertion (no daemon restarted)"
 fig fetch-after-token fetch --count 2 --min-ok 2 --timeout 120

@@ -70,6 +70,8 @@ if [ "${OBNET_INSIDE:-}" != 1 ]; then
 fi
 
 bld=${OBHSM_BUILDDIR:-$(cd "$here/../.." && pwd)}
+# The checks below import obnet.py: no __pycache__ in the source tree.
+export PYTHONDONTWRITEBYTECODE=1
 fe=$OBNET_RUNDIR/fe
 t0=$(date +%s)
 ob() { /usr/bin/python3 "$here/obnet.py" "$@"; }
@@ -214,7 +216,8 @@ print("%s revision %d, %d intro points" % (tp, rev, len(keys)))
 PY
 }
 keep_master "$fe/master-1.desc" ||
-	fail "could not keep a copy of the master descriptor"grep -q "horizon: $master: provisioned periods end in" "$fe/fe-signer.log" ||
+	fail "could not keep a copy of the master descriptor"
+grep -q "horizon: $master: provisioned periods end in" "$fe/fe-signer.log" ||
 	fail "no horizon warning in the signer's log"
 figure "signer warning: $(grep -m1 "horizon: $master" "$fe/fe-signer.log")"
 
@@ -261,6 +264,9 @@ grep -q "refused (.*): $why" "$fe/fe-signer.log" ||
 figure "signer log: $(grep -m1 "refused (.*): $why" "$fe/fe-signer.log")"
 sq "D[$((last + 1))]['error']" | grep -q "$why" ||
 	fail "the collector's status does not give the signer's reason"
+grep -q "tp $((last + 1)) failed: signer refused .*: no-keys: $why" \
+    "$fe/fe-collector.log" ||
+	fail "the collector's log does not give the signer's reason"
 alive
 
 say "== 3. past the horizon"
@@ -284,6 +290,14 @@ figure "signer log: $(grep -m1 "refused (horizon): $master" \
     "$fe/fe-signer.log")"
 wait_until 90 "the collector's status to show the horizon passed" \
     horizon_state past
+grep -q "tp $((last + 2)) failed: signer refused .*: horizon: $master" \
+    "$fe/fe-collector.log" ||
+	fail "the collector's log does not give the signer's reason"
+# What an operator sees: "obhsm-collector status" as text.
+"$bld/obhsm-collector" -f "$fe/collector.conf" status "$master" |
+    grep "signer horizon\|last error" | while IFS= read -r l; do
+	figure "collector status (text): $l"
+done
 # Refusals keep coming (the collector retries with back-off): let a few
 # go by, then check that none of them was signed after all.
 sleep 30

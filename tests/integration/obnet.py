@@ -770,9 +770,9 @@ def backend_wait_uploads(rundir, k, timeout):
 			try:
 				ev = c.event(deadline)
 			except Timeout:
-				raise Timeout("%s: own uploads not finished in "
-				    "%ds (%d descriptors, %d pending)" % (name,
-				    timeout, len(keys), pending))
+				raise Timeout("%s: own uploads not finished "
+				    "in %ds (%d descriptors, %d pending)" % (
+				    name, timeout, len(keys), pending))
 			w = ev[0][0].split()
 			if len(w) < 4 or w[0] != "HS_DESC":
 				continue
@@ -1087,8 +1087,8 @@ def cmd_wait_master(args):
 			# an HSDir (the republish is the token's new work).
 			ev = state.get()["net"]
 			if args.signed_since + "_logs" in ev:
-				new = signed_revs(rundir, ev[args.signed_since +
-				    "_logs"]["signer"])
+				off = ev[args.signed_since + "_logs"]
+				new = signed_revs(rundir, off["signer"])
 			else:
 				new = signed_revs(rundir, t_from=ev[
 				    args.signed_since + "_at"])
@@ -1456,6 +1456,22 @@ def cmd_token(args):
 	highest master revisions seen so far."""
 	rundir = rundir_get()
 	state = State(rundir)
+	st = state.get()
+	fe_pids = {n: e["pid"] for n, e in st["procs"].items()
+	    if n in ("fe-signer", "fe-collector", "fe-tor")}
+	if args.action == "check":
+		# The same daemons as when the token was pulled, alive: the
+		# recovery needed no restart.
+		then = st["net"].get("token_removed_pids", {})
+		bad = [n for n in then if fe_pids.get(n) != then[n] or
+		    not proc_alive(then[n])]
+		print(json.dumps({"daemons": then, "restarted_or_dead": bad},
+		    sort_keys=True))
+		if bad or not then:
+			log("FAIL: %s restarted or dead since the token was "
+			    "pulled" % (", ".join(bad) or "none recorded"))
+			sys.exit(1)
+		return
 	ctl = fe_file(rundir, "p11fault.ctl")
 	if not os.path.exists(ctl):
 		raise ObnetError("token: no %s (frontend without "
@@ -1468,6 +1484,7 @@ def cmd_token(args):
 	os.rename(tmp, ctl)
 	key = "token_removed" if removed else "token_inserted"
 	state.set_net(key + "_at", time.time())
+	state.set_net(key + "_pids", fe_pids)
 	state.set_net(key + "_logs", {n: log_size(fe_file(rundir,
 	    "fe-%s.log" % n)) for n in ("signer", "collector")})
 	state.set_net(key + "_signatures",
@@ -1494,8 +1511,10 @@ def cmd_token_paused(args):
 	clog = fe_file(rundir, "fe-collector.log")
 
 	def refused():
+		# A refusal for the token's sake ("token: hsm_...: ..."),
+		# not one of another reason that happens to come first.
 		r = log_lines_since(clog, offs["collector"],
-		    ["failed", "signer refused"])
+		    ["failed", "signer refused", "token"])
 		return r[0] if r else None
 	line, took = wait_for("the collector's next publish, refused by "
 	    "the signer", refused, args.timeout, 2)
@@ -1534,7 +1553,7 @@ def cmd_token_paused(args):
 	if status:
 		res["collector_status"] = status
 	res["refusals"] = len(log_lines_since(clog, offs["collector"],
-	    ["failed", "signer refused"]))
+	    ["failed", "signer refused", "token"]))
 	print(json.dumps(res, sort_keys=True))
 	bad = []
 	if not signer_says:
@@ -2174,7 +2193,8 @@ def main():
 
 	s = sub.add_parser("token", help="pull the signer's token out or "
 	    "put it back (fault module)")
-	s.add_argument("action", choices=["remove", "insert"])
+	s.add_argument("action", choices=["remove", "insert", "check"],
+	    help="check: the daemons running when it was removed still run")
 	s.set_defaults(fn=cmd_token)
 
 	s = sub.add_parser("token-paused")

@@ -139,9 +139,12 @@ END {
 	    "(VmHWM signer, ru_maxrss driver = collector side);\n" \
 	    "  st_ms/s, stcpu/s signer start-up per service, wall and CPU " \
 	    "milliseconds;\n  kB/s peak RSS (signer + driver) added per " \
-	    "service over the smallest S.\n" \
-	    "  *: obhsm-signer-nocap (signer sources, SIGNER_MAX_SERVICES " \
-	    "%d raised)\n", cap
+	    "service over the smallest S.\n"
+	for (i = 1; i <= n; i++)
+		if (sl[i] > cap) {
+			printf "  *: above SIGNER_MAX_SERVICES (%d)\n", cap
+			break
+		}
 	for (i = 1; i <= n; i++)
 		if (sl[i] == 1000 && g("s1000", "services") > 0)
 			printf "signer + driver peak RSS at S=1000: %.1f MiB " \

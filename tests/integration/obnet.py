@@ -11,7 +11,8 @@
 #       CMD runs the subcommands below (OBNET_RUNDIR tells them where).
 # Inside (see "obnet.py -h"):
 #   up, frontend-start, frontend-stop, wait-master, fetch, hsfetch,
-#   backend-kill, backend-start, wait-drop, rss, status, down.
+#   backend-kill, backend-start, wait-drop, frontend-restart, descheck,
+#   token, token-paused, revcheck, rss, status, report, down.
 #
 # Every wait has a deadline, every process is recorded in
 # $OBNET_RUNDIR/state.json and ended by PID, and the run directory keeps

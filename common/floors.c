@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -291,8 +292,12 @@ floors_open(struct floors **out, const char *path)
 	ssize_t		 n;
 
 	*out = NULL;
-	if ((fl = calloc(1, sizeof(*fl))) == NULL ||
-	    (fl->path = strdup(path)) == NULL ||
+	if ((fl = calloc(1, sizeof(*fl))) == NULL) {
+		log_warn("%s", __func__);
+		return -1;
+	}
+	fl->fd = -1;	/* not 0: floors_close() would close stdin */
+	if ((fl->path = strdup(path)) == NULL ||
 	    (tmp = strdup(path)) == NULL ||
 	    (fl->dir = strdup(dirname(tmp))) == NULL) {
 		log_warn("%s", __func__);
@@ -302,6 +307,15 @@ floors_open(struct floors **out, const char *path)
 	    O_NOFOLLOW, 0600);
 	if (fl->fd == -1) {
 		log_warn("%s: %s", __func__, path);
+		goto err;
+	}
+	/*
+	 * One writer: a second signer on this state-dir would compact the
+	 * journal (rename) under the first, whose later appends would then
+	 * go to the unlinked file and be lost at the next start.
+	 */
+	if (flock(fl->fd, LOCK_EX | LOCK_NB) == -1) {
+		log_warn("%s: %s: locked by another signer", __func__, path);
 		goto err;
 	}
 	if (fstat(fl->fd, &st) == -1 || !S_ISREG(st.st_mode) ||
@@ -342,6 +356,34 @@ floors_open(struct floors **out, const char *path)
  err:
 	free(data);
 	free(tmp);
+	floors_close(fl);
+	return -1;
+}
+
+int
+floors_open_mem(struct floors **out, const uint8_t *data, size_t len)
+{
+	struct floors	*fl;
+
+	*out = NULL;
+	if ((fl = calloc(1, sizeof(*fl))) == NULL ||
+	    (fl->path = strdup("(memory)")) == NULL) {
+		log_warn("%s", __func__);
+		free(fl);
+		return -1;
+	}
+	/* No file and no directory: floors_compact() refuses dir NULL. */
+	fl->fd = -1;
+	if (len > FLOORS_FILE_MAX) {
+		log_warnx("%s: image of %zu bytes", __func__, len);
+		goto err;
+	}
+	if (floors_rehash(fl, 64, 0) == -1 ||
+	    floors_replay(fl, data, len) == -1)
+		goto err;
+	*out = fl;
+	return 0;
+ err:
 	floors_close(fl);
 	return -1;
 }
@@ -462,6 +504,10 @@ floors_compact(struct floors *fl)
 	size_t	 i, n, len = 0, records = 0;
 	int	 fd = -1, rv = -1;
 
+	if (fl->dir == NULL || fl->fd == -1) {
+		log_warnx("%s: %s cannot be written", __func__, fl->path);
+		return -1;
+	}
 	if (floors_rehash(fl, fl->count, 1) == -1)
 		return -1;
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", fl->path) >=
@@ -488,6 +534,12 @@ floors_compact(struct floors *fl)
 		log_warn("%s: %s", __func__, tmp);
 		goto err;
 	}
+	/* Locked before the rename: the lock must pass to the new file. */
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		log_warn("%s: lock %s", __func__, tmp);
+		(void)unlink(tmp);
+		goto err;
+	}
 	if (floors_write_all(fd, out, len) == -1 || fsync(fd) == -1) {
 		log_warn("%s: %s", __func__, tmp);
 		(void)unlink(tmp);
@@ -498,7 +550,13 @@ floors_compact(struct floors *fl)
 		(void)unlink(tmp);
 		goto err;
 	}
-	/* The rename is durable only once the directory is. */
+	/* The new file is the journal now, and holds the lock. */
+	close(fl->fd);
+	fl->fd = fd;
+	fd = -1;
+	fl->journal = records;
+	/* The rename is durable only once the directory is (until then
+	 * broken stays set: the next commit compacts again). */
 	if (floors_sync_dir(fl) == -1) {
 		log_warn("%s: fsync %s", __func__, fl->dir);
 		goto err;
@@ -506,11 +564,6 @@ floors_compact(struct floors *fl)
 	/* Everything queued is in the new file. */
 	fl->pend_len = 0;
 	fl->npend = 0;
-	fl->journal = records;
-	if (fl->fd != -1)
-		close(fl->fd);
-	fl->fd = fd;
-	fd = -1;
 	fl->broken = 0;
 	rv = 0;
  err:
@@ -525,6 +578,10 @@ floors_compact(struct floors *fl)
 int
 floors_commit(struct floors *fl)
 {
+	if (fl->fd == -1) {
+		log_warnx("%s: %s cannot be written", __func__, fl->path);
+		return -1;
+	}
 	if (fl->broken || fl->journal + fl->npend >
 	    FLOORS_SLACK + 2 * fl->count)
 		return floors_compact(fl);

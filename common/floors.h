@@ -51,13 +51,23 @@
 struct floors;
 
 /*
- * Open the journal at path (created, mode 0600, if missing), replay it,
- * and keep it open for appending.  0, or -1 (logged) for a journal that
- * cannot be read or has a damaged record before its last line.
+ * Open the journal at path (created, mode 0600, if missing), lock it
+ * (flock, exclusive: one signer per state-dir), replay it, and keep it
+ * open for appending.  0, or -1 (logged) for a journal that cannot be
+ * read, is held by another process, or has a damaged record before its
+ * last line.
  */
 int	floors_open(struct floors **, const char *path)
 	    __attribute__((warn_unused_result));
 void	floors_close(struct floors *);		/* NULL ok */
+/*
+ * Replay a journal image held in memory, with the parser floors_open()
+ * uses, into floors that cannot be written (its commits and compactions
+ * fail): for tests and the fuzz target.  0, or -1 (logged) for an image
+ * floors_open() would refuse.
+ */
+int	floors_open_mem(struct floors **, const uint8_t *, size_t)
+	    __attribute__((warn_unused_result));
 
 /* The floor of a blinded key: 0 when nothing was signed for it. */
 uint64_t floors_get(const struct floors *, const uint8_t [ED25519_PK_LEN]);

@@ -110,9 +110,71 @@ test_hex(void)
 	CU_ASSERT(hex_decode(dec, 3, "01ABfg", 6) == OB_ERR_FORMAT);
 }
 
+/*
+ * b64_decode_pub() against b64_decode() on every string of up to len
+ * symbols from alpha, padded and not, into room that fits and room one
+ * byte short; and with lines set, against b64_decode() of the string
+ * with its '\n' removed (what the descriptor parser did before).
+ * Returns the number of disagreements.
+ */
+static size_t
+b64_pub_exhaust(const char *alpha, size_t nalpha, size_t maxlen)
+{
+	uint8_t		s[16], t[16], o1[16], o2[16];
+	size_t		idx[16], len, i, k, room, n1, n2, bad = 0;
+	struct buf	v, w;
+	int		pad, lines, r1, r2;
+
+	for (len = 0; len <= maxlen; len++) {
+		memset(idx, 0, sizeof(idx));
+		for (;;) {
+			for (i = k = 0; i < len; i++) {
+				s[i] = (uint8_t)alpha[idx[i]];
+				if (s[i] != '\n')
+					t[k++] = s[i];
+			}
+			buf_init_ro(&v, s, len);
+			buf_init_ro(&w, t, k);
+			for (pad = 0; pad < 2; pad++)
+			    for (lines = 0; lines < 2; lines++)
+				/* len * 3 / 4 bytes hold any answer. */
+				for (room = len * 3 / 4 > 0 ? len * 3 / 4 - 1 :
+				    0; room <= len * 3 / 4; room++) {
+					r1 = b64_decode(o1, room, &n1,
+					    lines ? &w : &v, pad);
+					r2 = b64_decode_pub(o2, room, &n2, &v,
+					    pad, lines);
+					if ((r1 == 0) != (r2 == 0) || (r1 == 0 &&
+					    (n1 != n2 || memcmp(o1, o2, n1) != 0)))
+						bad++;
+				}
+			/* Next string of this length. */
+			for (i = 0; i < len && ++idx[i] == nalpha; i++)
+				idx[i] = 0;
+			if (i == len)
+				break;
+		}
+	}
+	return bad;
+}
+
+/* The fast decoder for public data answers exactly as the strict one. */
+static void
+test_b64_pub_exhaustive(void)
+{
+	/* Digits with the low bits clear and set, padding, newline, and
+	 * bytes outside the alphabet (NUL, high bit). */
+	static const char	wide[] = "AQBE/=\n!\xc3";
+	static const char	narrow[] = "AB/=\n";
+
+	CU_ASSERT(b64_pub_exhaust(wide, sizeof(wide), 5) == 0);
+	CU_ASSERT(b64_pub_exhaust(narrow, sizeof(narrow) - 1, 8) == 0);
+}
+
 static const struct test_case tests[] = {
 	{ "base64 RFC 4648", test_b64_rfc4648 },
 	{ "base64 wrapping", test_b64_wrap },
+	{ "base64 public decoder", test_b64_pub_exhaustive },
 	{ "base32", test_b32 },
 	{ "hex", test_hex },
 	{ NULL, NULL }

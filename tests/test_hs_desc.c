@@ -1527,6 +1527,66 @@ test_trusted_certs(void)
 	hs_desc_clear(&out);
 }
 
+/*
+ * Trust never crosses keys: service A's intro point certs, trusted byte
+ * for byte, in a body of service B (another descriptor signing key) are
+ * refused as certs of the wrong signer, and an expired trusted one as
+ * expired.
+ */
+static void
+test_trusted_other_key(void)
+{
+	struct svc			 a, b;
+	struct hs_desc			 da, db, out;
+	struct hs_desc_encode_params	 ep;
+	struct hs_desc_decode_params	 dp;
+	struct trust_set		 t;
+	struct buf			*enc;
+	size_t				 i;
+
+	svc_init(&a);
+	svc_init(&b);
+	make_desc(&da, &a, 2);
+	make_desc(&db, &b, 2);
+	for (i = 0; i < 2; i++)
+		db.intro[i] = da.intro[i];
+	encode_params(&ep, &b);
+	enc = encode_desc(&db, &ep, &b);
+	decode_params(&dp, &b);
+	dp.flags = HS_DESC_F_STRICT;
+	dp.trusted = trust_cb;
+	dp.trusted_arg = &t;
+	hs_desc_init(&out);
+	trust_all(&t, &da);
+	t.c[t.n++] = &db.signing_cert;
+	CU_ASSERT(hs_desc_decode(&out, buf_ptr(enc), buf_len(enc), &dp) ==
+	    OB_ERR_MISMATCH);
+	CU_ASSERT(t.yes >= 2);	/* B's 08 cert and an intro cert of A's */
+	dp.flags = 0;
+	CU_ASSERT(hs_desc_decode(&out, buf_ptr(enc), buf_len(enc), &dp) == 0);
+	CU_ASSERT(out.n_intro == 0 && out.n_intro_skipped == 2);
+	hs_desc_clear(&out);
+	buf_free(enc);
+
+	/* B's own intro certs, trusted, past their expiry. */
+	make_desc(&db, &b, 1);
+	make_intro(&db.intro[0], &b, hs_cert_expiry_intro(b.now) - 2);
+	enc = encode_desc(&db, &ep, &b);
+	trust_all(&t, &db);
+	dp.flags = HS_DESC_F_STRICT;
+	CU_ASSERT(hs_desc_decode(&out, buf_ptr(enc), buf_len(enc), &dp) ==
+	    0);
+	hs_desc_clear(&out);
+	/* An hour on, the intro certs are past, the 08 cert is not. */
+	dp.now = (time_t)db.intro[0].auth_key_cert.expiry_hours * 3600 + 1;
+	CU_ASSERT(dp.now < (time_t)db.signing_cert.expiry_hours * 3600);
+	CU_ASSERT(hs_desc_decode(&out, buf_ptr(enc), buf_len(enc), &dp) ==
+	    OB_ERR_EXPIRED);
+	CU_ASSERT(t.yes >= 2);
+	hs_desc_clear(&out);
+	buf_free(enc);
+}
+
 /* The descriptor parser's base64 decoder gives b64_decode()'s answers. */
 static void
 test_b64_pub(void)
@@ -1604,6 +1664,7 @@ static const struct test_case tests[] = {
 	{ "inner_limits", test_inner_limits },
 	{ "linkspec", test_linkspec },
 	{ "trusted_certs", test_trusted_certs },
+	{ "trusted_other_key", test_trusted_other_key },
 	{ "b64_pub", test_b64_pub },
 	{ "stem_reads_ours", test_stem_reads_ours },
 	{ "ours_reads_stem", test_ours_reads_stem },

@@ -382,7 +382,7 @@ struct desc_slot {
 	uint64_t	 sel_sig;
 	unsigned	 failures;	/* publish jobs failed in a row */
 	time_t		 retry_at;
-	char		 error[160];
+	char		 error[256];
 	uint64_t	 publishes;
 };
 

@@ -45,7 +45,7 @@ struct pub_job {
 	int			 certified[SEL_MAX_SETS][HS_DESC_MAX_INTRO];
 	size_t			 outstanding;
 	int			 failed;
-	char			 error[160];
+	char			 error[256];
 	int			 have_params;
 	uint8_t			 blinded_pk[ED25519_PK_LEN];
 	uint64_t		 revision;

@@ -58,11 +58,20 @@ floors_slot(const struct floors *fl, const uint8_t k[ED25519_PK_LEN])
 	uint64_t	h = 0;
 	size_t		i;
 
-	/* Blinded keys are uniform; mix anyway so any 8 bytes would do. */
+	/*
+	 * Blinded keys are uniform; mix anyway so any 8 bytes would do
+	 * (a full 64-bit finalizer: the low bits taken below depend on
+	 * every input bit, where a bare multiply leaves them clustered
+	 * for keys that differ only in their first bytes).
+	 */
 	for (i = 0; i < 8; i++)
 		h = (h << 8) | k[i];
-	h *= 0x9e3779b97f4a7c15ULL;
-	return (size_t)(h >> 32) & (fl->tabsz - 1);
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return (size_t)h & (fl->tabsz - 1);
 }
 
 static struct floor_ent *

@@ -1220,9 +1220,12 @@ signer_horizon(struct signer *sg, const struct signer_service *svc,
 		return PROTO_HORIZON_PAST;
 	}
 	if ((uint64_t)(h - now) < sg->conf->horizon_warn) {
+		/* Minutes below two hours: "0 hours" tells nothing. */
 		(void)snprintf(warning, warnsz, "%s: provisioned periods end "
-		    "in %lld hours: import a new bundle", svc->conf->address,
-		    (long long)(h - now) / 3600);
+		    "in %lld %s: import a new bundle", svc->conf->address,
+		    h - now < 7200 ? (long long)(h - now) / 60 :
+		    (long long)(h - now) / 3600,
+		    h - now < 7200 ? "minutes" : "hours");
 		return PROTO_HORIZON_WARN;
 	}
 	return PROTO_HORIZON_OK;

@@ -1,6 +1,7 @@
 /* libconfuse helpers shared by the collector's and the signer's loaders. */
 #include "config.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,6 +62,7 @@ conf_onion_addr(char out[HS_ADDR_LEN + 1], uint8_t pk[ED25519_PK_LEN],
 {
 	size_t	n = strlen(in);
 	char	tmp[HS_ADDR_LEN + 1];
+	size_t	i;
 	int	e;
 
 	if (n == HS_ADDR_LEN + 6 && strcmp(in + HS_ADDR_LEN, ".onion") == 0)
@@ -70,7 +72,9 @@ conf_onion_addr(char out[HS_ADDR_LEN + 1], uint8_t pk[ED25519_PK_LEN],
 		    "(56 base32 characters)", where, in);
 		return -1;
 	}
-	memcpy(tmp, in, HS_ADDR_LEN);
+	/* One spelling (tor's, lower case) for every comparison later. */
+	for (i = 0; i < HS_ADDR_LEN; i++)
+		tmp[i] = (char)tolower((unsigned char)in[i]);
 	tmp[HS_ADDR_LEN] = '\0';
 	if ((e = hs_address_decode(pk, tmp)) != 0) {
 		log_warnx("%s: \"%s\" is not a valid v3 onion address: %s",

@@ -425,15 +425,20 @@ floors_raise(struct floors *fl, const char *service, uint64_t tp,
 {
 	struct floor_ent	 e;
 	char			 line[FLOORS_LINE_MAX], *np;
-	size_t			 n, want;
+	size_t			 n, want, i;
 
-	if (!floors_service_ok(service, strlen(service))) {
+	/* Addresses are case-blind (tor, hs_address_decode()) and a
+	 * configuration may spell one in capitals: records are lower. */
+	memset(&e, 0, sizeof(e));
+	for (i = 0; i < FLOORS_SERVICE_LEN && service[i] != '\0'; i++)
+		e.service[i] = (service[i] >= 'A' && service[i] <= 'Z') ?
+		    (char)(service[i] - 'A' + 'a') : service[i];
+	if (service[i] != '\0' ||
+	    !floors_service_ok(e.service, strlen(e.service))) {
 		log_warnx("%s: bad service name", __func__);
 		return -1;
 	}
-	memset(&e, 0, sizeof(e));
 	memcpy(e.blinded, k, ED25519_PK_LEN);
-	memcpy(e.service, service, FLOORS_SERVICE_LEN);
 	e.tp = tp;
 	e.rev = rev;
 	if ((n = floors_format(line, &e)) == 0) {
@@ -451,7 +456,7 @@ floors_raise(struct floors *fl, const char *service, uint64_t tp,
 		fl->pend = np;
 		fl->pend_alloc = want;
 	}
-	if (floors_put(fl, service, tp, k, rev) == -1)
+	if (floors_put(fl, e.service, tp, k, rev) == -1)
 		return -1;
 	memcpy(fl->pend + fl->pend_len, line, n);
 	fl->pend_len += n;

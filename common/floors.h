@@ -44,7 +44,14 @@
 #include "hs_keys.h"
 
 #define FLOORS_LINE_MAX		256
-#define FLOORS_FILE_MAX		(256UL * 1024 * 1024)
+/*
+ * A sanity bound only: the journal this code writes must always open
+ * again.  It holds up to 2 * floors + 1024 records of ~150 bytes between
+ * compactions, and a signer keeps the floors of SIGNER_FLOORS_KEEP
+ * periods per service (3 today; 100,000 services at 31 floors each
+ * would reach 900 MB).
+ */
+#define FLOORS_FILE_MAX		(2UL * 1024 * 1024 * 1024)
 #define FLOORS_CHECK_PREFIX	"obhsm-floors-v1"	/* + its NUL */
 #define FLOORS_SERVICE_LEN	56
 
@@ -74,7 +81,8 @@ uint64_t floors_get(const struct floors *, const uint8_t [ED25519_PK_LEN]);
 /*
  * Raise a floor in memory (a lower revision leaves it as it is) and
  * queue its record for the next commit.  service must be 56 characters
- * of the base32 alphabet.  0 or -1 (logged).
+ * of the base32 alphabet, in either case (recorded in lower case).  0 or
+ * -1 (logged).
  */
 int	floors_raise(struct floors *, const char *service, uint64_t tp,
 	    const uint8_t [ED25519_PK_LEN], uint64_t revision)

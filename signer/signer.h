@@ -184,8 +184,11 @@ void	signer_state_free(struct signer *);
 void	signer_floors_close(struct signer *);
 #define SIGNER_FLOORS_FILE	"revision-floors"
 /* Periods kept in the journal behind the current one: a clock stepped
- * back that far still finds the floors of the periods it revisits. */
-#define SIGNER_FLOORS_KEEP	30
+ * back that far still finds the floors of the periods it revisits.
+ * More costs memory and start-up time at hosting scale (each service
+ * keeps KEEP + 2 floors), and a period's signing window ends one
+ * rotation offset after it does. */
+#define SIGNER_FLOORS_KEEP	3
 /*
  * Group commit of the revision floors raised in this round: their
  * journal records appended with one write and one fsync (floors.h).

@@ -610,6 +610,14 @@ signer_gate(struct signer *sg, struct signer_verdict *v, const char *service,
 		return verdict(v, PROTO_R_HORIZON, "%s: provisioned periods "
 		    "ended at %lld; import a new bundle", service,
 		    (long long)horizon);
+	/* Beyond the bundle the operator's remedy is the next ceremony. */
+	if (horizon != 0 && svc->store->nperiods > 0 &&
+	    tp > svc->store->periods[svc->store->nperiods - 1].tp)
+		return verdict(v, PROTO_R_NO_KEYS, "%s: time period %" PRIu64
+		    " is not provisioned: the bundle ends with period %"
+		    PRIu64 " (horizon %lld); import a new bundle", service,
+		    tp, svc->store->periods[svc->store->nperiods - 1].tp,
+		    (long long)horizon);
 	return verdict(v, PROTO_R_NO_KEYS, "%s: time period %" PRIu64
 	    " is not provisioned", service, tp);
 }

@@ -643,6 +643,37 @@ test_floors_locked(void)
 	floors_close(fl2);
 }
 
+/* A service spelled in capitals (tor takes either case) is recorded in
+ * lower case and reads back; other names are still refused. */
+static void
+test_floors_case(void)
+{
+	struct floors	*fl;
+	const char	*path = floors_make("floors-case");
+	char		 up[sizeof(SVC)];
+	uint8_t		 k3[32], *data;
+	size_t		 i, len;
+
+	fkey(k3, 3);
+	for (i = 0; i < sizeof(SVC); i++)
+		up[i] = (SVC[i] >= 'a' && SVC[i] <= 'z') ?
+		    (char)(SVC[i] - 'a' + 'A') : SVC[i];
+	CU_ASSERT_FATAL(floors_open(&fl, path) == 0);
+	CU_ASSERT(floors_raise(fl, up, 100, k3, 44) == 0);
+	up[3] = '1';	/* not base32 */
+	CU_ASSERT(floors_raise(fl, up, 100, k3, 45) == -1);
+	CU_ASSERT(floors_commit(fl) == 0);
+	floors_close(fl);
+	data = test_read_file(path, &len);
+	CU_ASSERT_FATAL(data != NULL);
+	for (i = 0; i < len; i++)
+		CU_ASSERT_FATAL(!(data[i] >= 'A' && data[i] <= 'Z'));
+	free(data);
+	CU_ASSERT_FATAL(floors_open(&fl, path) == 0);
+	CU_ASSERT(floors_get(fl, k3) == 44);
+	floors_close(fl);
+}
+
 static const struct test_case audit_tests[] = {
 	{ "chain",		test_audit_chain },
 	{ "flipped",		test_audit_flipped },
@@ -659,6 +690,7 @@ static const struct test_case audit_tests[] = {
 	{ "floors_commit_fails", test_floors_commit_fails },
 	{ "floors_mem",		test_floors_mem },
 	{ "floors_locked",	test_floors_locked },
+	{ "floors_case",	test_floors_case },
 	{ NULL, NULL }
 };
 

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -132,6 +133,7 @@ test_conf_onion_addr(void)
 	char	out[HS_ADDR_LEN + 1], bad[HS_ADDR_LEN + 1];
 	char	in[HS_ADDR_LEN + 16];
 	uint8_t	pk[ED25519_PK_LEN], want[ED25519_PK_LEN];
+	size_t	i;
 
 	test_unhex(want, sizeof(want), RFC_PK);
 	memset(out, 'x', sizeof(out));
@@ -142,6 +144,16 @@ test_conf_onion_addr(void)
 	memset(out, 'x', sizeof(out));
 	memset(pk, 0, sizeof(pk));
 	CU_ASSERT(conf_onion_addr(out, pk, RFC_ADDR ".onion", "config") == 0);
+	CU_ASSERT_STRING_EQUAL(out, RFC_ADDR);
+	CU_ASSERT(memcmp(pk, want, sizeof(pk)) == 0);
+	/* Capitals (tor accepts them): the same lower-case spelling, so
+	 * the signer's and the collector's configs compare equal. */
+	for (i = 0; i < HS_ADDR_LEN; i++)
+		in[i] = (char)toupper((unsigned char)RFC_ADDR[i]);
+	in[HS_ADDR_LEN] = '\0';
+	memset(out, 'x', sizeof(out));
+	memset(pk, 0, sizeof(pk));
+	CU_ASSERT(conf_onion_addr(out, pk, in, "config") == 0);
 	CU_ASSERT_STRING_EQUAL(out, RFC_ADDR);
 	CU_ASSERT(memcmp(pk, want, sizeof(pk)) == 0);
 

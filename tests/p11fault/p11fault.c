@@ -4,8 +4,9 @@
  * default SoftHSM2), passes every call through that module's function
  * list, and injects the failures real tokens show: removal and
  * re-insertion, lost sessions, a PIN try counter that locks, calls that
- * hang, smartcard-slow signing, and errors every Nth call.  Counters of
- * calls and signatures are written to a file tests and benchmarks read.
+ * hang, smartcard-slow signing, signatures with a bit flipped, and errors
+ * every Nth call.  Counters of calls and signatures are written to a file
+ * tests and benchmarks read.
  *
  * Control: OBHSM_P11FAULT_CONTROL names a file of "key value" lines,
  * re-read whenever its mtime, size or inode changes (checked on every
@@ -212,6 +213,9 @@ struct fault_conf {
 	unsigned long	 fail_count;	/* 0: every call */
 	int		 raw_ec_point;	/* CKA_EC_POINT without DER */
 	int		 ec_params_oid;	/* CKA_EC_PARAMS as the OID */
+	int		 corrupt_on;	/* corrupt_sign given */
+	unsigned long	 corrupt_count;	/* 0: every signature */
+	unsigned long	 corrupt_bit;	/* which bit of the signature */
 };
 
 static struct {
@@ -232,6 +236,7 @@ static struct {
 	long			 pin_left;
 	long			 pin_left_given;
 	unsigned long		 fail_left;
+	unsigned long		 corrupt_left;
 
 	struct timespec		 next_sign;
 	unsigned long		 calls[F_COUNT];
@@ -240,6 +245,7 @@ static struct {
 	unsigned long		 injected;
 	unsigned long		 login_failures;
 	unsigned long		 sessions_closed;
+	unsigned long		 corrupted;
 } fault = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 	.once = PTHREAD_ONCE_INIT,
@@ -350,6 +356,12 @@ fault_conf_line(struct fault_conf *c, struct buf *line)
 		if (fault_word_ulong(&w[0], &c->error_every) == -1 ||
 		    (n == 2 && fault_word_rv(&w[1], &c->error_rv) == -1))
 			return -1;
+	} else if (buf_eq_str(&key, "corrupt_sign") && (n == 1 || n == 2)) {
+		c->corrupt_bit = 0;
+		if (fault_word_ulong(&w[0], &c->corrupt_count) == -1 ||
+		    (n == 2 && fault_word_ulong(&w[1], &c->corrupt_bit) == -1))
+			return -1;
+		c->corrupt_on = 1;
 	} else if (buf_eq_str(&key, "fail") && (n == 2 || n == 3)) {
 		c->fail_count = 1;
 		if ((c->fail_fn = fault_fn_lookup(&w[0])) == -1 ||
@@ -403,6 +415,7 @@ fault_conf_env(struct fault_conf *c)
 		"removed", "invalidate_sessions", "pin_tries",
 		"pin_tries_left", "pinpad_pin", "hang", "sign_rate",
 		"error_every", "fail", "raw_ec_point", "ec_params_oid",
+		"corrupt_sign",
 	};
 	char		 var[64], text[FAULT_LINE_MAX];
 	const char	*v;
@@ -465,6 +478,7 @@ fault_conf_apply(const struct fault_conf *c)
 			fault.pin_left = c->pin_tries_left;
 	}
 	fault.fail_left = c->fail_count;
+	fault.corrupt_left = c->corrupt_count;
 	fault.conf = *c;
 }
 
@@ -534,10 +548,11 @@ fault_counters_write(void)
 		return;
 	n = snprintf(text, sizeof(text), "calls %lu\nsignatures %lu\n"
 	    "injected %lu\nlogin_failures %lu\nsessions_closed %lu\n"
-	    "pin_tries_left %ld\nremoved %d\n", fault.total,
+	    "pin_tries_left %ld\nremoved %d\ncorrupted %lu\n", fault.total,
 	    fault.signatures, fault.injected, fault.login_failures,
 	    fault.sessions_closed,
-	    fault.pin_tries > 0 ? fault.pin_left : -1L, fault.removed);
+	    fault.pin_tries > 0 ? fault.pin_left : -1L, fault.removed,
+	    fault.corrupted);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return;
 	len = (size_t)n;
@@ -888,6 +903,29 @@ fw_C_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE obj,
 	return rv;
 }
 
+/*
+ * A token that signs wrongly (a fault in its firmware or memory): one
+ * bit of a signature the real module made is flipped, so the caller's
+ * own check is what stands between it and the network.  Called with
+ * fault.mu held, only for a real signature (not a size query).
+ */
+static void
+fault_corrupt(CK_BYTE *sig, CK_ULONG siglen)
+{
+	unsigned long	bit;
+
+	if (!fault.conf.corrupt_on || siglen == 0)
+		return;
+	if (fault.conf.corrupt_count != 0) {
+		if (fault.corrupt_left == 0)
+			return;
+		fault.corrupt_left--;
+	}
+	bit = fault.conf.corrupt_bit % (8UL * siglen);
+	sig[bit / 8] ^= (CK_BYTE)(1U << (bit % 8));
+	fault.corrupted++;
+}
+
 /* Slow signing: at most sign_rate signatures a second, evenly spaced. */
 static CK_RV
 fw_C_Sign(CK_SESSION_HANDLE session, CK_BYTE *data, CK_ULONG len,
@@ -925,8 +963,10 @@ fw_C_Sign(CK_SESSION_HANDLE session, CK_BYTE *data, CK_ULONG len,
 		fault_sleep_ms(wait_ms);
 	REAL(C_Sign, (session, data, len, sig, siglen), &rv);
 	pthread_mutex_lock(&fault.mu);
-	if (rv == CKR_OK && sig != NULL)
+	if (rv == CKR_OK && sig != NULL) {
 		fault.signatures++;
+		fault_corrupt(sig, *siglen);
+	}
 	fault_counters_write();
 	pthread_mutex_unlock(&fault.mu);
 	return rv;

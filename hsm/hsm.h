@@ -212,7 +212,11 @@ int	hsm_key_generate(struct hsm *, struct hsm_key *, const char *label,
  */
 int	hsm_key_find(struct hsm *, struct hsm_key *, const char *label,
 	    const void *id, size_t id_len) __attribute__((warn_unused_result));
-/* CKM_EDDSA over msg (len <= HSM_SIGN_MAX): a 64-byte signature. */
+/*
+ * CKM_EDDSA over msg (len <= HSM_SIGN_MAX): a 64-byte signature, checked
+ * against key->pk before it is written to sig (only on success): a token
+ * fault never hands out a bad signature (tests/p11fault corrupt_sign).
+ */
 #define HSM_SIGN_MAX	(1U << 20)
 int	hsm_key_sign(struct hsm *, struct hsm_key *,
 	    uint8_t [ED25519_SIG_LEN], const void *msg, size_t len)

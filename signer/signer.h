@@ -38,10 +38,11 @@ enum signer_key_mode {
 struct signer_service_conf {
 	char			 address[HS_ADDR_LEN + 1];
 	uint8_t			 identity_pk[ED25519_PK_LEN];
+	/* nbackends of each, allocated as configured: a host with
+	 * thousands of services mostly has a few backends each. */
 	size_t			 nbackends;
-	char			 backend[SIGNER_MAX_BACKENDS][HS_ADDR_LEN + 1];
-	uint8_t			 backend_pk[SIGNER_MAX_BACKENDS]
-				    [ED25519_PK_LEN];
+	char			(*backend)[HS_ADDR_LEN + 1];
+	uint8_t			(*backend_pk)[ED25519_PK_LEN];
 	enum signer_key_mode	 key_mode;
 	char			*identity_key;	/* online mode: file path */
 };
@@ -132,9 +133,10 @@ struct signer_service {
 	int			 have_id_sk;
 	struct signer_period	*periods;
 	size_t			 nperiods;
-	/* Newest descriptor seen per backend, against replays. */
-	uint64_t		 backend_tp[SIGNER_MAX_BACKENDS];
-	uint64_t		 backend_rev[SIGNER_MAX_BACKENDS];
+	/* Newest descriptor seen per backend, against replays
+	 * (conf->nbackends of each). */
+	uint64_t		*backend_tp;
+	uint64_t		*backend_rev;
 	struct signer_intro	*intro;
 	size_t			 nintro;
 	size_t			 intro_alloc;

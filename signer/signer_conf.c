@@ -82,6 +82,9 @@ signer_conf_service(struct signer_service_conf *sc, cfg_t *s)
 		    sc->address, SIGNER_MAX_BACKENDS);
 		return -1;
 	}
+	if ((sc->backend = calloc(n, sizeof(*sc->backend))) == NULL ||
+	    (sc->backend_pk = calloc(n, sizeof(*sc->backend_pk))) == NULL)
+		fatal("%s", __func__);
 	for (i = 0; i < n; i++) {
 		if (conf_onion_addr(sc->backend[i], sc->backend_pk[i],
 		    cfg_getnstr(s, "backends", i), "config: backend") == -1)
@@ -290,8 +293,11 @@ signer_conf_free(struct signer_conf *cf)
 	free(cf->user);
 	free(cf->state_dir);
 	free(cf->audit_path);
-	for (i = 0; i < cf->nservices && cf->services != NULL; i++)
+	for (i = 0; i < cf->nservices && cf->services != NULL; i++) {
 		free(cf->services[i].identity_key);
+		free(cf->services[i].backend);
+		free(cf->services[i].backend_pk);
+	}
 	free(cf->services);
 	free(cf);
 }

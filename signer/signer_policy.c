@@ -37,6 +37,8 @@
 #include "signer.h"
 
 #define SIGNER_FLOOR_MAX	64	/* bytes in a revision floor file */
+/* First size of the intro and intro-cert tables, which then double. */
+#define SIGNER_TABLE_MIN	8
 #define SIGNER_SIG_LINE_LEN	(sizeof("signature ") - 1 + 86 + 1)
 
 static int verdict(struct signer_verdict *, uint16_t, const char *, ...)
@@ -274,12 +276,16 @@ signer_floors_migrate(struct signer *sg, time_t now)
  * check the period against it and the address.  known, when not NULL,
  * is the key the caller has just found or generated for this period:
  * each token lookup costs more as the token's object store grows, so
- * a key is looked up once at start-up, not again here.
+ * a key is looked up once at start-up, not again here.  made_here says
+ * the caller has just certified pp in this process for known's public
+ * key (online mode, provision_certify_period): its signatures are then
+ * not verified again, which was most of the start-up cost of an online
+ * service.  Whatever came from disk or a bundle is always verified.
  */
 static int
 signer_period_attach(struct signer *sg, struct signer_service *svc,
     const struct provision_period *pp, int generate,
-    const struct hsm_key *known)
+    const struct hsm_key *known, int made_here)
 {
 	struct signer_period	*p, *np;
 	char			 label[PROVISION_LABEL_MAX + 1];
@@ -325,8 +331,15 @@ signer_period_attach(struct signer *sg, struct signer_service *svc,
 		}
 		log_info("generated token key %s", label);
 	}
-	if (pp->ncerts > 0 && (r = provision_verify_period(svc->store, pp,
-	    p->key.pk, &bad)) != 0) {
+	if (made_here && (known == NULL || pp->ncerts == 0 ||
+	    memcmp(pp->token_pk, p->key.pk, sizeof(pp->token_pk)) != 0)) {
+		log_warnx("%s: %s period %" PRIu64 ": certified for another "
+		    "key", __func__, svc->conf->address, pp->tp);
+		return -1;
+	}
+	if (!made_here && pp->ncerts > 0 &&
+	    (r = provision_verify_period(svc->store, pp, p->key.pk,
+	    &bad)) != 0) {
 		log_warnx("%s: %s period %" PRIu64 ": provisioned material "
 		    "does not verify against the token key (cert %zu): %s",
 		    __func__, svc->conf->address, pp->tp, bad,
@@ -369,7 +382,8 @@ signer_online_fill(struct signer *sg, struct signer_service *svc,
 	first = cur > 0 ? cur - 1 : 0;
 	for (tp = first; tp <= cur + sg->conf->online_periods; tp++) {
 		if ((have = provision_period_find(svc->store, tp)) != NULL) {
-			if (signer_period_attach(sg, svc, have, 0, NULL) == -1)
+			if (signer_period_attach(sg, svc, have, 0, NULL,
+			    0) == -1)
 				return -1;
 			continue;
 		}
@@ -404,7 +418,7 @@ signer_online_fill(struct signer *sg, struct signer_service *svc,
 		}
 		log_info("%s: certified period %" PRIu64 " (%zu certs)",
 		    svc->conf->address, tp, pp->ncerts);
-		if (signer_period_attach(sg, svc, pp, 0, &key) == -1)
+		if (signer_period_attach(sg, svc, pp, 0, &key, 1) == -1)
 			return -1;
 	}
 	return 0;
@@ -434,8 +448,15 @@ signer_state_load(struct signer *sg)
 	    sizeof(*sg->services))) == NULL)
 		fatal("%s", __func__);
 	sg->nservices = sg->conf->nservices;
-	for (i = 0; i < sg->nservices; i++)
-		sg->services[i].conf = &sg->conf->services[i];
+	for (i = 0; i < sg->nservices; i++) {
+		svc = &sg->services[i];
+		svc->conf = &sg->conf->services[i];
+		if ((svc->backend_tp = calloc(svc->conf->nbackends,
+		    sizeof(*svc->backend_tp))) == NULL ||
+		    (svc->backend_rev = calloc(svc->conf->nbackends,
+		    sizeof(*svc->backend_rev))) == NULL)
+			fatal("%s", __func__);
+	}
 	if (signer_service_index(sg) == -1)
 		return -1;
 	for (i = 0; i < sg->nservices; i++) {
@@ -488,7 +509,7 @@ signer_state_load(struct signer *sg)
 		/* A period that fails its checks is skipped, not fatal. */
 		for (j = 0; j < svc->store->nperiods; j++)
 			(void)signer_period_attach(sg, svc,
-			    &svc->store->periods[j], 0, NULL);
+			    &svc->store->periods[j], 0, NULL, 0);
 		log_info("%s: %zu of %zu provisioned periods usable",
 		    sc->address, svc->nperiods, svc->store->nperiods);
 	}
@@ -572,6 +593,8 @@ signer_state_free(struct signer *sg)
 		}
 		free(svc->periods);
 		free(svc->intro);
+		free(svc->backend_tp);
+		free(svc->backend_rev);
 		provision_free(svc->store);
 		ob_wipe(svc->id_sk, sizeof(svc->id_sk));
 	}
@@ -647,7 +670,7 @@ signer_backend_desc(struct signer *sg, struct signer_verdict *v,
 	const struct hs_intro_point	*ip;
 	uint8_t				 blinded[ED25519_PK_LEN];
 	time_t				 now = time(NULL);
-	size_t				 b, i, j, keep;
+	size_t				 b, i, j, keep, na;
 	int				 r;
 
 	*nout = *nskipped = 0;
@@ -711,13 +734,16 @@ signer_backend_desc(struct signer *sg, struct signer_verdict *v,
 			    "intro points remembered", service,
 			    sg->conf->max_intro);
 		}
+		/* Doubling from a few: a service uses some intro points
+		 * per backend, and a host may carry thousands of them. */
 		if (svc->nintro == svc->intro_alloc) {
-			ni = reallocarray(svc->intro, svc->intro_alloc + 32,
-			    sizeof(*ni));
-			if (ni == NULL)
+			na = svc->intro_alloc == 0 ? SIGNER_TABLE_MIN :
+			    svc->intro_alloc * 2;
+			if ((ni = reallocarray(svc->intro, na,
+			    sizeof(*ni))) == NULL)
 				fatal("%s", __func__);
 			svc->intro = ni;
-			svc->intro_alloc += 32;
+			svc->intro_alloc = na;
 		}
 		in = &svc->intro[svc->nintro++];
 		memset(in, 0, sizeof(*in));
@@ -845,7 +871,7 @@ signer_recertify(struct signer *sg, struct signer_verdict *v,
 	uint8_t			 sig[ED25519_SIG_LEN];
 	time_t			 now = time(NULL);
 	uint32_t		 expiry;
-	size_t			 i, j;
+	size_t			 i, j, na;
 
 	*sigs = 0;
 	if (signer_gate(sg, v, service, tp, now, 1, &svc, &p) == -1)
@@ -894,12 +920,13 @@ signer_recertify(struct signer *sg, struct signer_verdict *v,
 		memcpy(ic.cert0b, tbs, sizeof(tbs));
 		memcpy(ic.cert0b + sizeof(tbs), sig, sizeof(sig));
 		if (p->nicerts == p->icerts_alloc) {
-			nc = reallocarray(p->icerts, p->icerts_alloc + 32,
-			    sizeof(*nc));
-			if (nc == NULL)
+			na = p->icerts_alloc == 0 ? SIGNER_TABLE_MIN :
+			    p->icerts_alloc * 2;
+			if ((nc = reallocarray(p->icerts, na,
+			    sizeof(*nc))) == NULL)
 				fatal("%s", __func__);
 			p->icerts = nc;
-			p->icerts_alloc += 32;
+			p->icerts_alloc = na;
 		}
 		p->icerts[p->nicerts++] = ic;
 	}

@@ -1041,6 +1041,102 @@ test_hsm_injected_errors(void)
 	hsm_free(h);
 }
 
+/*
+ * A token that returns a wrong signature with CKR_OK (corrupt_sign in
+ * the fault module): hsm_key_sign() must refuse it, clearly, leave the
+ * caller's buffer alone, and sign again once the token behaves.
+ */
+static int
+sig_untouched(const uint8_t sig[ED25519_SIG_LEN])
+{
+	size_t	i;
+
+	for (i = 0; i < ED25519_SIG_LEN; i++)
+		if (sig[i] != 0xa5)
+			return 0;
+	return 1;
+}
+
+static void
+test_hsm_corrupt_sign(void)
+{
+	static const char	 msg[] = "corrupt me";
+	struct hsm		*h;
+	struct hsm_key		 k;
+	struct hsm_stats	 st0, st1;
+	uint8_t			 sig[ED25519_SIG_LEN];
+	uint8_t			 good[ED25519_SIG_LEN];
+	long			 c0;
+	int			 i;
+
+	NEED_FAULT();
+	fault_set("\n");
+	h = open_token(fault_so, URI_A, pin_src, 2000);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "corrupt-key", "\xc1", 1) ==
+	    0);
+	CU_ASSERT_FATAL(hsm_key_sign(h, &k, good, msg, strlen(msg)) == 0);
+	c0 = fault_counter("corrupted");
+	CU_ASSERT_FATAL(c0 >= 0);
+	hsm_stats_get(h, &st0);
+
+	/* One bad signature: refused, named, and the buffer untouched. */
+	fault_set("corrupt_sign 1\n");
+	memset(sig, 0xa5, sizeof(sig));
+	CU_ASSERT(hsm_key_sign(h, &k, sig, msg, strlen(msg)) == -1);
+	CU_ASSERT(fault_counter("corrupted") == c0 + 1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_FAILED);
+	CU_ASSERT_STRING_EQUAL(hsm_last_call(h), "C_Sign");
+	CU_ASSERT(strstr(hsm_last_error(h), "does not verify") != NULL);
+	CU_ASSERT(sig_untouched(sig));
+	hsm_stats_get(h, &st1);
+	CU_ASSERT(st1.signatures == st0.signatures);
+	/* The count is spent: the same message signs, deterministically. */
+	CU_ASSERT(hsm_key_sign(h, &k, sig, msg, strlen(msg)) == 0);
+	CU_ASSERT(memcmp(sig, good, sizeof(sig)) == 0);
+	CU_ASSERT(fault_counter("corrupted") == c0 + 1);
+
+	/* Every signature bad (a bit in S this time): every one refused. */
+	fault_set("corrupt_sign 0 300\n");
+	for (i = 0; i < 3; i++) {
+		memset(sig, 0xa5, sizeof(sig));
+		CU_ASSERT(hsm_key_sign(h, &k, sig, msg, strlen(msg)) == -1);
+		CU_ASSERT(sig_untouched(sig));
+		CU_ASSERT(hsm_last_rv(h) == 0);
+	}
+	CU_ASSERT(fault_counter("corrupted") == c0 + 4);
+	/* Through the codec's signature oracle too. */
+	{
+		struct hs_signer	s;
+
+		memset(&s, 0, sizeof(s));
+		hsm_key_signer(&s, &k);
+		memset(sig, 0xa5, sizeof(sig));
+		CU_ASSERT(s.sign(s.ctx, sig, (const uint8_t *)msg,
+		    strlen(msg)) == -1);
+		CU_ASSERT(sig_untouched(sig));
+	}
+	CU_ASSERT(fault_counter("corrupted") == c0 + 5);
+
+	/* The same fault from the environment (read with the file). */
+	setenv("OBHSM_P11FAULT_CORRUPT_SIGN", "1", 1);
+	fault_set("\n");
+	CU_ASSERT(hsm_key_sign(h, &k, sig, msg, strlen(msg)) == -1);
+	unsetenv("OBHSM_P11FAULT_CORRUPT_SIGN");
+	CU_ASSERT(fault_counter("corrupted") == c0 + 6);
+
+	/* Cleared: signing works and nothing more is corrupted. */
+	fault_set("# cleared\n");
+	CU_ASSERT(sign_ok(h, &k, "after the fault"));
+	CU_ASSERT(hsm_key_sign(h, &k, sig, msg, strlen(msg)) == 0);
+	CU_ASSERT(memcmp(sig, good, sizeof(sig)) == 0);
+	CU_ASSERT(fault_counter("corrupted") == c0 + 6);
+	hsm_stats_get(h, &st1);
+	CU_ASSERT(st1.signatures == st0.signatures + 3);
+	CU_ASSERT(hsm_key_destroy(h, &k) == 0);
+	hsm_free(h);
+}
+
 /* A call that hangs while opening: the open fails, the handle frees. */
 static void
 test_hsm_hung_open(void)
@@ -1498,6 +1594,7 @@ static const struct test_case tests[] = {
 	{ "hung call while opening", test_hsm_hung_open },
 	{ "fault control garbage", test_hsm_fault_control_garbage },
 	{ "injected errors", test_hsm_injected_errors },
+	{ "token signature corrupted", test_hsm_corrupt_sign },
 	{ "key index: find and generate", test_hsm_index_find_generate },
 	{ "key index: keys made behind it", test_hsm_index_behind_back },
 	{ "key index: rebuilt after recovery", test_hsm_index_recovery },

@@ -363,6 +363,116 @@ test_signer_fault_hung(void)
 	expect_serving();
 }
 
+/* Records in the audit log (lines), -1 if it cannot be read. */
+static long
+audit_lines(void)
+{
+	char	 path[PATH_MAX];
+	uint8_t	*d;
+	size_t	 n, i;
+	long	 lines = 0;
+
+	if (sfx_fmt(path, sizeof(path), "%s/audit.log", F.dir) == -1)
+		return -1;
+	if ((d = test_read_file(path, &n)) == NULL)
+		return access(path, F_OK) == 0 ? -1 : 0;
+	for (i = 0; i < n; i++)
+		if (d[i] == '\n')
+			lines++;
+	free(d);
+	return lines;
+}
+
+/*
+ * The token hands back wrong signatures with CKR_OK (corrupt_sign): the
+ * signer refuses with PROTO_R_HSM, audits nothing, stays up, and once
+ * the token behaves issues certs that verify.  Backend 1 publishes a
+ * new descriptor first, so its intro points have no certs yet and every
+ * RECERTIFY here costs token signatures.
+ */
+static void
+test_signer_fault_corrupt(void)
+{
+	struct hs_desc	 d;
+	struct hs_cert	 hc;
+	struct msg_conn	 c;
+	struct msg	 m;
+	struct buf	*desc, *p;
+	char		 detail[PROTO_STR_MAX + 1];
+	uint8_t		 c09[N_INTRO][HS_CERT_LEN];
+	uint8_t		 c0b[N_INTRO][HS_CERT_LEN];
+	uint32_t	 sigs = 0;
+	long		 a0, k0;
+	size_t		 i;
+
+	fixture();
+	if (F.ready != 1)
+		TEST_SKIP("no signer, SoftHSM or fault module");
+	/* A fresh daemon: "hung" leaves a C_Sign asleep in the module for
+	 * a while, and a second hang in a row makes the signer exit. */
+	signer_stop();
+	ctl_set("removed 0\n");
+	CU_ASSERT_FATAL(sfx_signer_start(&F.signer, START_MS) == 0);
+	conn_open(&c);
+	CU_ASSERT_FATAL(sfx_backend_desc(&d, &F.bk[1].key, &F.bk[1].ds_signer,
+	    N_INTRO, F.bk[1].desc.revision_counter + 1, time(NULL)) == 0);
+	hs_desc_clear(&F.bk[1].desc);
+	F.bk[1].desc = d;
+	CU_ASSERT_FATAL((desc = sfx_backend_desc_encode(&F.bk[1].desc,
+	    &F.bk[1].key, &F.bk[1].ds_signer)) != NULL);
+	CU_ASSERT_FATAL((p = sfx_backend_desc_msg(F.master.addr,
+	    F.bk[1].key.addr, F.tp, desc)) != NULL);
+	CU_ASSERT_FATAL(msg_conn_call(&c, PROTO_BACKEND_DESC, p, &m,
+	    T_MS) == 0);
+	buf_free(p);
+	buf_free(desc);
+	CU_ASSERT_FATAL(m.type == PROTO_BACKEND_DESC_OK);
+	a0 = audit_lines();
+	k0 = counter_get("corrupted");
+	CU_ASSERT_FATAL(a0 >= 0);
+
+	/* Every signature bad. */
+	ctl_set("corrupt_sign 0\n");
+	recertify(&c, 1, &m);
+	CU_ASSERT_FATAL(m.type == PROTO_ERROR);
+	CU_ASSERT(sfx_error_is(&m, PROTO_R_HSM, detail, sizeof(detail)));
+	CU_ASSERT(strstr(detail, "does not verify") != NULL);
+	if (strstr(detail, "does not verify") == NULL)
+		fprintf(stderr, "\n    refusal: \"%s\" ", detail);
+	CU_ASSERT(counter_get("corrupted") > (k0 > 0 ? k0 : 0));
+	CU_ASSERT(audit_lines() == a0);
+	expect_serving();
+
+	/* One bad signature (a bit in S): still refused, nothing audited;
+	 * then the count is spent and the same request is served. */
+	k0 = counter_get("corrupted");
+	ctl_set("corrupt_sign 1 400\n");
+	recertify(&c, 1, &m);
+	expect_error(&m, PROTO_R_HSM);
+	CU_ASSERT(counter_get("corrupted") == k0 + 1);
+	CU_ASSERT(audit_lines() == a0);
+	recertify(&c, 1, &m);
+	CU_ASSERT_FATAL(m.type == PROTO_RECERTIFY_OK);
+	CU_ASSERT(sfx_recertify_reply(&m, &sigs, F.bk[1].desc.intro, N_INTRO,
+	    c09, c0b) == 0);
+	CU_ASSERT(sigs == 2 * N_INTRO);
+	CU_ASSERT(counter_get("corrupted") == k0 + 1);
+	CU_ASSERT(audit_lines() == a0 + 2 * N_INTRO);
+
+	/* What came out is good: every cert verifies under its key. */
+	for (i = 0; i < N_INTRO; i++) {
+		CU_ASSERT(hs_cert_parse(&hc, c09[i], HS_CERT_LEN) == 0 &&
+		    hs_cert_verify(&hc, HS_CERT_TYPE_AUTH_HS_IP_KEY, NULL,
+		    time(NULL)) == 0);
+		CU_ASSERT(hs_cert_parse(&hc, c0b[i], HS_CERT_LEN) == 0 &&
+		    hs_cert_verify(&hc, HS_CERT_TYPE_CROSS_HS_IP_KEYS, NULL,
+		    time(NULL)) == 0);
+	}
+	ctl_set("removed 0\n");
+	sfx_conn_close(&c);
+	expect_serving();
+}
+
 /* Wrong PIN at start: one C_Login, a message, a non-zero exit. */
 static void
 test_signer_fault_pin(void)
@@ -404,6 +514,7 @@ test_signer_fault_pin(void)
 static const struct test_case signer_fault_tests[] = {
 	{ "removed",	test_signer_fault_removed },
 	{ "hung",	test_signer_fault_hung },
+	{ "corrupt",	test_signer_fault_corrupt },
 	{ "pin",	test_signer_fault_pin },
 	{ NULL, NULL }
 };

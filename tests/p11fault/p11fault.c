@@ -215,7 +215,7 @@ struct fault_conf {
 	int		 ec_params_oid;	/* CKA_EC_PARAMS as the OID */
 	int		 corrupt_on;	/* corrupt_sign given */
 	unsigned long	 corrupt_count;	/* 0: every signature */
-	unsigned long	 corrupt_bit;	/* which bit of the signature */
+	unsigned long	 corrupt_bit;	/* the bit flipped */
 };
 
 static struct {

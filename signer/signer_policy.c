@@ -37,8 +37,6 @@
 #include "signer.h"
 
 #define SIGNER_FLOOR_MAX	64	/* bytes in a revision floor file */
-/* First size of the intro and intro-cert tables, which then double. */
-#define SIGNER_TABLE_MIN	8
 #define SIGNER_SIG_LINE_LEN	(sizeof("signature ") - 1 + 86 + 1)
 
 static int verdict(struct signer_verdict *, uint16_t, const char *, ...)
@@ -719,6 +717,16 @@ signer_backend_desc(struct signer *sg, struct signer_verdict *v,
 			svc->intro[j++] = svc->intro[i];
 	svc->nintro = j;
 	keep = svc->nintro;
+	/* Sized to what can be kept, no more: a host carries thousands
+	 * of services, each with a few intro points per backend. */
+	na = keep + d.n_intro < sg->conf->max_intro ? keep + d.n_intro :
+	    sg->conf->max_intro;
+	if (na > svc->intro_alloc) {
+		if ((ni = reallocarray(svc->intro, na, sizeof(*ni))) == NULL)
+			fatal("%s", __func__);
+		svc->intro = ni;
+		svc->intro_alloc = na;
+	}
 	for (i = 0; i < d.n_intro; i++) {
 		ip = &d.intro[i];
 		if (signer_intro_find(svc, ip->auth_key_cert.certified_key)
@@ -734,17 +742,8 @@ signer_backend_desc(struct signer *sg, struct signer_verdict *v,
 			    "intro points remembered", service,
 			    sg->conf->max_intro);
 		}
-		/* Doubling from a few: a service uses some intro points
-		 * per backend, and a host may carry thousands of them. */
-		if (svc->nintro == svc->intro_alloc) {
-			na = svc->intro_alloc == 0 ? SIGNER_TABLE_MIN :
-			    svc->intro_alloc * 2;
-			if ((ni = reallocarray(svc->intro, na,
-			    sizeof(*ni))) == NULL)
-				fatal("%s", __func__);
-			svc->intro = ni;
-			svc->intro_alloc = na;
-		}
+		if (svc->nintro == svc->intro_alloc)
+			fatalx("%s: intro table full", __func__);
 		in = &svc->intro[svc->nintro++];
 		memset(in, 0, sizeof(*in));
 		memcpy(in->auth_key, ip->auth_key_cert.certified_key,
@@ -891,6 +890,18 @@ signer_recertify(struct signer *sg, struct signer_verdict *v,
 	}
 	signer_icert_prune(p, now);
 	expiry = signer_icert_expiry(sg, tp, now);
+	/* Sized to the certs kept: most calls find every one made. */
+	for (i = na = 0; i < n; i++)
+		if (signer_icert_find(p, in[i]->auth_key, in[i]->enc_ed,
+		    expiry) == NULL)
+			na++;
+	if (p->nicerts + na > p->icerts_alloc) {
+		if ((nc = reallocarray(p->icerts, p->nicerts + na,
+		    sizeof(*nc))) == NULL)
+			fatal("%s", __func__);
+		p->icerts = nc;
+		p->icerts_alloc = p->nicerts + na;
+	}
 	for (i = 0; i < n; i++) {
 		if ((out[i] = signer_icert_find(p, in[i]->auth_key,
 		    in[i]->enc_ed, expiry)) != NULL)
@@ -919,15 +930,8 @@ signer_recertify(struct signer *sg, struct signer_verdict *v,
 		(*sigs)++;
 		memcpy(ic.cert0b, tbs, sizeof(tbs));
 		memcpy(ic.cert0b + sizeof(tbs), sig, sizeof(sig));
-		if (p->nicerts == p->icerts_alloc) {
-			na = p->icerts_alloc == 0 ? SIGNER_TABLE_MIN :
-			    p->icerts_alloc * 2;
-			if ((nc = reallocarray(p->icerts, na,
-			    sizeof(*nc))) == NULL)
-				fatal("%s", __func__);
-			p->icerts = nc;
-			p->icerts_alloc = na;
-		}
+		if (p->nicerts == p->icerts_alloc)
+			fatalx("%s: intro cert table full", __func__);
 		p->icerts[p->nicerts++] = ic;
 	}
 	/* The array may have moved: point into it only now. */

@@ -1258,6 +1258,106 @@ test_signer_offline(void)
 	conn_close(&c);
 }
 
+/*
+ * More intro points and intro certs than the first sizes of the signer's
+ * tables (which double from a few): a full descriptor for B's one
+ * backend, recertified twice, the second time all from the table.  Also
+ * a backend that B does not have (its slots are as configured).
+ */
+static void
+test_signer_many_intro(void)
+{
+	struct msg_conn			 c;
+	struct msg			 m;
+	struct hs_desc			 d;
+	struct hs_cert			 hc;
+	struct buf			*desc, *ls;
+	const struct provision_period	*pp;
+	const struct hs_intro_point	*ip;
+	uint8_t				 c09[PROTO_MAX_INTRO][HS_CERT_LEN];
+	uint8_t				 c0b[PROTO_MAX_INTRO][HS_CERT_LEN];
+	uint8_t				 a09[PROTO_MAX_INTRO][HS_CERT_LEN];
+	uint8_t				 a0b[PROTO_MAX_INTRO][HS_CERT_LEN];
+	uint8_t				 auth[32], enc[32], n, skipped;
+	uint64_t			 brev;
+	uint32_t			 sigs;
+	struct buf			 lsv;
+	size_t				 i;
+
+	fixture();
+	if (F.ready != 1)
+		TEST_SKIP("no signer");
+	CU_ASSERT_FATAL((pp = provision_period_find(F.store_b, F.tp)) !=
+	    NULL);
+	CU_ASSERT_FATAL(sfx_backend_desc(&d, &F.bk[0].key,
+	    &F.bk[0].ds_signer, PROTO_MAX_INTRO, 5000, time(NULL)) == 0);
+	CU_ASSERT_FATAL((desc = sfx_backend_desc_encode(&d, &F.bk[0].key,
+	    &F.bk[0].ds_signer)) != NULL);
+	conn_open(&c, 1);
+	CU_ASSERT_FATAL(send_backend_desc(&c, F.svc_b.addr, F.bk[0].key.addr,
+	    F.tp, desc, &m) == 0);
+	buf_free(desc);
+	if (m.type == PROTO_ERROR)
+		expect_error(&m, 0);
+	CU_ASSERT_FATAL(m.type == PROTO_BACKEND_DESC_OK);
+	CU_ASSERT(msg_get_u64(&m, &brev) == 0 && brev == 5000);
+	CU_ASSERT(msg_get_u8(&m, &skipped) == 0 && skipped == 0);
+	CU_ASSERT_FATAL(msg_get_u8(&m, &n) == 0 && n == PROTO_MAX_INTRO);
+	for (i = 0; i < n; i++) {
+		ip = &d.intro[i];
+		CU_ASSERT(msg_get_fixed(&m, auth, 32) == 0 && memcmp(auth,
+		    ip->auth_key_cert.certified_key, 32) == 0);
+		CU_ASSERT(msg_get_fixed(&m, enc, 32) == 0 && memcmp(enc,
+		    ip->enc_key, 32) == 0);
+		CU_ASSERT(msg_get_data(&m, &lsv, 256) == 0 &&
+		    buf_len(&lsv) == ip->linkspec_len &&
+		    memcmp(buf_ptr(&lsv), ip->linkspec, ip->linkspec_len) ==
+		    0);
+	}
+	CU_ASSERT(msg_end(&m) == 0);
+
+	/* Every cert certifies its key under B's token key for tp. */
+	CU_ASSERT_FATAL(call(&c, PROTO_RECERTIFY, sfx_recertify_msg(
+	    F.svc_b.addr, F.tp, d.intro, n), &m) == 0);
+	if (m.type == PROTO_ERROR)
+		expect_error(&m, 0);
+	CU_ASSERT_FATAL(m.type == PROTO_RECERTIFY_OK);
+	CU_ASSERT_FATAL(sfx_recertify_reply(&m, &sigs, d.intro, n, c09,
+	    c0b) == 0);
+	CU_ASSERT(sigs == 2 * (uint32_t)n);
+	for (i = 0; i < n; i++) {
+		ip = &d.intro[i];
+		CU_ASSERT(hs_cert_parse(&hc, c09[i], HS_CERT_LEN) == 0 &&
+		    hs_cert_verify(&hc, HS_CERT_TYPE_AUTH_HS_IP_KEY,
+		    pp->token_pk, time(NULL)) == 0 &&
+		    memcmp(hc.certified_key, ip->auth_key_cert.certified_key,
+		    32) == 0);
+		CU_ASSERT(hs_cert_parse(&hc, c0b[i], HS_CERT_LEN) == 0 &&
+		    hs_cert_verify(&hc, HS_CERT_TYPE_CROSS_HS_IP_KEYS,
+		    pp->token_pk, time(NULL)) == 0 &&
+		    memcmp(hc.certified_key, ip->enc_key_cert.certified_key,
+		    32) == 0);
+	}
+	/* The same certs again, without the token. */
+	CU_ASSERT_FATAL(call(&c, PROTO_RECERTIFY, sfx_recertify_msg(
+	    F.svc_b.addr, F.tp, d.intro, n), &m) == 0);
+	CU_ASSERT_FATAL(m.type == PROTO_RECERTIFY_OK);
+	CU_ASSERT_FATAL(sfx_recertify_reply(&m, &sigs, d.intro, n, a09,
+	    a0b) == 0);
+	CU_ASSERT(sigs == 0);
+	CU_ASSERT(memcmp(a09, c09, sizeof(c09)) == 0 &&
+	    memcmp(a0b, c0b, sizeof(c0b)) == 0);
+	hs_desc_clear(&d);
+
+	/* A backend of the master, not of B. */
+	ls = backend_desc_encode(1);
+	CU_ASSERT_FATAL(send_backend_desc(&c, F.svc_b.addr, F.bk[1].key.addr,
+	    F.tp, ls, &m) == 0);
+	buf_free(ls);
+	expect_error(&m, PROTO_R_BACKEND);
+	conn_close(&c);
+}
+
 /* Whether audit record seq (line seq of F.audit) is of the given kind
  * and covers exactly the bytes msg[0..len). */
 static int
@@ -1564,6 +1664,45 @@ test_signer_floors_migrate(void)
 	signer_stop();
 }
 
+/*
+ * Material read from disk is verified at start-up even though the
+ * signer skips that for certs it has just made itself (online mode):
+ * one flipped signature bit in B's store makes the period unusable.
+ * Last: it restarts the signer and stops it again.
+ */
+static void
+test_signer_store_tampered(void)
+{
+	struct msg_conn		 c;
+	struct msg		 m;
+	struct provision	*st = NULL, *orig = NULL;
+	char			 state[PATH_MAX];
+
+	fixture();
+	if (F.ready != 1)
+		TEST_SKIP("no signer");
+	signer_stop();
+	FMT(state, sizeof(state), "%s/state", F.dir);
+	CU_ASSERT_FATAL(provision_store_load(&st, state, F.svc_b.addr) ==
+	    0 && provision_store_load(&orig, state, F.svc_b.addr) == 0);
+	CU_ASSERT_FATAL(st->nperiods == 2 && st->periods[0].tp == F.tp);
+	st->periods[0].certs[1][HS_CERT_LEN - 1] ^= 0x01;
+	CU_ASSERT_FATAL(provision_store_save(state, st) == 0);
+	provision_free(st);
+	(void)mkdir(F.sockdir, 0755);
+	signer_start();
+	conn_open(&c, 1);
+	CU_ASSERT_FATAL(send_params(&c, F.svc_b.addr, F.tp, &m) == 0);
+	expect_error(&m, PROTO_R_NO_KEYS);
+	conn_close(&c);
+	CU_ASSERT(sfx_file_has(F.log, "does not verify against the token "
+	    "key (cert 1)") == 1);
+	signer_stop();
+	/* As it was, for anything run after. */
+	CU_ASSERT(provision_store_save(state, orig) == 0);
+	provision_free(orig);
+}
+
 static const struct test_case signer_tests[] = {
 	{ "happy",		test_signer_happy },
 	{ "client_auth",	test_signer_client_auth },
@@ -1572,10 +1711,12 @@ static const struct test_case signer_tests[] = {
 	{ "peer",		test_signer_peer },
 	{ "restart",		test_signer_restart },
 	{ "offline",		test_signer_offline },
+	{ "many_intro",		test_signer_many_intro },
 	{ "crash",		test_signer_crash },
 	{ "status_stop",	test_signer_status_stop },
 	{ "conf",		test_signer_conf },
 	{ "floors_migrate",	test_signer_floors_migrate },
+	{ "store_tampered",	test_signer_store_tampered },
 	{ NULL, NULL }
 };
 

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -54,6 +55,17 @@ verdict(struct signer_verdict *v, uint16_t reason, const char *fmt, ...)
 	va_end(ap);
 	log_warnx("refused (%s): %s", msg_reason_name(reason), v->detail);
 	return -1;
+}
+
+/* Horizons in refusals are for operators: UTC, not epoch seconds. */
+static void
+signer_fmt_utc(char *s, size_t n, time_t t)
+{
+	struct tm	tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(s, n, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		(void)snprintf(s, n, "@%lld", (long long)t);
 }
 
 static int
@@ -611,6 +623,7 @@ signer_gate(struct signer *sg, struct signer_verdict *v, const char *service,
     struct signer_period **pp)
 {
 	struct signer_service	*svc;
+	char			 hz[32];
 	time_t			 horizon;
 
 	if ((svc = signer_service_find(sg, service)) == NULL)
@@ -627,18 +640,18 @@ signer_gate(struct signer *sg, struct signer_verdict *v, const char *service,
 	if ((*pp = signer_period_find(svc, tp)) != NULL)
 		return 0;
 	horizon = svc->store != NULL ? provision_horizon(svc->store) : 0;
+	if (horizon != 0)
+		signer_fmt_utc(hz, sizeof(hz), horizon);
 	if (horizon != 0 && now > horizon)
 		return verdict(v, PROTO_R_HORIZON, "%s: provisioned periods "
-		    "ended at %lld; import a new bundle", service,
-		    (long long)horizon);
+		    "ended at %s; import a new bundle", service, hz);
 	/* Beyond the bundle the operator's remedy is the next ceremony. */
 	if (horizon != 0 && svc->store->nperiods > 0 &&
 	    tp > svc->store->periods[svc->store->nperiods - 1].tp)
 		return verdict(v, PROTO_R_NO_KEYS, "%s: time period %" PRIu64
 		    " is not provisioned: the bundle ends with period %"
-		    PRIu64 " (horizon %lld); import a new bundle", service,
-		    tp, svc->store->periods[svc->store->nperiods - 1].tp,
-		    (long long)horizon);
+		    PRIu64 " (horizon %s); import a new bundle", service,
+		    tp, svc->store->periods[svc->store->nperiods - 1].tp, hz);
 	return verdict(v, PROTO_R_NO_KEYS, "%s: time period %" PRIu64
 	    " is not provisioned", service, tp);
 }

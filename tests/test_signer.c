@@ -1188,6 +1188,7 @@ test_signer_offline(void)
 	uint64_t			 rev, now, sigs, horizon;
 	char				 svc[PROTO_STR_MAX + 1];
 	char				 warn[PROTO_STR_MAX + 1];
+	char				 detail[PROTO_STR_MAX + 1];
 	uint8_t				 n, i, state;
 	uint32_t			 total, first;
 	uint16_t			 n16;
@@ -1216,7 +1217,11 @@ test_signer_offline(void)
 
 	/* C's only period is over: past the horizon. */
 	CU_ASSERT_FATAL(send_params(&c, F.svc_c.addr, F.tp, &m) == 0);
-	expect_error(&m, PROTO_R_HORIZON);
+	CU_ASSERT_FATAL(m.type == PROTO_ERROR);
+	/* The operator reads when it ended, in UTC, and what to do. */
+	CU_ASSERT(sfx_error_is(&m, PROTO_R_HORIZON, detail, sizeof(detail)));
+	CU_ASSERT(strstr(detail, "provisioned periods ended at ") != NULL);
+	CU_ASSERT(strstr(detail, " UTC; import a new bundle") != NULL);
 	/* has_client_sk is 0 or 1; anything else is malformed. */
 	CU_ASSERT_FATAL((p = msg_payload_new()) != NULL);
 	CU_ASSERT(msg_put_str(p, F.svc_b.addr) == 0 &&

@@ -139,3 +139,13 @@ fatalx(const char *fmt, ...)
 	va_end(ap);
 	exit(1);
 }
+
+void
+log_fmt_time(char *s, size_t n, time_t t)
+{
+	struct tm	tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(s, n, "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		(void)snprintf(s, n, "@%lld", (long long)t);
+}

@@ -9,6 +9,8 @@
 #define OB_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
+#include <time.h>
 
 void	log_init(const char *progname, int verbose, int use_syslog);
 void	log_setverbose(int);
@@ -21,5 +23,8 @@ void	fatal(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
+/* A time for operators' messages: "2026-11-22 23:04 UTC" ("@<epoch>" if
+ * it cannot be formatted). */
+void	log_fmt_time(char *, size_t, time_t);
 
 #endif /* OB_LOG_H */

@@ -267,16 +267,6 @@ kt_getopt(int argc, char **argv, const char *shortopts,
 	return -1;
 }
 
-void
-kt_fmt_time(char *s, size_t n, time_t t)
-{
-	struct tm	tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(s, n, "%Y-%m-%d %H:%M UTC", &tm) == 0)
-		(void)snprintf(s, n, "@%lld", (long long)t);
-}
-
 int
 main(int argc, char **argv)
 {

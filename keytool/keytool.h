@@ -80,7 +80,6 @@ void	kt_opts_init(struct kt_token_opts *, struct kt_period_opts *);
 #define KT_OPT_BAD	0x1ff
 int	kt_getopt(int, char **, const char *, const struct option *,
 	    struct kt_token_opts *, struct kt_period_opts *);
-void	kt_fmt_time(char *, size_t, time_t);
 
 /* kt_identity.c */
 int	kt_identity(int, char **);

@@ -171,7 +171,7 @@ kt_import(int argc, char **argv)
 		    ob_strerror(r));
 		goto out;
 	}
-	kt_fmt_time(hz, sizeof(hz), provision_horizon(store));
+	log_fmt_time(hz, sizeof(hz), provision_horizon(store));
 	printf("imported %zu period(s) for %s.onion; the store holds %zu, "
 	    "horizon %s\n", b->nperiods - nskip, b->address, store->nperiods,
 	    hz);

@@ -118,7 +118,7 @@ kt_status_service(struct buf *det, const char *dir, const char *addr,
 	}
 	days = horizon > now ? (double)(horizon - now) / 86400 : 0;
 	*daysp = days;
-	kt_fmt_time(hz, sizeof(hz), horizon);
+	log_fmt_time(hz, sizeof(hz), horizon);
 	if (st == KT_NAGIOS_OK) {
 		if (horizon <= now + (time_t)(crit_days * 86400))
 			st = KT_NAGIOS_CRITICAL;

@@ -183,8 +183,8 @@ kt_token_keys(int argc, char **argv)
 		if (provision_window(tp, plen, rot, NULL, NULL, &ws,
 		    &we) != 0)
 			goto out;
-		kt_fmt_time(ws_s, sizeof(ws_s), ws);
-		kt_fmt_time(we_s, sizeof(we_s), we);
+		log_fmt_time(ws_s, sizeof(ws_s), ws);
+		log_fmt_time(we_s, sizeof(we_s), we);
 		printf("period %llu: %s key %s, in use %s .. %s\n",
 		    (unsigned long long)tp, created ? "new" : "existing",
 		    k.label, ws_s, we_s);

@@ -57,17 +57,6 @@ verdict(struct signer_verdict *v, uint16_t reason, const char *fmt, ...)
 	return -1;
 }
 
-/* Horizons in refusals are for operators: UTC, not epoch seconds. */
-static void
-signer_fmt_utc(char *s, size_t n, time_t t)
-{
-	struct tm	tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(s, n, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		(void)snprintf(s, n, "@%lld", (long long)t);
-}
-
 static int
 signer_live(const struct signer *sg, uint64_t tp, time_t now)
 {
@@ -640,8 +629,9 @@ signer_gate(struct signer *sg, struct signer_verdict *v, const char *service,
 	if ((*pp = signer_period_find(svc, tp)) != NULL)
 		return 0;
 	horizon = svc->store != NULL ? provision_horizon(svc->store) : 0;
+	/* For operators: UTC, not epoch seconds (windows end on a minute). */
 	if (horizon != 0)
-		signer_fmt_utc(hz, sizeof(hz), horizon);
+		log_fmt_time(hz, sizeof(hz), horizon);
 	if (horizon != 0 && now > horizon)
 		return verdict(v, PROTO_R_HORIZON, "%s: provisioned periods "
 		    "ended at %s; import a new bundle", service, hz);

@@ -183,34 +183,47 @@ json_service_detail(struct buf *b, const struct collector *c,
 	return e;
 }
 
+/* An intro point in use, as both renderers show it. */
+struct intro_view {
+	char			 key[64];	/* auth key, base64 */
+	char			 hex[2 * HS_RSA_ID_LEN + 1];	/* relay */
+	const struct backend	*bk;		/* NULL: backend gone */
+};
+
+static void
+intro_view(struct intro_view *v, const struct collector *c,
+    const struct service *s, const struct sel_set *set, size_t i)
+{
+	if (b64_encode(v->key, sizeof(v->key), set->auth_key[i],
+	    ED25519_PK_LEN, 0) != 0)
+		v->key[0] = '\0';
+	fp_hex(v->hex, set->relay[i].rsa_id);
+	v->bk = intro_backend(c, s, set->auth_key[i]);
+}
+
 static int
 json_slot_detail(struct buf *b, const struct collector *c,
     const struct service *s, const struct desc_slot *sl)
 {
-	const struct backend	*bk;
-	char			 hex[2 * HS_RSA_ID_LEN + 1];
-	char			 key[64];
-	size_t			 k, i;
-	int			 e;
+	struct intro_view	v;
+	size_t			k, i;
+	int			e;
 
 	if ((e = buf_put_str(b, ",\"intro_points_in_use\":[")) != 0)
 		return e;
 	for (k = 0; k < sl->nsets; k++)
 		for (i = 0; i < sl->sets[k].n; i++) {
-			if (b64_encode(key, sizeof(key),
-			    sl->sets[k].auth_key[i], ED25519_PK_LEN, 0) != 0)
-				key[0] = '\0';
-			fp_hex(hex, sl->sets[k].relay[i].rsa_id);
-			bk = intro_backend(c, s, sl->sets[k].auth_key[i]);
+			intro_view(&v, c, s, &sl->sets[k], i);
 			if ((e = buf_putf(b, "%s{\"set\":%zu,"
 			    "\"auth_key\":\"%s\",\"relay\":\"%s\","
-			    "\"backend\":", k + i == 0 ? "" : ",", k, key,
-			    hex)) != 0)
+			    "\"backend\":", k + i == 0 ? "" : ",", k, v.key,
+			    v.hex)) != 0)
 				return e;
-			if (bk == NULL)
+			if (v.bk == NULL)
 				e = buf_put_str(b, "null}");
 			else
-				e = buf_putf(b, "\"%s.onion\"}", bk->cf->addr);
+				e = buf_putf(b, "\"%s.onion\"}",
+				    v.bk->cf->addr);
 			if (e != 0)
 				return e;
 		}
@@ -379,22 +392,17 @@ static int
 text_slot_detail(struct buf *b, const struct collector *c,
     const struct service *s, const struct desc_slot *sl, time_t now)
 {
-	const struct backend	*bk;
+	struct intro_view	 v;
 	char			 hex[2 * HS_RSA_ID_LEN + 1];
-	char			 key[64];
 	size_t			 k, i;
 	int			 e;
 
 	for (k = 0; k < sl->nsets; k++)
 		for (i = 0; i < sl->sets[k].n; i++) {
-			if (b64_encode(key, sizeof(key),
-			    sl->sets[k].auth_key[i], ED25519_PK_LEN, 0) != 0)
-				key[0] = '\0';
-			fp_hex(hex, sl->sets[k].relay[i].rsa_id);
-			bk = intro_backend(c, s, sl->sets[k].auth_key[i]);
+			intro_view(&v, c, s, &sl->sets[k], i);
 			e = buf_putf(b, "      intro %s via $%s from %s%s\n",
-			    key, hex, bk != NULL ? bk->cf->addr :
-			    "(backend gone)", bk != NULL ? ".onion" : "");
+			    v.key, v.hex, v.bk != NULL ? v.bk->cf->addr :
+			    "(backend gone)", v.bk != NULL ? ".onion" : "");
 			if (e != 0)
 				return e;
 		}

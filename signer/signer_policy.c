@@ -234,6 +234,17 @@ signer_floors_close(struct signer *sg)
 	sg->floors = NULL;
 }
 
+/* The journal keeps SIGNER_FLOORS_KEEP periods behind the current one. */
+static void
+signer_floors_keep(struct signer *sg, time_t now)
+{
+	uint64_t	cur;
+
+	cur = hs_time_period(now, sg->conf->period_len, sg->conf->rot_offset);
+	floors_forget_before(sg->floors, cur > SIGNER_FLOORS_KEEP ?
+	    cur - SIGNER_FLOORS_KEEP : 0);
+}
+
 /*
  * First load: compact the journal (dropping a torn tail and the periods
  * long over) with every old floor file taken in, then remove those
@@ -244,12 +255,9 @@ signer_floors_migrate(struct signer *sg, time_t now)
 {
 	struct signer_period	*p;
 	char			 path[PATH_MAX];
-	uint64_t		 cur;
 	size_t			 i, j, n = 0;
 
-	cur = hs_time_period(now, sg->conf->period_len, sg->conf->rot_offset);
-	floors_forget_before(sg->floors, cur > SIGNER_FLOORS_KEEP ?
-	    cur - SIGNER_FLOORS_KEEP : 0);
+	signer_floors_keep(sg, now);
 	if (floors_compact(sg->floors) == -1)
 		return -1;
 	for (i = 0; i < sg->nservices; i++)
@@ -559,15 +567,11 @@ signer_periods_prune(struct signer *sg, struct signer_service *svc,
 int
 signer_state_refresh(struct signer *sg)
 {
-	time_t		now = time(NULL);
-	uint64_t	cur;
-	size_t		i;
-	int		rv = 0;
+	time_t	now = time(NULL);
+	size_t	i;
+	int	rv = 0;
 
-	cur = hs_time_period(now, sg->conf->period_len, sg->conf->rot_offset);
-	floors_forget_before(sg->floors, cur > SIGNER_FLOORS_KEEP ?
-	    cur - SIGNER_FLOORS_KEEP : 0);
-
+	signer_floors_keep(sg, now);
 	for (i = 0; i < sg->nservices; i++) {
 		signer_periods_prune(sg, &sg->services[i], now);
 		if (sg->services[i].have_id_sk &&
@@ -1049,11 +1053,12 @@ struct signer_trust {
 	const uint8_t			*c08[2];
 };
 
+/* Is this cert, byte for byte, our 08 cert for now or the grace time? */
 static int
-signer_cert_trusted(void *arg, const uint8_t *enc, size_t len)
+signer_cert08_ours(const struct signer_trust *t, const uint8_t *enc,
+    size_t len)
 {
-	const struct signer_trust	*t = arg;
-	size_t				 i;
+	size_t	i;
 
 	if (len != HS_CERT_LEN)
 		return 0;
@@ -1061,24 +1066,22 @@ signer_cert_trusted(void *arg, const uint8_t *enc, size_t len)
 		if (t->c08[i] != NULL &&
 		    memcmp(enc, t->c08[i], HS_CERT_LEN) == 0)
 			return 1;
-	for (i = 0; i < t->p->nicerts; i++)
-		if (memcmp(enc, t->p->icerts[i].cert09, HS_CERT_LEN) == 0 ||
-		    memcmp(enc, t->p->icerts[i].cert0b, HS_CERT_LEN) == 0)
-			return 1;
 	return 0;
 }
 
-/* Is the body's 08 cert, byte for byte, ours for now or the grace time? */
 static int
-signer_cert08_ours(const struct hs_desc *d, const struct signer_trust *t)
+signer_cert_trusted(void *arg, const uint8_t *enc, size_t len)
 {
-	size_t	i;
+	const struct signer_trust	*t = arg;
+	size_t				 i;
 
-	if (d->signing_cert.encoded_len != HS_CERT_LEN)
+	if (signer_cert08_ours(t, enc, len))
+		return 1;
+	if (len != HS_CERT_LEN)
 		return 0;
-	for (i = 0; i < 2; i++)
-		if (t->c08[i] != NULL && memcmp(d->signing_cert.encoded,
-		    t->c08[i], HS_CERT_LEN) == 0)
+	for (i = 0; i < t->p->nicerts; i++)
+		if (memcmp(enc, t->p->icerts[i].cert09, HS_CERT_LEN) == 0 ||
+		    memcmp(enc, t->p->icerts[i].cert0b, HS_CERT_LEN) == 0)
 			return 1;
 	return 0;
 }
@@ -1142,12 +1145,15 @@ signer_sign_desc(struct signer *sg, struct signer_verdict *v,
 		if ((r2 = hs_desc_decode(&d, body, len, &dp)) != 0)
 			return verdict(v, PROTO_R_DESC, "body does not "
 			    "decode: %s", ob_strerror(r2));
-		if (!signer_cert08_ours(&d, &trust)) {
-			verdict(v, PROTO_R_CERT, "the 08 cert is not this "
-			    "signer's for period %" PRIu64 " and this hour",
-			    tp);
-			goto err;
-		}
+	}
+	/* Either decode filled the 08 cert: a foreign one is named first. */
+	if (!signer_cert08_ours(&trust, d.signing_cert.encoded,
+	    d.signing_cert.encoded_len)) {
+		verdict(v, PROTO_R_CERT, "the 08 cert is not this signer's "
+		    "for period %" PRIu64 " and this hour", tp);
+		goto err;
+	}
+	if (r != 0) {
 		hs_desc_clear(&d);
 		if (r == OB_ERR_LIMIT)
 			return verdict(v, PROTO_R_TOO_MANY_INTRO, "more than "
@@ -1156,11 +1162,6 @@ signer_sign_desc(struct signer *sg, struct signer_verdict *v,
 			return verdict(v, PROTO_R_TOO_LARGE, "body too large");
 		return verdict(v, PROTO_R_DESC, "body does not decode: %s",
 		    ob_strerror(r));
-	}
-	if (!signer_cert08_ours(&d, &trust)) {
-		verdict(v, PROTO_R_CERT, "the 08 cert is not this signer's "
-		    "for period %" PRIu64 " and this hour", tp);
-		goto err;
 	}
 	/* Redundant with the byte comparison, kept as a second lock. */
 	if (memcmp(d.signing_cert.signing_key, p->blinded_pk,

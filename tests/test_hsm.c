@@ -224,6 +224,25 @@ sign_ok(struct hsm *h, struct hsm_key *k, const char *msg)
 	return ob_ed25519_verify(sig, msg, strlen(msg), k->pk) == 0;
 }
 
+/*
+ * After a hang is let go: the worker's call returns a moment later, and
+ * until it has, the handle still answers HSM_E_HUNG.  Retry within a
+ * deadline (a bound on a wait, not a measurement).
+ */
+static int
+sign_after_hang(struct hsm *h, struct hsm_key *k)
+{
+	double	end = now_s() + 30;
+
+	for (;;) {
+		if (sign_ok(h, k, "after"))
+			return 1;
+		if (hsm_last_status(h) != HSM_E_HUNG || now_s() > end)
+			return 0;
+		usleep(20 * 1000);
+	}
+}
+
 static void
 test_hsm_rv_names(void)
 {
@@ -913,29 +932,33 @@ test_hsm_hung_call(void)
 
 	NEED_FAULT();
 	fault_set("\n");
-	/* Generous for a loaded machine under ASan: 1 s against 2.5 s. */
 	h = open_token(fault_so, URI_A, pin_src, 1000);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "hang-key", "\x51", 1) == 0);
-	fault_set("hang C_Sign 2500\n");
+	/*
+	 * The hang lasts until the control file lets it go, so what is
+	 * checked is order, not speed: the watchdog gave up while the call
+	 * was still stuck in the module ("hanging" 1), and not before its
+	 * timeout (a lower bound no load can break).
+	 */
+	fault_set("hang C_Sign 600000\n");
 	t0 = now_s();
 	CU_ASSERT(hsm_key_sign(h, &k, sig, "hang", 4) == -1);
 	dt = now_s() - t0;
-	CU_ASSERT(dt >= 0.95 && dt < 2.2);
+	CU_ASSERT(dt >= 0.95);
+	CU_ASSERT(fault_counter("hanging") == 1);
 	CU_ASSERT(hsm_last_status(h) == HSM_E_HUNG);
 	CU_ASSERT_STRING_EQUAL(hsm_last_call(h), "C_Sign");
 	/* Unusable: the next call does not enter the module. */
 	signs = fault_counter("C_Sign");
-	t0 = now_s();
 	CU_ASSERT(hsm_key_sign(h, &k, sig, "hang", 4) == -1);
-	CU_ASSERT(now_s() - t0 < 0.5);
 	CU_ASSERT(hsm_last_status(h) == HSM_E_HUNG);
 	CU_ASSERT(fault_counter("C_Sign") == signs);
 	CU_ASSERT(hsm_reinit(h) == -1);
+	CU_ASSERT(fault_counter("hanging") == 1);
 	/* Once the call returns, the module is re-initialised. */
 	fault_set("\n");
-	usleep(2600 * 1000);
-	CU_ASSERT(sign_ok(h, &k, "after"));
+	CU_ASSERT(sign_after_hang(h, &k));
 	hsm_stats_get(h, &st);
 	CU_ASSERT(st.timeouts == 1);
 	CU_ASSERT(st.reinits >= 1);
@@ -971,7 +994,6 @@ test_hsm_slow_sign(void)
 	    "20/s\n", fast, slow);
 	/* 20/s: 10 signatures need at least 9 gaps of 50 ms. */
 	CU_ASSERT(slow >= 0.44);
-	CU_ASSERT(slow < 2.0);
 	CU_ASSERT(fault_counter("signatures") == before + 10);
 	fault_set("\n");
 	hsm_free(h);
@@ -1143,9 +1165,10 @@ test_hsm_hung_open(void)
 {
 	struct hsm_config	 c;
 	struct hsm		*h;
+	double			 end;
 
 	NEED_FAULT();
-	fault_set("hang C_Login 2500\n");
+	fault_set("hang C_Login 600000\n");
 	memset(&c, 0, sizeof(c));
 	c.module = fault_so;
 	c.uri = URI_A;
@@ -1155,8 +1178,16 @@ test_hsm_hung_open(void)
 	CU_ASSERT(hsm_open(h) == -1);
 	CU_ASSERT(hsm_last_status(h) == HSM_E_HUNG);
 	CU_ASSERT_STRING_EQUAL(hsm_last_call(h), "C_Login");
+	CU_ASSERT(fault_counter("hanging") == 1);
+	/*
+	 * Let it go, and give the real C_Login a moment to return, so that
+	 * hsm_free() finds the worker idle instead of leaking the module.
+	 */
 	fault_set("\n");
-	usleep(2600 * 1000);
+	end = now_s() + 30;
+	while (fault_counter("hanging") != 0 && now_s() < end)
+		usleep(20 * 1000);
+	usleep(200 * 1000);
 	hsm_free(h);
 	/* The module is usable again in this process. */
 	h = open_token(fault_so, URI_A, pin_src, 1000);

@@ -1154,7 +1154,7 @@ test_signer_restart(void)
 
 	/* SIGHUP: reloaded, same token session, still answering. */
 	CU_ASSERT(kill(F.signer.pid, SIGHUP) == 0);
-	for (i = 0; i < 200 && !log_has("reloaded"); i++)
+	for (i = 0; i < 1200 && !log_has("reloaded"); i++)
 		nanosleep(&ts, NULL);
 	CU_ASSERT(log_has("reloaded"));
 
@@ -1164,7 +1164,7 @@ test_signer_restart(void)
 	 */
 	token_key_destroy(&F.master, F.tp + 2);
 	CU_ASSERT(kill(F.signer.pid, SIGHUP) == 0);
-	for (i = 0; i < 200 && !log_has("generated token key"); i++)
+	for (i = 0; i < 1200 && !log_has("generated token key"); i++)
 		nanosleep(&ts, NULL);
 	CU_ASSERT(log_has("generated token key"));
 	CU_ASSERT(waitpid(F.signer.pid, &st, WNOHANG) == 0);

@@ -246,6 +246,7 @@ static struct {
 	unsigned long		 login_failures;
 	unsigned long		 sessions_closed;
 	unsigned long		 corrupted;
+	unsigned long		 hanging;	/* calls asleep in a hang now */
 } fault = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 	.once = PTHREAD_ONCE_INIT,
@@ -548,11 +549,11 @@ fault_counters_write(void)
 		return;
 	n = snprintf(text, sizeof(text), "calls %lu\nsignatures %lu\n"
 	    "injected %lu\nlogin_failures %lu\nsessions_closed %lu\n"
-	    "pin_tries_left %ld\nremoved %d\ncorrupted %lu\n", fault.total,
-	    fault.signatures, fault.injected, fault.login_failures,
-	    fault.sessions_closed,
+	    "pin_tries_left %ld\nremoved %d\ncorrupted %lu\nhanging %lu\n",
+	    fault.total, fault.signatures, fault.injected,
+	    fault.login_failures, fault.sessions_closed,
 	    fault.pin_tries > 0 ? fault.pin_left : -1L, fault.removed,
-	    fault.corrupted);
+	    fault.corrupted, fault.hanging);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return;
 	len = (size_t)n;
@@ -578,6 +579,39 @@ fault_sleep_ms(unsigned long ms)
 	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
+}
+
+/*
+ * A hang of call fn: up to ms, in slices, ending early once the control
+ * no longer hangs fn.  Counted in "hanging" while it lasts, so a test
+ * can tell "the application gave up while the call was still stuck" by
+ * the counter instead of by the clock, which a loaded machine bends.
+ */
+#define FAULT_HANG_SLICE_MS	20
+static void
+fault_hang(int fn, unsigned long ms)
+{
+	unsigned long	slept = 0, step;
+	int		still = 1;
+
+	pthread_mutex_lock(&fault.mu);
+	fault.hanging++;
+	fault_counters_write();
+	pthread_mutex_unlock(&fault.mu);
+	while (still && slept < ms) {
+		step = ms - slept < FAULT_HANG_SLICE_MS ? ms - slept :
+		    FAULT_HANG_SLICE_MS;
+		fault_sleep_ms(step);
+		slept += step;
+		pthread_mutex_lock(&fault.mu);
+		fault_control_check();
+		still = fault.conf.hang_fn == fn;
+		pthread_mutex_unlock(&fault.mu);
+	}
+	pthread_mutex_lock(&fault.mu);
+	fault.hanging--;
+	fault_counters_write();
+	pthread_mutex_unlock(&fault.mu);
 }
 
 /*
@@ -615,7 +649,7 @@ fault_pre(int fn, enum fault_kind kind)
 	fault_counters_write();
 	pthread_mutex_unlock(&fault.mu);
 	if (hang > 0)
-		fault_sleep_ms(hang);
+		fault_hang(fn, hang);
 	return rv;
 }
 

@@ -50,32 +50,10 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 fe=${OBHSM_E2E_FRONTEND:-obhsm}
 if [ "${OBNET_INSIDE:-}" != 1 ]; then
-	if [ "${OBHSM_E2E:-1}" = 0 ]; then
-		echo "e2e: SKIP: OBHSM_E2E=0"; exit 77
-	fi
-	if ! unshare --net --pid --fork --map-root-user true 2>/dev/null &&
-	    ! unshare --net --pid --fork true 2>/dev/null; then
-		echo "e2e: SKIP: cannot create namespaces here"; exit 77
-	fi
-	for t in tor tor-gencert curl /usr/bin/python3; do
-		command -v "$t" >/dev/null || {
-			echo "e2e: SKIP: $t not installed"; exit 77; }
-	done
-	rundir=$(mktemp -d "${TMPDIR:-/tmp}/obhsm-e2e.XXXXXX")
-	rc=0
+	. "$here/outside.sh"
 	# 7-12 minutes; the limit leaves room for a slow machine.
-	OBHSM_E2E_FRONTEND=$fe OBHSM_FE_P11FAULT=1 \
-	    /usr/bin/python3 "$here/obnet.py" run \
-	    --rundir "$rundir" --timeout 1080 -- sh "$0" || rc=$?
-	case $rc in
-	0)	echo "e2e: PASS ($fe)"
-		[ "${OBNET_KEEP:-}" = 1 ] || rm -rf "$rundir" ;;
-	3)	echo "e2e: SKIP: frontend $fe not available"
-		rm -rf "$rundir"; rc=77 ;;
-	*)	echo "e2e: FAIL ($fe, status $rc); logs in $rundir"
-		rc=1 ;;
-	esac
-	exit $rc
+	export OBHSM_E2E_FRONTEND="$fe" OBHSM_FE_P11FAULT=1
+	obnet_outside e2e "$fe" 1080 "$here/e2e.sh"
 fi
 ob() { /usr/bin/python3 "$here/obnet.py" "$@"; }
 t0=$(date +%s)

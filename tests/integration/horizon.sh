@@ -39,34 +39,12 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 if [ "${OBNET_INSIDE:-}" != 1 ]; then
-	if [ "${OBHSM_E2E:-1}" = 0 ]; then
-		echo "horizon: SKIP: OBHSM_E2E=0"; exit 77
-	fi
-	if ! unshare --net --pid --fork --map-root-user true 2>/dev/null &&
-	    ! unshare --net --pid --fork true 2>/dev/null; then
-		echo "horizon: SKIP: cannot create namespaces here"; exit 77
-	fi
-	for t in tor tor-gencert curl /usr/bin/python3; do
-		command -v "$t" >/dev/null || {
-			echo "horizon: SKIP: $t not installed"; exit 77; }
-	done
-	rundir=$(mktemp -d "${TMPDIR:-/tmp}/obhsm-horizon.XXXXXX")
-	rc=0
+	. "$here/outside.sh"
 	# Bootstrap (up to 150 s), ceremony to horizon (up to 14 min),
 	# the checks after it (about 2 min).
-	OBHSM_FE_BUNDLE_SECS=${OBHSM_FE_BUNDLE_SECS:-120} \
-	    OBHSM_FE_HORIZON_WARN=${OBHSM_FE_HORIZON_WARN:-1200} \
-	    /usr/bin/python3 "$here/obnet.py" run --rundir "$rundir" \
-	    --timeout 1500 -- sh "$0" || rc=$?
-	case $rc in
-	0)	echo "horizon: PASS"
-		[ "${OBNET_KEEP:-}" = 1 ] || rm -rf "$rundir" ;;
-	3)	echo "horizon: SKIP: obhsm frontend not available"
-		rm -rf "$rundir"; rc=77 ;;
-	*)	echo "horizon: FAIL (status $rc); logs in $rundir"
-		rc=1 ;;
-	esac
-	exit $rc
+	export OBHSM_FE_BUNDLE_SECS="${OBHSM_FE_BUNDLE_SECS:-120}"
+	export OBHSM_FE_HORIZON_WARN="${OBHSM_FE_HORIZON_WARN:-1200}"
+	obnet_outside horizon obhsm 1500 "$here/horizon.sh"
 fi
 
 bld=${OBHSM_BUILDDIR:-$(cd "$here/../.." && pwd)}

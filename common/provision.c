@@ -87,9 +87,77 @@ provision_new(struct provision **out, enum provision_kind kind,
 static void
 provision_period_clear(struct provision_period *pp)
 {
-	if (pp->certs != NULL)
-		free(pp->certs);
+	free(pp->cert_sigs);
 	ob_wipe(pp, sizeof(*pp));
+}
+
+/*
+ * Room for n signatures and, after them, provision_cert_for_time()'s
+ * two certs: one block, so that a const period can still lend them.
+ * n is the period's window of certs, which ncerts reaches once filled.
+ */
+static void *
+provision_sigs_alloc(size_t n)
+{
+	return calloc(1, n * ED25519_SIG_LEN + 2 * HS_CERT_LEN);
+}
+
+static uint8_t *
+provision_cert_buf(const struct provision_period *pp, uint64_t hour)
+{
+	return (uint8_t *)pp->cert_sigs[pp->ncerts] +
+	    (hour & 1) * HS_CERT_LEN;
+}
+
+static uint32_t
+provision_expiry_get(const uint8_t *c)
+{
+	return (uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 |
+	    (uint32_t)c[2] << 8 | c[3];
+}
+
+/*
+ * Keep cert i, given whole, in the compact form (provision.h): called
+ * in order from 0, into room from provision_sigs_alloc().  What it keeps
+ * rebuilds to exactly these bytes, or it refuses: an expiry other than
+ * the hour's + 55 (OB_ERR_RANGE), a byte that differs from cert 0's
+ * outside expiry and signature (OB_ERR_MISMATCH).
+ */
+static int
+provision_cert_put(struct provision_period *pp, size_t i,
+    const uint8_t c[HS_CERT_LEN])
+{
+	uint8_t	tbs[HS_CERT_TBS_LEN];
+
+	if (provision_expiry_get(c + PROVISION_CERT_EXPIRY_OFF) !=
+	    (uint64_t)pp->first_hour + i + PROVISION_CERT_EXPIRY_HOURS)
+		return OB_ERR_RANGE;
+	memcpy(tbs, c, sizeof(tbs));
+	memset(tbs + PROVISION_CERT_EXPIRY_OFF, 0, 4);
+	if (i == 0)
+		memcpy(pp->cert_tbs, tbs, sizeof(tbs));
+	else if (memcmp(pp->cert_tbs, tbs, sizeof(tbs)) != 0)
+		return OB_ERR_MISMATCH;
+	memcpy(pp->cert_sigs[i], c + HS_CERT_TBS_LEN, ED25519_SIG_LEN);
+	return 0;
+}
+
+int
+provision_cert_get(const struct provision_period *pp, size_t i,
+    uint8_t c[HS_CERT_LEN])
+{
+	uint32_t	e;
+
+	if (i >= pp->ncerts)
+		return OB_ERR_RANGE;
+	e = pp->first_hour + (uint32_t)i + PROVISION_CERT_EXPIRY_HOURS;
+	memcpy(c, pp->cert_tbs, HS_CERT_TBS_LEN);
+	c[PROVISION_CERT_EXPIRY_OFF] = (uint8_t)(e >> 24);
+	c[PROVISION_CERT_EXPIRY_OFF + 1] = (uint8_t)(e >> 16);
+	c[PROVISION_CERT_EXPIRY_OFF + 2] = (uint8_t)(e >> 8);
+	c[PROVISION_CERT_EXPIRY_OFF + 3] = (uint8_t)e;
+	memcpy(c + HS_CERT_TBS_LEN, pp->cert_sigs[i], ED25519_SIG_LEN);
+	return 0;
 }
 
 void
@@ -312,30 +380,26 @@ provision_expect_b64(struct provision_reader *rd, const char *kw,
 }
 
 /*
- * Structure of one period's certs, without signatures: each parses as
- * a tor cert of exactly 140 bytes, is type 08, certifies the period's
+ * Structure of cert i of a period, without signature: it parses as a
+ * tor cert of exactly 140 bytes, is type 08, certifies the period's
  * token key and expires at its hour + 55.
  */
 static int
-provision_certs_check(const struct provision_period *pp, size_t *bad)
+provision_cert_check(const struct provision_period *pp, size_t i,
+    const uint8_t *enc)
 {
 	struct hs_cert	c;
-	size_t		i;
 	int		r;
 
-	for (i = 0; i < pp->ncerts; i++) {
-		*bad = i;
-		if ((r = hs_cert_parse(&c, pp->certs[i], HS_CERT_LEN)) != 0)
-			return r;
-		if (c.type != HS_CERT_TYPE_DESC_SIGNING || !c.has_signing_key)
-			return OB_ERR_FORMAT;
-		if (c.expiry_hours != pp->first_hour + i +
-		    PROVISION_CERT_EXPIRY_HOURS)
-			return OB_ERR_RANGE;
-		if (memcmp(c.certified_key, pp->token_pk,
-		    ED25519_PK_LEN) != 0)
-			return OB_ERR_MISMATCH;
-	}
+	if ((r = hs_cert_parse(&c, enc, HS_CERT_LEN)) != 0)
+		return r;
+	if (c.type != HS_CERT_TYPE_DESC_SIGNING || !c.has_signing_key)
+		return OB_ERR_FORMAT;
+	if (c.expiry_hours != (uint64_t)pp->first_hour + i +
+	    PROVISION_CERT_EXPIRY_HOURS)
+		return OB_ERR_RANGE;
+	if (memcmp(c.certified_key, pp->token_pk, ED25519_PK_LEN) != 0)
+		return OB_ERR_MISMATCH;
 	return 0;
 }
 
@@ -344,6 +408,7 @@ provision_parse_period(struct provision_reader *rd, struct provision *p,
     uint64_t tp)
 {
 	struct provision_period	*pp;
+	uint8_t			 c[HS_CERT_LEN];
 	uint32_t		 first, last;
 	size_t			 i, n;
 	int			 r;
@@ -371,19 +436,19 @@ provision_parse_period(struct provision_reader *rd, struct provision *p,
 	n = (size_t)(last - first) + 1;
 	if (n > PROVISION_MAX_CERTS_PER_PERIOD)
 		return OB_ERR_LIMIT;
-	if ((pp->certs = calloc(n, HS_CERT_LEN)) == NULL)
+	if ((pp->cert_sigs = provision_sigs_alloc(n)) == NULL)
 		return OB_ERR_NOMEM;
 	pp->first_hour = first;
+	/* Checked as read: an error names the line of the cert at fault. */
 	for (i = 0; i < n; i++) {
-		if ((r = provision_expect_b64(rd, "cert", pp->certs[i],
-		    HS_CERT_LEN)) != 0)
+		if ((r = provision_expect_b64(rd, "cert", c,
+		    HS_CERT_LEN)) != 0 ||
+		    (r = provision_cert_check(pp, i, c)) != 0 ||
+		    (r = provision_cert_put(pp, i, c)) != 0)
 			return r;
 		pp->ncerts++;
 	}
-	/* On failure, point at the line of the cert at fault. */
-	if ((r = provision_certs_check(pp, &i)) != 0)
-		rd->line -= n - 1 - i;
-	return r;
+	return 0;
 }
 
 int
@@ -482,6 +547,7 @@ int
 provision_encode(struct buf *b, const struct provision *p)
 {
 	const struct provision_period	*pp;
+	uint8_t				 c[HS_CERT_LEN];
 	size_t				 i, j;
 	int				 r;
 
@@ -511,7 +577,8 @@ provision_encode(struct buf *b, const struct provision *p)
 		    ED25519_SIG_LEN)) != 0)
 			return r;
 		for (j = 0; j < pp->ncerts; j++)
-			if ((r = provision_put_b64(b, "cert", pp->certs[j],
+			if ((r = provision_cert_get(pp, j, c)) != 0 ||
+			    (r = provision_put_b64(b, "cert", c,
 			    HS_CERT_LEN)) != 0)
 				return r;
 	}
@@ -591,6 +658,20 @@ provision_read_file(uint8_t **out, size_t *lenp, const char *path,
 	return r;
 }
 
+/* Does line n (from 1) of the text start with "cert "? */
+static int
+provision_line_is_cert(const uint8_t *d, size_t len, size_t n)
+{
+	const uint8_t	*nl;
+
+	while (n > 1 && (nl = memchr(d, '\n', len)) != NULL) {
+		len -= (size_t)(nl + 1 - d);
+		d = nl + 1;
+		n--;
+	}
+	return n == 1 && len >= 5 && memcmp(d, "cert ", 5) == 0;
+}
+
 int
 provision_load_file(struct provision **out, enum provision_kind kind,
     const char *path)
@@ -604,8 +685,12 @@ provision_load_file(struct provision **out, enum provision_kind kind,
 	    0)) != 0)
 		return r;
 	if ((r = provision_parse(out, kind, d, len, &line)) != 0)
-		log_warnx("%s: %s: line %zu: %s", __func__, path, line,
-		    ob_strerror(r));
+		log_warnx("%s: %s: line %zu: %s%s", __func__, path, line,
+		    ob_strerror(r), r == OB_ERR_MISMATCH &&
+		    provision_line_is_cert(d, len, line) ? " (the cert "
+		    "certifies another token key, or differs from the "
+		    "period's first cert in more than expiry and signature)" :
+		    "");
 	free(d);
 	return r;
 }
@@ -746,7 +831,8 @@ provision_certify_period(struct provision_period *pp,
 	uint8_t			 bpk[ED25519_PK_LEN];
 	uint8_t			 chk[ED25519_PK_LEN];
 	uint8_t			 msg[PROVISION_OPE_MSG_LEN];
-	uint8_t			(*certs)[HS_CERT_LEN] = NULL;
+	uint8_t			 c[HS_CERT_LEN];
+	struct provision_period	 np;
 	uint32_t		 first, last;
 	size_t			 i, n;
 	int			 r;
@@ -757,7 +843,10 @@ provision_certify_period(struct provision_period *pp,
 	n = (size_t)(last - first) + 1;
 	if (n > PROVISION_MAX_CERTS_PER_PERIOD)
 		return OB_ERR_LIMIT;
-	if ((certs = calloc(n, HS_CERT_LEN)) == NULL)
+	/* Built aside: pp keeps what it had until all is done. */
+	memset(&np, 0, sizeof(np));
+	np.first_hour = first;
+	if ((np.cert_sigs = provision_sigs_alloc(n)) == NULL)
 		return OB_ERR_NOMEM;
 	if ((r = hs_blind_seckey(bsk, id_sk, id_pk, pp->tp,
 	    period_len)) != 0 ||
@@ -770,11 +859,17 @@ provision_certify_period(struct provision_period *pp,
 		goto err;
 	}
 	hs_signer_expanded(&s, bsk, bpk);
-	for (i = 0; i < n; i++)
-		if ((r = hs_cert_build(certs[i], HS_CERT_TYPE_DESC_SIGNING,
+	for (i = 0; i < n; i++) {
+		if ((r = hs_cert_build(c, HS_CERT_TYPE_DESC_SIGNING,
 		    first + (uint32_t)i + PROVISION_CERT_EXPIRY_HOURS,
 		    pp->token_pk, &s)) != 0)
 			goto err;
+		/* Ours always share the rest; anything else is a bug. */
+		if (provision_cert_put(&np, i, c) != 0) {
+			r = OB_ERR_INTERNAL;
+			goto err;
+		}
+	}
 	if ((r = hs_ope_key(pp->ope_key, bsk)) != 0 ||
 	    (r = provision_ope_msg(msg, pp->tp, period_len,
 	    pp->ope_key)) != 0 ||
@@ -783,8 +878,9 @@ provision_certify_period(struct provision_period *pp,
 		goto err;
 	ob_wipe(bsk, sizeof(bsk));
 	ob_wipe(&s, sizeof(s));
-	free(pp->certs);
-	pp->certs = certs;
+	free(pp->cert_sigs);
+	pp->cert_sigs = np.cert_sigs;
+	memcpy(pp->cert_tbs, np.cert_tbs, sizeof(pp->cert_tbs));
 	pp->ncerts = n;
 	pp->first_hour = first;
 	return 0;
@@ -792,7 +888,7 @@ provision_certify_period(struct provision_period *pp,
 	ob_wipe(bsk, sizeof(bsk));
 	ob_wipe(&s, sizeof(s));
 	ob_wipe(pp->ope_key, sizeof(pp->ope_key));
-	free(certs);
+	free(np.cert_sigs);
 	return r;
 }
 
@@ -915,6 +1011,7 @@ provision_verify_period(const struct provision *p,
     size_t *bad)
 {
 	struct hs_cert	c;
+	uint8_t		enc[HS_CERT_LEN];
 	uint8_t		bpk[ED25519_PK_LEN];
 	uint8_t		msg[PROVISION_OPE_MSG_LEN];
 	uint32_t	first, last;
@@ -937,7 +1034,9 @@ provision_verify_period(const struct provision *p,
 	    p->period_len)) != 0)
 		return r;
 	for (i = 0; i < pp->ncerts; i++) {
-		if ((r = hs_cert_parse(&c, pp->certs[i], HS_CERT_LEN)) != 0)
+		/* The bytes a user of the period gets, checked whole. */
+		if ((r = provision_cert_get(pp, i, enc)) != 0 ||
+		    (r = hs_cert_parse(&c, enc, HS_CERT_LEN)) != 0)
 			goto err;
 		if (c.expiry_hours !=
 		    first + i + PROVISION_CERT_EXPIRY_HOURS) {
@@ -1025,12 +1124,13 @@ provision_period_copy(struct provision_period *dst,
     const struct provision_period *src)
 {
 	*dst = *src;
-	dst->certs = NULL;
+	dst->cert_sigs = NULL;
 	if (src->ncerts == 0)
 		return 0;
-	if ((dst->certs = calloc(src->ncerts, HS_CERT_LEN)) == NULL)
+	if ((dst->cert_sigs = provision_sigs_alloc(src->ncerts)) == NULL)
 		return OB_ERR_NOMEM;
-	memcpy(dst->certs, src->certs, src->ncerts * HS_CERT_LEN);
+	memcpy(dst->cert_sigs, src->cert_sigs,
+	    src->ncerts * ED25519_SIG_LEN);
 	return 0;
 }
 
@@ -1109,19 +1209,48 @@ provision_store_purge(struct provision *p, time_t now, size_t *npurged)
 	return 0;
 }
 
+static int
+provision_cert_hour(const struct provision_period *pp, time_t now,
+    uint64_t *h)
+{
+	if (now < 0 || pp->ncerts == 0)
+		return OB_ERR_RANGE;
+	*h = (uint64_t)now / 3600;
+	if (*h < pp->first_hour || *h - pp->first_hour >= pp->ncerts)
+		return OB_ERR_RANGE;
+	return 0;
+}
+
+int
+provision_cert_at(uint8_t c[HS_CERT_LEN],
+    const struct provision_period *pp, time_t now)
+{
+	uint64_t	h;
+	int		r;
+
+	if ((r = provision_cert_hour(pp, now, &h)) != 0)
+		return r;
+	return provision_cert_get(pp, (size_t)(h - pp->first_hour), c);
+}
+
 int
 provision_cert_for_time(const uint8_t **cert,
     const struct provision_period *pp, time_t now)
 {
-	uint64_t	h;
+	uint8_t		*c;
+	uint64_t	 h;
+	int		 r;
 
 	*cert = NULL;
-	if (now < 0 || pp->ncerts == 0)
-		return OB_ERR_RANGE;
-	h = (uint64_t)now / 3600;
-	if (h < pp->first_hour || h - pp->first_hour >= pp->ncerts)
-		return OB_ERR_RANGE;
-	*cert = pp->certs[h - pp->first_hour];
+	if ((r = provision_cert_hour(pp, now, &h)) != 0)
+		return r;
+	/* Rewriting an hour's slot writes the same bytes: a cert lent
+	 * before stays as it was. */
+	c = provision_cert_buf(pp, h);
+	if ((r = provision_cert_get(pp, (size_t)(h - pp->first_hour),
+	    c)) != 0)
+		return r;
+	*cert = c;
 	return 0;
 }
 

@@ -83,15 +83,30 @@ enum provision_kind {
 	PROVISION_STORE
 };
 
+/*
+ * A period's 08 certs are 49 on the live network and differ only in
+ * their expiry (the hour of the cert + 55, bytes 2-5) and their
+ * signature (the last 64 bytes): a signer hosting thousands of services
+ * keeps the 76 bytes they share once (cert_tbs, expiry bytes zero) and
+ * 64 bytes per hour, and rebuilds the 140 bytes on demand with
+ * provision_cert_get(), byte for byte what was parsed or made.  Parsing
+ * refuses a period whose certs differ in any other byte (OB_ERR_MISMATCH
+ * on the first such cert): each would be a cert by another key or with
+ * other flags, which no certification by this design makes.
+ */
+#define PROVISION_CERT_EXPIRY_OFF	2
+
 struct provision_period {
 	uint64_t	 tp;
 	uint8_t		 token_pk[ED25519_PK_LEN];
 	/* Bundle and store only. */
 	uint8_t		 ope_key[HS_OPE_KEY_LEN];
 	uint8_t		 ope_sig[ED25519_SIG_LEN];
-	uint32_t	 first_hour;	/* hours since epoch, certs[0] */
+	uint32_t	 first_hour;	/* hours since epoch, cert 0 */
 	size_t		 ncerts;
-	uint8_t		(*certs)[HS_CERT_LEN];
+	uint8_t		 cert_tbs[HS_CERT_TBS_LEN];
+	/* ncerts signatures, then provision_cert_for_time()'s buffer. */
+	uint8_t		(*cert_sigs)[ED25519_SIG_LEN];
 };
 
 struct provision {
@@ -252,11 +267,24 @@ int	provision_store_merge(struct provision **store,
 int	provision_store_purge(struct provision *, time_t now, size_t *)
 	    __attribute__((warn_unused_result));
 
+/* Rebuild 08 cert i of the period (OB_ERR_RANGE past the last). */
+int	provision_cert_get(const struct provision_period *, size_t i,
+	    uint8_t [HS_CERT_LEN])
+	    __attribute__((warn_unused_result));
 /*
  * What the signer needs at signing time: the 08 cert of period p for an
  * upload at now (OB_ERR_RANGE outside the window), and the horizon: the
  * end (we) of the last provisioned period's window, 0 if none.
+ * provision_cert_at() copies the cert out.  provision_cert_for_time()
+ * rebuilds it into the period's own two-cert buffer, one cert per hour
+ * parity: *cert stays valid and unchanged until the period is freed or
+ * asked for another hour of the same parity, so the certs for now and
+ * an hour before can be held side by side.  Not for use from two
+ * threads at once.
  */
+int	provision_cert_at(uint8_t [HS_CERT_LEN],
+	    const struct provision_period *, time_t now)
+	    __attribute__((warn_unused_result));
 int	provision_cert_for_time(const uint8_t **,
 	    const struct provision_period *, time_t now)
 	    __attribute__((warn_unused_result));

@@ -403,8 +403,10 @@ test_certify(void)
 		CU_ASSERT(no_secret(pp->token_pk, 32, f.sk, bsk));
 		CU_ASSERT(no_secret(pp->ope_key, 32, f.sk, bsk));
 		CU_ASSERT(no_secret(pp->ope_sig, 64, f.sk, bsk));
-		CU_ASSERT(no_secret(pp->certs[0], pp->ncerts * HS_CERT_LEN,
-		    f.sk, bsk));
+		CU_ASSERT(no_secret(pp->cert_tbs, HS_CERT_TBS_LEN, f.sk,
+		    bsk));
+		CU_ASSERT(no_secret(pp->cert_sigs[0],
+		    pp->ncerts * ED25519_SIG_LEN, f.sk, bsk));
 	}
 	buf_free(t);
 	buf_free(t2);
@@ -452,6 +454,202 @@ edit(const struct buf *in, const char *from, const char *to)
 	return out;
 }
 
+#define CERT_B64_LEN	187	/* 140 bytes, no padding */
+
+/*
+ * Where cert k of the n-th period starts in the text t (the "cert "
+ * keyword), and its line, from 1 as provision_parse() counts.
+ */
+static size_t
+cert_find(const struct buf *t, size_t n, size_t k, size_t *linep)
+{
+	const char	*s = (const char *)buf_ptr(t), *l, *nl;
+	const char	*end = s + buf_len(t);
+	size_t		 line = 1, np = 0, nc = 0;
+	int		 in = 0;
+
+	for (l = s; l < end; l = nl + 1, line++) {
+		nl = memchr(l, '\n', (size_t)(end - l));
+		CU_ASSERT_FATAL(nl != NULL);
+		if (strncmp(l, "period ", 7) == 0) {
+			in = np++ == n;
+			nc = 0;
+		} else if (in && strncmp(l, "cert ", 5) == 0 && nc++ == k) {
+			CU_ASSERT_FATAL(nl - l == 5 + CERT_B64_LEN);
+			if (linep != NULL)
+				*linep = line;
+			return (size_t)(l - s);
+		}
+	}
+	CU_FAIL_FATAL("no such cert in the text");
+	return 0;
+}
+
+static size_t
+cert_line(const struct buf *t, size_t n, size_t k)
+{
+	size_t	line;
+
+	(void)cert_find(t, n, k, &line);
+	return line;
+}
+
+/* The bytes of cert k of the n-th period, as the text has them. */
+static void
+cert_text(const struct buf *t, size_t n, size_t k, uint8_t c[HS_CERT_LEN])
+{
+	struct buf	a;
+	size_t		off, len;
+
+	off = cert_find(t, n, k, NULL) + 5;
+	buf_init_ro(&a, buf_ptr(t) + off, CERT_B64_LEN);
+	CU_ASSERT_FATAL(b64_decode(c, HS_CERT_LEN, &len, &a,
+	    B64_NOPAD) == 0 && len == HS_CERT_LEN);
+}
+
+/* A copy of t with cert k of the n-th period replaced by c. */
+static struct buf *
+cert_replaced(const struct buf *t, size_t n, size_t k,
+    const uint8_t c[HS_CERT_LEN])
+{
+	struct buf	*out = buf_new(PROVISION_FILE_MAX);
+	char		 b64[CERT_B64_LEN + 1];
+	size_t		 off;
+
+	CU_ASSERT_FATAL(out != NULL);
+	off = cert_find(t, n, k, NULL) + 5;
+	CU_ASSERT_FATAL(b64_encode(b64, sizeof(b64), c, HS_CERT_LEN,
+	    B64_NOPAD) == 0);
+	CU_ASSERT_FATAL(buf_put(out, buf_ptr(t), off) == 0 &&
+	    buf_put_str(out, b64) == 0 &&
+	    buf_put(out, buf_ptr(t) + off + CERT_B64_LEN,
+	    buf_len(t) - off - CERT_B64_LEN) == 0);
+	return out;
+}
+
+/*
+ * The 08 certs are held as one shared part per period and a signature
+ * per hour: every cert rebuilt is byte for byte the one in the text and
+ * verifies; the lent certs for two hours stand side by side; a cert
+ * that differs from its period's others in a byte they share is refused
+ * at its line.
+ */
+static void
+test_compact(void)
+{
+	struct fixture			 f;
+	struct provision		*b, *back = NULL, *p = NULL;
+	const struct provision_period	*pp;
+	struct hs_cert			 hc;
+	struct buf			*t, *e;
+	uint8_t				 c[HS_CERT_LEN], want[HS_CERT_LEN];
+	uint8_t				 bpk[ED25519_PK_LEN];
+	const uint8_t			*c0, *c1, *c2;
+	char				 path[PATH_MAX];
+	time_t				 now;
+	size_t				 i, k, off, line;
+	int				 r;
+
+	fixture_init(&f, 0);
+	b = fixture_bundle(&f);
+	t = encode(b);
+	CU_ASSERT_FATAL(provision_parse(&back, PROVISION_BUNDLE, buf_ptr(t),
+	    buf_len(t), NULL) == 0);
+	CU_ASSERT_FATAL(back->nperiods == 2);
+	for (i = 0; i < back->nperiods; i++) {
+		pp = &back->periods[i];
+		CU_ASSERT_FATAL(pp->ncerts == 49);
+		CU_ASSERT(hs_blind_pubkey(bpk, f.pk, pp->tp, PLEN) == 0);
+		for (k = 0; k < pp->ncerts; k++) {
+			cert_text(t, i, k, want);
+			CU_ASSERT_FATAL(provision_cert_get(pp, k, c) == 0);
+			CU_ASSERT(memcmp(c, want, HS_CERT_LEN) == 0);
+			/* And what certification made, unparsed. */
+			CU_ASSERT(provision_cert_get(&b->periods[i], k,
+			    want) == 0 && memcmp(c, want, HS_CERT_LEN) == 0);
+			CU_ASSERT(hs_cert_parse(&hc, c, HS_CERT_LEN) == 0 &&
+			    hs_cert_verify(&hc, HS_CERT_TYPE_DESC_SIGNING,
+			    bpk, 0) == 0);
+		}
+		CU_ASSERT(provision_cert_get(pp, pp->ncerts, c) ==
+		    OB_ERR_RANGE);
+	}
+
+	/* Lent and copied certs agree; two hours side by side. */
+	pp = &back->periods[0];
+	now = TP0_START + 5 * 3600 + 10;
+	CU_ASSERT_FATAL(provision_cert_for_time(&c0, pp, now) == 0);
+	CU_ASSERT_FATAL(provision_cert_for_time(&c1, pp, now - 3600) == 0);
+	CU_ASSERT_FATAL(provision_cert_for_time(&c2, pp, now + 1) == 0);
+	CU_ASSERT(c0 != c1 && c2 == c0);
+	CU_ASSERT(provision_cert_at(c, pp, now) == 0 &&
+	    memcmp(c, c0, HS_CERT_LEN) == 0);
+	CU_ASSERT(provision_cert_at(c, pp, now - 3600) == 0 &&
+	    memcmp(c, c1, HS_CERT_LEN) == 0);
+	CU_ASSERT(memcmp(c0, c1, HS_CERT_LEN) != 0);
+	CU_ASSERT(provision_cert_at(c, pp, TP0_START + 37 * 3600) ==
+	    OB_ERR_RANGE);
+
+	/*
+	 * Every shared byte of cert 7 of period 1 changed alone.  Those
+	 * that leave a well-formed cert for the token key (cert key type,
+	 * extension flags, signing key) are the compact form's own
+	 * refusal, OB_ERR_MISMATCH; the rest fail the cert's own checks.
+	 */
+	for (off = 0; off < HS_CERT_TBS_LEN; off++) {
+		if (off >= PROVISION_CERT_EXPIRY_OFF &&
+		    off < PROVISION_CERT_EXPIRY_OFF + 4)
+			continue;
+		CU_ASSERT_FATAL(provision_cert_get(&b->periods[1], 7,
+		    c) == 0);
+		c[off] ^= 0x01;
+		e = cert_replaced(t, 1, 7, c);
+		line = 0;
+		r = provision_parse(&p, PROVISION_BUNDLE, buf_ptr(e),
+		    buf_len(e), &line);
+		CU_ASSERT(r != 0 && p == NULL);
+		CU_ASSERT(line == cert_line(t, 1, 7));
+		if (off == 6 || off >= 43)
+			CU_ASSERT(r == OB_ERR_MISMATCH);
+		provision_free(p);
+		p = NULL;
+		buf_free(e);
+	}
+	/* Cert 0 sets what the others must share: refused at cert 1. */
+	CU_ASSERT_FATAL(provision_cert_get(&b->periods[0], 0, c) == 0);
+	c[HS_CERT_TBS_LEN - 1] ^= 0x80;
+	e = cert_replaced(t, 0, 0, c);
+	CU_ASSERT(provision_parse(&p, PROVISION_BUNDLE, buf_ptr(e),
+	    buf_len(e), &line) == OB_ERR_MISMATCH && p == NULL);
+	CU_ASSERT(line == cert_line(t, 0, 1));
+	/* The same from a file, as obhsm-keytool import reads it (its
+	 * warning names the line and why). */
+	(void)snprintf(path, sizeof(path), "%s/provision-compact.bundle",
+	    test_tmpdir());
+	CU_ASSERT_FATAL(provision_write_atomic(path, buf_ptr(e), buf_len(e),
+	    0600) == 0);
+	CU_ASSERT(provision_load_file(&p, PROVISION_BUNDLE, path) ==
+	    OB_ERR_MISMATCH && p == NULL);
+	(void)unlink(path);
+	buf_free(e);
+	/* A signature changed parses (held as given) and fails only
+	 * verification, at that cert. */
+	CU_ASSERT_FATAL(provision_cert_get(&b->periods[0], 9, c) == 0);
+	c[HS_CERT_LEN - 1] ^= 0x01;
+	e = cert_replaced(t, 0, 9, c);
+	CU_ASSERT_FATAL(provision_parse(&p, PROVISION_BUNDLE, buf_ptr(e),
+	    buf_len(e), NULL) == 0);
+	CU_ASSERT(provision_cert_get(&p->periods[0], 9, want) == 0 &&
+	    memcmp(c, want, HS_CERT_LEN) == 0);
+	CU_ASSERT(provision_verify_period(p, &p->periods[0], f.tok_pk[0],
+	    &k) == OB_ERR_SIGNATURE && k == 9);
+	provision_free(p);
+	buf_free(e);
+	buf_free(t);
+	provision_free(back);
+	provision_free(b);
+}
+
 static void
 test_bundle_refused(void)
 {
@@ -460,7 +658,9 @@ test_bundle_refused(void)
 	struct provision_period	*pp;
 	struct hs_signer	 s;
 	struct buf		*t, *e;
-	uint8_t			 bsk[64], bpk[32], save[HS_CERT_LEN];
+	uint8_t			 bsk[64], bpk[32], nc[HS_CERT_LEN];
+	uint8_t			 save_tbs[HS_CERT_TBS_LEN];
+	uint8_t			(*save_sigs)[ED25519_SIG_LEN];
 	char			 from[128], to[128];
 	size_t			 i, j, bad;
 
@@ -500,12 +700,34 @@ test_bundle_refused(void)
 	CU_ASSERT(hs_blind_seckey(bsk, f.sk, f.pk, TP0 + 1, PLEN) == 0);
 	CU_ASSERT(hs_expanded_pubkey(bpk, bsk) == 0);
 	hs_signer_expanded(&s, bsk, bpk);
-	memcpy(save, pp->certs[5], HS_CERT_LEN);
-	CU_ASSERT(hs_cert_build(pp->certs[5], HS_CERT_TYPE_DESC_SIGNING,
+	/* One such cert among ours cannot even be held (the signing key
+	 * differs from cert 0's); a whole period of them is held and
+	 * refused by verification. */
+	CU_ASSERT_FATAL(hs_cert_build(nc, HS_CERT_TYPE_DESC_SIGNING,
 	    pp->first_hour + 5 + 55, f.tok_pk[0], &s) == 0);
+	e = cert_replaced(t, 0, 5, nc);
+	CU_ASSERT(provision_parse(&p, PROVISION_BUNDLE, buf_ptr(e),
+	    buf_len(e), &bad) == OB_ERR_MISMATCH && p == NULL);
+	CU_ASSERT(bad == cert_line(t, 0, 5));
+	buf_free(e);
+	memcpy(save_tbs, pp->cert_tbs, sizeof(save_tbs));
+	save_sigs = calloc(pp->ncerts, ED25519_SIG_LEN);
+	CU_ASSERT_FATAL(save_sigs != NULL);
+	memcpy(save_sigs, pp->cert_sigs, pp->ncerts * ED25519_SIG_LEN);
+	for (i = 0; i < pp->ncerts; i++) {
+		CU_ASSERT_FATAL(hs_cert_build(nc, HS_CERT_TYPE_DESC_SIGNING,
+		    pp->first_hour + (uint32_t)i + 55, f.tok_pk[0], &s) == 0);
+		memcpy(pp->cert_tbs, nc, HS_CERT_TBS_LEN);
+		memset(pp->cert_tbs + PROVISION_CERT_EXPIRY_OFF, 0, 4);
+		memcpy(pp->cert_sigs[i], nc + HS_CERT_TBS_LEN,
+		    ED25519_SIG_LEN);
+	}
 	CU_ASSERT(provision_verify_period(b, pp, f.tok_pk[0], &bad) ==
-	    OB_ERR_MISMATCH && bad == 5);
-	memcpy(pp->certs[5], save, HS_CERT_LEN);
+	    OB_ERR_MISMATCH && bad == 0);
+	memcpy(pp->cert_tbs, save_tbs, sizeof(save_tbs));
+	memcpy(pp->cert_sigs, save_sigs, pp->ncerts * ED25519_SIG_LEN);
+	free(save_sigs);
+	CU_ASSERT(provision_verify_period(b, pp, f.tok_pk[0], NULL) == 0);
 	ob_wipe(bsk, sizeof(bsk));
 	/* A period relabelled in the text. */
 	(void)snprintf(from, sizeof(from), "period %d\n", TP0 + 1);
@@ -514,13 +736,27 @@ test_bundle_refused(void)
 	CU_ASSERT(!accepted(&f, buf_ptr(e), buf_len(e)));
 	buf_free(e);
 
-	/* Tampered: every byte of a cert, the OPE key, its signature. */
+	/* Tampered: every byte of a cert held (the expiry is not held:
+	 * it is the hour's), the OPE key, its signature. */
 	for (j = 0; j < HS_CERT_LEN; j++) {
-		pp->certs[3][j] ^= 0x20;
+		if (j >= PROVISION_CERT_EXPIRY_OFF &&
+		    j < PROVISION_CERT_EXPIRY_OFF + 4)
+			continue;
+		if (j < HS_CERT_TBS_LEN)
+			pp->cert_tbs[j] ^= 0x20;
+		else
+			pp->cert_sigs[3][j - HS_CERT_TBS_LEN] ^= 0x20;
 		CU_ASSERT(provision_verify_period(b, pp, f.tok_pk[0], &bad) !=
 		    0);
-		pp->certs[3][j] ^= 0x20;
+		if (j < HS_CERT_TBS_LEN)
+			pp->cert_tbs[j] ^= 0x20;
+		else
+			pp->cert_sigs[3][j - HS_CERT_TBS_LEN] ^= 0x20;
 	}
+	pp->first_hour++;
+	CU_ASSERT(provision_verify_period(b, pp, f.tok_pk[0], &bad) ==
+	    OB_ERR_RANGE);
+	pp->first_hour--;
 	pp->ope_key[7] ^= 1;
 	CU_ASSERT(provision_verify_period(b, pp, f.tok_pk[0], &bad) ==
 	    OB_ERR_SIGNATURE && bad == pp->ncerts);
@@ -724,15 +960,19 @@ test_online(void)
 	CU_ASSERT(provision_verify(store, &bad) == 0);
 	/* The same as the ceremony's bundle (signatures are deterministic). */
 	b = fixture_bundle(&f);
-	CU_ASSERT(memcmp(b->periods[0].certs, store->periods[0].certs,
-	    49 * HS_CERT_LEN) == 0);
+	CU_ASSERT(memcmp(b->periods[0].cert_tbs, store->periods[0].cert_tbs,
+	    HS_CERT_TBS_LEN) == 0);
+	CU_ASSERT(b->periods[0].ncerts == 49 &&
+	    store->periods[0].ncerts == 49 &&
+	    memcmp(b->periods[0].cert_sigs, store->periods[0].cert_sigs,
+	    49 * ED25519_SIG_LEN) == 0);
 	CU_ASSERT(memcmp(b->periods[1].ope_sig, store->periods[1].ope_sig,
 	    64) == 0);
 	/* A key already used for another period is refused. */
 	CU_ASSERT(provision_store_certify(&store, f.sk, PLEN, ROT, TP0 + 2,
 	    f.tok_pk[0]) == OB_ERR_DUPLICATE);
 	CU_ASSERT(store->nperiods == 2);
-	store->periods[1].certs[7][100] ^= 1;
+	store->periods[1].cert_sigs[7][100 - HS_CERT_TBS_LEN] ^= 1;
 	CU_ASSERT(provision_verify(store, &bad) == OB_ERR_SIGNATURE &&
 	    bad == 1);
 	provision_free(b);
@@ -746,6 +986,7 @@ static const struct test_case provision_tests[] = {
 	{ "identity files", test_identity_files },
 	{ "request round trip", test_request_roundtrip },
 	{ "certify", test_certify },
+	{ "compact 08 certs", test_compact },
 	{ "request refused", test_request_refused },
 	{ "bundle refused", test_bundle_refused },
 	{ "limits", test_limits },

@@ -1691,7 +1691,7 @@ test_signer_store_tampered(void)
 	CU_ASSERT_FATAL(provision_store_load(&st, state, F.svc_b.addr) ==
 	    0 && provision_store_load(&orig, state, F.svc_b.addr) == 0);
 	CU_ASSERT_FATAL(st->nperiods == 2 && st->periods[0].tp == F.tp);
-	st->periods[0].certs[1][HS_CERT_LEN - 1] ^= 0x01;
+	st->periods[0].cert_sigs[1][ED25519_SIG_LEN - 1] ^= 0x01;
 	CU_ASSERT_FATAL(provision_store_save(state, st) == 0);
 	provision_free(st);
 	(void)mkdir(F.sockdir, 0755);

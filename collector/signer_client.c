@@ -10,6 +10,12 @@
  * every pending request fails, and a new connection is made after a
  * back-off.  Replies are parsed here, with msg.h's typed getters, into
  * struct sc_reply: nothing outside this file reads the wire.
+ *
+ * The connection's output queue is capped (MSG_OUTQ_MAX, a few full
+ * messages), while a hosting collector may have dozens of publish jobs
+ * and backend descriptors bound for the signer at once.  A request that
+ * does not fit is held here, in order, and sent as the queue drains:
+ * callers see a full queue as latency, never as a failure.
  */
 #include "config.h"
 
@@ -32,6 +38,9 @@
 #include "proto.h"
 
 #define SC_MAX_PENDING	4096
+/* Held requests: bounded by the callers' own concurrency (publish jobs,
+ * the verify pass), capped here so a stalled signer cannot grow it. */
+#define SC_HELD_MAX	(256 * (PROTO_HDR_LEN + PROTO_MAX_PAYLOAD))
 #define SC_BACKOFF_MIN	1000	/* ms */
 #define SC_BACKOFF_MAX	30000
 
@@ -41,6 +50,8 @@ struct sc_req {
 	int64_t		 deadline;	/* ms, monotonic */
 	sc_cb		*cb;
 	void		*arg;
+	uint16_t	 type;
+	struct buf	*held;		/* not in the output queue yet */
 };
 
 struct signer_client {
@@ -53,8 +64,10 @@ struct signer_client {
 	int64_t		 retry_at;
 	int		 backoff;
 	uint32_t	 next_id;
-	struct sc_req	*pending;	/* FIFO */
+	struct sc_req	*pending;	/* FIFO; the held ones at its end */
 	size_t		 npending;
+	size_t		 nheld;
+	size_t		 held_bytes;
 	struct sc_hello	 hello;
 	uint64_t	 requests, failures;
 };
@@ -102,8 +115,9 @@ fail_all(struct signer_client *sc, const char *why)
 	if ((copy = calloc(n, sizeof(*copy))) == NULL)
 		fatal("%s", __func__);
 	memcpy(copy, sc->pending, n * sizeof(*copy));
-	sc->npending = 0;
+	sc->npending = sc->nheld = sc->held_bytes = 0;
 	for (i = 0; i < n; i++) {
+		buf_free(copy[i].held);		/* wipes */
 		memset(&r, 0, sizeof(r));
 		r.ok = 0;
 		r.reason = 0;
@@ -141,12 +155,39 @@ sc_free(struct signer_client *sc)
 	free(sc);
 }
 
+/* Send held requests, oldest first, while the output queue has room. */
+static int
+sc_flush_held(struct signer_client *sc)
+{
+	struct sc_req	*q;
+	int		 e;
+
+	while (sc->nheld > 0) {
+		q = &sc->pending[sc->npending - sc->nheld];
+		e = msg_conn_send(&sc->conn, q->type, q->id, q->held);
+		if (e == OB_ERR_TOO_LARGE)
+			return 0;		/* still full */
+		if (e != 0) {
+			log_warnx("%s: %s: %s", __func__,
+			    msg_type_name(q->type), ob_strerror(e));
+			return -1;
+		}
+		sc->held_bytes -= buf_len(q->held);
+		buf_free(q->held);
+		q->held = NULL;
+		q->deadline = now_ms() + sc->timeout_ms;
+		sc->nheld--;
+	}
+	return 0;
+}
+
 static int
 sc_queue(struct signer_client *sc, uint16_t type, uint16_t want,
     const struct buf *payload, sc_cb *cb, void *arg)
 {
 	struct sc_req	*q;
-	int		 e;
+	size_t		 len = payload != NULL ? buf_len(payload) : 0;
+	int		 e = OB_ERR_TOO_LARGE;
 
 	if (!sc->connected)
 		return -1;
@@ -154,19 +195,47 @@ sc_queue(struct signer_client *sc, uint16_t type, uint16_t want,
 		log_warnx("%s: too many requests in flight", __func__);
 		return -1;
 	}
+	if (len > PROTO_MAX_PAYLOAD) {
+		log_warnx("%s: %s: %s", __func__, msg_type_name(type),
+		    ob_strerror(OB_ERR_TOO_LARGE));
+		return -1;
+	}
 	q = &sc->pending[sc->npending];
-	q->id = sc->next_id++;
-	if (sc->next_id == 0)
-		sc->next_id = 1;
+	memset(q, 0, sizeof(*q));
+	q->id = sc->next_id;
 	q->want = want;
+	q->type = type;
 	q->deadline = now_ms() + sc->timeout_ms;
 	q->cb = cb;
 	q->arg = arg;
-	if ((e = msg_conn_send(&sc->conn, type, q->id, payload)) != 0) {
+	/* Behind held requests, or into the queue if it has room. */
+	if (sc->nheld == 0 &&
+	    (e = msg_conn_send(&sc->conn, type, q->id, payload)) != 0 &&
+	    e != OB_ERR_TOO_LARGE) {
 		log_warnx("%s: %s: %s", __func__, msg_type_name(type),
 		    ob_strerror(e));
 		return -1;
 	}
+	if (e == OB_ERR_TOO_LARGE) {
+		if (sc->held_bytes + len > SC_HELD_MAX) {
+			log_warnx("%s: %s: the signer is not reading; %zu "
+			    "requests held", __func__, msg_type_name(type),
+			    sc->nheld);
+			return -1;
+		}
+		if ((q->held = msg_payload_new()) == NULL ||
+		    (len > 0 && buf_put(q->held, buf_ptr(payload), len) !=
+		    0)) {
+			buf_free(q->held);
+			q->held = NULL;
+			log_warnx("%s: out of memory", __func__);
+			return -1;
+		}
+		sc->nheld++;
+		sc->held_bytes += len;
+	}
+	if (++sc->next_id == 0)
+		sc->next_id = 1;
 	sc->npending++;
 	sc->requests++;
 	return 0;
@@ -531,6 +600,10 @@ sc_process(struct signer_client *sc, short revents)
 	if (msg_conn_pending(&sc->conn) > 0 && msg_conn_write(&sc->conn) ==
 	    -1) {
 		sc_close(sc, strerror(errno));
+		return;
+	}
+	if (sc->nheld > 0 && sc_flush_held(sc) != 0) {
+		sc_close(sc, "cannot queue a held request");
 		return;
 	}
 	if (sc->npending > 0 && now_ms() >= sc->pending[0].deadline)

@@ -1521,6 +1521,93 @@ test_signer_client(void)
 	(void)unlink(path);
 }
 
+/*
+ * Hosting scale: more requests at once than the connection's output
+ * queue holds (MSG_OUTQ_MAX, a few full messages).  Each is accepted,
+ * reaches the signer once, in order, and gets its own reply.
+ */
+#define SC_BACKLOG_N	40
+#define SC_BACKLOG_LEN	40000
+static void
+test_signer_client_backlog(void)
+{
+	struct sockaddr_un	 sun;
+	struct signer_client	*sc;
+	struct msg_conn		 srv;
+	struct msg		 m;
+	struct sc_result	 res[SC_BACKLOG_N];
+	struct buf		*p, body;
+	uint8_t			*big, has_sk;
+	char			 path[256], str[64], want[32];
+	uint64_t		 tp;
+	uint32_t		 first_id = 0;
+	size_t			 i, got = 0, inorder = 0, answered = 0;
+	int			 lfd, tries;
+
+	(void)snprintf(path, sizeof(path), "%s/backlog.sock", test_tmpdir());
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	CU_ASSERT_FATAL(strlen(path) < sizeof(sun.sun_path));
+	memcpy(sun.sun_path, path, strlen(path));
+	CU_ASSERT_FATAL((lfd = socket(AF_UNIX, SOCK_STREAM, 0)) != -1);
+	CU_ASSERT_FATAL(bind(lfd, (struct sockaddr *)&sun,
+	    sizeof(sun)) == 0 && listen(lfd, 4) == 0);
+	CU_ASSERT_FATAL((sc = sc_new(path, 60)) != NULL);
+	sc_pump(sc, 20, NULL);
+	CU_ASSERT_FATAL(srv_accept(lfd, &srv) == 0);
+	CU_ASSERT_FATAL(srv_hello(sc, &srv) == 0);
+	CU_ASSERT_FATAL((big = malloc(SC_BACKLOG_LEN)) != NULL);
+	CU_ASSERT_FATAL((p = msg_payload_new()) != NULL);
+	/* All at once, as 32 publish jobs and a verify pass may. */
+	CU_ASSERT(SC_BACKLOG_N * SC_BACKLOG_LEN > MSG_OUTQ_MAX);
+	memset(res, 0, sizeof(res));
+	for (i = 0; i < SC_BACKLOG_N; i++) {
+		memset(big, (int)i, SC_BACKLOG_LEN);
+		CU_ASSERT(sc_sign_desc(sc, "svc", 77, NULL, big,
+		    SC_BACKLOG_LEN, sc_test_cb, &res[i]) == 0);
+	}
+	/* The scripted signer reads each, checks it, refuses it by name. */
+	for (tries = 0; got < SC_BACKLOG_N && tries < 3000; tries++) {
+		sc_pump(sc, 10, NULL);
+		while (got < SC_BACKLOG_N && msg_conn_recv(&srv, &m, 10) == 0) {
+			if (got == 0)
+				first_id = m.id;
+			if (m.type == PROTO_SIGN_DESC && m.id == first_id + got &&
+			    msg_get_str(&m, str, sizeof(str)) == 0 &&
+			    msg_get_u64(&m, &tp) == 0 &&
+			    msg_get_u8(&m, &has_sk) == 0 && has_sk == 0 &&
+			    msg_get_data(&m, &body, PROTO_MAX_PAYLOAD) == 0 &&
+			    buf_len(&body) == SC_BACKLOG_LEN &&
+			    buf_ptr(&body)[0] == (uint8_t)got &&
+			    buf_ptr(&body)[SC_BACKLOG_LEN - 1] == (uint8_t)got)
+				inorder++;
+			(void)snprintf(want, sizeof(want), "n%zu", got);
+			buf_reset(p);
+			CU_ASSERT_FATAL(msg_error_put(p, PROTO_R_REVISION,
+			    want) == 0 && msg_conn_send(&srv, PROTO_ERROR,
+			    m.id, p) == 0 && msg_conn_flush(&srv, 2000) == 0);
+			got++;
+		}
+	}
+	CU_ASSERT(got == SC_BACKLOG_N);
+	CU_ASSERT(inorder == SC_BACKLOG_N);
+	sc_pump(sc, 2000, &res[SC_BACKLOG_N - 1].calls);
+	for (i = 0; i < SC_BACKLOG_N; i++) {
+		(void)snprintf(want, sizeof(want), "revision: n%zu", i);
+		if (res[i].calls == 1 && !res[i].ok &&
+		    strcmp(res[i].detail, want) == 0)
+			answered++;
+	}
+	CU_ASSERT(answered == SC_BACKLOG_N);
+	CU_ASSERT(sc_ready(sc));
+	srv_close(&srv);
+	buf_free(p);
+	free(big);
+	sc_free(sc);
+	close(lfd);
+	(void)unlink(path);
+}
+
 static const struct test_case tests[] = {
 	{ "config: a good file", test_conf_good },
 	{ "config: bad files are refused", test_conf_bad },
@@ -1535,6 +1622,8 @@ static const struct test_case tests[] = {
 	{ "signer: backend descriptors for many services", test_verify_sync },
 	{ "hosting: 1000 and 10000 services scale linearly", test_scale },
 	{ "signer client: replies, refusals, bad peers", test_signer_client },
+	{ "signer client: more requests than its output queue holds",
+	    test_signer_client_backlog },
 	{ NULL, NULL }
 };
 

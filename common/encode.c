@@ -58,6 +58,66 @@ b64_encode_buf(struct buf *b, const void *in, size_t n, int pad, int wrap)
 	return r;
 }
 
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Four characters for the 1-3 bytes at in; '=' for missing ones. */
+static void
+b64_quad(char *o, const uint8_t *in, size_t n)
+{
+	uint32_t	v;
+
+	v = (uint32_t)in[0] << 16;
+	if (n > 1)
+		v |= (uint32_t)in[1] << 8;
+	if (n > 2)
+		v |= in[2];
+	o[0] = b64_alphabet[v >> 18];
+	o[1] = b64_alphabet[(v >> 12) & 0x3f];
+	o[2] = n > 1 ? b64_alphabet[(v >> 6) & 0x3f] : '=';
+	o[3] = n > 2 ? b64_alphabet[v & 0x3f] : '=';
+}
+
+int
+b64_encode_pub_buf(struct buf *b, const void *in, size_t n, int pad,
+    int wrap)
+{
+	const uint8_t	*p = in;
+	size_t		 elen = b64_encoded_len(n, pad), total, i, rest;
+	unsigned	 groups = 0;	/* 4-character groups on this line */
+	uint32_t	 v;
+	uint8_t		*o;
+	char		 q[4];
+	int		 r;
+
+	/* One line break after every 64 characters and after the rest. */
+	total = elen + (wrap ? (elen + 63) / 64 : 0);
+	if ((r = buf_reserve(b, total, &o)) != 0)
+		return r;
+	for (i = 0; n - i >= 3; i += 3) {
+		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		o[0] = (uint8_t)b64_alphabet[v >> 18];
+		o[1] = (uint8_t)b64_alphabet[(v >> 12) & 0x3f];
+		o[2] = (uint8_t)b64_alphabet[(v >> 6) & 0x3f];
+		o[3] = (uint8_t)b64_alphabet[v & 0x3f];
+		o += 4;
+		if (wrap && ++groups == 16) {
+			*o++ = '\n';
+			groups = 0;
+		}
+	}
+	if ((rest = n - i) > 0) {
+		/* Without padding, 1 or 2 bytes give 2 or 3 characters. */
+		b64_quad(q, p + i, rest);
+		memcpy(o, q, pad ? 4 : rest + 1);
+		o += pad ? 4 : rest + 1;
+		groups++;
+	}
+	if (wrap && groups > 0)
+		*o = '\n';
+	return 0;
+}
+
 int
 b64_decode(uint8_t *out, size_t outsz, size_t *decoded,
     const struct buf *in, int pad)

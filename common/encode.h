@@ -22,6 +22,11 @@ size_t	b64_encoded_len(size_t n, int pad);
 /* Append base64 to b, wrapping at 64 chars with '\n' if wrap is set. */
 int	b64_encode_buf(struct buf *, const void *, size_t, int pad, int wrap)
 	    __attribute__((warn_unused_result));
+/* The same for public data (ciphertext, public keys, certs), several
+ * times faster: a table lookup per character, whose timing depends on
+ * the data.  Output identical to b64_encode_buf(). */
+int	b64_encode_pub_buf(struct buf *, const void *, size_t, int pad,
+	    int wrap) __attribute__((warn_unused_result));
 /* Encode into a NUL-terminated string; out must hold len+1 bytes. */
 int	b64_encode(char *, size_t, const void *, size_t, int pad)
 	    __attribute__((warn_unused_result));

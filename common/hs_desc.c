@@ -158,7 +158,7 @@ hs_desc_layer_encrypt(struct buf *out, const uint8_t *pt, size_t ptlen,
 	    keys + AES256_KEY_LEN)) != 0 ||
 	    (r = layer_mac(ct + ctlen, keys + AES256_KEY_LEN + AES_IV_LEN,
 	    blob, ct, ctlen)) != 0 ||
-	    (r = b64_encode_buf(out, blob, bloblen, B64_PAD, 1)) != 0)
+	    (r = b64_encode_pub_buf(out, blob, bloblen, B64_PAD, 1)) != 0)
 		goto err;
 	r = 0;
  err:

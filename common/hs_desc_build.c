@@ -27,7 +27,7 @@ put_cert(struct buf *b, const char *kw, const struct hs_cert *c)
 	if (c->encoded_len == 0 || c->encoded_len > sizeof(c->encoded))
 		return OB_ERR_MISSING;
 	if ((r = buf_putf(b, "%s\n-----BEGIN ED25519 CERT-----\n", kw)) != 0 ||
-	    (r = b64_encode_buf(b, c->encoded, c->encoded_len, B64_PAD,
+	    (r = b64_encode_pub_buf(b, c->encoded, c->encoded_len, B64_PAD,
 	    1)) != 0 ||
 	    (r = buf_put_str(b, "-----END ED25519 CERT-----\n")) != 0)
 		return r;
@@ -40,7 +40,7 @@ put_key_line(struct buf *b, const char *prefix, const uint8_t key[32])
 	int	r;
 
 	if ((r = buf_put_str(b, prefix)) != 0 ||
-	    (r = b64_encode_buf(b, key, 32, B64_PAD, 0)) != 0 ||
+	    (r = b64_encode_pub_buf(b, key, 32, B64_PAD, 0)) != 0 ||
 	    (r = buf_put_u8(b, '\n')) != 0)
 		return r;
 	return 0;
@@ -82,7 +82,7 @@ inner_build(struct buf *b, const struct hs_desc *d)
 		    ip->linkspec_len)) != 0)
 			return OB_ERR_FORMAT;
 		if ((r = buf_put_str(b, "introduction-point ")) != 0 ||
-		    (r = b64_encode_buf(b, ip->linkspec, ip->linkspec_len,
+		    (r = b64_encode_pub_buf(b, ip->linkspec, ip->linkspec_len,
 		    B64_PAD, 0)) != 0 ||
 		    (r = buf_put_u8(b, '\n')) != 0 ||
 		    (r = put_key_line(b, "onion-key ntor ",
@@ -290,7 +290,7 @@ hs_desc_append_signature(struct buf *b, const uint8_t sig[ED25519_SIG_LEN])
 	int	r;
 
 	if ((r = buf_put_str(b, "signature ")) != 0 ||
-	    (r = b64_encode_buf(b, sig, ED25519_SIG_LEN, B64_NOPAD, 0)) != 0 ||
+	    (r = b64_encode_pub_buf(b, sig, ED25519_SIG_LEN, B64_NOPAD, 0)) != 0 ||
 	    (r = buf_put_u8(b, '\n')) != 0)
 		return r;
 	return 0;

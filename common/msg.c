@@ -266,7 +266,7 @@ msg_conn_clear(struct msg_conn *c)
 	c->fd = -1;
 }
 
-/* Drop the message msg_conn_next() returned last. */
+/* Drop the messages msg_conn_next() returned. */
 static void
 msg_conn_compact(struct msg_conn *c)
 {
@@ -303,10 +303,12 @@ msg_conn_next(struct msg_conn *c, struct msg *m)
 	size_t	used = 0;
 	int	r;
 
-	msg_conn_compact(c);
-	if ((r = msg_frame_parse(m, &used, c->in, c->in_len)) != 1)
+	/* No move per message: with several descriptors buffered that
+	 * costs more than their framing.  msg_conn_read() compacts. */
+	if ((r = msg_frame_parse(m, &used, c->in + c->in_used,
+	    c->in_len - c->in_used)) != 1)
 		return r;
-	c->in_used = used;
+	c->in_used += used;
 	return 1;
 }
 

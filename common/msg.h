@@ -40,7 +40,7 @@ struct msg_conn {
 	int		 fd;
 	uint8_t		*in;		/* PROTO_HDR_LEN + PROTO_MAX_PAYLOAD */
 	size_t		 in_len;	/* bytes held */
-	size_t		 in_used;	/* bytes of the last message */
+	size_t		 in_used;	/* bytes of messages returned */
 	uint8_t		*out;		/* queued bytes [out_off, out_len) */
 	size_t		 out_off;
 	size_t		 out_len;

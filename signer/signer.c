@@ -37,7 +37,9 @@
 #include "usock.h"
 
 #define SIGNER_REFRESH_SECS	60	/* online mode: new periods */
-#define SIGNER_MSGS_PER_TURN	8	/* fairness between collectors */
+/* Fairness between collectors, and the most requests one commit (one
+ * fsync of the audit log and one of the floors) covers for one of them. */
+#define SIGNER_MSGS_PER_TURN	32
 #define SIGNER_HORIZON_SECS	3600	/* how often to repeat warnings */
 
 /* No leak check at exit under seccomp: see sandbox.h. */
@@ -150,6 +152,7 @@ static int
 signer_conn_input(struct signer *sg, struct signer_conn *c)
 {
 	struct msg	m;
+	size_t		held;
 	int		i, r;
 
 	if ((r = msg_conn_read(&c->mc)) == 0) {
@@ -164,8 +167,20 @@ signer_conn_input(struct signer *sg, struct signer_conn *c)
 		uint64_t	seq0 = audit_count(sg->audit);
 
 		r = msg_conn_next(&c->mc, &m);
-		if (r == 0)
-			break;
+		if (r == 0) {
+			/*
+			 * The buffer holds about four descriptors: read
+			 * again while the socket has more, so that one
+			 * commit covers the turn.  End of file and errors
+			 * are left to the next poll round, after this
+			 * turn's replies.
+			 */
+			held = c->mc.in_len - c->mc.in_used;
+			if (msg_conn_read(&c->mc) != 1 ||
+			    c->mc.in_len == held ||
+			    (r = msg_conn_next(&c->mc, &m)) == 0)
+				break;
+		}
 		if (r < 0) {
 			log_warnx("peer uid %lu pid %ld: bad frame: %s; "
 			    "closing", (unsigned long)c->peer.uid,

@@ -171,8 +171,46 @@ test_b64_pub_exhaustive(void)
 	CU_ASSERT(b64_pub_exhaust(narrow, sizeof(narrow) - 1, 8) == 0);
 }
 
+/*
+ * The fast encoder for public data writes exactly what the constant-time
+ * one writes: every length up to three full lines and a bit, padded or
+ * not, wrapped or not, appended after what the buffer holds.
+ */
+static void
+test_b64_pub_encode(void)
+{
+	uint8_t		 data[200];
+	struct buf	*a = buf_new(0), *b = buf_new(0);
+	size_t		 n, i;
+	int		 pad, wrap, bad = 0;
+
+	CU_ASSERT_FATAL(a != NULL && b != NULL);
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 151 + 7);
+	for (n = 0; n <= sizeof(data); n++)
+		for (pad = 0; pad < 2; pad++)
+			for (wrap = 0; wrap < 2; wrap++) {
+				buf_reset(a);
+				buf_reset(b);
+				if (buf_put_str(a, "x") != 0 ||
+				    buf_put_str(b, "x") != 0 ||
+				    b64_encode_buf(a, data, n, pad,
+				    wrap) != 0 ||
+				    b64_encode_pub_buf(b, data, n, pad,
+				    wrap) != 0 ||
+				    buf_len(a) != buf_len(b) ||
+				    memcmp(buf_ptr(a), buf_ptr(b),
+				    buf_len(a)) != 0)
+					bad++;
+			}
+	CU_ASSERT(bad == 0);
+	buf_free(a);
+	buf_free(b);
+}
+
 static const struct test_case tests[] = {
 	{ "base64 RFC 4648", test_b64_rfc4648 },
+	{ "base64 public encoder", test_b64_pub_encode },
 	{ "base64 wrapping", test_b64_wrap },
 	{ "base64 public decoder", test_b64_pub_exhaustive },
 	{ "base32", test_b32 },

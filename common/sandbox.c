@@ -237,6 +237,16 @@ sandbox_enter(enum sandbox_profile prof, enum sandbox_mode mode)
 	if (prof == SANDBOX_COLLECTOR && sandbox_add(ctx, sandbox_collector,
 	    sizeof(sandbox_collector) / sizeof(sandbox_collector[0])) == -1)
 		goto err;
+	/*
+	 * Every thread, not only this one: the signer's HSM watchdog thread
+	 * (started with the token, before this filter) makes every PKCS#11
+	 * call, the module code the filter is most needed for.
+	 */
+	if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) != 0) {
+		log_warnx("%s: cannot filter every thread: %s", __func__,
+		    strerror(-r));
+		goto err;
+	}
 	/* seccomp_load sets no_new_privs (SCMP_FLTATR_CTL_NNP defaults on). */
 	if ((r = seccomp_load(ctx)) != 0) {
 		log_warnx("%s: seccomp_load: %s", __func__, strerror(-r));

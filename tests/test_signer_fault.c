@@ -183,12 +183,13 @@ fixture(void)
 	CU_ASSERT_FATAL(mkdir(path, 0700) == 0);
 	CU_ASSERT_FATAL(sfx_fmt(path, sizeof(path), "%s/audit.log",
 	    F.dir) == 0);
-	/* The fault module stats its control file on every call: no
-	 * seccomp filter here (test_signer covers the sandbox). */
+	/* The seccomp filter in mode errno (test_signer runs mode kill,
+	 * without the watchdog thread): the "sandbox" test shows that the
+	 * thread making the token calls is filtered. */
 	sc = (struct sfx_conf){ .module = F.module, .token = "obhsm-fault",
 	    .dir = F.dir, .sock = F.sock, .audit = path,
 	    .socket_mode = 0600, .period_len = PERIOD, .rot_offset = ROT,
-	    .hsm_timeout = HSM_T_MS, .sandbox = "off" };
+	    .hsm_timeout = HSM_T_MS, .sandbox = "errno" };
 	CU_ASSERT_FATAL((t = buf_new(8192)) != NULL);
 	CU_ASSERT_FATAL(sfx_conf_head(t, &sc) == 0);
 	CU_ASSERT_FATAL(sfx_fmt(path, sizeof(path), "%s/identity",
@@ -512,11 +513,48 @@ test_signer_fault_pin(void)
 	CU_ASSERT(sfx_write_file(path, "1234\n", 0600) == 0);
 }
 
+/*
+ * The PKCS#11 module runs on the hsm watchdog thread, started with the
+ * token before the seccomp filter: the filter must cover it too.  A
+ * system call no sandbox allows, made from inside C_Sign, is refused.
+ * Last, on a fresh daemon, with intro points the token has not
+ * certified yet (so the token is called, not the signer's cache).
+ */
+static void
+test_signer_fault_sandbox(void)
+{
+	struct hs_desc	 d;
+	struct msg_conn	 c;
+	struct msg	 m;
+
+	fixture();
+	if (F.ready != 1)
+		TEST_SKIP("no signer, SoftHSM or fault module");
+	signer_stop();
+	ctl_set("removed 0\n");
+	CU_ASSERT_FATAL(sfx_signer_start(&F.signer, START_MS) == 0);
+	conn_open(&c);
+	CU_ASSERT_FATAL(sfx_backend_desc(&d, &F.bk[0].key, &F.bk[0].ds_signer,
+	    N_INTRO, F.bk[0].desc.revision_counter + 1, time(NULL)) == 0);
+	hs_desc_clear(&F.bk[0].desc);
+	F.bk[0].desc = d;
+	feed_backend(&c, 0);
+	ctl_set("syscall_probe C_Sign\n");
+	recertify(&c, 0, &m);
+	expect_recertified(&m, 0);
+	CU_ASSERT(counter_get("probe_denied") > 0);
+	CU_ASSERT(counter_get("probe_allowed") == 0);
+	ctl_set("removed 0\n");
+	sfx_conn_close(&c);
+	expect_serving();
+}
+
 static const struct test_case signer_fault_tests[] = {
 	{ "removed",	test_signer_fault_removed },
 	{ "hung",	test_signer_fault_hung },
 	{ "corrupt",	test_signer_fault_corrupt },
 	{ "pin",	test_signer_fault_pin },
+	{ "sandbox",	test_signer_fault_sandbox },
 	{ NULL, NULL }
 };
 

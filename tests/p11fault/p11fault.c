@@ -22,6 +22,7 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -205,6 +206,7 @@ struct fault_conf {
 	char		 pinpad_pin[FAULT_WORD_MAX];
 	int		 hang_fn;	/* -1: none */
 	unsigned long	 hang_ms;
+	int		 probe_fn;	/* -1: none */
 	unsigned long	 sign_rate;	/* per second, 0: unlimited */
 	unsigned long	 error_every;
 	CK_RV		 error_rv;
@@ -228,6 +230,9 @@ static struct {
 	int			 counters_fd;
 	struct stat		 control_st;
 	int			 control_seen;
+	uint8_t			*control_text;	/* as last applied */
+	size_t			 control_len;
+	time_t			 control_read_at;
 
 	struct fault_conf	 conf;
 	int			 removed;	/* applied state */
@@ -247,6 +252,8 @@ static struct {
 	unsigned long		 sessions_closed;
 	unsigned long		 corrupted;
 	unsigned long		 hanging;	/* calls asleep in a hang now */
+	unsigned long		 probe_denied;	/* syscall_probe refused */
+	unsigned long		 probe_allowed;
 } fault = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 	.once = PTHREAD_ONCE_INIT,
@@ -342,6 +349,9 @@ fault_conf_line(struct fault_conf *c, struct buf *line)
 		if ((c->hang_fn = fault_fn_lookup(&w[0])) == -1 ||
 		    fault_word_ulong(&w[1], &c->hang_ms) == -1)
 			return -1;
+	} else if (buf_eq_str(&key, "syscall_probe") && n == 1) {
+		if ((c->probe_fn = fault_fn_lookup(&w[0])) == -1)
+			return -1;
 	} else if (buf_eq_str(&key, "ec_params_oid") && n == 1) {
 		if (fault_word_ulong(&w[0], &v) == -1 || v > 1)
 			return -1;
@@ -380,6 +390,7 @@ fault_conf_defaults(struct fault_conf *c)
 	memset(c, 0, sizeof(*c));
 	c->pin_tries_left = -1;
 	c->hang_fn = -1;
+	c->probe_fn = -1;
 	c->fail_fn = -1;
 	c->error_rv = CKR_GENERAL_ERROR;
 }
@@ -416,7 +427,7 @@ fault_conf_env(struct fault_conf *c)
 		"removed", "invalidate_sessions", "pin_tries",
 		"pin_tries_left", "pinpad_pin", "hang", "sign_rate",
 		"error_every", "fail", "raw_ec_point", "ec_params_oid",
-		"corrupt_sign",
+		"corrupt_sign", "syscall_probe",
 	};
 	char		 var[64], text[FAULT_LINE_MAX];
 	const char	*v;
@@ -492,7 +503,7 @@ fault_control_check(void)
 	uint8_t			*text;
 	ssize_t			 n;
 	size_t			 len = 0;
-	int			 fd;
+	int			 fd, same;
 
 	if (fault.control == NULL)
 		return;
@@ -506,10 +517,18 @@ fault_control_check(void)
 		}
 		return;
 	}
-	if (fault.control_seen && st.st_ino == fault.control_st.st_ino &&
+	same = fault.control_seen && st.st_ino == fault.control_st.st_ino &&
 	    st.st_size == fault.control_st.st_size &&
 	    st.st_mtim.tv_sec == fault.control_st.st_mtim.tv_sec &&
-	    st.st_mtim.tv_nsec == fault.control_st.st_mtim.tv_nsec)
+	    st.st_mtim.tv_nsec == fault.control_st.st_mtim.tv_nsec;
+	/*
+	 * The same inode number, size and mtime do not prove the same file:
+	 * a replacement made within the file system's timestamp tick can
+	 * reuse the old inode number (a test writes "removed 0" then
+	 * "removed 1" in a few ms).  As git does with racy entries, a file
+	 * changed within 2 s of our last read is read again and compared.
+	 */
+	if (same && st.st_mtim.tv_sec < fault.control_read_at - 2)
 		return;
 	if ((fd = open(fault.control, O_RDONLY | O_CLOEXEC)) == -1)
 		return;
@@ -521,8 +540,23 @@ fault_control_check(void)
 	    FAULT_CONTROL_MAX - len)) > 0)
 		len += (size_t)n;
 	close(fd);
+	fault.control_read_at = time(NULL);
+	/* Unchanged: applying it again would restart its counts. */
+	if (same && len == fault.control_len && (len == 0 ||
+	    (fault.control_text != NULL &&
+	    memcmp(text, fault.control_text, len) == 0))) {
+		free(text);
+		return;
+	}
 	fault.control_st = st;
 	fault.control_seen = 1;
+	free(fault.control_text);
+	fault.control_text = NULL;
+	fault.control_len = 0;
+	if ((fault.control_text = malloc(len > 0 ? len : 1)) != NULL) {
+		memcpy(fault.control_text, text, len);
+		fault.control_len = len;
+	}
 	fault_conf_defaults(&c);
 	fault_conf_env(&c);
 	fault_conf_parse(&c, text, len, fault.control);
@@ -549,11 +583,13 @@ fault_counters_write(void)
 		return;
 	n = snprintf(text, sizeof(text), "calls %lu\nsignatures %lu\n"
 	    "injected %lu\nlogin_failures %lu\nsessions_closed %lu\n"
-	    "pin_tries_left %ld\nremoved %d\ncorrupted %lu\nhanging %lu\n",
+	    "pin_tries_left %ld\nremoved %d\ncorrupted %lu\nhanging %lu\n"
+	    "probe_denied %lu\nprobe_allowed %lu\n",
 	    fault.total, fault.signatures, fault.injected,
 	    fault.login_failures, fault.sessions_closed,
 	    fault.pin_tries > 0 ? fault.pin_left : -1L, fault.removed,
-	    fault.corrupted, fault.hanging);
+	    fault.corrupted, fault.hanging, fault.probe_denied,
+	    fault.probe_allowed);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return;
 	len = (size_t)n;
@@ -623,11 +659,24 @@ fault_pre(int fn, enum fault_kind kind)
 {
 	unsigned long	hang = 0;
 	CK_RV		rv = CKR_OK;
+	long		pr;
 
 	pthread_mutex_lock(&fault.mu);
 	fault_control_check();
 	fault.calls[fn]++;
 	fault.total++;
+	/*
+	 * getppid(2): harmless, and allowed by no sandbox of the project.
+	 * Refused (-1) only if this thread runs under a seccomp filter that
+	 * returns errors; a filter that kills ends the process here.
+	 */
+	if (fault.conf.probe_fn == fn) {
+		pr = syscall(SYS_getppid);
+		if (pr == -1)
+			fault.probe_denied++;
+		else
+			fault.probe_allowed++;
+	}
 	if (fault.conf.hang_fn == fn)
 		hang = fault.conf.hang_ms;
 	if (fault.conf.fail_fn == fn && (fault.conf.fail_count == 0 ||

@@ -516,7 +516,9 @@ handle(struct signer_client *sc, struct msg *m)
 	uint16_t	 reason;
 	int		 e;
 
-	if (sc->npending == 0 || m->id != sc->pending[0].id) {
+	/* A held request was never sent: no reply can be its own. */
+	if (sc->npending == 0 || m->id != sc->pending[0].id ||
+	    sc->pending[0].held != NULL) {
 		log_warnx("signer: unexpected reply %s id %u",
 		    msg_type_name(m->type), m->id);
 		return -1;

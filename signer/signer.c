@@ -195,6 +195,9 @@ signer_conn_input(struct signer *sg, struct signer_conn *c)
 		if (audit_count(sg->audit) != seq0)
 			c->uncommitted = 1;
 	}
+	/* Whole frames may be left in the buffer, where poll() cannot see
+	 * them: the main loop comes back without waiting. */
+	c->backlog = i == SIGNER_MSGS_PER_TURN && !c->closing;
 	return 0;
 }
 
@@ -344,7 +347,7 @@ main(int argc, char **argv)
 	gid_t			 gid;
 	size_t			 i, n;
 	int			 ch, debug = 0, verbose = 0, check = 0;
-	int			 lfd, rv;
+	int			 lfd, rv, backlog;
 
 	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
 		switch (ch) {
@@ -474,18 +477,28 @@ main(int argc, char **argv)
 		pfd[0].fd = lfd;
 		pfd[0].events = POLLIN;
 		pfd[0].revents = 0;
+		backlog = 0;
 		for (i = 0; i < n; i++) {
 			pfd[i + 1].fd = conns[i].mc.fd;
 			pfd[i + 1].events = 0;
 			pfd[i + 1].revents = 0;
 			if (conns[i].mc.fd == -1)
 				continue;
-			if (!conns[i].closing)
+			/*
+			 * No new input until the last turn's replies are
+			 * out: a collector that does not read its replies
+			 * is not given more work, and a turn's replies fit
+			 * the output queue.
+			 */
+			if (!conns[i].closing &&
+			    msg_conn_pending(&conns[i].mc) == 0) {
 				pfd[i + 1].events |= POLLIN;
+				backlog |= conns[i].backlog;
+			}
 			if (msg_conn_pending(&conns[i].mc) > 0)
 				pfd[i + 1].events |= POLLOUT;
 		}
-		if (poll(pfd, n + 1, 1000) == -1) {
+		if (poll(pfd, n + 1, backlog ? 0 : 1000) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");
@@ -498,8 +511,9 @@ main(int argc, char **argv)
 
 			if (c->mc.fd == -1 || pfd[i + 1].fd != c->mc.fd)
 				continue;
-			if ((pfd[i + 1].revents & (POLLIN | POLLHUP |
-			    POLLERR)) && !c->closing &&
+			if (((pfd[i + 1].revents & (POLLIN | POLLHUP |
+			    POLLERR)) || (c->backlog &&
+			    (pfd[i + 1].events & POLLIN))) && !c->closing &&
 			    signer_conn_input(&sg, c) == -1)
 				signer_conn_close(c);
 		}

@@ -240,6 +240,9 @@ struct signer_conn {
 	int			 uncommitted;	/* queued replies hold
 						 * signatures whose audit
 						 * records await fsync */
+	int			 backlog;	/* a turn ended at its cap:
+						 * frames may wait in the
+						 * buffer, unseen by poll */
 	char			 name[PROTO_STR_MAX + 1];
 };
 

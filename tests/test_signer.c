@@ -1708,11 +1708,43 @@ test_signer_store_tampered(void)
 	provision_free(orig);
 }
 
+/*
+ * More requests in one write than the signer answers in a turn: all are
+ * answered, in order.  Whole frames left in its buffer are invisible to
+ * poll(), so the signer must come back for them by itself.
+ */
+#define BURST_N	80
+static void
+test_signer_burst(void)
+{
+	struct msg_conn	c;
+	struct msg	m;
+	size_t		i, got = 0;
+
+	fixture();
+	if (F.ready != 1 || F.signer.pid <= 0)
+		TEST_SKIP("no signer");
+	conn_open(&c, 1);
+	for (i = 0; i < BURST_N; i++)
+		CU_ASSERT_FATAL(msg_conn_send(&c, PROTO_STATUS,
+		    (uint32_t)(1000 + i), NULL) == 0);
+	CU_ASSERT_FATAL(msg_conn_flush(&c, T_MS) == 0);
+	for (i = 0; i < BURST_N; i++) {
+		if (msg_conn_recv(&c, &m, T_MS) != 0)
+			break;
+		if (m.type == PROTO_STATUS_OK && m.id == 1000 + i)
+			got++;
+	}
+	CU_ASSERT(got == BURST_N);
+	conn_close(&c);
+}
+
 static const struct test_case signer_tests[] = {
 	{ "happy",		test_signer_happy },
 	{ "client_auth",	test_signer_client_auth },
 	{ "policy",		test_signer_policy },
 	{ "session",		test_signer_session },
+	{ "burst",		test_signer_burst },
 	{ "peer",		test_signer_peer },
 	{ "restart",		test_signer_restart },
 	{ "offline",		test_signer_offline },

@@ -150,6 +150,7 @@ struct conf {
 	unsigned	 signer_timeout;
 	unsigned	 republish_min, republish_max;
 	unsigned	 retry_min, retry_max;
+	unsigned	 upload_max_pending;	/* HSDir uploads in tor at once */
 	int		 health_check;
 	unsigned	 health_interval;
 	unsigned	 health_timeout;
@@ -421,6 +422,7 @@ struct collector {
 	int			 status_fd;
 	uint64_t		 token_sigs;	/* reported by the signer */
 	uint64_t		 uploads_ok, uploads_failed;
+	size_t			 uploads_pending; /* in tor, no event yet */
 	unsigned		 jobs;		/* publish jobs in flight */
 	uint64_t		 selections;	/* intro point choices run */
 	size_t			 refresh_next;	/* next service to refresh */

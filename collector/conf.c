@@ -57,6 +57,7 @@ static cfg_opt_t top_opts[] = {
 	CFG_INT("republish-max", 7200, CFGF_NONE),
 	CFG_INT("upload-retry-min", 15, CFGF_NONE),
 	CFG_INT("upload-retry-max", 900, CFGF_NONE),
+	CFG_INT("upload-max-pending", 24, CFGF_NONE),
 	CFG_BOOL("health-check", cfg_false, CFGF_NONE),
 	CFG_INT("health-check-interval", 10, CFGF_NONE),
 	CFG_INT("health-check-timeout", 15, CFGF_NONE),
@@ -432,6 +433,8 @@ conf_from_cfg(struct conf *cf, cfg_t *c)
 	    &cf->retry_min) != 0 ||
 	    conf_uint_range(c, "config", "upload-retry-max", 1, 86400,
 	    &cf->retry_max) != 0 ||
+	    conf_uint_range(c, "config", "upload-max-pending", 1, 100000,
+	    &cf->upload_max_pending) != 0 ||
 	    conf_uint_range(c, "config", "health-check-interval", 5, 3600,
 	    &cf->health_interval) != 0 ||
 	    conf_uint_range(c, "config", "health-check-timeout", 5, 600,

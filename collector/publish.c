@@ -279,6 +279,16 @@ post_set(struct collector *c, size_t svc, int which, size_t set, int want,
 			memcpy(fps[n++], sl->up[k].hsdir, HS_RSA_ID_LEN);
 	if (n == 0)
 		return 0;
+	/*
+	 * Each upload is a circuit tor must build, and tor builds 32 at
+	 * once by default (MaxClientCircuitsPending), shared with the
+	 * health checks' streams.  Handed thousands at once (hosting, a
+	 * cold start) it queues and times them out, and the health checks
+	 * starve.  Past the cap the rest waits for a later second.
+	 */
+	if (c->uploads_pending > 0 &&
+	    c->uploads_pending + n > c->cf.upload_max_pending)
+		return 0;
 	if ((pa = calloc(1, sizeof(*pa))) == NULL)
 		return -1;
 	pa->c = c;
@@ -301,6 +311,7 @@ post_set(struct collector *c, size_t svc, int which, size_t set, int want,
 			sl->up[k].retry_at = now + UPLOAD_EVENT_TIMEOUT;
 			sl->up[k].last_at = now;
 		}
+	c->uploads_pending += n;
 	return 0;
 }
 
@@ -776,8 +787,13 @@ publish_service(struct collector *c, size_t svc, time_t now,
 				    "no event from tor");
 				upload_fail(c, &sl->up[k], now);
 			}
-		for (k = 0; k < sl->nsets && !sl->busy; k++)
+		/* First uploads the cap held back, then retries. */
+		for (k = 0; k < sl->nsets && !sl->busy; k++) {
+			/* (Not to HSDirs just changed: a republish is due.) */
+			if (!sl->hsdirs_changed)
+				(void)post_set(c, svc, w, k, UPLOAD_NONE, now);
 			(void)post_set(c, svc, w, k, UPLOAD_FAILED, now);
+		}
 		if (sl->busy || nin == 0 || now < sl->retry_at || waiting)
 			continue;
 		/* Thousands of services, once a second: skip the choice
@@ -821,7 +837,8 @@ publish_run(struct collector *c, time_t now)
 {
 	struct sel_input	*in;
 	struct sel_set		*sets;
-	size_t			 i, maxb = 1;
+	size_t			 i, k, maxb = 1;
+	int			 w;
 
 	if (c->view == NULL)
 		return;
@@ -833,6 +850,15 @@ publish_run(struct collector *c, time_t now)
 		free(in);
 		return;
 	}
+	/* Recounted each second rather than tracked through every state
+	 * change: S x 2 x 8 compares, nothing to drift. */
+	c->uploads_pending = 0;
+	for (i = 0; i < c->nservices; i++)
+		for (w = 0; w < 2; w++)
+			for (k = 0; k < c->services[i].slot[w].nup; k++)
+				if (c->services[i].slot[w].up[k].state ==
+				    UPLOAD_PENDING)
+					c->uploads_pending++;
 	for (i = 0; i < c->nservices; i++)
 		publish_service(c, i, now, in, sets);
 	free(sets);

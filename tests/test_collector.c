@@ -988,6 +988,8 @@ struct faketor {
 	size_t		 inlen;
 	int		 md_mode;	/* 0 answer, 1 refuse, 2 hang up */
 	int		 md_asked;
+	int		 in_post;	/* inside a +HSPOST body */
+	size_t		 posts, post_servers;
 	uint8_t		*cons, *mds;
 	size_t		 conslen, mdslen;
 };
@@ -1016,7 +1018,22 @@ ft_line(struct faketor *ft, const char *line)
 	static const char pi[] = "250-PROTOCOLINFO 1\r\n250-AUTH "
 	    "METHODS=NULL\r\n250-VERSION Tor=\"0.4.9.11\"\r\n250 OK\r\n";
 
-	if (strncmp(line, "PROTOCOLINFO", 12) == 0)
+	const char	*p;
+
+	/* +HSPOST SERVER=... HSADDRESS=...: the body up to ".". */
+	if (ft->in_post) {
+		if (strcmp(line, ".") == 0) {
+			ft->in_post = 0;
+			ft_send(ft, "250 OK\r\n", 8);
+		}
+		return;
+	}
+	if (strncmp(line, "+HSPOST", 7) == 0) {
+		ft->in_post = 1;
+		ft->posts++;
+		for (p = line; (p = strstr(p, "SERVER=")) != NULL; p++)
+			ft->post_servers++;
+	} else if (strncmp(line, "PROTOCOLINFO", 12) == 0)
 		ft_send(ft, pi, sizeof(pi) - 1);
 	else if (strcmp(line, "GETINFO "
 	    "dir/status-vote/current/consensus-microdesc") == 0)
@@ -1097,6 +1114,129 @@ ft_load(struct faketor *ft, struct collector *c)
 	for (i = 0; i < 500 && c->view_loading; i++)
 		ft_pump(ft, c->tc, 10);
 	CU_ASSERT(c->view_loading == 0);
+}
+
+/*
+ * Uploads are paced: with upload-max-pending N, tor is never handed
+ * more than N uploads without an event back (beyond one set when none
+ * is in flight), and every upload is still made, once each.
+ */
+static void
+test_upload_pacing(void)
+{
+	struct conf		 cf;
+	struct collector	 c;
+	struct faketor		 ft;
+	struct torctl_config	 tcc;
+	struct sockaddr_in	 sin;
+	socklen_t		 sl = sizeof(sin);
+	char			 where[64];
+	size_t			 i, k, total = 0, pending, most = 0, ok;
+	size_t			 rounds, firstmost = 0;
+	time_t			 now = time(NULL);
+	int			 w;
+
+	addrs_make();
+	memset(&ft, 0, sizeof(ft));
+	ft.cfd = -1;
+	ft.cons = test_read_file(test_vector_path(
+	    "torctl/getinfo-consensus-microdesc.raw"), &ft.conslen);
+	ft.mds = test_read_file(test_vector_path("torctl/getinfo-md-all.raw"),
+	    &ft.mdslen);
+	CU_ASSERT_FATAL(ft.cons != NULL && ft.mds != NULL);
+	CU_ASSERT_FATAL((ft.lfd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(ft.lfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(ft.lfd, 4) == -1 ||
+	    getsockname(ft.lfd, (struct sockaddr *)&sin, &sl) == -1) {
+		close(ft.lfd);
+		free(ft.cons);
+		free(ft.mds);
+		TEST_SKIP("no loopback listener");
+	}
+	(void)snprintf(where, sizeof(where), "127.0.0.1:%u",
+	    ntohs(sin.sin_port));
+	CU_ASSERT_FATAL(load(&cf, fmt("upload-max-pending = 10\n"
+	    "pool web { backends = { %s } services = { %s, %s, %s, %s, %s "
+	    "} }\n", addr[0], addr[1], addr[2], addr[3], addr[4],
+	    addr[5])) == 0);
+	CU_ASSERT_FATAL(cf.upload_max_pending == 10);
+	CU_ASSERT_FATAL(collector_init(&c, &cf) == 0);
+	c.testnet = 1;
+	memset(&tcc, 0, sizeof(tcc));
+	tcc.address = where;
+	tcc.auth = TORCTL_AUTH_AUTO;
+	tcc.backoff_min_ms = 10;
+	tcc.backoff_max_ms = 20;
+	CU_ASSERT_FATAL((c.tc = torctl_new(&tcc, NULL, NULL, &c)) != NULL);
+	torctl_start(c.tc);
+	ft_load(&ft, &c);
+	CU_ASSERT_FATAL(c.view != NULL);
+	/* Every live descriptor signed and waiting for its first upload. */
+	for (i = 0; i < c.nservices; i++)
+		for (w = 0; w < 2; w++) {
+			struct desc_slot *s = &c.services[i].slot[w];
+
+			if (!s->valid)
+				continue;
+			CU_ASSERT_FATAL(s->nup <= 10);
+			CU_ASSERT_FATAL((s->docs[0] = (uint8_t *)strdup(
+			    "hs-descriptor 3\n")) != NULL);
+			s->doclens[0] = strlen((char *)s->docs[0]);
+			s->nsets = 1;
+			s->revision = 1;
+			total += s->nup;
+		}
+	CU_ASSERT_FATAL(total > 20);
+	for (rounds = 0; rounds < 100; rounds++) {
+		publish_run(&c, now);
+		ft_pump(&ft, c.tc, 30);
+		pending = ok = 0;
+		for (i = 0; i < c.nservices; i++)
+			for (w = 0; w < 2; w++)
+				for (k = 0; k < c.services[i].slot[w].nup;
+				    k++) {
+					struct upload *u =
+					    &c.services[i].slot[w].up[k];
+
+					pending += u->state == UPLOAD_PENDING;
+					ok += u->state == UPLOAD_OK;
+				}
+		if (rounds == 0)
+			firstmost = pending;
+		if (pending > most)
+			most = pending;
+		if (ok == total)
+			break;
+		/* tor reports every upload in flight as done. */
+		for (i = 0; i < c.nservices; i++)
+			for (w = 0; w < 2; w++)
+				for (k = 0; k < c.services[i].slot[w].nup;
+				    k++)
+					if (c.services[i].slot[w].up[k].state ==
+					    UPLOAD_PENDING)
+						publish_upload_event(&c,
+						    c.services[i].cf->addr,
+						    c.services[i].slot[w].up[k].
+						    hsdir, 1, NULL, NULL, now);
+	}
+	fprintf(stderr, "\n  %zu uploads in %zu rounds, at most %zu pending ",
+	    total, rounds + 1, most);
+	CU_ASSERT(firstmost > 0 && firstmost <= 10);
+	CU_ASSERT(most <= 10);
+	CU_ASSERT(ok == total);
+	CU_ASSERT(rounds >= (total + 9) / 10 - 1);
+	CU_ASSERT(ft.post_servers == total);
+	torctl_free(c.tc);
+	c.tc = NULL;
+	collector_clear(&c);
+	if (ft.cfd != -1)
+		close(ft.cfd);
+	close(ft.lfd);
+	free(ft.cons);
+	free(ft.mds);
 }
 
 static void
@@ -1622,6 +1762,7 @@ static const struct test_case tests[] = {
 	{ "signer: backend descriptors for many services", test_verify_sync },
 	{ "hosting: 1000 and 10000 services scale linearly", test_scale },
 	{ "signer client: replies, refusals, bad peers", test_signer_client },
+	{ "uploads paced (upload-max-pending)", test_upload_pacing },
 	{ "signer client: more requests than its output queue holds",
 	    test_signer_client_backlog },
 	{ NULL, NULL }

@@ -503,6 +503,15 @@ void	publish_upload_event(struct collector *, const char *addr,
 	    const uint8_t *blinded, const char *reason, time_t now);
 /* Next republish time: now + uniform [min, max] (tor: 60-120 min). */
 time_t	publish_next_time(const struct conf *, time_t now);
+/*
+ * 1 if period tp is in its window of use at now by the clock (the
+ * signer's rule, provision_window()), 0 if not.  Consensus time lags the
+ * clock by up to one consensus interval: right after a window closes,
+ * tor's view may still list the period; asking the signer then only
+ * earns a refusal.
+ */
+int	publish_period_live(uint64_t tp, uint32_t period_len,
+	    uint32_t rot_offset, time_t now);
 
 /* view.c */
 

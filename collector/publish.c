@@ -23,6 +23,7 @@
 #include "hsdir.h"
 #include "log.h"
 #include "proto.h"
+#include "provision.h"
 #include "torctl.h"
 
 #define PUBLISH_BACKOFF_MIN	10
@@ -748,6 +749,7 @@ publish_service(struct collector *c, size_t svc, time_t now,
 {
 	struct service		*s = &c->services[svc];
 	const struct conf_pool	*p = &c->cf.pools[s->cf->pool];
+	const struct sc_hello	*h;
 	uint8_t			 prev[HS_DESC_MAX_INTRO * SEL_MAX_SETS][32];
 	size_t			 nin = 0, nprev, nsets, j, k;
 	int			 w, e, due, waiting = 0;
@@ -826,10 +828,25 @@ publish_service(struct collector *c, size_t svc, time_t now,
 		if (!due)
 			sl->sel_sig = sig;
 		if (due && !c->reload_wanted && c->jobs < PUBLISH_MAX_JOBS &&
-		    sc_ready(c->sc) &&
-		    torctl_state(c->tc) == TORCTL_READY)
+		    (h = sc_hello_info(c->sc)) != NULL &&
+		    torctl_state(c->tc) == TORCTL_READY &&
+		    publish_period_live(sl->tp, h->period_len, h->rot_offset,
+		    now))
 			job_start(c, svc, w, in, sets, nsets, now);
 	}
+}
+
+int
+publish_period_live(uint64_t tp, uint32_t period_len, uint32_t rot_offset,
+    time_t now)
+{
+	time_t	ws, we;
+
+	/* Parameters the signer would refuse: let it say why. */
+	if (provision_window(tp, period_len, rot_offset, NULL, NULL, &ws,
+	    &we) != 0)
+		return 1;
+	return now >= ws && now <= we;
 }
 
 void

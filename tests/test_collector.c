@@ -1121,6 +1121,32 @@ ft_load(struct faketor *ft, struct collector *c)
  * more than N uploads without an event back (beyond one set when none
  * is in flight), and every upload is still made, once each.
  */
+/*
+ * The collector asks the signer only for periods in their window of use
+ * by the clock (the signer's own rule), not for one tor's older
+ * consensus still lists: 24 h periods, 12 h offset, window 48 h.
+ */
+static void
+test_period_live(void)
+{
+	const uint64_t	tp = 20000;
+	const time_t	ws = (time_t)tp * 86400, we = ws + 48 * 3600;
+
+	CU_ASSERT(publish_period_live(tp, 1440, 720, ws) == 1);
+	CU_ASSERT(publish_period_live(tp, 1440, 720, ws + 3600) == 1);
+	CU_ASSERT(publish_period_live(tp, 1440, 720, we) == 1);
+	CU_ASSERT(publish_period_live(tp, 1440, 720, ws - 1) == 0);
+	CU_ASSERT(publish_period_live(tp, 1440, 720, we + 1) == 0);
+	/* The next period overlaps it by its offset on each side. */
+	CU_ASSERT(publish_period_live(tp + 1, 1440, 720, we - 1) == 1);
+	CU_ASSERT(publish_period_live(tp - 1, 1440, 720, ws + 24 * 3600) ==
+	    1);
+	CU_ASSERT(publish_period_live(tp - 1, 1440, 720,
+	    ws + 24 * 3600 + 1) == 0);
+	/* Parameters the signer would refuse are left to it to refuse. */
+	CU_ASSERT(publish_period_live(tp, 0, 720, ws - 10) == 1);
+}
+
 static void
 test_upload_pacing(void)
 {
@@ -1763,6 +1789,7 @@ static const struct test_case tests[] = {
 	{ "hosting: 1000 and 10000 services scale linearly", test_scale },
 	{ "signer client: replies, refusals, bad peers", test_signer_client },
 	{ "uploads paced (upload-max-pending)", test_upload_pacing },
+	{ "periods asked for only in their window", test_period_live },
 	{ "signer client: more requests than its output queue holds",
 	    test_signer_client_backlog },
 	{ NULL, NULL }

@@ -105,6 +105,24 @@ if [ -n "${OBHSM_FE_BUNDLE_SECS:-}" ] && [ "$verb" = prepare ]; then
 	echo "frontend-obhsm: bundle: periods $first_tp to $last_tp" >&2
 fi
 # --- end of the horizon.sh knob
+# --- netscale.sh knob: S master services in one signer and one collector
+# (OBHSM_FE_SERVICES, default 1: then nothing below changes).  For S > 1
+# every service is in online identity mode (the signer certifies its own
+# token keys: one offline ceremony per service is not what bench/
+# netscale.sh measures), the collector lists them in one pool (the
+# hosting form), and prepare writes $fe/masters (every address, the
+# first is the one it prints) and $fe/ob_masters, the MasterOnionAddress
+# lines obnet.py gives the backends: every master when S <= 100, else
+# the first and the last 5 (a client can then reach those only).
+nsvc=${OBHSM_FE_SERVICES:-1}
+case $nsvc in
+''|0|*[!0-9]*)
+	echo "frontend-obhsm: OBHSM_FE_SERVICES must be a count" >&2
+	exit 2 ;;
+esac
+ob_all=100
+[ "$nsvc" -le 1 ] || keymode=online
+# --- end of the netscale.sh knob
 su=_obhsm_signer
 cu=_obhsm_collector
 
@@ -254,10 +272,85 @@ CONF
 		    "$fe/state/hs_ed25519_secret_key"
 		chmod 600 "$fe/state/hs_ed25519_secret_key"
 	fi
+	[ "$nsvc" -le 1 ] || masters_make
 	# Everything the signer opens after dropping privileges is its own.
 	chown -R "$su:$su" "$fe/tokens" "$fe/state" "$fe/audit" "$fe/pin"
 	chown "$cu:$cu" "$fe/collector"
 	echo "$addr"
+}
+
+# netscale.sh knob: masters 2..S, each with its identity key in $fe/keys
+# (the signer's user's, 0600) for online mode.
+masters_make() {
+	mkdir -m 700 -p "$fe/ids" "$fe/keys"
+	echo "$addr" > "$fe/masters"
+	i=2
+	while [ "$i" -le "$nsvc" ]; do
+		"$keytool" identity generate --dir "$fe/ids/$i" >/dev/null
+		a=$(cat "$fe/ids/$i/hostname")
+		a=${a%.onion}
+		install -m 600 -o "$su" -g "$su" \
+		    "$fe/ids/$i/hs_ed25519_secret_key" "$fe/keys/$a"
+		echo "$a" >> "$fe/masters"
+		i=$((i + 1))
+	done
+	chown "$su:$su" "$fe/keys"
+	if [ "$nsvc" -le "$ob_all" ]; then
+		cat "$fe/masters"
+	else
+		head -5 "$fe/masters"
+		tail -5 "$fe/masters"
+	fi | sed 's/.*/MasterOnionAddress &.onion/' > "$fe/ob_masters"
+	log "$nsvc masters (online mode); the backends' ob_config lists" \
+	    "$(wc -l < "$fe/ob_masters") of them" \
+	    "(first $(head -1 "$fe/masters"), last $(tail -1 "$fe/masters"))"
+}
+
+# netscale.sh knob: the signer's sections for masters 2..S.
+signer_conf_more() {
+	sed 1d "$fe/masters" | while read -r a; do
+		echo "service \"$a\" {"
+		echo "	backends = {"
+		sep=
+		for b in $OBNET_BACKENDS; do
+			[ -n "$sep" ] && echo ","
+			printf '\t\t"%s"' "$b"
+			sep=,
+		done
+		echo
+		echo "	}"
+		echo "	key-mode = \"online\""
+		echo "	identity-key = \"$fe/keys/$a\""
+		echo "}"
+	done
+}
+
+# netscale.sh knob: every master in one pool ("services", the hosting
+# form), in place of the one service section; republished at the
+# shipped defaults (etc/obhsm-collector.conf), not every 60-90 s as
+# above for e2e.sh's restart checks: at S = 100 that alone asks the
+# frontend tor for 1600 uploads a minute, more than it managed here.
+collector_conf_pool() {
+	sed -i -e '/^service "/,$d' \
+	    -e 's/^republish-min = .*/republish-min = 3600/' \
+	    -e 's/^republish-max = .*/republish-max = 7200/' \
+	    "$fe/collector.conf"
+	{
+		echo "pool \"obnet\" {"
+		echo "	backends = {"
+		sep=
+		for b in $OBNET_BACKENDS; do
+			[ -n "$sep" ] && echo ","
+			printf '\t\t"%s.onion"' "$b"
+			sep=,
+		done
+		echo
+		echo "	}"
+		echo "	services = {"
+		sed -e 's/.*/		"&.onion",/' -e '$s/,$//' "$fe/masters"
+		echo "	}"
+		echo "}"
+	} >> "$fe/collector.conf"
 }
 
 signer_conf() {
@@ -393,6 +486,10 @@ start() {
 	fault_setup
 	signer_conf > "$fe/signer.conf"
 	collector_conf > "$fe/collector.conf"
+	if [ "$nsvc" -gt 1 ]; then
+		signer_conf_more >> "$fe/signer.conf"
+		collector_conf_pool
+	fi
 	"$signer" -n -f "$fe/signer.conf"
 	"$collector" -n -f "$fe/collector.conf"
 	signer_start
@@ -436,6 +533,10 @@ fault_setup() {
 }
 
 signer_start() {
+	if [ "$nsvc" -gt 1 ]; then
+		ready0=$(grep -c 'ready on' "$fe/fe-signer.log" 2>/dev/null) ||
+		    ready0=0
+	fi
 	rm -f "$fe/run/signer.sock"
 	if [ "$p11fault" = 1 ]; then
 		export OBHSM_P11FAULT_MODULE="$module"
@@ -460,6 +561,29 @@ signer_start() {
 	done
 	sleep 1
 	alive_check signer
+	[ "$nsvc" -le 1 ] || signer_ready_wait
+}
+
+# netscale.sh knob: with S services the signer provisions 3 token keys
+# each before it serves (about 2 minutes for 1000 with SoftHSM); start
+# the collector once it says it is ready, as a supervisor waiting for
+# readiness would, so that its first requests do not time out.
+signer_ready_wait() {
+	n=0
+	lim=$(( ${OBHSM_FE_READY_SECS:-900} * 2 ))
+	while :; do
+		r=$(grep -c 'ready on' "$fe/fe-signer.log" 2>/dev/null) || r=0
+		[ "$r" -gt "$ready0" ] && break
+		n=$((n + 1))
+		if [ $n -gt "$lim" ] ||
+		    ! kill -0 "$(cat "$fe/fe-signer.pid")" 2>/dev/null; then
+			log "signer not ready:"
+			tail -20 "$fe/fe-signer.log" >&2
+			exit 1
+		fi
+		sleep 0.5
+	done
+	log "signer ready ($nsvc services)"
 }
 
 collector_start() {

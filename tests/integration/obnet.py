@@ -652,7 +652,7 @@ def backend_start(state, rundir, k, master=None):
 		f.write("obnet-%s\n" % name)
 	# Written before tor starts: tor reads it at service configuration.
 	with open(os.path.join(hs, "ob_config"), "w") as f:
-		f.write("MasterOnionAddress %s.onion\n" % master)
+		f.write(ob_masters(rundir, master))
 	proc_start(state, name + "-http", [PYTHON, "-m", "http.server",
 	    "--bind", "127.0.0.1", "--directory", www,
 	    str(BACKEND_HTTP + k)], os.path.join(d, "http.log"))
@@ -668,6 +668,17 @@ def backend_start(state, rundir, k, master=None):
 	addr = addr.replace(".onion", "")
 	state.set_net(name, addr)
 	return addr
+
+
+def ob_masters(rundir, master):
+	"""A backend's ob_config: the master, or with OBHSM_FE_SERVICES > 1
+	(bench/netscale.sh) the masters frontend-obhsm.sh chose."""
+	many = os.path.join(rundir, "fe", "ob_masters")
+	if os.environ.get("OBHSM_FE_SERVICES", "1") not in ("", "1") and \
+	    os.path.exists(many):
+		with open(many) as f:
+			return f.read()
+	return "MasterOnionAddress %s.onion\n" % master
 
 
 def wait_backend_published(state, rundir, k, timeout):

@@ -1100,6 +1100,69 @@ ft_pump(struct faketor *ft, struct torctl *tc, int ms)
 	}
 }
 
+/*
+ * A scripted tor on a loopback port, answering with the test vectors'
+ * consensus; "where" gets its address.  -1 when no listener can be
+ * made here (nothing left open).
+ */
+static int
+ft_open(struct faketor *ft, char *where, size_t wlen)
+{
+	struct sockaddr_in	sin;
+	socklen_t		sl = sizeof(sin);
+
+	memset(ft, 0, sizeof(*ft));
+	ft->cfd = -1;
+	ft->cons = test_read_file(test_vector_path(
+	    "torctl/getinfo-consensus-microdesc.raw"), &ft->conslen);
+	ft->mds = test_read_file(test_vector_path("torctl/getinfo-md-all.raw"),
+	    &ft->mdslen);
+	CU_ASSERT_FATAL(ft->cons != NULL && ft->mds != NULL);
+	CU_ASSERT_FATAL((ft->lfd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(ft->lfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(ft->lfd, 4) == -1 ||
+	    getsockname(ft->lfd, (struct sockaddr *)&sin, &sl) == -1) {
+		close(ft->lfd);
+		free(ft->cons);
+		free(ft->mds);
+		return -1;
+	}
+	(void)snprintf(where, wlen, "127.0.0.1:%u", ntohs(sin.sin_port));
+	return 0;
+}
+
+/* The collector's control connection to it, started. */
+static void
+ft_connect(struct collector *c, const char *where)
+{
+	struct torctl_config	tcc;
+
+	c->testnet = 1;
+	memset(&tcc, 0, sizeof(tcc));
+	tcc.address = where;
+	tcc.auth = TORCTL_AUTH_AUTO;
+	tcc.backoff_min_ms = 10;
+	tcc.backoff_max_ms = 20;
+	CU_ASSERT_FATAL((c->tc = torctl_new(&tcc, NULL, NULL, c)) != NULL);
+	torctl_start(c->tc);
+}
+
+static void
+ft_close(struct faketor *ft, struct collector *c)
+{
+	torctl_free(c->tc);
+	c->tc = NULL;
+	collector_clear(c);
+	if (ft->cfd != -1)
+		close(ft->cfd);
+	close(ft->lfd);
+	free(ft->cons);
+	free(ft->mds);
+}
+
 /* Load once more; returns once the load has ended (or 5 s). */
 static void
 ft_load(struct faketor *ft, struct collector *c)
@@ -1153,9 +1216,6 @@ test_upload_pacing(void)
 	struct conf		 cf;
 	struct collector	 c;
 	struct faketor		 ft;
-	struct torctl_config	 tcc;
-	struct sockaddr_in	 sin;
-	socklen_t		 sl = sizeof(sin);
 	char			 where[64];
 	size_t			 i, k, total = 0, pending, most = 0, ok;
 	size_t			 rounds, firstmost = 0;
@@ -1163,41 +1223,15 @@ test_upload_pacing(void)
 	int			 w;
 
 	addrs_make();
-	memset(&ft, 0, sizeof(ft));
-	ft.cfd = -1;
-	ft.cons = test_read_file(test_vector_path(
-	    "torctl/getinfo-consensus-microdesc.raw"), &ft.conslen);
-	ft.mds = test_read_file(test_vector_path("torctl/getinfo-md-all.raw"),
-	    &ft.mdslen);
-	CU_ASSERT_FATAL(ft.cons != NULL && ft.mds != NULL);
-	CU_ASSERT_FATAL((ft.lfd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(ft.lfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    listen(ft.lfd, 4) == -1 ||
-	    getsockname(ft.lfd, (struct sockaddr *)&sin, &sl) == -1) {
-		close(ft.lfd);
-		free(ft.cons);
-		free(ft.mds);
+	if (ft_open(&ft, where, sizeof(where)) == -1)
 		TEST_SKIP("no loopback listener");
-	}
-	(void)snprintf(where, sizeof(where), "127.0.0.1:%u",
-	    ntohs(sin.sin_port));
 	CU_ASSERT_FATAL(load(&cf, fmt("upload-max-pending = 10\n"
 	    "pool web { backends = { %s } services = { %s, %s, %s, %s, %s "
 	    "} }\n", addr[0], addr[1], addr[2], addr[3], addr[4],
 	    addr[5])) == 0);
 	CU_ASSERT_FATAL(cf.upload_max_pending == 10);
 	CU_ASSERT_FATAL(collector_init(&c, &cf) == 0);
-	c.testnet = 1;
-	memset(&tcc, 0, sizeof(tcc));
-	tcc.address = where;
-	tcc.auth = TORCTL_AUTH_AUTO;
-	tcc.backoff_min_ms = 10;
-	tcc.backoff_max_ms = 20;
-	CU_ASSERT_FATAL((c.tc = torctl_new(&tcc, NULL, NULL, &c)) != NULL);
-	torctl_start(c.tc);
+	ft_connect(&c, where);
 	ft_load(&ft, &c);
 	CU_ASSERT_FATAL(c.view != NULL);
 	/* Every live descriptor signed and waiting for its first upload. */
@@ -1255,14 +1289,7 @@ test_upload_pacing(void)
 	CU_ASSERT(ok == total);
 	CU_ASSERT(rounds >= (total + 9) / 10 - 1);
 	CU_ASSERT(ft.post_servers == total);
-	torctl_free(c.tc);
-	c.tc = NULL;
-	collector_clear(&c);
-	if (ft.cfd != -1)
-		close(ft.cfd);
-	close(ft.lfd);
-	free(ft.cons);
-	free(ft.mds);
+	ft_close(&ft, &c);
 }
 
 static void
@@ -1271,45 +1298,16 @@ test_view_load(void)
 	struct conf		 cf;
 	struct collector	 c;
 	struct faketor		 ft;
-	struct torctl_config	 tcc;
-	struct sockaddr_in	 sin;
-	socklen_t		 sl = sizeof(sin);
 	struct hsdir_view	*v1;
 	char			 where[64];
 
 	addrs_make();
-	memset(&ft, 0, sizeof(ft));
-	ft.cfd = -1;
-	ft.cons = test_read_file(test_vector_path(
-	    "torctl/getinfo-consensus-microdesc.raw"), &ft.conslen);
-	ft.mds = test_read_file(test_vector_path("torctl/getinfo-md-all.raw"),
-	    &ft.mdslen);
-	CU_ASSERT_FATAL(ft.cons != NULL && ft.mds != NULL);
-	CU_ASSERT_FATAL((ft.lfd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(ft.lfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    listen(ft.lfd, 4) == -1 ||
-	    getsockname(ft.lfd, (struct sockaddr *)&sin, &sl) == -1) {
-		close(ft.lfd);
-		free(ft.cons);
-		free(ft.mds);
+	if (ft_open(&ft, where, sizeof(where)) == -1)
 		TEST_SKIP("no loopback listener");
-	}
-	(void)snprintf(where, sizeof(where), "127.0.0.1:%u",
-	    ntohs(sin.sin_port));
 	CU_ASSERT_FATAL(load(&cf, fmt("service %s { backends = { %s } }\n",
 	    addr[0], addr[1])) == 0);
 	CU_ASSERT_FATAL(collector_init(&c, &cf) == 0);
-	c.testnet = 1;
-	memset(&tcc, 0, sizeof(tcc));
-	tcc.address = where;
-	tcc.auth = TORCTL_AUTH_AUTO;
-	tcc.backoff_min_ms = 10;
-	tcc.backoff_max_ms = 20;
-	CU_ASSERT_FATAL((c.tc = torctl_new(&tcc, NULL, NULL, &c)) != NULL);
-	torctl_start(c.tc);
+	ft_connect(&c, where);
 
 	/* A complete load: swapped in, services get their HSDirs (in
 	 * steps, the first at once). */
@@ -1332,14 +1330,7 @@ test_view_load(void)
 	ft_load(&ft, &c);
 	CU_ASSERT(ft.md_asked == 4);
 	CU_ASSERT(c.view != NULL && c.view != v1);
-	torctl_free(c.tc);
-	c.tc = NULL;
-	collector_clear(&c);
-	if (ft.cfd != -1)
-		close(ft.cfd);
-	close(ft.lfd);
-	free(ft.cons);
-	free(ft.mds);
+	ft_close(&ft, &c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1401,6 +1392,25 @@ srv_accept(int lfd, struct msg_conn *srv)
 	return 0;
 }
 
+/* A scripted signer's listening socket, test_tmpdir()/name; its path. */
+static int
+srv_listen(const char *name, char *path, size_t plen)
+{
+	struct sockaddr_un	sun;
+	int			lfd;
+
+	(void)snprintf(path, plen, "%s/%s", test_tmpdir(), name);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	CU_ASSERT_FATAL(strlen(path) < sizeof(sun.sun_path));
+	memcpy(sun.sun_path, path, strlen(path));
+	(void)unlink(path);
+	CU_ASSERT_FATAL((lfd = socket(AF_UNIX, SOCK_STREAM, 0)) != -1);
+	CU_ASSERT_FATAL(bind(lfd, (struct sockaddr *)&sun,
+	    sizeof(sun)) == 0 && listen(lfd, 4) == 0);
+	return lfd;
+}
+
 /* Receive the HELLO and answer it. */
 static int
 srv_hello(struct signer_client *sc, struct msg_conn *srv)
@@ -1444,7 +1454,6 @@ srv_close(struct msg_conn *srv)
 static void
 test_verify_sync(void)
 {
-	struct sockaddr_un	 sun;
 	struct conf		 cf;
 	struct collector	 c;
 	struct msg_conn		 srv;
@@ -1486,16 +1495,7 @@ test_verify_sync(void)
 		c.backends[k].rawlen = 8;
 	}
 
-	(void)snprintf(path, sizeof(path), "%s/signer-v.sock",
-	    test_tmpdir());
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	CU_ASSERT_FATAL(strlen(path) < sizeof(sun.sun_path));
-	memcpy(sun.sun_path, path, strlen(path));
-	(void)unlink(path);
-	CU_ASSERT_FATAL((lfd = socket(AF_UNIX, SOCK_STREAM, 0)) != -1);
-	CU_ASSERT_FATAL(bind(lfd, (struct sockaddr *)&sun,
-	    sizeof(sun)) == 0 && listen(lfd, 4) == 0);
+	lfd = srv_listen("signer-v.sock", path, sizeof(path));
 	CU_ASSERT_FATAL((c.sc = sc_new(path, 10)) != NULL);
 	sc_pump(c.sc, 20, NULL);
 	CU_ASSERT_FATAL(srv_accept(lfd, &srv) == 0);
@@ -1558,7 +1558,6 @@ test_verify_sync(void)
 static void
 test_signer_client(void)
 {
-	struct sockaddr_un	 sun;
 	struct signer_client	*sc;
 	struct msg_conn		 srv;
 	struct msg		 m;
@@ -1569,14 +1568,7 @@ test_signer_client(void)
 	uint64_t		 tp;
 	int			 lfd;
 
-	(void)snprintf(path, sizeof(path), "%s/signer.sock", test_tmpdir());
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	CU_ASSERT_FATAL(strlen(path) < sizeof(sun.sun_path));
-	memcpy(sun.sun_path, path, strlen(path));
-	CU_ASSERT_FATAL((lfd = socket(AF_UNIX, SOCK_STREAM, 0)) != -1);
-	CU_ASSERT_FATAL(bind(lfd, (struct sockaddr *)&sun,
-	    sizeof(sun)) == 0 && listen(lfd, 4) == 0);
+	lfd = srv_listen("signer.sock", path, sizeof(path));
 	CU_ASSERT_FATAL((sc = sc_new(path, 1)) != NULL);
 	CU_ASSERT(sc_desc_params(sc, "x", 1, sc_test_cb, &r1) == -1);
 
@@ -1697,7 +1689,6 @@ test_signer_client(void)
 static void
 test_signer_client_backlog(void)
 {
-	struct sockaddr_un	 sun;
 	struct signer_client	*sc;
 	struct msg_conn		 srv;
 	struct msg		 m;
@@ -1710,14 +1701,7 @@ test_signer_client_backlog(void)
 	size_t			 i, got = 0, inorder = 0, answered = 0;
 	int			 lfd, tries;
 
-	(void)snprintf(path, sizeof(path), "%s/backlog.sock", test_tmpdir());
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	CU_ASSERT_FATAL(strlen(path) < sizeof(sun.sun_path));
-	memcpy(sun.sun_path, path, strlen(path));
-	CU_ASSERT_FATAL((lfd = socket(AF_UNIX, SOCK_STREAM, 0)) != -1);
-	CU_ASSERT_FATAL(bind(lfd, (struct sockaddr *)&sun,
-	    sizeof(sun)) == 0 && listen(lfd, 4) == 0);
+	lfd = srv_listen("backlog.sock", path, sizeof(path));
 	CU_ASSERT_FATAL((sc = sc_new(path, 60)) != NULL);
 	sc_pump(sc, 20, NULL);
 	CU_ASSERT_FATAL(srv_accept(lfd, &srv) == 0);

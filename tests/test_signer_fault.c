@@ -289,6 +289,26 @@ expect_serving(void)
 	sfx_conn_close(&c);
 }
 
+/*
+ * A fresh daemon and a connection to it, and backend b's descriptor
+ * replaced by one with new intro points: certs the token has not made
+ * (so a RECERTIFY reaches the token, not the signer's cache).
+ */
+static void
+fresh_start(struct msg_conn *c, size_t b)
+{
+	struct hs_desc	d;
+
+	signer_stop();
+	ctl_set("removed 0\n");
+	CU_ASSERT_FATAL(sfx_signer_start(&F.signer, START_MS) == 0);
+	conn_open(c);
+	CU_ASSERT_FATAL(sfx_backend_desc(&d, &F.bk[b].key, &F.bk[b].ds_signer,
+	    N_INTRO, F.bk[b].desc.revision_counter + 1, time(NULL)) == 0);
+	hs_desc_clear(&F.bk[b].desc);
+	F.bk[b].desc = d;
+}
+
 /* Pulled mid-run: a clear refusal, still up, and back without restart. */
 static void
 test_signer_fault_removed(void)
@@ -395,7 +415,6 @@ audit_lines(void)
 static void
 test_signer_fault_corrupt(void)
 {
-	struct hs_desc	 d;
 	struct hs_cert	 hc;
 	struct msg_conn	 c;
 	struct msg	 m;
@@ -410,16 +429,8 @@ test_signer_fault_corrupt(void)
 	fixture();
 	if (F.ready != 1)
 		TEST_SKIP("no signer, SoftHSM or fault module");
-	/* A fresh daemon: "hung" leaves a C_Sign asleep in the module for
-	 * a while, and a second hang in a row makes the signer exit. */
-	signer_stop();
-	ctl_set("removed 0\n");
-	CU_ASSERT_FATAL(sfx_signer_start(&F.signer, START_MS) == 0);
-	conn_open(&c);
-	CU_ASSERT_FATAL(sfx_backend_desc(&d, &F.bk[1].key, &F.bk[1].ds_signer,
-	    N_INTRO, F.bk[1].desc.revision_counter + 1, time(NULL)) == 0);
-	hs_desc_clear(&F.bk[1].desc);
-	F.bk[1].desc = d;
+	/* A fresh daemon: a second hang in a row makes the signer exit. */
+	fresh_start(&c, 1);
 	CU_ASSERT_FATAL((desc = sfx_backend_desc_encode(&F.bk[1].desc,
 	    &F.bk[1].key, &F.bk[1].ds_signer)) != NULL);
 	CU_ASSERT_FATAL((p = sfx_backend_desc_msg(F.master.addr,
@@ -523,21 +534,13 @@ test_signer_fault_pin(void)
 static void
 test_signer_fault_sandbox(void)
 {
-	struct hs_desc	 d;
 	struct msg_conn	 c;
 	struct msg	 m;
 
 	fixture();
 	if (F.ready != 1)
 		TEST_SKIP("no signer, SoftHSM or fault module");
-	signer_stop();
-	ctl_set("removed 0\n");
-	CU_ASSERT_FATAL(sfx_signer_start(&F.signer, START_MS) == 0);
-	conn_open(&c);
-	CU_ASSERT_FATAL(sfx_backend_desc(&d, &F.bk[0].key, &F.bk[0].ds_signer,
-	    N_INTRO, F.bk[0].desc.revision_counter + 1, time(NULL)) == 0);
-	hs_desc_clear(&F.bk[0].desc);
-	F.bk[0].desc = d;
+	fresh_start(&c, 0);
 	feed_backend(&c, 0);
 	ctl_set("syscall_probe C_Sign\n");
 	recertify(&c, 0, &m);

@@ -306,18 +306,23 @@ masters_make() {
 	    "(first $(head -1 "$fe/masters"), last $(tail -1 "$fe/masters"))"
 }
 
+# The backends as the body of a libconfuse list, each with suffix $1.
+backends_list() {
+	sep=
+	for b in $OBNET_BACKENDS; do
+		[ -n "$sep" ] && echo ","
+		printf '\t\t"%s%s"' "$b" "$1"
+		sep=,
+	done
+	echo
+}
+
 # netscale.sh knob: the signer's sections for masters 2..S.
 signer_conf_more() {
 	sed 1d "$fe/masters" | while read -r a; do
 		echo "service \"$a\" {"
 		echo "	backends = {"
-		sep=
-		for b in $OBNET_BACKENDS; do
-			[ -n "$sep" ] && echo ","
-			printf '\t\t"%s"' "$b"
-			sep=,
-		done
-		echo
+		backends_list ""
 		echo "	}"
 		echo "	key-mode = \"online\""
 		echo "	identity-key = \"$fe/keys/$a\""
@@ -338,13 +343,7 @@ collector_conf_pool() {
 	{
 		echo "pool \"obnet\" {"
 		echo "	backends = {"
-		sep=
-		for b in $OBNET_BACKENDS; do
-			[ -n "$sep" ] && echo ","
-			printf '\t\t"%s.onion"' "$b"
-			sep=,
-		done
-		echo
+		backends_list .onion
 		echo "	}"
 		echo "	services = {"
 		sed -e 's/.*/		"&.onion",/' -e '$s/,$//' "$fe/masters"

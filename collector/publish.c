@@ -840,13 +840,8 @@ int
 publish_period_live(uint64_t tp, uint32_t period_len, uint32_t rot_offset,
     time_t now)
 {
-	time_t	ws, we;
-
-	/* Parameters the signer would refuse: let it say why. */
-	if (provision_window(tp, period_len, rot_offset, NULL, NULL, &ws,
-	    &we) != 0)
-		return 1;
-	return now >= ws && now <= we;
+	/* Parameters the signer would refuse (< 0): let it say why. */
+	return provision_live(tp, period_len, rot_offset, now) != 0;
 }
 
 void

@@ -238,6 +238,19 @@ provision_window(uint64_t tp, uint64_t period_len, uint64_t rot_offset,
 }
 
 int
+provision_live(uint64_t tp, uint64_t period_len, uint64_t rot_offset,
+    time_t now)
+{
+	time_t	ws, we;
+	int	r;
+
+	if ((r = provision_window(tp, period_len, rot_offset, NULL, NULL, &ws,
+	    &we)) != 0)
+		return r;
+	return now >= ws && now <= we;
+}
+
+int
 provision_key_label(char label[PROVISION_LABEL_MAX + 1], const char *addr,
     uint64_t tp)
 {

@@ -147,6 +147,12 @@ int	provision_window(uint64_t tp, uint64_t period_len,
 	    uint64_t rot_offset, uint32_t *first_hour, uint32_t *last_hour,
 	    time_t *ws, time_t *we)
 	    __attribute__((warn_unused_result));
+/*
+ * Whether period tp is in its window of use at now (the signer signs
+ * for it only then): 1 yes, 0 no, OB_ERR_RANGE as provision_window().
+ */
+int	provision_live(uint64_t tp, uint64_t period_len, uint64_t rot_offset,
+	    time_t now);
 
 /*
  * Token key names for (service, period): label "obhsm-<address>-<tp>",

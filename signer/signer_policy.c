@@ -60,12 +60,8 @@ verdict(struct signer_verdict *v, uint16_t reason, const char *fmt, ...)
 static int
 signer_live(const struct signer *sg, uint64_t tp, time_t now)
 {
-	time_t	ws, we;
-
-	if (provision_window(tp, sg->conf->period_len, sg->conf->rot_offset,
-	    NULL, NULL, &ws, &we) != 0)
-		return 0;
-	return now >= ws && now <= we;
+	return provision_live(tp, sg->conf->period_len, sg->conf->rot_offset,
+	    now) == 1;
 }
 
 static int

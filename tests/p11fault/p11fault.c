@@ -542,25 +542,20 @@ fault_control_check(void)
 	close(fd);
 	fault.control_read_at = time(NULL);
 	/* Unchanged: applying it again would restart its counts. */
-	if (same && len == fault.control_len && (len == 0 ||
-	    (fault.control_text != NULL &&
-	    memcmp(text, fault.control_text, len) == 0))) {
+	if (same && len == fault.control_len &&
+	    memcmp(text, fault.control_text, len) == 0) {
 		free(text);
 		return;
 	}
 	fault.control_st = st;
 	fault.control_seen = 1;
+	/* Kept, to tell a racy re-read of the same text from a change. */
 	free(fault.control_text);
-	fault.control_text = NULL;
-	fault.control_len = 0;
-	if ((fault.control_text = malloc(len > 0 ? len : 1)) != NULL) {
-		memcpy(fault.control_text, text, len);
-		fault.control_len = len;
-	}
+	fault.control_text = text;
+	fault.control_len = len;
 	fault_conf_defaults(&c);
 	fault_conf_env(&c);
 	fault_conf_parse(&c, text, len, fault.control);
-	free(text);
 	fault_conf_apply(&c);
 }
 

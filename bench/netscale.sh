@@ -25,6 +25,8 @@
 # The table is printed and appended to bench/RESULTS-netscale.md with the
 # date, the load average and the commit the daemons were built from.
 #
+# OBHSM_FE_HEAPTRACK=DIR: heap profiles of both daemons in DIR
+# (frontend-obhsm.sh); the table is printed, not appended.
 # OBHSM_BUILDDIR: the build directory (default: the source tree).  Every
 # wait has a deadline; a failed run's directory is kept (always with
 # OBNET_KEEP=1).  Needs real root (the daemons drop to their own users).
@@ -252,6 +254,12 @@ for ln in open(sys.argv[1]):
 PY
 )
 echo "$table"
+if [ -n "${OBHSM_FE_HEAPTRACK:-}" ]; then
+	# Under the profiler the figures are not the daemons' own.
+	echo "netscale: heap profiles in $OBHSM_FE_HEAPTRACK;" \
+	    "not appended to RESULTS-netscale.md" >&2
+	exit 0
+fi
 {
 	echo
 	echo "## $(date -u '+%Y-%m-%d %H:%M UTC'), S = $sizes"

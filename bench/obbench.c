@@ -20,6 +20,15 @@
  * collector's signer_client does (several in flight, answered in order).
  * Token signatures are counted from the audit log, which has one record
  * per token signature.
+ *
+ * OBBENCH_TOKEN=remote: the token (SoftHSM) runs in a process of its own,
+ * obhsm-p11proxyd ($OBBENCH_P11PROXYD), started here as a child, and the
+ * signer loads the proxy's client module ($OBBENCH_P11PROXY), as it
+ * would a real HSM's: the token's object store is then counted as the
+ * token server's memory, printed beside the signer's (token_*), not as
+ * the signer's.  OBBENCH_ONECORE=1: after the steady rounds, the same
+ * rounds again with the signer, the driver and the token server pinned
+ * to CPU 0 (steady1_*).
  */
 #include "config.h"
 
@@ -31,6 +40,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -92,6 +102,8 @@ static struct {
 	uint32_t	 next_id;
 	double		 t_body;	/* s in hs_desc_encode_body() */
 	size_t		 body_len;
+	pid_t		 token_pid;	/* obhsm-p11proxyd, remote only */
+	char		 token_sock[PATH_MAX];
 } B;
 
 static void die(const char *, ...)
@@ -109,6 +121,8 @@ die(const char *f, ...)
 	va_end(ap);
 	if (B.signer.pid > 0)
 		(void)kill(B.signer.pid, SIGKILL);
+	if (B.token_pid > 0)
+		(void)kill(B.token_pid, SIGKILL);
 	exit(1);
 }
 
@@ -503,6 +517,153 @@ setup_token(void)
 		die("setenv");
 }
 
+/*
+ * The module the token is reached through: SoftHSM (or OBBENCH_MODULE)
+ * in the process that loads it, or, with OBBENCH_TOKEN=remote, the
+ * proxy's client module and a token server started here, which loads
+ * the real module with this process's SOFTHSM2_CONF.  The server's
+ * socket appears once it listens; 60 s bounds the wait for it.
+ */
+static const char *
+token_module(void)
+{
+	const char	*real, *mode, *srv, *cli;
+	char		 dir[PATH_MAX];
+	double		 end;
+	int		 st;
+
+	real = getenv("OBBENCH_MODULE") != NULL ?
+	    getenv("OBBENCH_MODULE") : "/usr/lib/softhsm/libsofthsm2.so";
+	if ((mode = getenv("OBBENCH_TOKEN")) == NULL ||
+	    strcmp(mode, "local") == 0)
+		return real;
+	if (strcmp(mode, "remote") != 0)
+		die("OBBENCH_TOKEN: local or remote, not %s", mode);
+	if ((srv = getenv("OBBENCH_P11PROXYD")) == NULL ||
+	    (cli = getenv("OBBENCH_P11PROXY")) == NULL)
+		die("OBBENCH_TOKEN=remote needs OBBENCH_P11PROXYD and "
+		    "OBBENCH_P11PROXY");
+	FMT(dir, sizeof(dir), "%s/p11proxy", B.dir);
+	FMT(B.token_sock, sizeof(B.token_sock), "%s/sock", dir);
+	if (mkdir(dir, 0700) != 0)
+		die("%s: %s", dir, strerror(errno));
+	if ((B.token_pid = fork()) == -1)
+		die("fork: %s", strerror(errno));
+	if (B.token_pid == 0) {
+		execl(srv, "obhsm-p11proxyd", real, B.token_sock,
+		    (char *)NULL);
+		fprintf(stderr, "obbench: %s: %s\n", srv, strerror(errno));
+		_exit(127);
+	}
+	end = now_s() + 60;
+	while (access(B.token_sock, F_OK) != 0) {
+		if (waitpid(B.token_pid, &st, WNOHANG) == B.token_pid) {
+			B.token_pid = 0;
+			die("token server did not start");
+		}
+		if (now_s() > end)
+			die("token server: no socket after 60 s");
+		usleep(10000);
+	}
+	if (setenv("OBHSM_P11PROXY_SOCKET", B.token_sock, 1) != 0)
+		die("setenv");
+	return cli;
+}
+
+static void
+token_stop(void)
+{
+	int	st;
+
+	if (B.token_pid <= 0)
+		return;
+	(void)kill(B.token_pid, SIGTERM);
+	(void)waitpid(B.token_pid, &st, 0);
+	B.token_pid = 0;
+}
+
+/* CPU of the token server so far; 0 when the token is in the signer. */
+static double
+token_cpu(void)
+{
+	return B.token_pid > 0 ? proc_cpu(B.token_pid) : 0;
+}
+
+/* Every thread of pid (0: this process) onto CPU 0. */
+static void
+pin_cpu0(pid_t pid)
+{
+	char		 path[64];
+	struct dirent	*de;
+	cpu_set_t	 set;
+	DIR		*d;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	if (pid == 0) {
+		if (sched_setaffinity(0, sizeof(set), &set) != 0)
+			die("sched_setaffinity: %s", strerror(errno));
+		return;
+	}
+	FMT(path, sizeof(path), "/proc/%ld/task", (long)pid);
+	if ((d = opendir(path)) == NULL)
+		die("%s: %s", path, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (sched_setaffinity((pid_t)strtol(de->d_name, NULL, 10),
+		    sizeof(set), &set) != 0)
+			die("sched_setaffinity %s: %s", de->d_name,
+			    strerror(errno));
+	}
+	closedir(d);
+}
+
+struct steady {
+	double		t, signer_cpu, driver_cpu, token_cpu, body;
+	uint64_t	sigs;
+};
+
+/*
+ * Steady state: republish with the same intro set.  The revision
+ * counter moves once a second per period, so a round starts at least
+ * 1.1 s after the previous one ended (a slow round, as under a
+ * profiler, must not meet its own last second); only busy time is
+ * counted.
+ */
+static void
+steady_run(unsigned rounds, struct steady *st)
+{
+	double		t0, t_last, sc0, dc0, tc0;
+	unsigned	r;
+
+	memset(st, 0, sizeof(*st));
+	t_last = now_s();
+	for (r = 0; r < rounds; r++) {
+		double	wait = t_last + 1.1 - now_s();
+
+		if (wait > 0) {
+			struct timespec	ts;
+
+			ts.tv_sec = (time_t)wait;
+			ts.tv_nsec = (long)((wait - (double)ts.tv_sec) * 1e9);
+			nanosleep(&ts, NULL);
+		}
+		t0 = now_s();
+		sc0 = proc_cpu(B.signer.pid);
+		tc0 = token_cpu();
+		dc0 = self_cpu();
+		B.t_body = 0;
+		st->sigs += round_run(0);
+		t_last = now_s();
+		st->t += t_last - t0;
+		st->signer_cpu += proc_cpu(B.signer.pid) - sc0;
+		st->token_cpu += token_cpu() - tc0;
+		st->driver_cpu += self_cpu() - dc0;
+		st->body += B.t_body;
+	}
+}
+
 static int
 bench_desc(const char *bin, size_t s, unsigned rounds)
 {
@@ -510,16 +671,15 @@ bench_desc(const char *bin, size_t s, unsigned rounds)
 	char		path[PATH_MAX];
 	const char	*module;
 	time_t		now = time(NULL);
-	double		t0, t_start, t_cold, t_steady = 0, t_last;
-	double		sc0, sc1, dc0, dc1, sc_steady = 0, dc_steady = 0;
+	struct steady	st, st1;
+	double		t0, t_start, t_cold;
+	double		sc0, sc1, dc0, dc1, tc0, tc1;
 	uint64_t	a0, a1, a2, rsig;
 	long		hwm_cold;
 	size_t		i, b;
-	unsigned	r;
 
 	setup_token();
-	module = getenv("OBBENCH_MODULE") != NULL ?
-	    getenv("OBBENCH_MODULE") : "/usr/lib/softhsm/libsofthsm2.so";
+	module = token_module();
 	FMT(B.sock, sizeof(B.sock), "%s/signer.sock", B.dir);
 	FMT(B.audit, sizeof(B.audit), "%s/state/audit.log", B.dir);
 	FMT(B.conf, sizeof(B.conf), "%s/signer.conf", B.dir);
@@ -564,20 +724,24 @@ bench_desc(const char *bin, size_t s, unsigned rounds)
 
 	a0 = bench_audit_records();
 	sc0 = proc_cpu(B.signer.pid);
+	tc0 = token_cpu();
 	dc0 = self_cpu();
 	t0 = now_s();
 	rsig = round_run(1);
 	t_cold = now_s() - t0;
 	sc1 = proc_cpu(B.signer.pid);
+	tc1 = token_cpu();
 	dc1 = self_cpu();
 	a1 = bench_audit_records();
 	hwm_cold = proc_hwm(B.signer.pid);
 	printf("services %zu\n", s);
+	printf("token_remote %d\n", B.token_pid > 0);
 	printf("descriptor_bytes %zu\n", B.body_len);
 	printf("signer_start_s %.3f\n", t_start);
 	/* CPU (user + system) the signer spent starting: load on the
 	 * machine does not inflate it as it does t_start. */
 	printf("signer_start_cpu_s %.4f\n", sc0);
+	printf("token_start_cpu_s %.4f\n", tc0);
 	printf("cold_desc %zu\n", 2 * s);
 	printf("cold_s %.4f\n", t_cold);
 	printf("cold_sigs %" PRIu64 "\n", a1 - a0);
@@ -585,49 +749,43 @@ bench_desc(const char *bin, size_t s, unsigned rounds)
 	printf("cold_signer_hwm_kb %ld\n", hwm_cold);
 	printf("cold_signer_cpu_s %.4f\n", sc1 - sc0);
 	printf("cold_driver_cpu_s %.4f\n", dc1 - dc0);
+	printf("cold_token_cpu_s %.4f\n", tc1 - tc0);
 	fflush(stdout);
 
-	/*
-	 * Steady state: republish with the same intro set.  The revision
-	 * counter moves once a second per period, so a round starts at
-	 * least 1.1 s after the previous one ended (a slow round, as under
-	 * a profiler, must not meet its own last second); only busy time
-	 * is counted.
-	 */
-	t_last = now_s();
-	for (r = 0; r < rounds; r++) {
-		double	wait = t_last + 1.1 - now_s();
-
-		if (wait > 0) {
-			struct timespec	ts;
-
-			ts.tv_sec = (time_t)wait;
-			ts.tv_nsec = (long)((wait - (double)ts.tv_sec) * 1e9);
-			nanosleep(&ts, NULL);
-		}
-		t0 = now_s();
-		sc0 = proc_cpu(B.signer.pid);
-		dc0 = self_cpu();
-		B.t_body = 0;
-		rsig += round_run(0);
-		t_last = now_s();
-		t_steady += t_last - t0;
-		sc_steady += proc_cpu(B.signer.pid) - sc0;
-		dc_steady += self_cpu() - dc0;
-	}
+	steady_run(rounds, &st);
+	rsig += st.sigs;
 	a2 = bench_audit_records();
 	getrusage(RUSAGE_SELF, &ru);
 	printf("steady_desc %zu\n", 2 * s * rounds);
-	printf("steady_s %.4f\n", t_steady);
+	printf("steady_s %.4f\n", st.t);
 	printf("steady_sigs %" PRIu64 "\n", a2 - a1);
-	printf("steady_body_s %.4f\n", B.t_body * rounds);
-	printf("steady_signer_cpu_s %.4f\n", sc_steady);
-	printf("steady_driver_cpu_s %.4f\n", dc_steady);
+	printf("steady_body_s %.4f\n", st.body);
+	printf("steady_signer_cpu_s %.4f\n", st.signer_cpu);
+	printf("steady_driver_cpu_s %.4f\n", st.driver_cpu);
+	printf("steady_token_cpu_s %.4f\n", st.token_cpu);
 	printf("signer_hwm_kb %ld\n", proc_hwm(B.signer.pid));
 	printf("driver_hwm_kb %ld\n", ru.ru_maxrss);
+	printf("token_hwm_kb %ld\n", B.token_pid > 0 ?
+	    proc_hwm(B.token_pid) : 0L);
+	fflush(stdout);
+	/* The same rounds on one core, after the memory peaks are read. */
+	if (getenv("OBBENCH_ONECORE") != NULL &&
+	    strcmp(getenv("OBBENCH_ONECORE"), "1") == 0) {
+		pin_cpu0(0);
+		pin_cpu0(B.signer.pid);
+		if (B.token_pid > 0)
+			pin_cpu0(B.token_pid);
+		steady_run(rounds, &st1);
+		printf("steady1_desc %zu\n", 2 * s * rounds);
+		printf("steady1_s %.4f\n", st1.t);
+		printf("steady1_signer_cpu_s %.4f\n", st1.signer_cpu);
+		printf("steady1_driver_cpu_s %.4f\n", st1.driver_cpu);
+		printf("steady1_token_cpu_s %.4f\n", st1.token_cpu);
+	}
 	close(B.c.fd);
 	msg_conn_clear(&B.c);
 	signer_stop();
+	token_stop();
 	for (b = 0; b < N_BACKENDS; b++) {
 		buf_free(B.bdesc[b]);
 		hs_desc_clear(&B.bk[b].desc);
@@ -651,8 +809,7 @@ bench_raw(double secs, size_t len)
 	setup_token();
 	FMT(pin, sizeof(pin), "file:%s/pin", B.dir);
 	memset(&hc, 0, sizeof(hc));
-	hc.module = getenv("OBBENCH_MODULE") != NULL ?
-	    getenv("OBBENCH_MODULE") : "/usr/lib/softhsm/libsofthsm2.so";
+	hc.module = token_module();
 	hc.uri = "pkcs11:token=obbench";
 	hc.pin_source = pin;
 	if ((msg = calloc(1, len)) == NULL || ob_random(msg, len) != 0)
@@ -668,16 +825,19 @@ bench_raw(double secs, size_t len)
 	} while ((t = now_s() - t0) < secs);
 	printf("raw_sigs %lu\nraw_s %.4f\nraw_len %zu\n", n, t, len);
 	hsm_free(h);
+	token_stop();
 	free(msg);
 	return 0;
 }
 
-/* run.sh's timeout: never leave a signer behind. */
+/* run.sh's timeout: never leave a signer or token server behind. */
 static void
 bench_sigterm(int sig)
 {
 	if (B.signer.pid > 0)
 		(void)kill(B.signer.pid, SIGKILL);
+	if (B.token_pid > 0)
+		(void)kill(B.token_pid, SIGKILL);
 	_exit(128 + sig);
 }
 

@@ -11,6 +11,12 @@
 #                    100 takes about 6 minutes at 10/s)
 # BENCH_OB_SECS      seconds of OnionBalance assembly timing (20)
 # BENCH_OB_RSS_S     OnionBalance RSS service counts (1 100)
+# BENCH_TOKEN        where the token runs for the hosting case (local):
+#                    "local" SoftHSM in the signer's process, "remote"
+#                    SoftHSM behind obhsm-p11proxyd (doc/p11proxy.md),
+#                    "local remote" both, one after the other per S
+# BENCH_ONECORE      1: each hosting run repeats its steady rounds with
+#                    signer, driver and token server pinned to CPU 0
 set -eu
 bd=$(cd "$1" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,7 +27,18 @@ SC_S=${BENCH_SMARTCARD_S:-5}
 OB_SECS=${BENCH_OB_SECS:-20}
 OB_RSS_S=${BENCH_OB_RSS_S:-1 100}
 out=${BENCH_OUT:-$bd/bench.out}
+TOKENS=${BENCH_TOKEN:-local}
+ONECORE=${BENCH_ONECORE:-0}
 p11fault=$bd/tests/p11fault/.libs/obhsm-p11fault.so
+export OBBENCH_P11PROXYD=$bd/tests/p11proxy/obhsm-p11proxyd
+export OBBENCH_P11PROXY=$bd/tests/p11proxy/.libs/obhsm-p11proxy.so
+export OBBENCH_ONECORE=$ONECORE
+for tk in $TOKENS; do
+	case $tk in
+	local|remote) ;;
+	*) echo "run.sh: BENCH_TOKEN: local or remote, not $tk" >&2; exit 2;;
+	esac
+done
 [ -n "${BENCH_TABLE_ONLY:-}" ] || : > "$out"
 
 tmp=$(mktemp -d /tmp/obbench.XXXXXX)
@@ -55,10 +72,21 @@ echo "bench: raw token rate" >&2
 # in a sanitizer build LeakSanitizer would fail the raw run for it.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 run raw0 "$bd/bench/obbench" raw 3 14000
+case " $TOKENS " in *" remote "*)
+	echo "bench: raw token rate through obhsm-p11proxy" >&2
+	OBBENCH_TOKEN=remote run rawr "$bd/bench/obbench" raw 3 14000 ||
+	    true;;
+esac
+# Tags: s<S> the token in the signer, r<S> the token server.
 for s in $S_LIST; do
 	signer=$bd/obhsm-signer
-	echo "bench: hosting case S=$s ($(basename "$signer"))" >&2
-	run "s$s" "$bd/bench/obbench" desc "$signer" "$s" "$ROUNDS" || true
+	for tk in $TOKENS; do
+		tag=s$s; [ "$tk" = local ] || tag=r$s
+		echo "bench: hosting case S=$s ($(basename "$signer")," \
+		    "token $tk)" >&2
+		OBBENCH_TOKEN=$tk run "$tag" "$bd/bench/obbench" desc \
+		    "$signer" "$s" "$ROUNDS" || true
+	done
 done
 echo "bench: OnionBalance 0.2.2 (OBDescriptor, ${OB_SECS}s)" >&2
 /usr/bin/python3 "$here/ob_bench.py" time "$OB_SECS" | sed 's/^/ob /' >> "$out"
@@ -68,10 +96,11 @@ for s in $OB_RSS_S; do
 	    >> "$out"
 done
 echo "bench: raw token rate again" >&2
-run raw1 "$bd/bench/obbench" raw 3 14000
+OBBENCH_TOKEN=local run raw1 "$bd/bench/obbench" raw 3 14000
 if [ -f "$p11fault" ]; then
 	echo "bench: smartcard class, 10 sig/s, S=$SC_S" >&2
-	OBBENCH_MODULE=$p11fault OBHSM_P11FAULT_SIGN_RATE=10 \
+	OBBENCH_TOKEN=local OBBENCH_MODULE=$p11fault \
+	    OBHSM_P11FAULT_SIGN_RATE=10 \
 	    OBHSM_P11FAULT_MODULE=/usr/lib/softhsm/libsofthsm2.so \
 	    run sc "$bd/bench/obbench" desc "$bd/obhsm-signer" "$SC_S" 2 ||
 	    true
@@ -173,5 +202,52 @@ END {
 		    "(2 desc / 90 min each): %.0f\n", keep
 	}
 }' "$out"
+
+# Token in or out of the signer's process, and one core against two.
+if [ "$TOKENS" != local ] || [ "$ONECORE" = 1 ]; then
+awk -v slist="$S_LIST" -v tokens="$TOKENS" '
+{ v[$1 " " $2] = $3 }
+function g(t, k) { return v[t " " k] + 0 }
+END {
+	if (g("rawr", "raw_s") > 0)
+		printf "\n%-34s %.0f\n", "token raw C_Sign/s via p11proxy",
+		    g("rawr", "raw_sigs") / g("rawr", "raw_s")
+	printf "\n%7s %6s %8s %8s %8s %8s %9s %8s %8s %8s %8s\n", "S",
+	    "token", "steady/s", "1core/s", "signerMB", "driverMB",
+	    "sig+drvMB", "tokenMB", "sg_us/d", "drv_us/d", "tok_us/d"
+	n = split(slist, sl, " "); m = split(tokens, tl, " ")
+	for (i = 1; i <= n; i++) for (j = 1; j <= m; j++) {
+		t = (tl[j] == "local" ? "s" : "r") sl[i]
+		if (g(t, "services") == 0) {
+			printf "%7s %6s  (failed)\n", sl[i], tl[j]
+			continue
+		}
+		sd = g(t, "steady_desc")
+		one = g(t, "steady1_s") > 0 ? sprintf("%.1f",
+		    g(t, "steady1_desc") / g(t, "steady1_s")) : "-"
+		# The token columns: part of the signer figures when local.
+		tm = tc = "-"
+		if (g(t, "token_remote") > 0) {
+			tm = sprintf("%.1f", g(t, "token_hwm_kb") / 1024)
+			tc = sprintf("%.0f",
+			    1e6 * g(t, "steady_token_cpu_s") / sd)
+		}
+		printf "%7d %6s %8.1f %8s %8.1f %8.1f %9.1f %8s %8.0f " \
+		    "%8.0f %8s\n", sl[i], tl[j], sd / g(t, "steady_s"),
+		    one, g(t, "signer_hwm_kb") / 1024,
+		    g(t, "driver_hwm_kb") / 1024,
+		    (g(t, "signer_hwm_kb") + g(t, "driver_hwm_kb")) / 1024,
+		    tm, 1e6 * g(t, "steady_signer_cpu_s") / sd,
+		    1e6 * g(t, "steady_driver_cpu_s") / sd, tc
+	}
+	printf "\ncolumns: token local = SoftHSM in the signer, remote = " \
+	    "SoftHSM in obhsm-p11proxyd;\n  1core/s the same steady " \
+	    "rounds with signer, driver and token server on CPU 0;\n" \
+	    "  MB peak RSS (VmHWM); sig+drvMB what the 20 MiB target " \
+	    "counts (collector side\n  = driver); tokenMB the token " \
+	    "server, outside the target but never hidden;\n  *_us/d CPU " \
+	    "microseconds per steady descriptor by process.\n"
+}' "$out"
+fi
 echo
 echo "raw figures: $out"

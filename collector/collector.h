@@ -423,6 +423,8 @@ struct collector {
 	uint64_t		 token_sigs;	/* reported by the signer */
 	uint64_t		 uploads_ok, uploads_failed;
 	size_t			 uploads_pending; /* in tor, no event yet */
+	/* Signed documents no HSDir was handed yet (publish.c). */
+	size_t			 docs_unsent;
 	unsigned		 jobs;		/* publish jobs in flight */
 	uint64_t		 selections;	/* intro point choices run */
 	size_t			 refresh_next;	/* next service to refresh */
@@ -485,6 +487,14 @@ void	backend_judge(struct collector *, struct backend *, time_t now);
 /* Start publish jobs that are due (intro set or HSDirs changed, timer,
  * retries) for every service; called from the loop. */
 void	publish_run(struct collector *, time_t now);
+/*
+ * How many signed documents may wait for their first upload before no
+ * new publish job starts: uploads are paced (upload-max-pending), so a
+ * document built much sooner than tor can take it only holds memory
+ * (about 10 kB each with 10 intro points).  upload-max-pending, at
+ * least 32 (the jobs in flight at most).
+ */
+size_t	publish_max_unsent(const struct conf *);
 /* Compute both slots' periods, blinded keys and HSDirs from the view;
  * marks slots whose HSDir set changed. */
 void	publish_refresh_hsdirs(struct collector *, time_t now);

@@ -38,7 +38,8 @@ struct pub_job {
 	size_t			 svc;
 	int			 which;		/* slot 0 or 1 */
 	uint64_t		 tp;
-	struct sel_set		 sets[SEL_MAX_SETS];
+	struct sel_set		*sets;		/* [nsets]; the slot's when
+						 * the job succeeds */
 	size_t			 nsets;
 	/* The chosen intro points' public parts, copied at selection time:
 	 * backend descriptors may change while the job runs. */
@@ -60,6 +61,13 @@ struct set_arg {
 	struct pub_job	*job;
 	size_t		 set;
 };
+
+size_t
+publish_max_unsent(const struct conf *cf)
+{
+	return cf->upload_max_pending > PUBLISH_MAX_JOBS ?
+	    cf->upload_max_pending : PUBLISH_MAX_JOBS;
+}
 
 time_t
 publish_next_time(const struct conf *cf, time_t now)
@@ -313,6 +321,9 @@ post_set(struct collector *c, size_t svc, int which, size_t set, int want,
 			sl->up[k].last_at = now;
 		}
 	c->uploads_pending += n;
+	/* Every first upload of the set went out at once. */
+	if (want == UPLOAD_NONE && !sl->hsdirs_changed && c->docs_unsent > 0)
+		c->docs_unsent--;
 	return 0;
 }
 
@@ -327,6 +338,32 @@ docs_release(struct desc_slot *sl, size_t set)
 			return;
 	free(sl->docs[set]);
 	sl->docs[set] = NULL;
+}
+
+/*
+ * Documents of a slot that wait for their first upload: posted by the
+ * loop as the upload cap allows.  A slot whose HSDirs just changed is
+ * not counted: its documents wait for the republish, which the count
+ * must not hold back.
+ */
+static size_t
+slot_unsent(const struct desc_slot *sl)
+{
+	size_t	k, set, n = 0;
+
+	if (!sl->valid || sl->hsdirs_changed)
+		return 0;
+	for (set = 0; set < sl->nsets && set < SEL_MAX_SETS; set++) {
+		if (sl->docs[set] == NULL)
+			continue;
+		for (k = 0; k < sl->nup; k++)
+			if (sl->up[k].set == set &&
+			    sl->up[k].state == UPLOAD_NONE) {
+				n++;
+				break;
+			}
+	}
+	return n;
 }
 
 void
@@ -387,12 +424,13 @@ job_end(struct pub_job *job)
 	struct collector	*c = job->c;
 	struct desc_slot	*sl = &c->services[job->svc].slot[job->which];
 	time_t			 now = time(NULL);
-	size_t			 k;
+	size_t			 k, unsent;
 	unsigned		 d;
 
 	sl->busy = 0;
 	c->jobs--;
 	free(job->ips);
+	unsent = slot_unsent(sl);
 	if (job->failed || sl->tp != job->tp) {
 		sl->failures++;
 		d = PUBLISH_BACKOFF_MIN;
@@ -413,14 +451,8 @@ job_end(struct pub_job *job)
 		goto out;
 	}
 	free(sl->sets);
-	if ((sl->sets = calloc(job->nsets, sizeof(*sl->sets))) == NULL) {
-		/* Uploads go on; the next turn republishes from scratch. */
-		log_warn("%s", __func__);
-		sl->nsets = 0;
-	} else {
-		memcpy(sl->sets, job->sets, job->nsets * sizeof(*sl->sets));
-		sl->nsets = job->nsets;
-	}
+	sl->sets = job->sets;
+	sl->nsets = job->nsets;
 	for (k = 0; k < SEL_MAX_SETS; k++) {
 		free(sl->docs[k]);
 		sl->docs[k] = job->docs[k];
@@ -439,6 +471,9 @@ job_end(struct pub_job *job)
 		sl->up[k].state = UPLOAD_NONE;
 		sl->up[k].attempts = 0;
 	}
+	/* The old documents are gone, the new ones wait for tor. */
+	c->docs_unsent -= unsent < c->docs_unsent ? unsent : c->docs_unsent;
+	c->docs_unsent += slot_unsent(sl);
 	for (k = 0; k < job->nsets; k++)
 		if (post_set(c, job->svc, job->which, k, UPLOAD_NONE,
 		    now) != 0)
@@ -446,9 +481,11 @@ job_end(struct pub_job *job)
 			    c->services[job->svc].cf->addr);
 	log_info("published %s tp %llu: %zu descriptor(s), %zu intro points, "
 	    "revision %llu", c->services[job->svc].cf->addr,
-	    (unsigned long long)job->tp, job->nsets, job->sets[0].n,
+	    (unsigned long long)job->tp, job->nsets, sl->sets[0].n,
 	    (unsigned long long)job->revision);
+	job->sets = NULL;	/* the slot's now */
  out:
+	free(job->sets);
 	ob_wipe(job->client_sk, sizeof(job->client_sk));
 	free(job);
 }
@@ -587,6 +624,9 @@ job_sign(struct pub_job *job)
 	free(d);	/* its intro certs and keys are public */
 	free(pks);
 	buf_free(b);
+	/* In the bodies now; the rest of the job waits for the token. */
+	free(job->ips);
+	job->ips = NULL;
 	if (job->outstanding == 0)
 		job_end(job);
 }
@@ -685,7 +725,9 @@ job_start(struct collector *c, size_t svc, int which,
 
 	if ((job = calloc(1, sizeof(*job))) == NULL)
 		return;
-	if ((job->ips = calloc(nsets, sizeof(*job->ips))) == NULL) {
+	if ((job->ips = calloc(nsets, sizeof(*job->ips))) == NULL ||
+	    (job->sets = calloc(nsets, sizeof(*job->sets))) == NULL) {
+		free(job->ips);
 		free(job);
 		return;
 	}
@@ -827,7 +869,13 @@ publish_service(struct collector *c, size_t svc, time_t now,
 		    sets_differ(sl, sets, nsets);
 		if (!due)
 			sl->sel_sig = sig;
+		/*
+		 * Past publish_max_unsent() documents (built or being
+		 * built) waiting for their first upload, a new one would
+		 * only wait in memory: the next turn may start it.
+		 */
 		if (due && !c->reload_wanted && c->jobs < PUBLISH_MAX_JOBS &&
+		    c->jobs + c->docs_unsent < publish_max_unsent(&c->cf) &&
 		    (h = sc_hello_info(c->sc)) != NULL &&
 		    torctl_state(c->tc) == TORCTL_READY &&
 		    publish_period_live(sl->tp, h->period_len, h->rot_offset,
@@ -865,12 +913,16 @@ publish_run(struct collector *c, time_t now)
 	/* Recounted each second rather than tracked through every state
 	 * change: S x 2 x 8 compares, nothing to drift. */
 	c->uploads_pending = 0;
+	c->docs_unsent = 0;
 	for (i = 0; i < c->nservices; i++)
-		for (w = 0; w < 2; w++)
-			for (k = 0; k < c->services[i].slot[w].nup; k++)
-				if (c->services[i].slot[w].up[k].state ==
-				    UPLOAD_PENDING)
+		for (w = 0; w < 2; w++) {
+			const struct desc_slot *sl = &c->services[i].slot[w];
+
+			for (k = 0; k < sl->nup; k++)
+				if (sl->up[k].state == UPLOAD_PENDING)
 					c->uploads_pending++;
+			c->docs_unsent += slot_unsent(sl);
+		}
 	for (i = 0; i < c->nservices; i++)
 		publish_service(c, i, now, in, sets);
 	free(sets);

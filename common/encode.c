@@ -63,7 +63,7 @@ static const char b64_alphabet[] =
 
 /* Four characters for the 1-3 bytes at in; '=' for missing ones. */
 static void
-b64_quad(char *o, const uint8_t *in, size_t n)
+b64_quad(uint8_t *o, const uint8_t *in, size_t n)
 {
 	uint32_t	v;
 
@@ -72,48 +72,75 @@ b64_quad(char *o, const uint8_t *in, size_t n)
 		v |= (uint32_t)in[1] << 8;
 	if (n > 2)
 		v |= in[2];
-	o[0] = b64_alphabet[v >> 18];
-	o[1] = b64_alphabet[(v >> 12) & 0x3f];
-	o[2] = n > 1 ? b64_alphabet[(v >> 6) & 0x3f] : '=';
-	o[3] = n > 2 ? b64_alphabet[v & 0x3f] : '=';
+	o[0] = (uint8_t)b64_alphabet[v >> 18];
+	o[1] = (uint8_t)b64_alphabet[(v >> 12) & 0x3f];
+	o[2] = n > 1 ? (uint8_t)b64_alphabet[(v >> 6) & 0x3f] : '=';
+	o[3] = n > 2 ? (uint8_t)b64_alphabet[v & 0x3f] : '=';
 }
+
+/*
+ * The two characters of every 12-bit value, built by the compiler: three
+ * bytes are two lookups here instead of four in b64_alphabet (8 kB, for
+ * public data only: the index is the data).
+ */
+#define B64_CHR(k)	((char)((k) < 26 ? 'A' + (k) : (k) < 52 ?	\
+			    'a' + (k) - 26 : (k) < 62 ? '0' + (k) - 52 :	\
+			    (k) == 62 ? '+' : '/'))
+#define B64_P1(v)	{ B64_CHR((v) >> 6), B64_CHR((v) & 63) },
+#define B64_P4(v)	B64_P1(v) B64_P1((v) + 1) B64_P1((v) + 2)	\
+			    B64_P1((v) + 3)
+#define B64_P16(v)	B64_P4(v) B64_P4((v) + 4) B64_P4((v) + 8)	\
+			    B64_P4((v) + 12)
+#define B64_P64(v)	B64_P16(v) B64_P16((v) + 16) B64_P16((v) + 32)	\
+			    B64_P16((v) + 48)
+#define B64_P256(v)	B64_P64(v) B64_P64((v) + 64) B64_P64((v) + 128)	\
+			    B64_P64((v) + 192)
+#define B64_P1024(v)	B64_P256(v) B64_P256((v) + 256)		\
+			    B64_P256((v) + 512) B64_P256((v) + 768)
+static const char b64_pair[4096][2] = {
+	B64_P1024(0) B64_P1024(1024) B64_P1024(2048) B64_P1024(3072)
+};
 
 int
 b64_encode_pub_buf(struct buf *b, const void *in, size_t n, int pad,
     int wrap)
 {
 	const uint8_t	*p = in;
-	size_t		 elen = b64_encoded_len(n, pad), total, i, rest;
-	unsigned	 groups = 0;	/* 4-character groups on this line */
+	size_t		 elen = b64_encoded_len(n, pad), total, i, end, run;
+	size_t		 rest;
+	int		 open = 0;	/* the last line still needs its '\n' */
 	uint32_t	 v;
-	uint8_t		*o;
-	char		 q[4];
+	uint8_t		*o, q[4];
 	int		 r;
 
 	/* One line break after every 64 characters and after the rest. */
 	total = elen + (wrap ? (elen + 63) / 64 : 0);
 	if ((r = buf_reserve(b, total, &o)) != 0)
 		return r;
-	for (i = 0; n - i >= 3; i += 3) {
-		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-		o[0] = (uint8_t)b64_alphabet[v >> 18];
-		o[1] = (uint8_t)b64_alphabet[(v >> 12) & 0x3f];
-		o[2] = (uint8_t)b64_alphabet[(v >> 6) & 0x3f];
-		o[3] = (uint8_t)b64_alphabet[v & 0x3f];
-		o += 4;
-		if (wrap && ++groups == 16) {
-			*o++ = '\n';
-			groups = 0;
+	/* A line (48 bytes, 64 characters) at a time: no line test in
+	 * the inner loop. */
+	for (i = 0; n - i >= 3;) {
+		run = (n - i) / 3 * 3;
+		if (wrap && run > 48)
+			run = 48;
+		for (end = i + run; i < end; i += 3, o += 4) {
+			v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 |
+			    p[i + 2];
+			memcpy(o, b64_pair[v >> 12], 2);
+			memcpy(o + 2, b64_pair[v & 0xfff], 2);
 		}
+		open = run < 48;
+		if (wrap && !open)
+			*o++ = '\n';
 	}
 	if ((rest = n - i) > 0) {
 		/* Without padding, 1 or 2 bytes give 2 or 3 characters. */
 		b64_quad(q, p + i, rest);
 		memcpy(o, q, pad ? 4 : rest + 1);
 		o += pad ? 4 : rest + 1;
-		groups++;
+		open = 1;
 	}
-	if (wrap && groups > 0)
+	if (wrap && open)
 		*o = '\n';
 	return 0;
 }
@@ -177,28 +204,37 @@ b64_decode_pub(uint8_t *out, size_t outsz, size_t *decoded,
     const struct buf *in, int pad, int lines)
 {
 	const uint8_t	*p = buf_ptr(in);
-	size_t		 n = buf_len(in), i, o = 0, npad;
+	size_t		 n = buf_len(in), i, o = 0, npad, k;
 	uint32_t	 acc = 0, g;
 	unsigned	 bits = 0, v, a, b, c, d;
 
 	*decoded = 0;
 	for (i = 0; i < n; i++) {
-		/* Whole groups of four digits at once, the common case; any
-		 * other byte, or the last bytes of out, go one by one. */
-		while (bits == 0 && n - i >= 4 && outsz - o >= 3 &&
-		    (a = b64_digit[p[i]]) != 0 &&
-		    (b = b64_digit[p[i + 1]]) != 0 &&
-		    (c = b64_digit[p[i + 2]]) != 0 &&
-		    (d = b64_digit[p[i + 3]]) != 0) {
-			g = (a - 1) << 18 | (b - 1) << 12 | (c - 1) << 6 |
-			    (d - 1);
-			out[o++] = (uint8_t)(g >> 16);
-			out[o++] = (uint8_t)(g >> 8);
-			out[o++] = (uint8_t)g;
-			i += 4;
+		/*
+		 * Whole groups of four digits at once, the common case, as
+		 * many as the input and out hold, with one test of all four
+		 * (a non-digit's entry is 0: its value - 1 is above 63).  A
+		 * non-digit, or the last bytes of out, go one by one.
+		 */
+		if (bits == 0) {
+			k = (n - i) / 4;
+			if (k > (outsz - o) / 3)
+				k = (outsz - o) / 3;
+			for (; k > 0; k--, i += 4, o += 3) {
+				a = b64_digit[p[i]] - 1U;
+				b = b64_digit[p[i + 1]] - 1U;
+				c = b64_digit[p[i + 2]] - 1U;
+				d = b64_digit[p[i + 3]] - 1U;
+				if ((a | b | c | d) > 0x3f)
+					break;
+				g = a << 18 | b << 12 | c << 6 | d;
+				out[o] = (uint8_t)(g >> 16);
+				out[o + 1] = (uint8_t)(g >> 8);
+				out[o + 2] = (uint8_t)g;
+			}
+			if (i == n)
+				break;
 		}
-		if (i == n)
-			break;
 		if ((v = b64_digit[p[i]]) == 0) {
 			if (lines && p[i] == '\n')
 				continue;

@@ -193,12 +193,28 @@ struct hs_desc_encode_params {
 	/* Restricted discovery: x25519 public keys of authorized clients. */
 	const uint8_t	(*client_pks)[X25519_KEY_LEN];
 	size_t		 n_client_pks;
+	/*
+	 * Optional: the x25519 pair behind "desc-auth-ephemeral-key", kept
+	 * by the caller for the life of a period's descriptor, as tor keeps
+	 * it (hs_service.c makes it once per descriptor, not per upload).
+	 * pk must be sk's public key; hs_desc_auth_keypair() makes a pair.
+	 * Both NULL: a fresh pair for this body, one scalar multiplication
+	 * (about a third of building a body).
+	 */
+	const uint8_t	*auth_ephemeral_sk;
+	const uint8_t	*auth_ephemeral_pk;
 };
+
+/* A fresh pair for hs_desc_encode_params.auth_ephemeral_{sk,pk}. */
+int	hs_desc_auth_keypair(uint8_t [X25519_KEY_LEN],
+	    uint8_t [X25519_KEY_LEN])
+	    __attribute__((warn_unused_result));
 
 /*
  * Encrypt and encode everything but the signature line into out (which
- * is reset first).  Fresh salts, ephemeral key, fake auth-client lines
- * (padded to a multiple of 16) and, with clients, a fresh cookie.
+ * is reset first).  Fresh salts, ephemeral key (unless the caller holds
+ * one), fake auth-client lines (padded to a multiple of 16) and, with
+ * clients, a fresh cookie.  OB_ERR_INTERNAL for half an ephemeral pair.
  * Fails with OB_ERR_LIMIT for more than 20 intro points and
  * OB_ERR_TOO_LARGE when the signed document could not be < 50,000 bytes.
  */

@@ -91,22 +91,12 @@ provision_period_clear(struct provision_period *pp)
 	ob_wipe(pp, sizeof(*pp));
 }
 
-/*
- * Room for n signatures and, after them, provision_cert_for_time()'s
- * two certs: one block, so that a const period can still lend them.
- * n is the period's window of certs, which ncerts reaches once filled.
- */
+/* Room for n signatures: the period's window of certs, which ncerts
+ * reaches once filled. */
 static void *
 provision_sigs_alloc(size_t n)
 {
-	return calloc(1, n * ED25519_SIG_LEN + 2 * HS_CERT_LEN);
-}
-
-static uint8_t *
-provision_cert_buf(const struct provision_period *pp, uint64_t hour)
-{
-	return (uint8_t *)pp->cert_sigs[pp->ncerts] +
-	    (hour & 1) * HS_CERT_LEN;
+	return calloc(n, ED25519_SIG_LEN);
 }
 
 static uint32_t
@@ -125,7 +115,7 @@ provision_expiry_get(const uint8_t *c)
  */
 static int
 provision_cert_put(struct provision_period *pp, size_t i,
-    const uint8_t c[HS_CERT_LEN])
+    const uint8_t c[HS_CERT_LEN], int template)
 {
 	uint8_t	tbs[HS_CERT_TBS_LEN];
 
@@ -134,11 +124,12 @@ provision_cert_put(struct provision_period *pp, size_t i,
 		return OB_ERR_RANGE;
 	memcpy(tbs, c, sizeof(tbs));
 	memset(tbs + PROVISION_CERT_EXPIRY_OFF, 0, 4);
-	if (i == 0)
+	if (template)
 		memcpy(pp->cert_tbs, tbs, sizeof(tbs));
 	else if (memcmp(pp->cert_tbs, tbs, sizeof(tbs)) != 0)
 		return OB_ERR_MISMATCH;
-	memcpy(pp->cert_sigs[i], c + HS_CERT_TBS_LEN, ED25519_SIG_LEN);
+	memcpy(pp->cert_sigs[i - pp->sigs_first], c + HS_CERT_TBS_LEN,
+	    ED25519_SIG_LEN);
 	return 0;
 }
 
@@ -150,13 +141,16 @@ provision_cert_get(const struct provision_period *pp, size_t i,
 
 	if (i >= pp->ncerts)
 		return OB_ERR_RANGE;
+	if (i < pp->sigs_first || i - pp->sigs_first >= pp->nsigs)
+		return OB_ERR_MISSING;
 	e = pp->first_hour + (uint32_t)i + PROVISION_CERT_EXPIRY_HOURS;
 	memcpy(c, pp->cert_tbs, HS_CERT_TBS_LEN);
 	c[PROVISION_CERT_EXPIRY_OFF] = (uint8_t)(e >> 24);
 	c[PROVISION_CERT_EXPIRY_OFF + 1] = (uint8_t)(e >> 16);
 	c[PROVISION_CERT_EXPIRY_OFF + 2] = (uint8_t)(e >> 8);
 	c[PROVISION_CERT_EXPIRY_OFF + 3] = (uint8_t)e;
-	memcpy(c + HS_CERT_TBS_LEN, pp->cert_sigs[i], ED25519_SIG_LEN);
+	memcpy(c + HS_CERT_TBS_LEN, pp->cert_sigs[i - pp->sigs_first],
+	    ED25519_SIG_LEN);
 	return 0;
 }
 
@@ -457,9 +451,10 @@ provision_parse_period(struct provision_reader *rd, struct provision *p,
 		if ((r = provision_expect_b64(rd, "cert", c,
 		    HS_CERT_LEN)) != 0 ||
 		    (r = provision_cert_check(pp, i, c)) != 0 ||
-		    (r = provision_cert_put(pp, i, c)) != 0)
+		    (r = provision_cert_put(pp, i, c, i == 0)) != 0)
 			return r;
 		pp->ncerts++;
+		pp->nsigs++;
 	}
 	return 0;
 }
@@ -833,11 +828,19 @@ provision_ope_msg(uint8_t msg[sizeof(PROVISION_OPE_SIG_PREFIX) + 16 +
 #define PROVISION_OPE_MSG_LEN \
 	(sizeof(PROVISION_OPE_SIG_PREFIX) + 16 + HS_OPE_KEY_LEN)
 
-int
-provision_certify_period(struct provision_period *pp,
+/*
+ * Certify period pp for its token key, holding the signatures of certs
+ * [from, from + count) only (count clipped to the period; SIZE_MAX: all).
+ * Signatures pp already holds for the same certs are kept, not made
+ * again; the rest are made and checked (hs_cert_build).  Ed25519 is
+ * deterministic, so a cert made again is byte for byte the one made
+ * before, and the compact form's template must not change.
+ */
+static int
+provision_certify_range(struct provision_period *pp,
     const uint8_t id_sk[ED25519_EXPANDED_LEN],
     const uint8_t id_pk[ED25519_PK_LEN], uint64_t period_len,
-    uint64_t rot_offset)
+    uint64_t rot_offset, size_t from, size_t count)
 {
 	struct hs_signer	 s;
 	uint8_t			 bsk[ED25519_EXPANDED_LEN];
@@ -848,7 +851,7 @@ provision_certify_period(struct provision_period *pp,
 	struct provision_period	 np;
 	uint32_t		 first, last;
 	size_t			 i, n;
-	int			 r;
+	int			 r, have;
 
 	if ((r = provision_window(pp->tp, period_len, rot_offset, &first,
 	    &last, NULL, NULL)) != 0)
@@ -856,10 +859,21 @@ provision_certify_period(struct provision_period *pp,
 	n = (size_t)(last - first) + 1;
 	if (n > PROVISION_MAX_CERTS_PER_PERIOD)
 		return OB_ERR_LIMIT;
+	if (from >= n || count == 0)
+		return OB_ERR_RANGE;
+	if (count > n - from)
+		count = n - from;
+	/* What pp holds is reused only if it is this key's period. */
+	have = pp->ncerts == n && pp->first_hour == first && pp->nsigs > 0;
 	/* Built aside: pp keeps what it had until all is done. */
 	memset(&np, 0, sizeof(np));
 	np.first_hour = first;
-	if ((np.cert_sigs = provision_sigs_alloc(n)) == NULL)
+	np.ncerts = n;
+	np.sigs_first = from;
+	np.nsigs = count;
+	if (have)
+		memcpy(np.cert_tbs, pp->cert_tbs, sizeof(np.cert_tbs));
+	if ((np.cert_sigs = provision_sigs_alloc(count)) == NULL)
 		return OB_ERR_NOMEM;
 	if ((r = hs_blind_seckey(bsk, id_sk, id_pk, pp->tp,
 	    period_len)) != 0 ||
@@ -872,37 +886,90 @@ provision_certify_period(struct provision_period *pp,
 		goto err;
 	}
 	hs_signer_expanded(&s, bsk, bpk);
-	for (i = 0; i < n; i++) {
+	for (i = from; i < from + count; i++) {
+		if (have && provision_cert_get(pp, i, c) == 0) {
+			memcpy(np.cert_sigs[i - from], c + HS_CERT_TBS_LEN,
+			    ED25519_SIG_LEN);
+			continue;
+		}
 		if ((r = hs_cert_build(c, HS_CERT_TYPE_DESC_SIGNING,
 		    first + (uint32_t)i + PROVISION_CERT_EXPIRY_HOURS,
 		    pp->token_pk, &s)) != 0)
 			goto err;
 		/* Ours always share the rest; anything else is a bug. */
-		if (provision_cert_put(&np, i, c) != 0) {
+		if (provision_cert_put(&np, i, c, !have && i == from) != 0) {
 			r = OB_ERR_INTERNAL;
 			goto err;
 		}
 	}
-	if ((r = hs_ope_key(pp->ope_key, bsk)) != 0 ||
+	if ((r = hs_ope_key(np.ope_key, bsk)) != 0 ||
 	    (r = provision_ope_msg(msg, pp->tp, period_len,
-	    pp->ope_key)) != 0 ||
-	    (r = hs_expanded_sign(pp->ope_sig, msg, sizeof(msg), bsk,
+	    np.ope_key)) != 0 ||
+	    (r = hs_expanded_sign(np.ope_sig, msg, sizeof(msg), bsk,
 	    bpk)) != 0)
 		goto err;
 	ob_wipe(bsk, sizeof(bsk));
 	ob_wipe(&s, sizeof(s));
+	memcpy(pp->ope_key, np.ope_key, sizeof(pp->ope_key));
+	memcpy(pp->ope_sig, np.ope_sig, sizeof(pp->ope_sig));
+	ob_wipe(np.ope_key, sizeof(np.ope_key));
 	free(pp->cert_sigs);
 	pp->cert_sigs = np.cert_sigs;
 	memcpy(pp->cert_tbs, np.cert_tbs, sizeof(pp->cert_tbs));
 	pp->ncerts = n;
 	pp->first_hour = first;
+	pp->sigs_first = from;
+	pp->nsigs = count;
 	return 0;
  err:
+	/* pp is left as it was: a period in use keeps working. */
 	ob_wipe(bsk, sizeof(bsk));
 	ob_wipe(&s, sizeof(s));
-	ob_wipe(pp->ope_key, sizeof(pp->ope_key));
+	ob_wipe(np.ope_key, sizeof(np.ope_key));
 	free(np.cert_sigs);
 	return r;
+}
+
+int
+provision_certify_period(struct provision_period *pp,
+    const uint8_t id_sk[ED25519_EXPANDED_LEN],
+    const uint8_t id_pk[ED25519_PK_LEN], uint64_t period_len,
+    uint64_t rot_offset)
+{
+	return provision_certify_range(pp, id_sk, id_pk, period_len,
+	    rot_offset, 0, SIZE_MAX);
+}
+
+int
+provision_certify_hours(struct provision_period *pp,
+    const uint8_t id_sk[ED25519_EXPANDED_LEN],
+    const uint8_t id_pk[ED25519_PK_LEN], uint64_t period_len,
+    uint64_t rot_offset, uint32_t first_hour, uint32_t last_hour)
+{
+	uint32_t	first, last;
+	int		r;
+
+	if ((r = provision_window(pp->tp, period_len, rot_offset, &first,
+	    &last, NULL, NULL)) != 0)
+		return r;
+	/* Clipped to the period: at least its first or last hour. */
+	if (first_hour > last_hour)
+		return OB_ERR_RANGE;
+	if (first_hour < first)
+		first_hour = first;
+	if (first_hour > last)
+		first_hour = last;
+	if (last_hour > last)
+		last_hour = last;
+	if (last_hour < first_hour)
+		last_hour = first_hour;
+	if (pp->ncerts > 0 && pp->first_hour == first &&
+	    pp->sigs_first == first_hour - first &&
+	    pp->nsigs == (size_t)(last_hour - first_hour) + 1)
+		return 0;	/* held already */
+	return provision_certify_range(pp, id_sk, id_pk, period_len,
+	    rot_offset, first_hour - first,
+	    (size_t)(last_hour - first_hour) + 1);
 }
 
 int
@@ -1138,12 +1205,12 @@ provision_period_copy(struct provision_period *dst,
 {
 	*dst = *src;
 	dst->cert_sigs = NULL;
-	if (src->ncerts == 0)
+	if (src->nsigs == 0)
 		return 0;
-	if ((dst->cert_sigs = provision_sigs_alloc(src->ncerts)) == NULL)
+	if ((dst->cert_sigs = provision_sigs_alloc(src->nsigs)) == NULL)
 		return OB_ERR_NOMEM;
 	memcpy(dst->cert_sigs, src->cert_sigs,
-	    src->ncerts * ED25519_SIG_LEN);
+	    src->nsigs * ED25519_SIG_LEN);
 	return 0;
 }
 
@@ -1250,6 +1317,9 @@ int
 provision_cert_for_time(const uint8_t **cert,
     const struct provision_period *pp, time_t now)
 {
+	/* One cert per hour parity for the whole process (provision.h):
+	 * what used to sit after every period's signatures. */
+	static uint8_t	 slot[2][HS_CERT_LEN];
 	uint8_t		*c;
 	uint64_t	 h;
 	int		 r;
@@ -1257,9 +1327,7 @@ provision_cert_for_time(const uint8_t **cert,
 	*cert = NULL;
 	if ((r = provision_cert_hour(pp, now, &h)) != 0)
 		return r;
-	/* Rewriting an hour's slot writes the same bytes: a cert lent
-	 * before stays as it was. */
-	c = provision_cert_buf(pp, h);
+	c = slot[h & 1];
 	if ((r = provision_cert_get(pp, (size_t)(h - pp->first_hour),
 	    c)) != 0)
 		return r;

@@ -103,9 +103,13 @@ struct provision_period {
 	uint8_t		 ope_key[HS_OPE_KEY_LEN];
 	uint8_t		 ope_sig[ED25519_SIG_LEN];
 	uint32_t	 first_hour;	/* hours since epoch, cert 0 */
-	size_t		 ncerts;
+	size_t		 ncerts;	/* the window's, held or not */
 	uint8_t		 cert_tbs[HS_CERT_TBS_LEN];
-	/* ncerts signatures, then provision_cert_for_time()'s buffer. */
+	/* The signatures held, of certs sigs_first to sigs_first +
+	 * nsigs - 1: all ncerts, but in a period that
+	 * provision_certify_hours() holds to a few hours. */
+	size_t		 sigs_first;
+	size_t		 nsigs;
 	uint8_t		(*cert_sigs)[ED25519_SIG_LEN];
 };
 
@@ -209,6 +213,21 @@ int	provision_certify_period(struct provision_period *,
 	    const uint8_t id_pk[ED25519_PK_LEN], uint64_t period_len,
 	    uint64_t rot_offset)
 	    __attribute__((warn_unused_result));
+/*
+ * Online identity mode, for the signer: hold only the 08 certs of upload
+ * hours first_hour to last_hour (hours since the epoch, clipped to the
+ * period's window, at least one), making with the identity key those the
+ * period does not hold.  Ed25519 is deterministic: a cert made again is
+ * byte for byte the one made before.  The period then holds no other
+ * cert: provision_cert_get() gives OB_ERR_MISSING for them, and
+ * provision_encode() and provision_verify_period() refuse it.  Nothing
+ * is changed on failure.  No token or clock is involved.
+ */
+int	provision_certify_hours(struct provision_period *,
+	    const uint8_t id_sk[ED25519_EXPANDED_LEN],
+	    const uint8_t id_pk[ED25519_PK_LEN], uint64_t period_len,
+	    uint64_t rot_offset, uint32_t first_hour, uint32_t last_hour)
+	    __attribute__((warn_unused_result));
 int	provision_certify(struct provision **bundle,
 	    const struct provision *request,
 	    const uint8_t id_sk[ED25519_EXPANDED_LEN], time_t now)
@@ -273,20 +292,22 @@ int	provision_store_merge(struct provision **store,
 int	provision_store_purge(struct provision *, time_t now, size_t *)
 	    __attribute__((warn_unused_result));
 
-/* Rebuild 08 cert i of the period (OB_ERR_RANGE past the last). */
+/* Rebuild 08 cert i of the period (OB_ERR_RANGE past the last,
+ * OB_ERR_MISSING for one not held). */
 int	provision_cert_get(const struct provision_period *, size_t i,
 	    uint8_t [HS_CERT_LEN])
 	    __attribute__((warn_unused_result));
 /*
  * What the signer needs at signing time: the 08 cert of period p for an
- * upload at now (OB_ERR_RANGE outside the window), and the horizon: the
+ * upload at now (OB_ERR_RANGE outside the window, OB_ERR_MISSING for an
+ * hour not held), and the horizon: the
  * end (we) of the last provisioned period's window, 0 if none.
- * provision_cert_at() copies the cert out.  provision_cert_for_time()
- * rebuilds it into the period's own two-cert buffer, one cert per hour
- * parity: *cert stays valid and unchanged until the period is freed or
- * asked for another hour of the same parity, so the certs for now and
- * an hour before can be held side by side.  Not for use from two
- * threads at once.
+ * provision_cert_at() copies the cert out; use it.
+ * provision_cert_for_time() is kept only for tests/test_keytool.c, its
+ * last user, and goes with it: it rebuilds the cert into one of two
+ * process-wide slots, one per hour parity, so *cert changes when any
+ * period is asked for another hour of the same parity.  Not for use
+ * from two threads at once.
  */
 int	provision_cert_at(uint8_t [HS_CERT_LEN],
 	    const struct provision_period *, time_t now)

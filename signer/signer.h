@@ -82,19 +82,40 @@ void	signer_conf_free(struct signer_conf *);
 
 /* signer_policy.c */
 
-/* An intro point read from a verified backend descriptor. */
+/*
+ * An intro point read from a verified backend descriptor.  The link
+ * specifiers are kept at their length (30 to 60 bytes for tor's usual
+ * IPv4 + legacy ID + Ed25519 ID, at most HS_LINKSPEC_MAX_LEN), in their
+ * own allocation: a fixed array of the maximum was most of the entry,
+ * and a host keeps thousands.
+ */
 struct signer_intro {
 	uint8_t		 auth_key[ED25519_PK_LEN];	/* 09 certified */
 	uint8_t		 enc_ed[ED25519_PK_LEN];	/* 0B certified */
 	uint8_t		 enc_key[X25519_KEY_LEN];
 	uint8_t		 onion_key[X25519_KEY_LEN];
-	uint8_t		 linkspec[HS_LINKSPEC_MAX_LEN];
+	uint8_t		*linkspec;
 	size_t		 linkspec_len;
 	size_t		 backend;	/* index in the service conf */
-	time_t		 seen;
 };
 
-/* A pair of certs the token made, kept for reuse and for SIGN_DESC. */
+/*
+ * A pair of intro point certs the token made for a period, kept for
+ * reuse by RECERTIFY and for SIGN_DESC's check that a descriptor
+ * carries exactly them.  Only what the token made is kept, the two
+ * signatures, with what they certify: the certs are rebuilt from it
+ * (hs_cert_tbs, signed by the period's token key) byte for byte by
+ * signer_icert_certs(), 196 bytes instead of 348 per intro point.
+ */
+struct signer_icert_made {
+	uint8_t		 auth_key[ED25519_PK_LEN];
+	uint8_t		 enc_ed[ED25519_PK_LEN];
+	uint32_t	 expiry_hours;
+	uint8_t		 sig09[ED25519_SIG_LEN];
+	uint8_t		 sig0b[ED25519_SIG_LEN];
+};
+
+/* Such a pair rebuilt, as a RECERTIFY reply carries it. */
 struct signer_icert {
 	uint8_t		 auth_key[ED25519_PK_LEN];
 	uint8_t		 enc_ed[ED25519_PK_LEN];
@@ -106,7 +127,6 @@ struct signer_icert {
 /* What the signer holds for one provisioned (service, period). */
 struct signer_period {
 	uint64_t		 tp;
-	const struct provision_period *pp;	/* in the service's store */
 	struct hsm_key		 key;		/* token key for tp */
 	int			 key_ok;
 	uint8_t			 blinded_pk[ED25519_PK_LEN];
@@ -118,7 +138,7 @@ struct signer_period {
 	 * since its last call (hs_keys.h).  Wiped when tp is dropped. */
 	struct hs_ope		 ope_now;
 	struct hs_ope		 ope_grace;
-	struct signer_icert	*icerts;
+	struct signer_icert_made *icerts;
 	size_t			 nicerts;
 	size_t			 icerts_alloc;
 };
@@ -157,6 +177,10 @@ struct signer {
 	 * SIGNER_HUNG_MAX the signer exits for its supervisor to restart
 	 * it, the only remedy for a module that never returns. */
 	unsigned		 hung;
+	/* What signer_recertify() and signer_desc_params() hand to the
+	 * reply being built: valid until the next such call. */
+	struct signer_icert	 recert[PROTO_MAX_INTRO];
+	uint8_t			 cert08[HS_CERT_LEN];
 };
 #define SIGNER_HUNG_MAX		2
 
@@ -211,12 +235,14 @@ int	signer_backend_desc(struct signer *, struct signer_verdict *,
 	    const char *service, const char *backend, uint64_t tp,
 	    const uint8_t *desc, size_t len, uint64_t *revision,
 	    const struct signer_intro **out, size_t *n, size_t *nskipped);
-/* RECERTIFY: certs for n remembered auth keys; *sigs = token sigs. */
+/* RECERTIFY: certs for n remembered auth keys; *sigs = token sigs.
+ * out[i] points into sg->recert, valid until the next call. */
 int	signer_recertify(struct signer *, struct signer_verdict *,
 	    const struct signer_peer *, const char *service, uint64_t tp,
 	    const uint8_t (*auth)[ED25519_PK_LEN], size_t n,
 	    const struct signer_icert **out, uint32_t *sigs);
-/* DESC_PARAMS. */
+/* DESC_PARAMS.  *cert08 points to sg->cert08, valid until the next
+ * call. */
 int	signer_desc_params(struct signer *, struct signer_verdict *,
 	    const char *service, uint64_t tp, uint8_t blinded[ED25519_PK_LEN],
 	    uint8_t signing[ED25519_PK_LEN], uint64_t *revision,

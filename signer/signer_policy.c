@@ -38,6 +38,8 @@
 #include "signer.h"
 
 #define SIGNER_FLOOR_MAX	64	/* bytes in a revision floor file */
+/* Online mode: 08 certs held past the current hour (signer_certs_hold). */
+#define SIGNER_CERT_HOURS_AHEAD	2
 #define SIGNER_SIG_LINE_LEN	(sizeof("signature ") - 1 + 86 + 1)
 
 static int verdict(struct signer_verdict *, uint16_t, const char *, ...)
@@ -364,6 +366,53 @@ signer_period_attach(struct signer *sg, struct signer_service *svc,
 	return 0;
 }
 
+/* The store's period tp, to change (online mode). */
+static struct provision_period *
+signer_store_period(struct signer_service *svc, uint64_t tp)
+{
+	size_t	i;
+
+	if (svc->store == NULL)
+		return NULL;
+	for (i = 0; i < svc->store->nperiods; i++)
+		if (svc->store->periods[i].tp == tp)
+			return &svc->store->periods[i];
+	return NULL;
+}
+
+/*
+ * Online identity mode: hold in period pp only the 08 certs that
+ * DESC_PARAMS and SIGN_DESC can use until the next refreshes, those of
+ * the hours from now - PROTO_REVISION_GRACE to SIGNER_CERT_HOURS_AHEAD
+ * after now; the identity key makes the next ones, byte for byte the
+ * same as a full certification's, as the hours come.  A period's 49
+ * certs were a fifth of the signer's memory at hosting scale.  Costs
+ * nothing while the hours held are the right ones.
+ */
+static int
+signer_certs_hold(const struct signer *sg, const struct signer_service *svc,
+    struct provision_period *pp, time_t now)
+{
+	uint64_t	lo, hi;
+	int		r;
+
+	if (!svc->have_id_sk)
+		return 0;
+	lo = now > PROTO_REVISION_GRACE ?
+	    (uint64_t)(now - PROTO_REVISION_GRACE) / 3600 : 0;
+	hi = now > 0 ? (uint64_t)now / 3600 + SIGNER_CERT_HOURS_AHEAD : 0;
+	if (hi > UINT32_MAX)
+		return -1;
+	if ((r = provision_certify_hours(pp, svc->id_sk,
+	    svc->conf->identity_pk, sg->conf->period_len,
+	    sg->conf->rot_offset, (uint32_t)lo, (uint32_t)hi)) != 0) {
+		log_warnx("%s: %s period %" PRIu64 ": 08 certs: %s", __func__,
+		    svc->conf->address, pp->tp, ob_strerror(r));
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Online identity mode: make sure the periods from the current one to
  * online_periods ahead (and the previous one, still live) have a token
@@ -412,15 +461,10 @@ signer_online_fill(struct signer *sg, struct signer_service *svc,
 			return -1;
 		}
 		memcpy(pp->token_pk, key.pk, sizeof(pp->token_pk));
-		if ((r = provision_certify_period(pp, svc->id_sk,
-		    svc->conf->identity_pk, sg->conf->period_len,
-		    sg->conf->rot_offset)) != 0) {
-			log_warnx("%s: certifying period %" PRIu64 ": %s",
-			    __func__, tp, ob_strerror(r));
+		if (signer_certs_hold(sg, svc, pp, now) == -1)
 			return -1;
-		}
-		log_info("%s: certified period %" PRIu64 " (%zu certs)",
-		    svc->conf->address, tp, pp->ncerts);
+		log_info("%s: certified period %" PRIu64 " (%zu of %zu certs "
+		    "held)", svc->conf->address, tp, pp->nsigs, pp->ncerts);
 		if (signer_period_attach(sg, svc, pp, 0, &key, 1) == -1)
 			return -1;
 	}
@@ -563,16 +607,23 @@ signer_periods_prune(struct signer *sg, struct signer_service *svc,
 int
 signer_state_refresh(struct signer *sg)
 {
-	time_t	now = time(NULL);
-	size_t	i;
-	int	rv = 0;
+	struct signer_service	*svc;
+	time_t			 now = time(NULL);
+	size_t			 i, j;
+	int			 rv = 0;
 
 	signer_floors_keep(sg, now);
 	for (i = 0; i < sg->nservices; i++) {
-		signer_periods_prune(sg, &sg->services[i], now);
-		if (sg->services[i].have_id_sk &&
-		    signer_online_fill(sg, &sg->services[i], now) == -1)
+		svc = &sg->services[i];
+		signer_periods_prune(sg, svc, now);
+		if (!svc->have_id_sk)
+			continue;
+		if (signer_online_fill(sg, svc, now) == -1)
 			rv = -1;
+		for (j = 0; j < svc->store->nperiods; j++)
+			if (signer_certs_hold(sg, svc, &svc->store->periods[j],
+			    now) == -1)
+				rv = -1;
 	}
 	return rv;
 }
@@ -591,6 +642,8 @@ signer_state_free(struct signer *sg)
 			hs_ope_wipe(&svc->periods[j].ope_grace);
 		}
 		free(svc->periods);
+		for (j = 0; j < svc->nintro; j++)
+			free(svc->intro[j].linkspec);
 		free(svc->intro);
 		free(svc->backend_tp);
 		free(svc->backend_rev);
@@ -718,6 +771,8 @@ signer_backend_desc(struct signer *sg, struct signer_verdict *v,
 	for (i = j = 0; i < svc->nintro; i++)
 		if (svc->intro[i].backend != b)
 			svc->intro[j++] = svc->intro[i];
+		else
+			free(svc->intro[i].linkspec);
 	svc->nintro = j;
 	keep = svc->nintro;
 	/* Sized to what can be kept, no more: a host carries thousands
@@ -747,8 +802,20 @@ signer_backend_desc(struct signer *sg, struct signer_verdict *v,
 		}
 		if (svc->nintro == svc->intro_alloc)
 			fatalx("%s: intro table full", __func__);
-		in = &svc->intro[svc->nintro++];
+		/* The decoder's bound, checked again where it is relied on:
+		 * the copy below is sized by it. */
+		if (ip->linkspec_len == 0 ||
+		    ip->linkspec_len > HS_LINKSPEC_MAX_LEN) {
+			hs_desc_clear(&d);
+			return verdict(v, PROTO_R_BACKEND_DESC, "descriptor "
+			    "of %s: link specifiers of %zu bytes", backend,
+			    ip->linkspec_len);
+		}
+		in = &svc->intro[svc->nintro];
 		memset(in, 0, sizeof(*in));
+		if ((in->linkspec = malloc(ip->linkspec_len)) == NULL)
+			fatal("%s", __func__);
+		svc->nintro++;
 		memcpy(in->auth_key, ip->auth_key_cert.certified_key,
 		    ED25519_PK_LEN);
 		memcpy(in->enc_ed, ip->enc_key_cert.certified_key,
@@ -758,7 +825,6 @@ signer_backend_desc(struct signer *sg, struct signer_verdict *v,
 		memcpy(in->linkspec, ip->linkspec, ip->linkspec_len);
 		in->linkspec_len = ip->linkspec_len;
 		in->backend = b;
-		in->seen = now;
 	}
 	*nskipped += d.n_intro_skipped;
 	*revision = d.revision_counter;
@@ -831,7 +897,63 @@ signer_icert_expiry(const struct signer *sg, uint64_t tp, time_t now)
 	return last + HS_CERT_LIFETIME_HOURS;
 }
 
-static const struct signer_icert *
+/*
+ * One cert of a pair the token made, rebuilt: the same hs_cert_tbs()
+ * over the same fields under the same period key as when it was signed,
+ * then the token's signature, so the bytes are those the token signed
+ * and the audit log covers.
+ */
+static int
+signer_icert_cert(uint8_t c[HS_CERT_LEN], const struct signer_period *p,
+    const struct signer_icert_made *m, uint8_t type)
+{
+	int	is09 = type == HS_CERT_TYPE_AUTH_HS_IP_KEY;
+
+	if (hs_cert_tbs(c, type, m->expiry_hours, is09 ? m->auth_key :
+	    m->enc_ed, p->key.pk) != 0)
+		return -1;
+	memcpy(c + HS_CERT_TBS_LEN, is09 ? m->sig09 : m->sig0b,
+	    ED25519_SIG_LEN);
+	return 0;
+}
+
+static int
+signer_icert_certs(struct signer_icert *out, const struct signer_period *p,
+    const struct signer_icert_made *m)
+{
+	memcpy(out->auth_key, m->auth_key, ED25519_PK_LEN);
+	memcpy(out->enc_ed, m->enc_ed, ED25519_PK_LEN);
+	out->expiry_hours = m->expiry_hours;
+	if (signer_icert_cert(out->cert09, p, m,
+	    HS_CERT_TYPE_AUTH_HS_IP_KEY) == -1 ||
+	    signer_icert_cert(out->cert0b, p, m,
+	    HS_CERT_TYPE_CROSS_HS_IP_KEYS) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Is enc, all len bytes, the 09 or 0B cert of a pair the token made for
+ * period p?  The signature is compared first, as it is where two certs
+ * differ most; on a match the whole cert is rebuilt and compared.
+ */
+static int
+signer_icert_match(const struct signer_period *p,
+    const struct signer_icert_made *m, const uint8_t *enc, size_t len,
+    uint8_t type)
+{
+	uint8_t	c[HS_CERT_LEN];
+
+	if (len != HS_CERT_LEN || memcmp(enc + HS_CERT_TBS_LEN,
+	    type == HS_CERT_TYPE_AUTH_HS_IP_KEY ? m->sig09 : m->sig0b,
+	    ED25519_SIG_LEN) != 0)
+		return 0;
+	if (signer_icert_cert(c, p, m, type) == -1)
+		return 0;
+	return memcmp(c, enc, HS_CERT_LEN) == 0;
+}
+
+static const struct signer_icert_made *
 signer_icert_find(const struct signer_period *p,
     const uint8_t auth[ED25519_PK_LEN], const uint8_t enc[ED25519_PK_LEN],
     uint32_t expiry)
@@ -865,10 +987,11 @@ signer_recertify(struct signer *sg, struct signer_verdict *v,
     const uint8_t (*auth)[ED25519_PK_LEN], size_t n,
     const struct signer_icert **out, uint32_t *sigs)
 {
-	struct signer_service	*svc;
-	struct signer_period	*p = NULL;
-	struct signer_intro	*in[PROTO_MAX_INTRO];
-	struct signer_icert	 ic, *nc;
+	struct signer_service		*svc;
+	struct signer_period		*p = NULL;
+	struct signer_intro		*in[PROTO_MAX_INTRO];
+	const struct signer_icert_made	*have;
+	struct signer_icert_made	 ic, *nc;
 	uint8_t			 tbs[HS_CERT_TBS_LEN];
 	uint8_t			 sig[ED25519_SIG_LEN];
 	time_t			 now = time(NULL);
@@ -906,8 +1029,8 @@ signer_recertify(struct signer *sg, struct signer_verdict *v,
 		p->icerts_alloc = p->nicerts + na;
 	}
 	for (i = 0; i < n; i++) {
-		if ((out[i] = signer_icert_find(p, in[i]->auth_key,
-		    in[i]->enc_ed, expiry)) != NULL)
+		if (signer_icert_find(p, in[i]->auth_key, in[i]->enc_ed,
+		    expiry) != NULL)
 			continue;
 		memset(&ic, 0, sizeof(ic));
 		memcpy(ic.auth_key, in[i]->auth_key, ED25519_PK_LEN);
@@ -922,8 +1045,7 @@ signer_recertify(struct signer *sg, struct signer_verdict *v,
 		    tbs, sizeof(tbs), sig, NULL) == -1)
 			return -1;
 		(*sigs)++;
-		memcpy(ic.cert09, tbs, sizeof(tbs));
-		memcpy(ic.cert09 + sizeof(tbs), sig, sizeof(sig));
+		memcpy(ic.sig09, sig, sizeof(sig));
 		if (hs_cert_tbs(tbs, HS_CERT_TYPE_CROSS_HS_IP_KEYS, expiry,
 		    ic.enc_ed, p->key.pk) != 0)
 			return verdict(v, PROTO_R_INTERNAL, "cert layout");
@@ -931,17 +1053,21 @@ signer_recertify(struct signer *sg, struct signer_verdict *v,
 		    tbs, sizeof(tbs), sig, NULL) == -1)
 			return -1;
 		(*sigs)++;
-		memcpy(ic.cert0b, tbs, sizeof(tbs));
-		memcpy(ic.cert0b + sizeof(tbs), sig, sizeof(sig));
+		memcpy(ic.sig0b, sig, sizeof(sig));
 		if (p->nicerts == p->icerts_alloc)
 			fatalx("%s: intro cert table full", __func__);
 		p->icerts[p->nicerts++] = ic;
 	}
-	/* The array may have moved: point into it only now. */
-	for (i = 0; i < n; i++)
-		out[i] = signer_icert_find(p, in[i]->auth_key, in[i]->enc_ed,
-		    expiry);
 	svc->signatures += *sigs;
+	/* Made or found, every pair is rebuilt from what is kept. */
+	for (i = 0; i < n; i++) {
+		if ((have = signer_icert_find(p, in[i]->auth_key,
+		    in[i]->enc_ed, expiry)) == NULL ||
+		    signer_icert_certs(&sg->recert[i], p, have) == -1)
+			return verdict(v, PROTO_R_INTERNAL, "intro point %zu: "
+			    "cert not rebuilt", i);
+		out[i] = &sg->recert[i];
+	}
 	return 0;
 }
 
@@ -976,17 +1102,20 @@ signer_desc_params(struct signer *sg, struct signer_verdict *v,
 {
 	struct signer_service		*svc;
 	struct signer_period		*p = NULL;
-	const struct provision_period	*pp;
+	struct provision_period		*pp;
 	time_t				 now = time(NULL);
 	int				 r;
 
 	if (signer_gate(sg, v, service, tp, now, 1, &svc, &p) == -1)
 		return -1;
-	if ((pp = provision_period_find(svc->store, tp)) == NULL)
+	if ((pp = signer_store_period(svc, tp)) == NULL)
 		return verdict(v, PROTO_R_NO_KEYS, "period vanished");
-	if (provision_cert_for_time(cert08, pp, now) != 0)
+	/* Online: the hour may have turned since the last refresh. */
+	(void)signer_certs_hold(sg, svc, pp, now);
+	if (provision_cert_at(sg->cert08, pp, now) != 0)
 		return verdict(v, PROTO_R_NO_KEYS, "%s: no 08 cert for this "
 		    "hour in period %" PRIu64, service, tp);
+	*cert08 = sg->cert08;
 	if ((r = signer_ope(sg, pp, &p->ope_now, now, revision)) != 0)
 		return verdict(v, PROTO_R_REVISION, "revision counter: %s",
 		    ob_strerror(r));
@@ -1024,12 +1153,12 @@ signer_intro_check(struct signer_service *svc, const struct signer_period *p,
 	for (i = 0; i < p->nicerts; i++)
 		if (memcmp(p->icerts[i].auth_key, in->auth_key,
 		    ED25519_PK_LEN) == 0 &&
-		    ip->auth_key_cert.encoded_len == HS_CERT_LEN &&
-		    ip->enc_key_cert.encoded_len == HS_CERT_LEN &&
-		    memcmp(p->icerts[i].cert09, ip->auth_key_cert.encoded,
-		    HS_CERT_LEN) == 0 &&
-		    memcmp(p->icerts[i].cert0b, ip->enc_key_cert.encoded,
-		    HS_CERT_LEN) == 0)
+		    signer_icert_match(p, &p->icerts[i],
+		    ip->auth_key_cert.encoded, ip->auth_key_cert.encoded_len,
+		    HS_CERT_TYPE_AUTH_HS_IP_KEY) &&
+		    signer_icert_match(p, &p->icerts[i],
+		    ip->enc_key_cert.encoded, ip->enc_key_cert.encoded_len,
+		    HS_CERT_TYPE_CROSS_HS_IP_KEYS))
 			return 0;
 	*why = "carries certs this signer did not issue for this period";
 	return -1;
@@ -1046,7 +1175,8 @@ signer_intro_check(struct signer_service *svc, const struct signer_period *p,
  */
 struct signer_trust {
 	const struct signer_period	*p;
-	const uint8_t			*c08[2];
+	uint8_t				 c08[2][HS_CERT_LEN];
+	int				 have08[2];
 };
 
 /* Is this cert, byte for byte, our 08 cert for now or the grace time? */
@@ -1059,7 +1189,7 @@ signer_cert08_ours(const struct signer_trust *t, const uint8_t *enc,
 	if (len != HS_CERT_LEN)
 		return 0;
 	for (i = 0; i < 2; i++)
-		if (t->c08[i] != NULL &&
+		if (t->have08[i] &&
 		    memcmp(enc, t->c08[i], HS_CERT_LEN) == 0)
 			return 1;
 	return 0;
@@ -1076,8 +1206,10 @@ signer_cert_trusted(void *arg, const uint8_t *enc, size_t len)
 	if (len != HS_CERT_LEN)
 		return 0;
 	for (i = 0; i < t->p->nicerts; i++)
-		if (memcmp(enc, t->p->icerts[i].cert09, HS_CERT_LEN) == 0 ||
-		    memcmp(enc, t->p->icerts[i].cert0b, HS_CERT_LEN) == 0)
+		if (signer_icert_match(t->p, &t->p->icerts[i], enc, len,
+		    HS_CERT_TYPE_AUTH_HS_IP_KEY) ||
+		    signer_icert_match(t->p, &t->p->icerts[i], enc, len,
+		    HS_CERT_TYPE_CROSS_HS_IP_KEYS))
 			return 1;
 	return 0;
 }
@@ -1092,7 +1224,7 @@ signer_sign_desc(struct signer *sg, struct signer_verdict *v,
 	struct hs_desc			 d;
 	struct signer_service		*svc;
 	struct signer_period		*p = NULL;
-	const struct provision_period	*pp;
+	struct provision_period		*pp;
 	struct signer_trust		 trust;
 	const char			*why;
 	uint8_t				*msg = NULL;
@@ -1104,18 +1236,17 @@ signer_sign_desc(struct signer *sg, struct signer_verdict *v,
 	hs_desc_init(&d);
 	if (signer_gate(sg, v, service, tp, now, 1, &svc, &p) == -1)
 		return -1;
-	if ((pp = provision_period_find(svc->store, tp)) == NULL)
+	if ((pp = signer_store_period(svc, tp)) == NULL)
 		return verdict(v, PROTO_R_NO_KEYS, "period vanished");
+	(void)signer_certs_hold(sg, svc, pp, now);
 	if (len + SIGNER_SIG_LINE_LEN > HS_DESC_MAX_LEN)
 		return verdict(v, PROTO_R_TOO_LARGE, "body of %zu bytes: the "
 		    "signed descriptor would reach %zu bytes (max %d)", len,
 		    len + SIGNER_SIG_LINE_LEN, HS_DESC_MAX_LEN);
 	trust.p = p;
-	if (provision_cert_for_time(&trust.c08[0], pp, now) != 0)
-		trust.c08[0] = NULL;
-	if (provision_cert_for_time(&trust.c08[1], pp,
-	    now - PROTO_REVISION_GRACE) != 0)
-		trust.c08[1] = NULL;
+	trust.have08[0] = provision_cert_at(trust.c08[0], pp, now) == 0;
+	trust.have08[1] = provision_cert_at(trust.c08[1], pp,
+	    now - PROTO_REVISION_GRACE) == 0;
 	/*
 	 * One full decode, for our blinded key only, verifying only the
 	 * certs we have not verified ourselves already.

@@ -37,6 +37,7 @@ static const struct {
 	{ "hsdir",	test_register_hsdir },
 	{ "conf",	test_register_conf },
 	{ "usock",	test_register_usock },
+	{ "p11proxy",	test_register_p11proxy },
 };
 
 static int

@@ -146,6 +146,26 @@ test_conf_bad(void)
 	CU_ASSERT(load(&cf, fmt("fetch-interval = \"x\"\n%s", svc)) == -1);
 	CU_ASSERT(load(&cf, fmt("republish-min = 7200\nrepublish-max = "
 	    "3600\n%s", svc)) == -1);
+	/*
+	 * upload-max-pending, [1, 100000]: 0 would never upload, and a
+	 * negative value must not wrap to a huge unsigned one.
+	 */
+	CU_ASSERT(load(&cf, fmt("upload-max-pending = 0\n%s", svc)) == -1);
+	CU_ASSERT(load(&cf, fmt("upload-max-pending = -1\n%s", svc)) == -1);
+	CU_ASSERT(load(&cf, fmt("upload-max-pending = 100001\n%s", svc)) ==
+	    -1);
+	CU_ASSERT(load(&cf, fmt("upload-max-pending = 4294967297\n%s",
+	    svc)) == -1);
+	CU_ASSERT(load(&cf, fmt("upload-max-pending = \"x\"\n%s", svc)) ==
+	    -1);
+	CU_ASSERT(load(&cf, fmt("upload-max-pending = 1\n%s", svc)) == 0 &&
+	    cf.upload_max_pending == 1);
+	conf_clear(&cf);
+	CU_ASSERT(load(&cf, fmt("upload-max-pending = 100000\n%s", svc)) ==
+	    0 && cf.upload_max_pending == 100000);
+	conf_clear(&cf);
+	CU_ASSERT(load(&cf, svc) == 0 && cf.upload_max_pending == 24);
+	conf_clear(&cf);
 	CU_ASSERT(load(&cf, fmt("service %s { backends = { %s } } }",
 	    addr[0], addr[1])) == -1);			/* syntax */
 	CU_ASSERT(load(&cf, fmt("service %s { }\n", addr[0])) == -1);
@@ -1180,11 +1200,6 @@ ft_load(struct faketor *ft, struct collector *c)
 }
 
 /*
- * Uploads are paced: with upload-max-pending N, tor is never handed
- * more than N uploads without an event back (beyond one set when none
- * is in flight), and every upload is still made, once each.
- */
-/*
  * The collector asks the signer only for periods in their window of use
  * by the clock (the signer's own rule), not for one tor's older
  * consensus still lists: 24 h periods, 12 h offset, window 48 h.
@@ -1210,6 +1225,11 @@ test_period_live(void)
 	CU_ASSERT(publish_period_live(tp, 0, 720, ws - 10) == 1);
 }
 
+/*
+ * Uploads are paced: with upload-max-pending N, tor is never handed
+ * more than N uploads without an event back (beyond one set when none
+ * is in flight), and every upload is still made, once each.
+ */
 static void
 test_upload_pacing(void)
 {
@@ -1555,6 +1575,184 @@ test_verify_sync(void)
 	collector_clear(&c);
 }
 
+/*
+ * Signed documents are built no faster than tor can take them: while
+ * publish_max_unsent() documents wait for their first upload (the cap
+ * holds them back), no publish job starts, since each would only hold
+ * its document (~10 kB) in memory: S x 2 of them on a cold start, the
+ * most of the collector's size on the test network.  As tor takes
+ * them, jobs start again, never more than that bound at once.  The
+ * scripted signer counts the RECERTIFY each job opens with.
+ */
+static void
+test_publish_backlog(void)
+{
+	struct conf		 cf;
+	struct collector	 c;
+	struct faketor		 ft;
+	struct msg_conn		 srv;
+	struct msg		 m;
+	struct sel_input	 in[2];
+	struct buf		*b;
+	char			*text, a[HS_ADDR_LEN + 1], where[64];
+	char			 path[256];
+	uint8_t			 sd[ED25519_SEED_LEN], pk[ED25519_PK_LEN];
+	uint8_t			 sk[ED25519_EXPANDED_LEN];
+	size_t			 i, k, max, nfill, recert = 0, most = 0;
+	size_t			 rounds, left;
+	time_t			 now;
+	int			 lfd, w;
+	const size_t		 nsvc = 48;
+
+	addrs_make();
+	if (ft_open(&ft, where, sizeof(where)) == -1)
+		TEST_SKIP("no loopback listener");
+	CU_ASSERT_FATAL((b = buf_new(0)) != NULL);
+	CU_ASSERT(buf_putf(b, "upload-max-pending = 1\npool web { backends "
+	    "= { %s, %s } services = { ", addr[1], addr[2]) == 0);
+	for (i = 0; i < nsvc; i++) {
+		memset(sd, 0, sizeof(sd));
+		memcpy(sd, &i, sizeof(i));
+		sd[31] = 0x3b;
+		CU_ASSERT_FATAL(hs_expanded_from_seed(sk, sd) == 0);
+		CU_ASSERT_FATAL(hs_expanded_pubkey(pk, sk) == 0);
+		CU_ASSERT_FATAL(hs_address_encode(a, pk) == 0);
+		CU_ASSERT(buf_putf(b, "%s%s", i == 0 ? "" : ", ", a) == 0);
+	}
+	CU_ASSERT(buf_put_str(b, " } }\n") == 0);
+	CU_ASSERT_FATAL(buf_dup_cstr(b, &text) == 0);
+	buf_free(b);
+	CU_ASSERT_FATAL(load(&cf, text) == 0);
+	free(text);
+	CU_ASSERT_FATAL(collector_init(&c, &cf) == 0);
+	max = publish_max_unsent(&c.cf);
+	CU_ASSERT_FATAL(max >= 2 && max < nsvc);
+	ft_connect(&c, where);
+	ft_load(&ft, &c);
+	CU_ASSERT_FATAL(c.view != NULL);
+	while (publish_refresh_step(&c, 500))
+		;
+	/* Both backends up, 3 intro points each, verified for all. */
+	for (i = 0; i < 2; i++) {
+		struct backend *bk = &c.backends[c.cf.pools[0].backends[i]];
+
+		bk->have_desc = bk->up = 1;
+		bk->reason = BR_NONE;
+		bk->gen = 1;
+		bk->desc.n_intro = 3;
+		for (k = 0; k < 3; k++) {
+			struct hs_intro_point *ip = &bk->desc.intro[k];
+
+			ip->linkspec[0] = 1;
+			ip->linkspec[1] = 2;
+			ip->linkspec[2] = HS_RSA_ID_LEN;
+			memset(ip->linkspec + 3, (int)(i * 3 + k + 1),
+			    HS_RSA_ID_LEN);
+			ip->linkspec_len = 3 + HS_RSA_ID_LEN;
+			memset(ip->auth_key_cert.certified_key,
+			    (int)(i * 3 + k + 1), ED25519_PK_LEN);
+		}
+		in[i].desc = &bk->desc;
+		in[i].rank = bk->rank;
+	}
+	for (i = 0; i < c.nservices; i++)
+		for (k = 0; k < 2; k++)
+			c.services[i].verified_gen[k] = 1;
+	/* A time both live periods are in their window of use by the
+	 * scripted signer's 24 h periods (test_period_live). */
+	CU_ASSERT_FATAL(c.services[0].slot[0].valid &&
+	    c.services[0].slot[1].valid);
+	now = (time_t)(c.services[0].slot[0].tp < c.services[0].slot[1].tp ?
+	    c.services[0].slot[0].tp : c.services[0].slot[1].tp) * 86400 +
+	    25 * 3600;
+	/*
+	 * The first nfill services: both descriptors signed, current, and
+	 * not yet handed to tor; more of them than the bound.
+	 */
+	nfill = max / 2 + 2;
+	for (i = 0; i < nfill; i++)
+		for (w = 0; w < 2; w++) {
+			struct desc_slot *sl = &c.services[i].slot[w];
+
+			CU_ASSERT_FATAL(sl->valid && sl->nup > 0);
+			CU_ASSERT_FATAL((sl->docs[0] = (uint8_t *)strdup(
+			    "hs-descriptor 3\n")) != NULL);
+			sl->doclens[0] = strlen((char *)sl->docs[0]);
+			CU_ASSERT_FATAL((sl->sets = calloc(1,
+			    sizeof(*sl->sets))) != NULL);
+			sl->nsets = 1;
+			CU_ASSERT(select_intro_points(&sl->sets[0], in, 2,
+			    &c.services[i].cf->sel, NULL, 0) == 0);
+			sl->revision = 1;
+			sl->last_publish = now;
+			sl->next_publish = now + 3600;
+			sl->hsdirs_changed = 0;
+		}
+	lfd = srv_listen("signer-b.sock", path, sizeof(path));
+	CU_ASSERT_FATAL((c.sc = sc_new(path, 10)) != NULL);
+	sc_pump(c.sc, 20, NULL);
+	CU_ASSERT_FATAL(srv_accept(lfd, &srv) == 0);
+	CU_ASSERT_FATAL(srv_hello(c.sc, &srv) == 0);
+
+	/* One turn: one document goes to tor, the rest wait; no job. */
+	publish_run(&c, now);
+	ft_pump(&ft, c.tc, 50);
+	sc_pump(c.sc, 50, NULL);
+	while (msg_conn_recv(&srv, &m, 20) == 0)
+		recert += m.type == PROTO_RECERTIFY;
+	CU_ASSERT(ft.posts == 1);
+	CU_ASSERT(c.docs_unsent == 2 * nfill - 1);
+	CU_ASSERT(c.jobs == 0 && recert == 0);
+
+	/* tor takes them one a turn (the cap): jobs start as room opens. */
+	for (rounds = 0; rounds < 4 * nfill; rounds++) {
+		for (i = 0, left = 0; i < nfill; i++)
+			for (w = 0; w < 2; w++) {
+				struct desc_slot *sl = &c.services[i].slot[w];
+
+				for (k = 0; k < sl->nup; k++)
+					if (sl->up[k].state == UPLOAD_PENDING)
+						publish_upload_event(&c,
+						    c.services[i].cf->addr,
+						    sl->up[k].hsdir, 1, NULL,
+						    NULL, now);
+				left += sl->docs[0] != NULL;
+			}
+		if (left == 0)
+			break;
+		publish_run(&c, now);
+		ft_pump(&ft, c.tc, 30);
+		sc_pump(c.sc, 30, NULL);
+		while (msg_conn_recv(&srv, &m, 10) == 0)
+			recert += m.type == PROTO_RECERTIFY;
+		/* Jobs start only below the bound (the prepared
+		 * documents alone begin above it). */
+		if (c.jobs > 0 && c.jobs + c.docs_unsent > most)
+			most = c.jobs + c.docs_unsent;
+	}
+	fprintf(stderr, "\n  %zu documents to tor in %zu turns, %zu jobs, "
+	    "at most %zu unsent or in the making with jobs ", 2 * nfill, rounds,
+	    recert, most);
+	CU_ASSERT(left == 0);
+	CU_ASSERT(ft.posts == 2 * nfill);
+	CU_ASSERT(recert > 0 && recert == c.jobs);
+	CU_ASSERT(most <= max);
+	/* Every upload of the prepared documents was made and confirmed. */
+	for (i = 0; i < nfill; i++)
+		for (w = 0; w < 2; w++)
+			for (k = 0; k < c.services[i].slot[w].nup; k++)
+				CU_ASSERT(c.services[i].slot[w].up[k].state ==
+				    UPLOAD_OK);
+	/* The jobs in flight fail when the signer goes away. */
+	sc_free(c.sc);
+	c.sc = NULL;
+	CU_ASSERT(c.jobs == 0);
+	srv_close(&srv);
+	close(lfd);
+	(void)unlink(path);
+	ft_close(&ft, &c);
+}
+
 static void
 test_signer_client(void)
 {
@@ -1773,6 +1971,8 @@ static const struct test_case tests[] = {
 	{ "hosting: 1000 and 10000 services scale linearly", test_scale },
 	{ "signer client: replies, refusals, bad peers", test_signer_client },
 	{ "uploads paced (upload-max-pending)", test_upload_pacing },
+	{ "documents built no faster than tor takes them",
+	    test_publish_backlog },
 	{ "periods asked for only in their window", test_period_live },
 	{ "signer client: more requests than its output queue holds",
 	    test_signer_client_backlog },

@@ -632,6 +632,85 @@ test_client_auth(void)
 	hs_desc_clear(&d);
 }
 
+/*
+ * A caller-held ephemeral pair (tor keeps one per descriptor across its
+ * uploads): every body carries it, clients still decrypt, and half a
+ * pair is refused.  Without one each body gets a fresh key.
+ */
+static void
+test_auth_ephemeral(void)
+{
+	struct svc			 s;
+	struct hs_desc			 d, out;
+	struct hs_desc_encode_params	 ep;
+	struct hs_desc_decode_params	 dp;
+	struct buf			*b;
+	uint8_t				 sks[3][32], pks[3][32];
+	uint8_t				 esk[32], epk[32], first[32], chk[32];
+	size_t				 i, round;
+
+	svc_init(&s);
+	make_desc(&d, &s, 2);
+	for (i = 0; i < 3; i++) {
+		CU_ASSERT_FATAL(ob_random(sks[i], 32) == 0);
+		CU_ASSERT_FATAL(ob_x25519_pubkey(pks[i], sks[i]) == 0);
+	}
+	CU_ASSERT_FATAL(hs_desc_auth_keypair(esk, epk) == 0);
+	CU_ASSERT_FATAL(ob_x25519_pubkey(chk, esk) == 0);
+	CU_ASSERT(memcmp(chk, epk, 32) == 0);
+	encode_params(&ep, &s);
+	ep.auth_ephemeral_sk = esk;
+	ep.auth_ephemeral_pk = epk;
+	decode_params(&dp, &s);
+	hs_desc_init(&out);
+	/* Twice with clients, twice without: the same key each time. */
+	for (round = 0; round < 4; round++) {
+		ep.client_pks = round < 2 ?
+		    (const uint8_t (*)[32])pks : NULL;
+		ep.n_client_pks = round < 2 ? 3 : 0;
+		d.revision_counter = 1000 + round;
+		b = encode_desc(&d, &ep, &s);
+		for (i = 0; i < (round < 2 ? 3 : 1); i++) {
+			dp.client_auth_sk = round < 2 ? sks[i] : NULL;
+			CU_ASSERT_FATAL(hs_desc_decode(&out, buf_ptr(b),
+			    buf_len(b), &dp) == 0);
+			CU_ASSERT(out.client_auth == (round < 2));
+			CU_ASSERT(memcmp(out.auth_ephemeral_key, epk,
+			    32) == 0);
+			compare_desc(&d, &out);
+			hs_desc_clear(&out);
+		}
+		buf_free(b);
+	}
+	/* Half a pair. */
+	b = buf_new(HS_DESC_MAX_LEN + 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	ep.auth_ephemeral_pk = NULL;
+	CU_ASSERT(hs_desc_encode_body(b, &d, &ep) == OB_ERR_INTERNAL);
+	ep.auth_ephemeral_sk = NULL;
+	ep.auth_ephemeral_pk = epk;
+	CU_ASSERT(hs_desc_encode_body(b, &d, &ep) == OB_ERR_INTERNAL);
+	buf_free(b);
+	/* No pair: a fresh key per body. */
+	ep.auth_ephemeral_pk = NULL;
+	dp.client_auth_sk = NULL;
+	for (round = 0; round < 2; round++) {
+		b = encode_desc(&d, &ep, &s);
+		CU_ASSERT_FATAL(hs_desc_decode(&out, buf_ptr(b), buf_len(b),
+		    &dp) == 0);
+		if (round == 0)
+			memcpy(first, out.auth_ephemeral_key, 32);
+		else
+			CU_ASSERT(memcmp(first, out.auth_ephemeral_key,
+			    32) != 0);
+		CU_ASSERT(memcmp(out.auth_ephemeral_key, epk, 32) != 0);
+		hs_desc_clear(&out);
+		buf_free(b);
+	}
+	ob_wipe(esk, sizeof(esk));
+	hs_desc_clear(&d);
+}
+
 static void
 test_limits(void)
 {
@@ -1658,6 +1737,7 @@ static const struct test_case tests[] = {
 	{ "roundtrip", test_roundtrip },
 	{ "split_signing", test_split_signing },
 	{ "client_auth", test_client_auth },
+	{ "auth_ephemeral", test_auth_ephemeral },
 	{ "limits", test_limits },
 	{ "negative", test_negative },
 	{ "expired_intro", test_expired_intro },

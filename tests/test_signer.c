@@ -605,6 +605,9 @@ now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+static int	audit_covers(uint64_t, const char *, const uint8_t *,
+		    size_t);
+
 /* Backend descriptors in, certs, params, a signed master out. */
 static void
 test_signer_happy(void)
@@ -615,7 +618,10 @@ test_signer_happy(void)
 	struct hs_desc			 out;
 	struct hs_desc_decode_params	 dp;
 	struct hs_intro_point		 ips[N_IP];
+	struct hs_cert			 hc;
 	uint8_t				 auth[32], enc[32], sig[64];
+	uint8_t				 made09[N_IP][HS_CERT_LEN];
+	uint8_t				 made0b[N_IP][HS_CERT_LEN];
 	uint64_t			 rev, seq, brev;
 	uint32_t			 sigs;
 	uint8_t				 n, skipped;
@@ -664,17 +670,44 @@ test_signer_happy(void)
 		printf("\n    recertify %d intro points, %u token signatures: "
 		    "%.1f ms", N_IP, sigs, now_ms() - t0);
 		for (b = 0; b < N_IP; b++) {
-			struct hs_cert	hc;
-
 			CU_ASSERT(hs_cert_parse(&hc, F.cert09[b],
 			    HS_CERT_LEN) == 0);
 			CU_ASSERT(memcmp(hc.certified_key,
 			    ips[b].auth_key_cert.certified_key, 32) == 0);
 		}
+		if (i == 0) {
+			memcpy(made09, F.cert09, sizeof(made09));
+			memcpy(made0b, F.cert0b, sizeof(made0b));
+		}
 	}
+	/*
+	 * The signer keeps only the token's signatures and rebuilds the
+	 * certs: the reused ones are byte for byte those it made, and
+	 * those are the bytes the token signed (the audit records).
+	 */
+	CU_ASSERT(memcmp(made09, F.cert09, sizeof(made09)) == 0);
+	CU_ASSERT(memcmp(made0b, F.cert0b, sizeof(made0b)) == 0);
 	CU_ASSERT(audit_records() == before + 2 * N_BACKENDS * N_INTRO);
+	for (b = 0; b < N_IP; b++) {
+		CU_ASSERT(audit_covers(before + 1 + 2 * b, AUDIT_KIND_CERT09,
+		    made09[b], HS_CERT_TBS_LEN));
+		CU_ASSERT(audit_covers(before + 2 + 2 * b, AUDIT_KIND_CERT0B,
+		    made0b[b], HS_CERT_TBS_LEN));
+	}
 
 	rev = get_params(&c);
+	/* Every cert handed out, reused or not, verifies under the
+	 * period's signing key and certifies the backend's keys. */
+	for (b = 0; b < N_IP; b++) {
+		CU_ASSERT(hs_cert_parse(&hc, F.cert09[b], HS_CERT_LEN) == 0 &&
+		    hs_cert_verify(&hc, HS_CERT_TYPE_AUTH_HS_IP_KEY,
+		    F.signing_pk, time(NULL)) == 0);
+		CU_ASSERT(hs_cert_parse(&hc, F.cert0b[b], HS_CERT_LEN) == 0 &&
+		    hs_cert_verify(&hc, HS_CERT_TYPE_CROSS_HS_IP_KEYS,
+		    F.signing_pk, time(NULL)) == 0);
+		CU_ASSERT(memcmp(hc.certified_key,
+		    ips[b].enc_key_cert.certified_key, 32) == 0);
+	}
 	body = master_body(happy_pick, 4, rev, F.cert08);
 	t0 = now_ms();
 	CU_ASSERT_FATAL(send_sign(&c, F.master.addr, F.tp, buf_ptr(body),
@@ -783,10 +816,10 @@ test_signer_policy(void)
 	struct msg_conn	 c;
 	struct msg	 m;
 	struct sfx_key	 other;
-	struct buf	*body, *desc;
+	struct buf	*body, *body2, *desc;
 	uint8_t		 raw[HS_CERT_LEN], k[32], *big;
 	uint64_t	 rev;
-	size_t		 before, pick[1] = { 0 };
+	size_t		 before, i, pick[1] = { 0 };
 
 	fixture();
 	if (F.ready != 1 || F.last_rev == 0)
@@ -867,6 +900,33 @@ test_signer_policy(void)
 	    buf_len(body), &m) == 0);
 	expect_error(&m, PROTO_R_DESC);
 	buf_free(body);
+	/*
+	 * The token's own certs with one byte changed: the expiry (the
+	 * token's signature kept), then the signature.  The signer keeps
+	 * only the signatures and rebuilds the rest: neither is what it
+	 * made, so neither is trusted, and neither verifies.
+	 */
+	for (i = 0; i < 2; i++) {
+		uint8_t		c9[HS_CERT_LEN], cb[HS_CERT_LEN];
+		size_t		off = i == 0 ? 5 : HS_CERT_LEN - 1;
+
+		memcpy(c9, F.cert09[1], HS_CERT_LEN);
+		memcpy(cb, F.cert0b[1], HS_CERT_LEN);
+		F.cert09[1][off] ^= 0x01;
+		body = master_body((const size_t[]){ 1 }, 1, rev, F.cert08);
+		memcpy(F.cert09[1], c9, HS_CERT_LEN);
+		F.cert0b[1][off] ^= 0x01;
+		body2 = master_body((const size_t[]){ 1 }, 1, rev, F.cert08);
+		memcpy(F.cert0b[1], cb, HS_CERT_LEN);
+		CU_ASSERT_FATAL(send_sign(&c, F.master.addr, F.tp,
+		    buf_ptr(body), buf_len(body), &m) == 0);
+		expect_error(&m, PROTO_R_DESC);
+		CU_ASSERT_FATAL(send_sign(&c, F.master.addr, F.tp,
+		    buf_ptr(body2), buf_len(body2), &m) == 0);
+		expect_error(&m, PROTO_R_DESC);
+		buf_free(body);
+		buf_free(body2);
+	}
 
 	/* A foreign 08 cert: certifies a key that is not the token's (made
 	 * here with the blinded key, which a collector never has). */

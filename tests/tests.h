@@ -57,5 +57,6 @@ void	test_register_collector(void);
 void	test_register_hsdir(void);
 void	test_register_conf(void);
 void	test_register_usock(void);
+void	test_register_p11proxy(void);
 
 #endif /* OB_TESTS_H */

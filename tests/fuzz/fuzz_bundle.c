@@ -21,7 +21,7 @@ fuzz_one(const uint8_t *data, size_t len, enum provision_kind kind)
 {
 	struct provision	*p = NULL, *store = NULL;
 	struct buf		*b;
-	const uint8_t		*cert;
+	uint8_t			 cert[HS_CERT_LEN];
 	time_t			 ws, we;
 	size_t			 i, n, line;
 
@@ -41,8 +41,8 @@ fuzz_one(const uint8_t *data, size_t len, enum provision_kind kind)
 		    p->rot_offset, NULL, NULL, &ws, &we) != 0)
 			abort();
 		if (kind != PROVISION_REQUEST &&
-		    (provision_cert_for_time(&cert, &p->periods[i], ws) != 0 ||
-		    provision_cert_for_time(&cert, &p->periods[i], we) != 0))
+		    (provision_cert_at(cert, &p->periods[i], ws) != 0 ||
+		    provision_cert_at(cert, &p->periods[i], we) != 0))
 			abort();
 	}
 	(void)provision_horizon(p);

@@ -22,6 +22,12 @@
 #                          fault-injecting module (doc/p11fault.md), so
 #                          a test can pull the token (obnet.py token);
 #                          0 (default): SoftHSM directly
+#   OBHSM_FE_HEAPTRACK     (netscale.sh) a directory: both daemons run
+#                          under heaptrack's preload library, writing
+#                          <dir>/{signer,collector}.raw (read them with
+#                          heaptrack_interpret), sandboxes off (the
+#                          profiler's own calls are not in the filters);
+#                          unset (default): nothing changes
 # Contract:
 #   check    exit 0 if the frontend can run here, 3 if not (e2e skips).
 #   prepare  before any backend starts: make the token and the master
@@ -123,6 +129,16 @@ esac
 ob_all=100
 [ "$nsvc" -le 1 ] || keymode=online
 # --- end of the netscale.sh knob
+# --- netscale.sh knob: heap profiles (OBHSM_FE_HEAPTRACK, unset: none)
+heaptrack=${OBHSM_FE_HEAPTRACK:-}
+# "env" (which execs) so that $! stays the daemon's PID; split on
+# blanks, so the directory must have none.
+heaptrack_env() {
+	[ -n "$heaptrack" ] || return 0
+	echo "env LD_PRELOAD=/usr/lib/heaptrack/libheaptrack_preload.so" \
+	    "DUMP_HEAPTRACK_OUTPUT=$heaptrack/$1.raw"
+}
+# --- end of the heap profile knob
 su=_obhsm_signer
 cu=_obhsm_collector
 
@@ -373,7 +389,7 @@ rotation-offset = $rot_off
 online-periods = 2
 ${OBHSM_FE_HORIZON_WARN:+horizon-warn = $OBHSM_FE_HORIZON_WARN}
 syslog = false
-sandbox = "kill"
+sandbox = "$([ -n "$heaptrack" ] && echo off || echo kill)"
 service "$OBNET_MASTER" {
 	backends = {
 CONF
@@ -421,7 +437,7 @@ republish-min = 60
 republish-max = 90
 upload-retry-min = 15
 upload-retry-max = 120
-sandbox = true
+sandbox = $([ -n "$heaptrack" ] && echo false || echo true)
 user = "$cu"
 service "$OBNET_MASTER.onion" {
 	backends = {
@@ -543,7 +559,7 @@ signer_start() {
 		export OBHSM_P11FAULT_COUNTERS="$fe/p11fault.counters"
 	fi
 	stamp signer
-	"$signer" -d -v -f "$fe/signer.conf" </dev/null \
+	$(heaptrack_env signer) "$signer" -d -v -f "$fe/signer.conf" </dev/null \
 	    >"$fe/fe-signer.fifo" 2>&1 &
 	echo $! > "$fe/fe-signer.pid"
 	# The collector connects to the signer's socket: wait for it.
@@ -587,8 +603,8 @@ signer_ready_wait() {
 
 collector_start() {
 	stamp collector
-	"$collector" -d -v -f "$fe/collector.conf" \
-	    </dev/null >"$fe/fe-collector.fifo" 2>&1 &
+	$(heaptrack_env collector) "$collector" -d -v \
+	    -f "$fe/collector.conf" </dev/null >"$fe/fe-collector.fifo" 2>&1 &
 	echo $! > "$fe/fe-collector.pid"
 	sleep 1
 	alive_check collector

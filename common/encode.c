@@ -83,9 +83,9 @@ b64_quad(uint8_t *o, const uint8_t *in, size_t n)
  * bytes are two lookups here instead of four in b64_alphabet (8 kB, for
  * public data only: the index is the data).
  */
-#define B64_CHR(k)	((char)((k) < 26 ? 'A' + (k) : (k) < 52 ?	\
-			    'a' + (k) - 26 : (k) < 62 ? '0' + (k) - 52 :	\
-			    (k) == 62 ? '+' : '/'))
+#define B64_CHR(k)	((char)((k) < 26 ? 'A' + (k) :			\
+			    (k) < 52 ? 'a' + (k) - 26 :			\
+			    (k) < 62 ? '0' + (k) - 52 : (k) == 62 ? '+' : '/'))
 #define B64_P1(v)	{ B64_CHR((v) >> 6), B64_CHR((v) & 63) },
 #define B64_P4(v)	B64_P1(v) B64_P1((v) + 1) B64_P1((v) + 2)	\
 			    B64_P1((v) + 3)
@@ -108,7 +108,7 @@ b64_encode_pub_buf(struct buf *b, const void *in, size_t n, int pad,
 	const uint8_t	*p = in;
 	size_t		 elen = b64_encoded_len(n, pad), total, i, end, run;
 	size_t		 rest;
-	int		 open = 0;	/* the last line still needs its '\n' */
+	int		 open = 0;	/* the last line needs its '\n' */
 	uint32_t	 v;
 	uint8_t		*o, q[4];
 	int		 r;

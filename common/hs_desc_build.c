@@ -140,7 +140,8 @@ middle_build(struct buf *b, const struct hs_desc *d,
     const uint8_t blinded[ED25519_PK_LEN], struct buf *inner)
 {
 	struct hs_auth_client	*cl = NULL;
-	uint8_t			 eph_sk[X25519_KEY_LEN], eph_pk[X25519_KEY_LEN];
+	uint8_t			 eph_sk[X25519_KEY_LEN];
+	uint8_t			 eph_pk[X25519_KEY_LEN];
 	uint8_t			 secret[HS_DESC_SECRET_MAX];
 	uint8_t			 cookie_key[AES256_KEY_LEN];
 	size_t			 i, ncl, secretlen = ED25519_PK_LEN;

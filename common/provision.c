@@ -287,6 +287,7 @@ provision_key_id_parse(uint8_t id_pk[ED25519_PK_LEN], uint64_t *tp,
 /* Text parsing. */
 
 struct provision_reader {
+	const uint8_t	*base;	/* the text, for offsets */
 	struct buf	in;
 	size_t		line;
 	struct buf	kw;	/* keyword of the current line */
@@ -446,6 +447,7 @@ provision_parse_period(struct provision_reader *rd, struct provision *p,
 	if ((pp->cert_sigs = provision_sigs_alloc(n)) == NULL)
 		return OB_ERR_NOMEM;
 	pp->first_hour = first;
+	pp->cert_off = (uint64_t)(buf_ptr(&rd->in) - rd->base);
 	/* Checked as read: an error names the line of the cert at fault. */
 	for (i = 0; i < n; i++) {
 		if ((r = provision_expect_b64(rd, "cert", c,
@@ -479,6 +481,7 @@ provision_parse(struct provision **out, enum provision_kind want,
 		goto err;
 	}
 	buf_init_ro(&rd.in, data, len);
+	rd.base = data;
 	if ((r = provision_next(&rd)) != 0)
 		goto err;
 	if (!buf_eq_str(&rd.kw, provision_kind_names[want])) {
@@ -829,6 +832,27 @@ provision_ope_msg(uint8_t msg[sizeof(PROVISION_OPE_SIG_PREFIX) + 16 +
 	(sizeof(PROVISION_OPE_SIG_PREFIX) + 16 + HS_OPE_KEY_LEN)
 
 /*
+ * Clip hours [*lo, *hi] to a period's [first, last]: a range outside it
+ * becomes its nearest hour.  OB_ERR_RANGE for an empty range.
+ */
+static int
+provision_hours_clip(uint32_t first, uint32_t last, uint32_t *lo,
+    uint32_t *hi)
+{
+	if (*lo > *hi)
+		return OB_ERR_RANGE;
+	if (*lo < first)
+		*lo = first;
+	if (*lo > last)
+		*lo = last;
+	if (*hi > last)
+		*hi = last;
+	if (*hi < *lo)
+		*hi = *lo;
+	return 0;
+}
+
+/*
  * Certify period pp for its token key, holding the signatures of certs
  * [from, from + count) only (count clipped to the period; SIZE_MAX: all).
  * Signatures pp already holds for the same certs are kept, not made
@@ -952,17 +976,9 @@ provision_certify_hours(struct provision_period *pp,
 	if ((r = provision_window(pp->tp, period_len, rot_offset, &first,
 	    &last, NULL, NULL)) != 0)
 		return r;
-	/* Clipped to the period: at least its first or last hour. */
-	if (first_hour > last_hour)
-		return OB_ERR_RANGE;
-	if (first_hour < first)
-		first_hour = first;
-	if (first_hour > last)
-		first_hour = last;
-	if (last_hour > last)
-		last_hour = last;
-	if (last_hour < first_hour)
-		last_hour = first_hour;
+	if ((r = provision_hours_clip(first, last, &first_hour,
+	    &last_hour)) != 0)
+		return r;
 	if (pp->ncerts > 0 && pp->first_hour == first &&
 	    pp->sigs_first == first_hour - first &&
 	    pp->nsigs == (size_t)(last_hour - first_hour) + 1)
@@ -970,6 +986,119 @@ provision_certify_hours(struct provision_period *pp,
 	return provision_certify_range(pp, id_sk, id_pk, period_len,
 	    rot_offset, first_hour - first,
 	    (size_t)(last_hour - first_hour) + 1);
+}
+
+/* The lines of certs are all alike: "cert " base64 "\n". */
+#define PROVISION_CERT_LINE_LEN \
+	(sizeof("cert ") - 1 + (HS_CERT_LEN * 4 + 2) / 3 + 1)
+
+static int
+provision_held(const struct provision_period *pp, size_t i)
+{
+	return i >= pp->sigs_first && i - pp->sigs_first < pp->nsigs;
+}
+
+int
+provision_hold_needs_read(const struct provision_period *pp,
+    uint32_t first_hour, uint32_t last_hour)
+{
+	size_t	i;
+
+	if (pp->ncerts == 0 || provision_hours_clip(pp->first_hour,
+	    pp->first_hour + (uint32_t)(pp->ncerts - 1), &first_hour,
+	    &last_hour) != 0)
+		return 0;
+	for (i = first_hour - pp->first_hour;
+	    i <= last_hour - pp->first_hour; i++)
+		if (!provision_held(pp, i))
+			return 1;
+	return 0;
+}
+
+/*
+ * Cert i of pp from its line in the text the period was parsed from,
+ * checked as the parser and provision_verify_period() check it: the
+ * file is read long after it was verified, and may have been replaced.
+ * The template was verified then: its signing key is the blinded key.
+ */
+static int
+provision_cert_read(const struct provision_period *pp, int fd, size_t i,
+    const uint8_t bpk[ED25519_PK_LEN], uint8_t c[HS_CERT_LEN])
+{
+	uint8_t		line[PROVISION_CERT_LINE_LEN];
+	uint8_t		tbs[HS_CERT_TBS_LEN];
+	struct buf	a;
+	size_t		n;
+	ssize_t		got;
+	int		r;
+
+	if (pp->cert_off == 0 || fd == -1)
+		return OB_ERR_MISSING;
+	got = pread(fd, line, sizeof(line), (off_t)(pp->cert_off +
+	    (uint64_t)i * sizeof(line)));
+	if (got == -1)
+		return OB_ERR_INTERNAL;	/* errno says why */
+	if ((size_t)got != sizeof(line) || memcmp(line, "cert ", 5) != 0 ||
+	    line[sizeof(line) - 1] != '\n')
+		return OB_ERR_FORMAT;
+	buf_init_ro(&a, line + 5, sizeof(line) - 6);
+	if (provision_b64_charset(&a, 0) != 0 ||
+	    (r = b64_decode(c, HS_CERT_LEN, &n, &a, B64_NOPAD)) != 0 ||
+	    n != HS_CERT_LEN)
+		return OB_ERR_FORMAT;
+	if ((r = provision_cert_check(pp, i, c)) != 0)
+		return r;
+	memcpy(tbs, c, sizeof(tbs));
+	memset(tbs + PROVISION_CERT_EXPIRY_OFF, 0, 4);
+	if (memcmp(tbs, pp->cert_tbs, sizeof(tbs)) != 0)
+		return OB_ERR_MISMATCH;
+	if (ob_ed25519_verify(c + HS_CERT_TBS_LEN, c, HS_CERT_TBS_LEN,
+	    bpk) != 0)
+		return OB_ERR_SIGNATURE;
+	return 0;
+}
+
+int
+provision_hold_file(struct provision_period *pp, int fd,
+    uint32_t first_hour, uint32_t last_hour)
+{
+	struct hs_cert		 hc;
+	uint8_t			 c[HS_CERT_LEN];
+	uint8_t			 (*sigs)[ED25519_SIG_LEN];
+	size_t			 i, from, count;
+	int			 r;
+
+	if (pp->ncerts == 0)
+		return OB_ERR_MISSING;
+	if ((r = provision_hours_clip(pp->first_hour,
+	    pp->first_hour + (uint32_t)(pp->ncerts - 1), &first_hour,
+	    &last_hour)) != 0)
+		return r;
+	from = first_hour - pp->first_hour;
+	count = (size_t)(last_hour - first_hour) + 1;
+	if (pp->sigs_first == from && pp->nsigs == count)
+		return 0;	/* held already */
+	/* The blinded key, from the template verified at load. */
+	memset(c, 0, sizeof(c));
+	memcpy(c, pp->cert_tbs, HS_CERT_TBS_LEN);
+	if ((r = hs_cert_parse(&hc, c, HS_CERT_LEN)) != 0 ||
+	    !hc.has_signing_key)
+		return OB_ERR_INTERNAL;
+	if ((sigs = provision_sigs_alloc(count)) == NULL)
+		return OB_ERR_NOMEM;
+	for (i = from; i < from + count; i++) {
+		if ((r = provision_held(pp, i) ? provision_cert_get(pp, i, c) :
+		    provision_cert_read(pp, fd, i, hc.signing_key, c)) != 0) {
+			free(sigs);
+			return r;
+		}
+		memcpy(sigs[i - from], c + HS_CERT_TBS_LEN, ED25519_SIG_LEN);
+	}
+	free(pp->cert_sigs);
+	pp->cert_sigs = sigs;
+	pp->sigs_first = from;
+	pp->nsigs = count;
+	return 0;
 }
 
 int
@@ -1205,6 +1334,7 @@ provision_period_copy(struct provision_period *dst,
 {
 	*dst = *src;
 	dst->cert_sigs = NULL;
+	dst->cert_off = 0;	/* the offset was in src's text */
 	if (src->nsigs == 0)
 		return 0;
 	if ((dst->cert_sigs = provision_sigs_alloc(src->nsigs)) == NULL)

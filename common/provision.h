@@ -111,6 +111,9 @@ struct provision_period {
 	size_t		 sigs_first;
 	size_t		 nsigs;
 	uint8_t		(*cert_sigs)[ED25519_SIG_LEN];
+	/* Parsed periods: where cert 0's line begins in the text, for
+	 * provision_hold_file(); 0 when not parsed. */
+	uint64_t	 cert_off;
 };
 
 struct provision {
@@ -227,6 +230,21 @@ int	provision_certify_hours(struct provision_period *,
 	    const uint8_t id_sk[ED25519_EXPANDED_LEN],
 	    const uint8_t id_pk[ED25519_PK_LEN], uint64_t period_len,
 	    uint64_t rot_offset, uint32_t first_hour, uint32_t last_hour)
+	    __attribute__((warn_unused_result));
+/*
+ * Offline mode, for the signer: the same holding, with the certs the
+ * period does not hold read again from fd, the file it was parsed from
+ * (at the offsets the parser recorded), and checked as parsing and
+ * provision_verify_period() check them, signature included: the file is
+ * read long after it was verified, and may have been replaced since
+ * (then its certs are refused, and the signer must load it again).
+ * provision_hold_needs_read() says whether fd will be read (1) or may
+ * be -1 (0).  Nothing is changed on failure.
+ */
+int	provision_hold_needs_read(const struct provision_period *,
+	    uint32_t first_hour, uint32_t last_hour);
+int	provision_hold_file(struct provision_period *, int fd,
+	    uint32_t first_hour, uint32_t last_hour)
 	    __attribute__((warn_unused_result));
 int	provision_certify(struct provision **bundle,
 	    const struct provision *request,

@@ -36,7 +36,9 @@
 #include "signer.h"
 #include "usock.h"
 
-#define SIGNER_REFRESH_SECS	60	/* online mode: new periods */
+/* Online mode's new periods, and every period's 08 certs for the coming
+ * hours (signer_state_refresh). */
+#define SIGNER_REFRESH_SECS	60
 /* Fairness between collectors, and the most requests one commit (one
  * fsync of the audit log and one of the floors) covers for one of them. */
 #define SIGNER_MSGS_PER_TURN	32
@@ -467,8 +469,8 @@ main(int argc, char **argv)
 		if (time(NULL) - last_refresh >= SIGNER_REFRESH_SECS) {
 			last_refresh = time(NULL);
 			if (signer_state_refresh(&sg) == -1)
-				log_warnx("online provisioning failed; will "
-				    "retry");
+				log_warnx("refreshing periods or their 08 "
+				    "certs failed; will retry");
 		}
 		if (time(NULL) - last_horizon >= SIGNER_HORIZON_SECS) {
 			last_horizon = time(NULL);

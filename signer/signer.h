@@ -223,7 +223,8 @@ void	signer_floors_close(struct signer *);
  */
 int	signer_floors_commit(struct signer *)
 	    __attribute__((warn_unused_result));
-/* Online mode: make sure keys and certs exist for the coming periods. */
+/* Online mode: keys and certs for the coming periods; every mode: only
+ * the coming hours' 08 certs held (signer_certs_hold). */
 int	signer_state_refresh(struct signer *)
 	    __attribute__((warn_unused_result));
 

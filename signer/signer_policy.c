@@ -381,33 +381,56 @@ signer_store_period(struct signer_service *svc, uint64_t tp)
 }
 
 /*
- * Online identity mode: hold in period pp only the 08 certs that
- * DESC_PARAMS and SIGN_DESC can use until the next refreshes, those of
- * the hours from now - PROTO_REVISION_GRACE to SIGNER_CERT_HOURS_AHEAD
- * after now; the identity key makes the next ones, byte for byte the
- * same as a full certification's, as the hours come.  A period's 49
- * certs were a fifth of the signer's memory at hosting scale.  Costs
- * nothing while the hours held are the right ones.
+ * Hold in period pp only the 08 certs that DESC_PARAMS and SIGN_DESC
+ * can use until the next refreshes, those of the hours from now -
+ * PROTO_REVISION_GRACE to SIGNER_CERT_HOURS_AHEAD after now: a period's
+ * 49 certs were a fifth of the signer's memory at hosting scale, and an
+ * offline bundle may carry hundreds of periods.  The next ones come as
+ * the hours do: online, made again by the identity key (byte for byte
+ * the same); offline, read again from the store file and verified.
+ * Costs nothing while the hours held are the right ones.
  */
 static int
 signer_certs_hold(const struct signer *sg, const struct signer_service *svc,
     struct provision_period *pp, time_t now)
 {
+	char		path[PATH_MAX];
 	uint64_t	lo, hi;
-	int		r;
+	int		fd = -1, r;
 
-	if (!svc->have_id_sk)
-		return 0;
 	lo = now > PROTO_REVISION_GRACE ?
 	    (uint64_t)(now - PROTO_REVISION_GRACE) / 3600 : 0;
 	hi = now > 0 ? (uint64_t)now / 3600 + SIGNER_CERT_HOURS_AHEAD : 0;
 	if (hi > UINT32_MAX)
 		return -1;
-	if ((r = provision_certify_hours(pp, svc->id_sk,
-	    svc->conf->identity_pk, sg->conf->period_len,
-	    sg->conf->rot_offset, (uint32_t)lo, (uint32_t)hi)) != 0) {
-		log_warnx("%s: %s period %" PRIu64 ": 08 certs: %s", __func__,
-		    svc->conf->address, pp->tp, ob_strerror(r));
+	if (svc->have_id_sk) {
+		if ((r = provision_certify_hours(pp, svc->id_sk,
+		    svc->conf->identity_pk, sg->conf->period_len,
+		    sg->conf->rot_offset, (uint32_t)lo,
+		    (uint32_t)hi)) != 0) {
+			log_warnx("%s: %s period %" PRIu64 ": 08 certs: %s",
+			    __func__, svc->conf->address, pp->tp,
+			    ob_strerror(r));
+			return -1;
+		}
+		return 0;
+	}
+	if (provision_hold_needs_read(pp, (uint32_t)lo, (uint32_t)hi)) {
+		if (provision_store_path(path, sizeof(path),
+		    sg->conf->state_dir, svc->conf->address) != 0)
+			return -1;
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+			log_warn("%s: %s", __func__, path);
+			return -1;
+		}
+	}
+	r = provision_hold_file(pp, fd, (uint32_t)lo, (uint32_t)hi);
+	if (fd != -1)
+		close(fd);
+	if (r != 0) {
+		log_warnx("%s: %s period %" PRIu64 ": 08 certs from the "
+		    "store: %s; if it was replaced, reload the signer",
+		    __func__, svc->conf->address, pp->tp, ob_strerror(r));
 		return -1;
 	}
 	return 0;
@@ -553,10 +576,14 @@ signer_state_load(struct signer *sg)
 			    svc->store->period_len, svc->store->rot_offset);
 			return -1;
 		}
-		/* A period that fails its checks is skipped, not fatal. */
+		/* A period that fails its checks is skipped, not fatal;
+		 * then only the coming hours' certs are kept. */
 		for (j = 0; j < svc->store->nperiods; j++)
 			(void)signer_period_attach(sg, svc,
 			    &svc->store->periods[j], 0, NULL, 0);
+		for (j = 0; j < svc->store->nperiods; j++)
+			(void)signer_certs_hold(sg, svc,
+			    &svc->store->periods[j], time(NULL));
 		log_info("%s: %zu of %zu provisioned periods usable",
 		    sc->address, svc->nperiods, svc->store->nperiods);
 	}
@@ -616,11 +643,10 @@ signer_state_refresh(struct signer *sg)
 	for (i = 0; i < sg->nservices; i++) {
 		svc = &sg->services[i];
 		signer_periods_prune(sg, svc, now);
-		if (!svc->have_id_sk)
-			continue;
-		if (signer_online_fill(sg, svc, now) == -1)
+		if (svc->have_id_sk && signer_online_fill(sg, svc, now) == -1)
 			rv = -1;
-		for (j = 0; j < svc->store->nperiods; j++)
+		for (j = 0; svc->store != NULL && j < svc->store->nperiods;
+		    j++)
 			if (signer_certs_hold(sg, svc, &svc->store->periods[j],
 			    now) == -1)
 				rv = -1;

@@ -1092,7 +1092,117 @@ test_hours(void)
 	provision_free(full);
 }
 
+/*
+ * The signer's offline mode holds a few hours' 08 certs and reads the
+ * next ones from the store file: byte for byte the parsed ones, read
+ * only when missing, and a file changed since (a cert altered, the file
+ * cut short or replaced by another) gives no cert and leaves the period
+ * as it was.
+ */
+static void
+test_hold_file(void)
+{
+	struct fixture		 f;
+	struct provision	*b, *full = NULL, *p = NULL;
+	struct provision_period	*pp, save;
+	const struct provision_period *fp;
+	struct buf		*t;
+	uint8_t			 c[HS_CERT_LEN], want[HS_CERT_LEN];
+	char			 path[PATH_MAX];
+	uint32_t		 first;
+	size_t			 i, off;
+	int			 fd;
+
+	fixture_init(&f, 0);
+	b = fixture_bundle(&f);
+	t = encode(b);
+	test_tmp_path(path, sizeof(path), "provision-hold.bundle");
+	CU_ASSERT_FATAL(provision_write_atomic(path, buf_ptr(t), buf_len(t),
+	    0600) == 0);
+	CU_ASSERT_FATAL(provision_load_file(&full, PROVISION_BUNDLE,
+	    path) == 0);
+	CU_ASSERT_FATAL(provision_load_file(&p, PROVISION_BUNDLE, path) == 0);
+	fp = &full->periods[1];
+	pp = &p->periods[1];
+	first = pp->first_hour;
+	CU_ASSERT(pp->cert_off > 0 && pp->nsigs == 49);
+
+	/* Held already (all of them): trimmed without reading. */
+	CU_ASSERT(provision_hold_needs_read(pp, first + 5, first + 7) == 0);
+	CU_ASSERT_FATAL(provision_hold_file(pp, -1, first + 5,
+	    first + 7) == 0);
+	CU_ASSERT(pp->sigs_first == 5 && pp->nsigs == 3);
+	CU_ASSERT(provision_cert_get(pp, 4, c) == OB_ERR_MISSING);
+	/* Moving on needs the file. */
+	CU_ASSERT(provision_hold_needs_read(pp, first + 6, first + 9) == 1);
+	CU_ASSERT(provision_hold_file(pp, -1, first + 6, first + 9) ==
+	    OB_ERR_MISSING);
+	CU_ASSERT(pp->sigs_first == 5 && pp->nsigs == 3);
+	CU_ASSERT_FATAL((fd = open(path, O_RDONLY)) != -1);
+	CU_ASSERT_FATAL(provision_hold_file(pp, fd, first + 6,
+	    first + 9) == 0);
+	CU_ASSERT(pp->sigs_first == 6 && pp->nsigs == 4);
+	for (i = 0; i < 49; i++) {
+		CU_ASSERT_FATAL(provision_cert_get(fp, i, want) == 0);
+		if (i >= 6 && i <= 9) {
+			CU_ASSERT(provision_cert_get(pp, i, c) == 0 &&
+			    memcmp(c, want, HS_CERT_LEN) == 0);
+		} else {
+			CU_ASSERT(provision_cert_get(pp, i, c) ==
+			    OB_ERR_MISSING);
+		}
+	}
+	/* The last hours, and past them: clipped to the last. */
+	CU_ASSERT(provision_hold_file(pp, fd, first + 47, first + 80) == 0);
+	CU_ASSERT(pp->sigs_first == 47 && pp->nsigs == 2);
+	CU_ASSERT(provision_cert_get(fp, 48, want) == 0 &&
+	    provision_cert_get(pp, 48, c) == 0 &&
+	    memcmp(c, want, HS_CERT_LEN) == 0);
+	close(fd);
+
+	/* One base64 character of cert 20's signature changed on disk. */
+	off = (size_t)pp->cert_off + 20 * (5 + 187 + 1) + 5 + 180;
+	CU_ASSERT_FATAL(off < buf_len(t));
+	((uint8_t *)buf_ptr(t))[off] ^= 0x01;
+	if (((uint8_t *)buf_ptr(t))[off] == '+' ||
+	    ((uint8_t *)buf_ptr(t))[off] == '/')
+		((uint8_t *)buf_ptr(t))[off] = 'A';
+	CU_ASSERT_FATAL(provision_write_atomic(path, buf_ptr(t), buf_len(t),
+	    0600) == 0);
+	save = *pp;
+	CU_ASSERT_FATAL((fd = open(path, O_RDONLY)) != -1);
+	CU_ASSERT(provision_hold_file(pp, fd, first + 19, first + 21) ==
+	    OB_ERR_SIGNATURE);
+	CU_ASSERT(pp->cert_sigs == save.cert_sigs &&
+	    pp->sigs_first == 47 && pp->nsigs == 2);
+	/* Those around it still come. */
+	CU_ASSERT(provision_hold_file(pp, fd, first + 21, first + 22) == 0);
+	close(fd);
+	/* Cut short, then another period's text in its place. */
+	CU_ASSERT_FATAL(provision_write_atomic(path, buf_ptr(t),
+	    (size_t)pp->cert_off + 30 * (5 + 187 + 1) + 7, 0600) == 0);
+	CU_ASSERT_FATAL((fd = open(path, O_RDONLY)) != -1);
+	CU_ASSERT(provision_hold_file(pp, fd, first + 30, first + 31) ==
+	    OB_ERR_FORMAT);
+	close(fd);
+	CU_ASSERT_FATAL(provision_write_atomic(path, buf_ptr(t),
+	    buf_len(t), 0600) == 0);
+	CU_ASSERT_FATAL((fd = open(path, O_RDONLY)) != -1);
+	save = *pp;
+	pp->cert_off = p->periods[0].cert_off;
+	CU_ASSERT(provision_hold_file(pp, fd, first + 30, first + 31) != 0);
+	pp->cert_off = save.cert_off;
+	CU_ASSERT(pp->cert_sigs == save.cert_sigs);
+	close(fd);
+	(void)unlink(path);
+	buf_free(t);
+	provision_free(p);
+	provision_free(full);
+	provision_free(b);
+}
+
 static const struct test_case provision_tests[] = {
+	{ "offline 08 certs from the file", test_hold_file },
 	{ "online identity mode", test_online },
 	{ "online 08 certs by the hour", test_hours },
 	{ "window and key names", test_window },

@@ -5,6 +5,9 @@
  * attribute by attribute, the callee's CK_RV passed through, a server
  * that dies or was never there, a peer that speaks garbage either way.
  *
+ * The real obhsm-signer runs through it under its seccomp filter in mode
+ * kill, and survives the token server's death and return.
+ *
  * Each test starts its own server (its own child, ended by PID) on a
  * SoftHSM token directory of this suite; SOFTHSM2_CONF is set only in
  * the server's environment, never in the runner's.  The module and the
@@ -32,7 +35,13 @@
 #include <p11-kit/pkcs11.h>
 #include <sodium.h>
 
+#include "buf.h"
+#include "hs_desc.h"
+#include "hs_keys.h"
 #include "hsm.h"
+#include "msg.h"
+#include "proto.h"
+#include "../signer_fixture.h"
 #include "../tests.h"
 
 #define PX_PIN		"1234"
@@ -629,6 +638,162 @@ test_p11proxy_server_dir(void)
 	    WEXITSTATUS(st) == 1);
 }
 
+#define SG_PERIOD	1440
+#define SG_ROT		720
+#define SG_T_MS		20000	/* reply timeout: ASan + SoftHSM */
+
+static void
+sg_feed(struct msg_conn *c, const char *master, struct sfx_backend *bk,
+    uint64_t tp)
+{
+	struct buf	*desc, *p;
+	struct msg	 m;
+
+	CU_ASSERT_FATAL((desc = sfx_backend_desc_encode(&bk->desc, &bk->key,
+	    &bk->ds_signer)) != NULL);
+	CU_ASSERT_FATAL((p = sfx_backend_desc_msg(master, bk->key.addr, tp,
+	    desc)) != NULL);
+	CU_ASSERT_FATAL(msg_conn_call(c, PROTO_BACKEND_DESC, p, &m,
+	    SG_T_MS) == 0);
+	buf_free(p);
+	buf_free(desc);
+	CU_ASSERT_FATAL(m.type == PROTO_BACKEND_DESC_OK);
+}
+
+/* RECERTIFY: 1 if certs came back (token signatures), 0 on an error. */
+static int
+sg_recertify(struct msg_conn *c, const char *master, struct sfx_backend *bk,
+    uint64_t tp)
+{
+	uint8_t		 c09[2][HS_CERT_LEN], c0b[2][HS_CERT_LEN];
+	struct buf	*p;
+	struct msg	 m;
+	uint32_t	 sigs = 0;
+
+	CU_ASSERT_FATAL((p = sfx_recertify_msg(master, tp, bk->desc.intro,
+	    2)) != NULL);
+	CU_ASSERT_FATAL(msg_conn_call(c, PROTO_RECERTIFY, p, &m,
+	    SG_T_MS) == 0);
+	buf_free(p);
+	if (m.type == PROTO_ERROR)
+		return 0;
+	CU_ASSERT_FATAL(m.type == PROTO_RECERTIFY_OK);
+	CU_ASSERT(sfx_recertify_reply(&m, &sigs, bk->desc.intro, 2, c09,
+	    c0b) == 0);
+	return sigs > 0;
+}
+
+/*
+ * obhsm-signer, seccomp filter in mode kill, token behind the proxy: it
+ * generates its keys and signs through it; with the token server killed
+ * it refuses (PROTO_R_HSM) and stays up; with the server back on the
+ * same path it signs again without a restart: the client module made
+ * its connection again under the filter.
+ */
+static void
+test_p11proxy_signer(void)
+{
+	struct timespec	 ts = { 0, 200 * 1000 * 1000 };
+	struct sfx_conf	 sc;
+	struct sfx_signer sg;
+	struct sfx_key	 master;
+	struct sfx_backend bk[2];
+	struct msg_conn	 c;
+	struct msg	 m;
+	struct buf	*t;
+	const char	*backends[2], *env[3];
+	char		 dir[PATH_MAX + 16], path[PATH_MAX + 48];
+	char		 sock[PATH_MAX + 48], log[PATH_MAX + 48];
+	char		 conf[PATH_MAX + 48], bin[PATH_MAX];
+	time_t		 now = time(NULL);
+	uint64_t	 tp;
+	size_t		 b;
+	pid_t		 pid;
+	int		 i, ok = 0, st;
+
+	NEED_PROXY();
+	sfx_signer_binary(bin, sizeof(bin));
+	if (access(bin, X_OK) != 0)
+		TEST_SKIP("no obhsm-signer (set OBHSM_BUILDDIR)");
+	snprintf(dir, sizeof(dir), "%s/signer", px_dir);
+	CU_ASSERT_FATAL(mkdir(dir, 0700) == 0);
+	snprintf(sock, sizeof(sock), "%s/signer.sock", dir);
+	snprintf(log, sizeof(log), "%s/signer.log", dir);
+	snprintf(conf, sizeof(conf), "%s/signer.conf", dir);
+	snprintf(path, sizeof(path), "%s/pin", dir);
+	CU_ASSERT_FATAL(sfx_write_file(path, PX_PIN "\n", 0600) == 0);
+	snprintf(path, sizeof(path), "%s/state", dir);
+	CU_ASSERT_FATAL(mkdir(path, 0700) == 0);
+
+	tp = hs_time_period(now, SG_PERIOD, SG_ROT);
+	CU_ASSERT_FATAL(sfx_key_make(&master, tp, SG_PERIOD) == 0);
+	snprintf(path, sizeof(path), "%s/identity", dir);
+	CU_ASSERT_FATAL(sfx_identity_write(path, &master) == 0);
+	for (b = 0; b < 2; b++) {
+		CU_ASSERT_FATAL(sfx_backend_make(&bk[b], tp, SG_PERIOD, 2,
+		    2000 + b, now) == 0);
+		backends[b] = bk[b].key.addr;
+	}
+	snprintf(path, sizeof(path), "%s/audit.log", dir);
+	sc = (struct sfx_conf){ .module = px_so, .token = "proxy-a",
+	    .dir = dir, .sock = sock, .audit = path, .socket_mode = 0600,
+	    .period_len = SG_PERIOD, .rot_offset = SG_ROT,
+	    .hsm_timeout = 5000, .sandbox = "kill" };
+	CU_ASSERT_FATAL((t = buf_new(8192)) != NULL);
+	CU_ASSERT_FATAL(sfx_conf_head(t, &sc) == 0);
+	snprintf(path, sizeof(path), "%s/identity", dir);
+	CU_ASSERT_FATAL(sfx_conf_service(t, master.addr, backends, 2,
+	    path) == 0 && buf_put_u8(t, 0) == 0);
+	CU_ASSERT_FATAL(sfx_write_file(conf, (const char *)buf_ptr(t),
+	    0600) == 0);
+	buf_free(t);
+
+	CU_ASSERT_FATAL((pid = px_server_start(px_sock, PX_SOFTHSM)) > 0);
+	env[0] = "OBHSM_P11PROXY_SOCKET";
+	env[1] = px_sock;
+	env[2] = NULL;
+	memset(&sg, 0, sizeof(sg));
+	sg.bin = bin;
+	sg.conf = conf;
+	sg.log = log;
+	sg.sock = sock;
+	sg.verbose = 1;
+	sg.env = env;
+	if (sfx_signer_start(&sg, 60000) != 0) {
+		CU_FAIL("signer did not start through the proxy");
+		(void)px_server_stop(pid, SIGTERM);
+		return;
+	}
+	CU_ASSERT_FATAL(sfx_conn_open(&c, sock, "test_p11proxy", &m,
+	    SG_T_MS) == 0);
+	sg_feed(&c, master.addr, &bk[0], tp);
+	sg_feed(&c, master.addr, &bk[1], tp);
+	CU_ASSERT(sg_recertify(&c, master.addr, &bk[0], tp) == 1);
+
+	/* The token server gone: refused, still serving. */
+	CU_ASSERT(px_server_stop(pid, SIGKILL) == -1);
+	CU_ASSERT(sg_recertify(&c, master.addr, &bk[1], tp) == 0);
+	CU_ASSERT(waitpid(sg.pid, &st, WNOHANG) == 0);
+	CU_ASSERT_FATAL(msg_conn_call(&c, PROTO_STATUS, NULL, &m,
+	    SG_T_MS) == 0);
+	CU_ASSERT(m.type == PROTO_STATUS_OK);
+
+	/* Back: the signer re-initialises (it may notice only on the
+	 * next call; a bound on the wait, not a measurement). */
+	CU_ASSERT_FATAL((pid = px_server_start(px_sock, PX_SOFTHSM)) > 0);
+	for (i = 0; i < 100 && !ok; i++) {
+		if ((ok = sg_recertify(&c, master.addr, &bk[1], tp)) == 0)
+			nanosleep(&ts, NULL);
+	}
+	CU_ASSERT(ok == 1);
+	CU_ASSERT(waitpid(sg.pid, &st, WNOHANG) == 0);
+	sfx_conn_close(&c);
+	CU_ASSERT(sfx_signer_reap(&sg, &st, 10000) == 0);
+	CU_ASSERT(px_server_stop(pid, SIGTERM) == 0);
+	for (b = 0; b < 2; b++)
+		hs_desc_clear(&bk[b].desc);
+}
+
 static const struct test_case p11proxy_tests[] = {
 	{ "keys", test_p11proxy_keys },
 	{ "wrong_pin", test_p11proxy_wrong_pin },
@@ -637,6 +802,7 @@ static const struct test_case p11proxy_tests[] = {
 	{ "server_input", test_p11proxy_server_input },
 	{ "client_input", test_p11proxy_client_input },
 	{ "server_dir", test_p11proxy_server_dir },
+	{ "signer", test_p11proxy_signer },
 	{ NULL, NULL }
 };
 

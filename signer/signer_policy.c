@@ -381,6 +381,46 @@ signer_store_period(struct signer_service *svc, uint64_t tp)
 }
 
 /*
+ * Offline mode: the store file was replaced since it was loaded (obhsm-
+ * keytool import writes a new one, which the signer takes in on
+ * SIGHUP): where are the certs of the periods loaded now?  A period
+ * keeps its place only if the new file carries it with the same token
+ * key and the same certs' shared part; each cert read from there is
+ * still verified by provision_hold_file().  Others lose theirs.
+ */
+static void
+signer_store_offsets(const struct signer *sg, struct signer_service *svc)
+{
+	struct provision		*fresh = NULL;
+	const struct provision_period	*np;
+	struct provision_period		*pp;
+	size_t				 i;
+	int				 r;
+
+	if ((r = provision_store_load(&fresh, sg->conf->state_dir,
+	    svc->conf->address)) != 0) {
+		log_warnx("%s: store of %s: %s", __func__,
+		    svc->conf->address, ob_strerror(r));
+		fresh = NULL;
+	}
+	for (i = 0; i < svc->store->nperiods; i++) {
+		pp = &svc->store->periods[i];
+		np = fresh != NULL ? provision_period_find(fresh,
+		    pp->tp) : NULL;
+		if (np != NULL && np->first_hour == pp->first_hour &&
+		    np->ncerts == pp->ncerts &&
+		    memcmp(np->token_pk, pp->token_pk,
+		    sizeof(pp->token_pk)) == 0 &&
+		    memcmp(np->cert_tbs, pp->cert_tbs,
+		    sizeof(pp->cert_tbs)) == 0)
+			pp->cert_off = np->cert_off;
+		else
+			pp->cert_off = 0;
+	}
+	provision_free(fresh);
+}
+
+/*
  * Hold in period pp only the 08 certs that DESC_PARAMS and SIGN_DESC
  * can use until the next refreshes, those of the hours from now -
  * PROTO_REVISION_GRACE to SIGNER_CERT_HOURS_AHEAD after now: a period's
@@ -391,7 +431,7 @@ signer_store_period(struct signer_service *svc, uint64_t tp)
  * Costs nothing while the hours held are the right ones.
  */
 static int
-signer_certs_hold(const struct signer *sg, const struct signer_service *svc,
+signer_certs_hold(const struct signer *sg, struct signer_service *svc,
     struct provision_period *pp, time_t now)
 {
 	char		path[PATH_MAX];
@@ -425,6 +465,11 @@ signer_certs_hold(const struct signer *sg, const struct signer_service *svc,
 		}
 	}
 	r = provision_hold_file(pp, fd, (uint32_t)lo, (uint32_t)hi);
+	if (r != 0 && r != OB_ERR_NOMEM && fd != -1) {
+		/* Perhaps replaced: the certs may now be elsewhere. */
+		signer_store_offsets(sg, svc);
+		r = provision_hold_file(pp, fd, (uint32_t)lo, (uint32_t)hi);
+	}
 	if (fd != -1)
 		close(fd);
 	if (r != 0) {

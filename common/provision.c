@@ -1443,28 +1443,6 @@ provision_cert_at(uint8_t c[HS_CERT_LEN],
 	return provision_cert_get(pp, (size_t)(h - pp->first_hour), c);
 }
 
-int
-provision_cert_for_time(const uint8_t **cert,
-    const struct provision_period *pp, time_t now)
-{
-	/* One cert per hour parity for the whole process (provision.h):
-	 * what used to sit after every period's signatures. */
-	static uint8_t	 slot[2][HS_CERT_LEN];
-	uint8_t		*c;
-	uint64_t	 h;
-	int		 r;
-
-	*cert = NULL;
-	if ((r = provision_cert_hour(pp, now, &h)) != 0)
-		return r;
-	c = slot[h & 1];
-	if ((r = provision_cert_get(pp, (size_t)(h - pp->first_hour),
-	    c)) != 0)
-		return r;
-	*cert = c;
-	return 0;
-}
-
 time_t
 provision_horizon(const struct provision *p)
 {

@@ -320,17 +320,9 @@ int	provision_cert_get(const struct provision_period *, size_t i,
  * upload at now (OB_ERR_RANGE outside the window, OB_ERR_MISSING for an
  * hour not held), and the horizon: the
  * end (we) of the last provisioned period's window, 0 if none.
- * provision_cert_at() copies the cert out; use it.
- * provision_cert_for_time() is kept only for tests/test_keytool.c, its
- * last user, and goes with it: it rebuilds the cert into one of two
- * process-wide slots, one per hour parity, so *cert changes when any
- * period is asked for another hour of the same parity.  Not for use
- * from two threads at once.
+ * provision_cert_at() rebuilds the cert into the caller's buffer.
  */
 int	provision_cert_at(uint8_t [HS_CERT_LEN],
-	    const struct provision_period *, time_t now)
-	    __attribute__((warn_unused_result));
-int	provision_cert_for_time(const uint8_t **,
 	    const struct provision_period *, time_t now)
 	    __attribute__((warn_unused_result));
 time_t	provision_horizon(const struct provision *);

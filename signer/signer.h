@@ -177,10 +177,6 @@ struct signer {
 	 * SIGNER_HUNG_MAX the signer exits for its supervisor to restart
 	 * it, the only remedy for a module that never returns. */
 	unsigned		 hung;
-	/* What signer_recertify() and signer_desc_params() hand to the
-	 * reply being built: valid until the next such call. */
-	struct signer_icert	 recert[PROTO_MAX_INTRO];
-	uint8_t			 cert08[HS_CERT_LEN];
 };
 #define SIGNER_HUNG_MAX		2
 
@@ -236,18 +232,17 @@ int	signer_backend_desc(struct signer *, struct signer_verdict *,
 	    const char *service, const char *backend, uint64_t tp,
 	    const uint8_t *desc, size_t len, uint64_t *revision,
 	    const struct signer_intro **out, size_t *n, size_t *nskipped);
-/* RECERTIFY: certs for n remembered auth keys; *sigs = token sigs.
- * out[i] points into sg->recert, valid until the next call. */
+/* RECERTIFY: certs for n remembered auth keys into out[0..n-1];
+ * *sigs = token sigs. */
 int	signer_recertify(struct signer *, struct signer_verdict *,
 	    const struct signer_peer *, const char *service, uint64_t tp,
 	    const uint8_t (*auth)[ED25519_PK_LEN], size_t n,
-	    const struct signer_icert **out, uint32_t *sigs);
-/* DESC_PARAMS.  *cert08 points to sg->cert08, valid until the next
- * call. */
+	    struct signer_icert *out, uint32_t *sigs);
+/* DESC_PARAMS, with the period's 08 cert for this hour. */
 int	signer_desc_params(struct signer *, struct signer_verdict *,
 	    const char *service, uint64_t tp, uint8_t blinded[ED25519_PK_LEN],
 	    uint8_t signing[ED25519_PK_LEN], uint64_t *revision,
-	    const uint8_t **cert08);
+	    uint8_t cert08[HS_CERT_LEN]);
 /* SIGN_DESC: every check, then the token, then the audit record. */
 int	signer_sign_desc(struct signer *, struct signer_verdict *,
 	    const struct signer_peer *, const char *service, uint64_t tp,

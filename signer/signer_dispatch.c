@@ -221,7 +221,7 @@ static int
 answer_recertify(struct signer *sg, struct signer_conn *c, struct msg *m)
 {
 	struct signer_verdict		 v;
-	const struct signer_icert	*out[PROTO_MAX_INTRO];
+	struct signer_icert		 out[PROTO_MAX_INTRO];
 	uint8_t				 auth[PROTO_MAX_INTRO][ED25519_PK_LEN];
 	struct buf			*p;
 	char				 service[PROTO_STR_MAX + 1];
@@ -250,9 +250,9 @@ answer_recertify(struct signer *sg, struct signer_conn *c, struct msg *m)
 	if (msg_put_u32(p, sigs) != 0 || msg_put_u8(p, n) != 0)
 		fatal("%s: payload", __func__);
 	for (i = 0; i < n; i++)
-		if (msg_put_fixed(p, out[i]->auth_key, ED25519_PK_LEN) != 0 ||
-		    msg_put_data(p, out[i]->cert09, HS_CERT_LEN) != 0 ||
-		    msg_put_data(p, out[i]->cert0b, HS_CERT_LEN) != 0)
+		if (msg_put_fixed(p, out[i].auth_key, ED25519_PK_LEN) != 0 ||
+		    msg_put_data(p, out[i].cert09, HS_CERT_LEN) != 0 ||
+		    msg_put_data(p, out[i].cert0b, HS_CERT_LEN) != 0)
 			fatal("%s: payload", __func__);
 	return signer_reply(c, PROTO_RECERTIFY_OK, m->id, p);
 }
@@ -262,7 +262,7 @@ answer_desc_params(struct signer *sg, struct signer_conn *c, struct msg *m)
 {
 	struct signer_verdict	 v;
 	struct buf		*p;
-	const uint8_t		*cert = NULL;
+	uint8_t			 cert[HS_CERT_LEN];
 	uint8_t			 blinded[ED25519_PK_LEN];
 	uint8_t			 signing[ED25519_PK_LEN];
 	char			 service[PROTO_STR_MAX + 1];
@@ -275,7 +275,7 @@ answer_desc_params(struct signer *sg, struct signer_conn *c, struct msg *m)
 		return malformed(c, m, r);
 	memset(&v, 0, sizeof(v));
 	if (signer_desc_params(sg, &v, service, tp, blinded, signing, &rev,
-	    &cert) == -1)
+	    cert) == -1)
 		return refused(c, m, &v);
 	if ((p = msg_payload_new()) == NULL)
 		fatal("%s", __func__);

@@ -1056,7 +1056,7 @@ int
 signer_recertify(struct signer *sg, struct signer_verdict *v,
     const struct signer_peer *peer, const char *service, uint64_t tp,
     const uint8_t (*auth)[ED25519_PK_LEN], size_t n,
-    const struct signer_icert **out, uint32_t *sigs)
+    struct signer_icert *out, uint32_t *sigs)
 {
 	struct signer_service		*svc;
 	struct signer_period		*p = NULL;
@@ -1134,10 +1134,9 @@ signer_recertify(struct signer *sg, struct signer_verdict *v,
 	for (i = 0; i < n; i++) {
 		if ((have = signer_icert_find(p, in[i]->auth_key,
 		    in[i]->enc_ed, expiry)) == NULL ||
-		    signer_icert_certs(&sg->recert[i], p, have) == -1)
+		    signer_icert_certs(&out[i], p, have) == -1)
 			return verdict(v, PROTO_R_INTERNAL, "intro point %zu: "
 			    "cert not rebuilt", i);
-		out[i] = &sg->recert[i];
 	}
 	return 0;
 }
@@ -1169,7 +1168,7 @@ int
 signer_desc_params(struct signer *sg, struct signer_verdict *v,
     const char *service, uint64_t tp, uint8_t blinded[ED25519_PK_LEN],
     uint8_t signing[ED25519_PK_LEN], uint64_t *revision,
-    const uint8_t **cert08)
+    uint8_t cert08[HS_CERT_LEN])
 {
 	struct signer_service		*svc;
 	struct signer_period		*p = NULL;
@@ -1183,10 +1182,9 @@ signer_desc_params(struct signer *sg, struct signer_verdict *v,
 		return verdict(v, PROTO_R_NO_KEYS, "period vanished");
 	/* Online: the hour may have turned since the last refresh. */
 	(void)signer_certs_hold(sg, svc, pp, now);
-	if (provision_cert_at(sg->cert08, pp, now) != 0)
+	if (provision_cert_at(cert08, pp, now) != 0)
 		return verdict(v, PROTO_R_NO_KEYS, "%s: no 08 cert for this "
 		    "hour in period %" PRIu64, service, tp);
-	*cert08 = sg->cert08;
 	if ((r = signer_ope(sg, pp, &p->ope_now, now, revision)) != 0)
 		return verdict(v, PROTO_R_REVISION, "revision counter: %s",
 		    ob_strerror(r));

@@ -230,7 +230,7 @@ kt_descriptor(const char *addr, time_t now)
 	struct hs_desc_decode_params	 dp;
 	struct hs_ope			 ope;
 	struct buf			*out;
-	const uint8_t			*cert;
+	uint8_t				 cert[HS_CERT_LEN];
 	char				 label[PROVISION_LABEL_MAX + 1];
 	char				 path[2 * PATH_MAX];
 	char				 cmd[6 * PATH_MAX];
@@ -249,7 +249,7 @@ kt_descriptor(const char *addr, time_t now)
 	(void)snprintf(path, sizeof(path), "%s/state", kt_work);
 	CU_ASSERT_FATAL(provision_store_load(&st, path, addr) == 0);
 	for (i = 0; i < st->nperiods && pp == NULL; i++)
-		if (provision_cert_for_time(&cert, &st->periods[i], now) == 0)
+		if (provision_cert_at(cert, &st->periods[i], now) == 0)
 			pp = &st->periods[i];
 	CU_ASSERT_FATAL(pp != NULL);
 

@@ -547,7 +547,6 @@ test_compact(void)
 	uint8_t				 bpk[ED25519_PK_LEN];
 	uint8_t				 c0[HS_CERT_LEN], c1[HS_CERT_LEN];
 	uint8_t				 c2[HS_CERT_LEN];
-	const uint8_t			*lent;
 	char				 path[PATH_MAX];
 	time_t				 now;
 	size_t				 i, k, off, line;
@@ -592,9 +591,6 @@ test_compact(void)
 	    memcmp(c, c0, HS_CERT_LEN) == 0);
 	CU_ASSERT(provision_cert_get(pp, k - 1, c) == 0 &&
 	    memcmp(c, c1, HS_CERT_LEN) == 0);
-	/* The lending form, while test_keytool.c uses it, agrees. */
-	CU_ASSERT(provision_cert_for_time(&lent, pp, now) == 0 &&
-	    memcmp(lent, c0, HS_CERT_LEN) == 0);
 	CU_ASSERT(provision_cert_at(c, pp, TP0_START + 37 * 3600) ==
 	    OB_ERR_RANGE);
 

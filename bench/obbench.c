@@ -28,7 +28,7 @@
  * token server's memory, printed beside the signer's (token_*), not as
  * the signer's.  OBBENCH_ONECORE=1: after the steady rounds, the same
  * rounds again with the signer, the driver and the token server pinned
- * to CPU 0 (steady1_*).
+ * to one CPU, the first of our affinity mask (steady1_*).
  */
 #include "config.h"
 
@@ -589,17 +589,28 @@ token_cpu(void)
 	return B.token_pid > 0 ? proc_cpu(B.token_pid) : 0;
 }
 
-/* Every thread of pid (0: this process) onto CPU 0. */
+/*
+ * Every thread of pid (0: this process) onto one CPU: the first this
+ * process may run on (CPU 0 may be outside its cpuset).  A thread that
+ * exits between readdir and sched_setaffinity (ESRCH) needs no pinning.
+ */
 static void
 pin_cpu0(pid_t pid)
 {
 	char		 path[64];
 	struct dirent	*de;
-	cpu_set_t	 set;
+	cpu_set_t	 set, mine;
 	DIR		*d;
+	int		 cpu;
 
+	if (sched_getaffinity(0, sizeof(mine), &mine) != 0)
+		die("sched_getaffinity: %s", strerror(errno));
+	for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &mine); cpu++)
+		;
+	if (cpu == CPU_SETSIZE)
+		die("sched_getaffinity: no CPU");
 	CPU_ZERO(&set);
-	CPU_SET(0, &set);
+	CPU_SET(cpu, &set);
 	if (pid == 0) {
 		if (sched_setaffinity(0, sizeof(set), &set) != 0)
 			die("sched_setaffinity: %s", strerror(errno));
@@ -612,7 +623,7 @@ pin_cpu0(pid_t pid)
 		if (de->d_name[0] == '.')
 			continue;
 		if (sched_setaffinity((pid_t)strtol(de->d_name, NULL, 10),
-		    sizeof(set), &set) != 0)
+		    sizeof(set), &set) != 0 && errno != ESRCH)
 			die("sched_setaffinity %s: %s", de->d_name,
 			    strerror(errno));
 	}

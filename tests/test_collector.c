@@ -1731,8 +1731,8 @@ test_publish_backlog(void)
 			most = c.jobs + c.docs_unsent;
 	}
 	fprintf(stderr, "\n  %zu documents to tor in %zu turns, %zu jobs, "
-	    "at most %zu unsent or in the making with jobs ", 2 * nfill, rounds,
-	    recert, most);
+	    "at most %zu unsent or in the making with jobs ", 2 * nfill,
+	    rounds, recert, most);
 	CU_ASSERT(left == 0);
 	CU_ASSERT(ft.posts == 2 * nfill);
 	CU_ASSERT(recert > 0 && recert == c.jobs);

@@ -559,8 +559,8 @@ signer_start() {
 		export OBHSM_P11FAULT_COUNTERS="$fe/p11fault.counters"
 	fi
 	stamp signer
-	$(heaptrack_env signer) "$signer" -d -v -f "$fe/signer.conf" </dev/null \
-	    >"$fe/fe-signer.fifo" 2>&1 &
+	$(heaptrack_env signer) "$signer" -d -v -f "$fe/signer.conf" \
+	    </dev/null >"$fe/fe-signer.fifo" 2>&1 &
 	echo $! > "$fe/fe-signer.pid"
 	# The collector connects to the signer's socket: wait for it.
 	n=0

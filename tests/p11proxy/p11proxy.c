@@ -9,13 +9,21 @@
  * Only what hsm/ calls is carried; every other function answers
  * CKR_FUNCTION_NOT_SUPPORTED.  Calls are serialised by one mutex.
  *
- * The connection is made by the first C_Initialize and kept across
- * C_Finalize: the signer re-initialises a module after a token removal
- * while it runs under its seccomp filter, and that re-initialisation
- * must not need a new socket.  Only a connection that was lost is made
- * again (by the next C_Initialize).  A lost or garbled connection is
- * answered CKR_DEVICE_REMOVED (session calls) or CKR_DEVICE_ERROR, as a
- * pulled token would be: never a crash, never a signal (MSG_NOSIGNAL).
+ * C_Initialize connects and C_Finalize closes: the server serves one
+ * client at a time, so a connection kept while finalised would lock
+ * every other client out.  (The signer re-initialises under its seccomp
+ * filter, which allows socket and connect.)  Each read and write waits
+ * at most PX_IO_TIMEOUT (poll: the filter has no setsockopt; tests
+ * may shorten it with OBHSM_P11PROXY_TIMEOUT_MS), so a stuck server is
+ * CKR_DEVICE_ERROR rather than a call that never returns.  A lost or garbled connection, or a
+ * reply that lacks what its CK_RV promises, is answered
+ * CKR_DEVICE_REMOVED (session calls) or CKR_DEVICE_ERROR, as a pulled
+ * token would be, and the connection is closed: never a crash, never a
+ * signal (MSG_NOSIGNAL), never an output left unwritten under CKR_OK.
+ *
+ * After fork() the child does not share the parent's connection: its
+ * first call closes the inherited socket without sending anything and
+ * answers CKR_CRYPTOKI_NOT_INITIALIZED, as PKCS#11 asks of a child.
  */
 #include "config.h"
 
@@ -32,17 +40,23 @@
 
 #include "p11proxy.h"
 
+#define PX_IO_TIMEOUT	30000	/* ms; hsm/'s watchdog covers longer */
+#define PX_ENV_TIMEOUT	"OBHSM_P11PROXY_TIMEOUT_MS"	/* tests: shorter */
+
 static struct {
 	pthread_mutex_t	 mu;
 	pthread_once_t	 once;
 	int		 fd;		/* -1: not connected */
 	int		 initialized;
+	int		 tmo_ms;	/* each wait for the server */
+	pid_t		 pid;		/* who initialised */
 	struct buf	*rx;		/* the last reply */
-} P = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_ONCE_INIT, -1, 0, NULL };
+} P = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_ONCE_INIT, -1, 0, PX_IO_TIMEOUT,
+    0, NULL };
 
 /*
- * Pin this module in memory: the connection (an fd in our statics)
- * must outlive a p11-kit unload and reload within one process.
+ * Pin this module in memory: a p11-kit unload and reload within one
+ * process must find the same statics.
  */
 static void
 px_once(void)
@@ -62,11 +76,28 @@ px_drop(void)
 	P.fd = -1;
 }
 
+/*
+ * In a child of the process that initialised us (lock held): the
+ * socket is the parent's conversation, closed here unused.
+ */
+static int
+px_forked(void)
+{
+	if (!P.initialized || P.pid == getpid())
+		return 0;
+	px_drop();
+	P.initialized = 0;
+	return 1;
+}
+
 static CK_RV
 px_connect(void)
 {
 	struct sockaddr_un	 sun;
 	const char		*path = getenv(P11P_ENV_SOCKET);
+	const char		*tmo = getenv(PX_ENV_TIMEOUT);
+	char			*end;
+	long			 ms;
 	int			 fd;
 
 	if (path == NULL || *path == '\0') {
@@ -81,6 +112,18 @@ px_connect(void)
 		return CKR_DEVICE_ERROR;
 	}
 	memcpy(sun.sun_path, path, strlen(path));
+	P.tmo_ms = PX_IO_TIMEOUT;
+	if (tmo != NULL && *tmo != '\0') {
+		errno = 0;
+		ms = strtol(tmo, &end, 10);
+		if (errno != 0 || *end != '\0' || ms < 1 ||
+		    ms > PX_IO_TIMEOUT) {
+			fprintf(stderr, "obhsm-p11proxy: %s: not 1..%d\n",
+			    PX_ENV_TIMEOUT, PX_IO_TIMEOUT);
+			return CKR_DEVICE_ERROR;
+		}
+		P.tmo_ms = (int)ms;
+	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		goto err;
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
@@ -94,12 +137,11 @@ px_connect(void)
 	return CKR_DEVICE_ERROR;
 }
 
-/* A request frame for op, or why there is none (lock held). */
+/* A request frame for op in *q, or why there is none (lock held). */
 static CK_RV
 px_begin(uint32_t op, CK_RV lost, struct buf **q)
 {
-	*q = NULL;
-	if (!P.initialized)
+	if (px_forked() || !P.initialized)
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
 	if (P.fd == -1)
 		return lost;
@@ -111,38 +153,39 @@ px_begin(uint32_t op, CK_RV lost, struct buf **q)
 }
 
 /*
- * Send q (freed), read the reply into P.rx: the callee's CK_RV, and in
- * *out whether its outputs follow in P.rx.  A failure of the connection
- * or a reply that is not one drops the connection and answers lost.
+ * Send q (the caller frees it), read the reply into P.rx: the callee's
+ * CK_RV in *rv, and whether its outputs follow in P.rx (0 or 1).  -1: no
+ * reply (the connection is dropped, *rv says why: lost, or
+ * CKR_DEVICE_ERROR for a server that did not answer in time).
  */
-static CK_RV
-px_call(uint32_t op, struct buf *q, CK_RV lost, int *out)
+static int
+px_call(uint32_t op, struct buf *q, CK_RV lost, CK_RV *rv)
 {
-	uint64_t	rv;
+	uint64_t	v;
 	uint32_t	rop;
 	uint8_t		has;
-	int		r;
 
-	*out = 0;
-	r = p11p_frame_send(P.fd, q);
-	buf_free(q);
-	if (r == -1 || p11p_frame_recv(P.fd, P.rx, &rop) == -1) {
+	if (p11p_frame_send(P.fd, q, P.tmo_ms) == -1 ||
+	    p11p_frame_recv(P.fd, P.rx, &rop, P.tmo_ms) == -1) {
 		fprintf(stderr, "obhsm-p11proxy: connection lost: %s\n",
 		    strerror(errno));
+		*rv = errno == EAGAIN || errno == EWOULDBLOCK ?
+		    CKR_DEVICE_ERROR : lost;
 		px_drop();
-		return lost;
+		return -1;
 	}
-	if (rop != op || buf_get_u64(P.rx, &rv) != 0 ||
-	    buf_get_u8(P.rx, &has) != 0 || has > 1 || rv > 0xffffffffUL) {
+	if (rop != op || buf_get_u64(P.rx, &v) != 0 ||
+	    buf_get_u8(P.rx, &has) != 0 || has > 1 || v > 0xffffffffUL) {
 		fprintf(stderr, "obhsm-p11proxy: malformed reply\n");
+		*rv = lost;
 		px_drop();
-		return lost;
+		return -1;
 	}
-	*out = has;
-	return (CK_RV)rv;
+	*rv = (CK_RV)v;
+	return has;
 }
 
-/* The outputs did not parse: the peer is not speaking our protocol. */
+/* The reply broke its op's rules: the peer is not speaking our protocol. */
 static CK_RV
 px_bad(CK_RV lost)
 {
@@ -151,76 +194,98 @@ px_bad(CK_RV lost)
 	return lost;
 }
 
-/* An op whose request is a list of CK_ULONGs and whose reply is rv. */
+/*
+ * An op whose request is a list of CK_ULONGs and whose reply is rv
+ * alone.
+ */
 static CK_RV
 px_simple(uint32_t op, CK_RV lost, int n, CK_ULONG a, CK_ULONG b)
 {
-	struct buf	*q;
+	struct buf	*q = NULL;
 	CK_RV		 rv;
 	int		 out;
 
 	pthread_mutex_lock(&P.mu);
 	if ((rv = px_begin(op, lost, &q)) != CKR_OK)
 		goto done;
+	rv = CKR_HOST_MEMORY;
 	if ((n > 0 && p11p_put_ulong(q, a) != 0) ||
-	    (n > 1 && p11p_put_ulong(q, b) != 0)) {
-		buf_free(q);
-		rv = CKR_HOST_MEMORY;
+	    (n > 1 && p11p_put_ulong(q, b) != 0))
 		goto done;
-	}
-	rv = px_call(op, q, lost, &out);
-	if (out && buf_end(P.rx) != 0)
-		rv = px_bad(lost);
+	if ((out = px_call(op, q, lost, &rv)) == -1)
+		goto done;
+	if (out || buf_end(P.rx) != 0)
+		goto bad;
+	goto done;
+ bad:
+	rv = px_bad(lost);
  done:
+	buf_free(q);
 	pthread_mutex_unlock(&P.mu);
 	return rv;
 }
 
+/*
+ * INITIALIZE carries the protocol version and sizeof(CK_ULONG) both
+ * ways: attribute values travel raw, so both ends must share the ABI.
+ */
 static CK_RV
 px_C_Initialize(void *args)
 {
 	CK_C_INITIALIZE_ARGS	*ia = args;
-	struct buf		*q;
-	CK_RV			 rv = CKR_DEVICE_ERROR;
-	int			 out, fns, tries;
+	struct buf		*q = NULL;
+	CK_RV			 rv;
+	uint32_t		 ver;
+	uint8_t			 ulsz;
+	int			 out;
 
 	if (ia != NULL) {
-		fns = (ia->CreateMutex != NULL) + (ia->DestroyMutex != NULL) +
+		out = (ia->CreateMutex != NULL) + (ia->DestroyMutex != NULL) +
 		    (ia->LockMutex != NULL) + (ia->UnlockMutex != NULL);
-		if (ia->pReserved != NULL || (fns != 0 && fns != 4))
+		if (ia->pReserved != NULL || (out != 0 && out != 4))
 			return CKR_ARGUMENTS_BAD;
 		/* We lock with pthreads; an application's own mutexes
 		 * alone cannot be honoured. */
-		if (fns == 4 && !(ia->flags & CKF_OS_LOCKING_OK))
+		if (out == 4 && !(ia->flags & CKF_OS_LOCKING_OK))
 			return CKR_CANT_LOCK;
 	}
 	pthread_mutex_lock(&P.mu);
+	(void)px_forked();
 	if (P.initialized) {
 		rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
 		goto done;
 	}
-	/*
-	 * A kept connection may have died while we were finalised (the
-	 * server restarted): found out by this call, it is made again
-	 * once.
-	 */
-	for (tries = P.fd == -1 ? 1 : 2; tries > 0; tries--) {
-		if (P.fd == -1 && (rv = px_connect()) != CKR_OK)
-			goto done;
-		P.initialized = 1;	/* for px_begin; undone on failure */
-		if ((rv = px_begin(P11P_INITIALIZE, CKR_DEVICE_ERROR, &q)) ==
-		    CKR_OK) {
-			rv = px_call(P11P_INITIALIZE, q, CKR_DEVICE_ERROR,
-			    &out);
-			if (out && buf_end(P.rx) != 0)
-				rv = px_bad(CKR_DEVICE_ERROR);
-		}
-		if (rv != CKR_OK)
-			P.initialized = 0;
-		if (rv == CKR_OK || P.fd != -1)
-			break;
+	px_drop();
+	if ((rv = px_connect()) != CKR_OK)
+		goto done;
+	P.initialized = 1;	/* for px_begin; undone on failure */
+	P.pid = getpid();
+	if ((rv = px_begin(P11P_INITIALIZE, CKR_DEVICE_ERROR, &q)) != CKR_OK)
+		goto done;
+	rv = CKR_HOST_MEMORY;
+	if (buf_put_u32(q, P11P_VERSION) != 0 ||
+	    buf_put_u8(q, sizeof(CK_ULONG)) != 0)
+		goto done;
+	if ((out = px_call(P11P_INITIALIZE, q, CKR_DEVICE_ERROR, &rv)) == -1)
+		goto done;
+	if (!out || buf_get_u32(P.rx, &ver) != 0 ||
+	    buf_get_u8(P.rx, &ulsz) != 0 || buf_end(P.rx) != 0)
+		goto bad;
+	if (ver != P11P_VERSION || ulsz != sizeof(CK_ULONG)) {
+		fprintf(stderr, "obhsm-p11proxy: server speaks version %u "
+		    "with %u-byte CK_ULONG, we %u with %zu\n", ver, ulsz,
+		    P11P_VERSION, sizeof(CK_ULONG));
+		goto bad;
 	}
+	goto done;
+ bad:
+	rv = px_bad(CKR_DEVICE_ERROR);
  done:
+	if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+		P.initialized = 0;
+		px_drop();
+	}
+	buf_free(q);
 	pthread_mutex_unlock(&P.mu);
 	return rv;
 }
@@ -228,56 +293,136 @@ px_C_Initialize(void *args)
 static CK_RV
 px_C_Finalize(void *reserved)
 {
-	struct buf	*q;
+	struct buf	*q = NULL;
 	CK_RV		 rv;
 	int		 out;
 
 	if (reserved != NULL)
 		return CKR_ARGUMENTS_BAD;
 	pthread_mutex_lock(&P.mu);
-	if (!P.initialized) {
+	if (px_forked() || !P.initialized) {
 		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
 		goto done;
 	}
 	/* With the server gone there is nothing left to finalise. */
 	rv = CKR_OK;
-	if (P.fd != -1 &&
-	    (rv = px_begin(P11P_FINALIZE, CKR_OK, &q)) == CKR_OK) {
-		rv = px_call(P11P_FINALIZE, q, CKR_OK, &out);
-		if (out && buf_end(P.rx) != 0)
-			rv = px_bad(CKR_OK);
+	if (P.fd == -1)
+		goto done;
+	if ((rv = px_begin(P11P_FINALIZE, CKR_OK, &q)) != CKR_OK)
+		goto done;
+	if ((out = px_call(P11P_FINALIZE, q, CKR_OK, &rv)) == -1) {
+		rv = CKR_OK;	/* dropped: nothing left to finalise */
+		goto done;
 	}
-	if (rv == CKR_OK)
-		P.initialized = 0;
+	if (out || buf_end(P.rx) != 0)
+		rv = px_bad(CKR_OK);
  done:
+	if (rv == CKR_OK) {
+		P.initialized = 0;
+		px_drop();
+	}
+	buf_free(q);
 	pthread_mutex_unlock(&P.mu);
 	return rv;
+}
+
+/*
+ * The ops whose outputs come exactly with CKR_OK: the request's
+ * CK_ULONGs (n of them), the reply read by get into dst.
+ */
+static CK_RV
+px_info(uint32_t op, CK_RV lost, int n, CK_ULONG a, CK_ULONG b,
+    int (*get)(struct buf *, void *), void *dst)
+{
+	struct buf	*q = NULL;
+	CK_RV		 rv;
+	int		 out;
+
+	if (dst == NULL)
+		return CKR_ARGUMENTS_BAD;
+	pthread_mutex_lock(&P.mu);
+	if ((rv = px_begin(op, lost, &q)) != CKR_OK)
+		goto done;
+	rv = CKR_HOST_MEMORY;
+	if ((n > 0 && p11p_put_ulong(q, a) != 0) ||
+	    (n > 1 && p11p_put_ulong(q, b) != 0))
+		goto done;
+	if ((out = px_call(op, q, lost, &rv)) == -1)
+		goto done;
+	if (out != (rv == CKR_OK) ||
+	    (out && (get(P.rx, dst) != 0 || buf_end(P.rx) != 0)))
+		goto bad;
+	goto done;
+ bad:
+	rv = px_bad(lost);
+ done:
+	buf_free(q);
+	pthread_mutex_unlock(&P.mu);
+	return rv;
+}
+
+static int
+px_get_info(struct buf *b, void *dst)
+{
+	return p11p_get_info(b, dst);
+}
+
+static int
+px_get_slot_info(struct buf *b, void *dst)
+{
+	return p11p_get_slot_info(b, dst);
+}
+
+static int
+px_get_token_info(struct buf *b, void *dst)
+{
+	return p11p_get_token_info(b, dst);
+}
+
+static int
+px_get_session_info(struct buf *b, void *dst)
+{
+	return p11p_get_session_info(b, dst);
+}
+
+static int
+px_get_mech_info(struct buf *b, void *dst)
+{
+	CK_MECHANISM_INFO	*info = dst, tmp;
+	struct buf		 save = *b;
+
+	if (p11p_get_ulong(b, &tmp.ulMinKeySize) != 0 ||
+	    p11p_get_ulong(b, &tmp.ulMaxKeySize) != 0 ||
+	    p11p_get_ulong(b, &tmp.flags) != 0) {
+		*b = save;
+		return -1;
+	}
+	*info = tmp;
+	return 0;
+}
+
+static int
+px_get_handle(struct buf *b, void *dst)
+{
+	return p11p_get_ulong(b, dst);
 }
 
 static CK_RV
 px_C_GetInfo(CK_INFO *info)
 {
-	struct buf	*q;
-	CK_RV		 rv;
-	int		 out;
-
-	if (info == NULL)
-		return CKR_ARGUMENTS_BAD;
-	pthread_mutex_lock(&P.mu);
-	if ((rv = px_begin(P11P_GET_INFO, CKR_DEVICE_ERROR, &q)) != CKR_OK)
-		goto done;
-	rv = px_call(P11P_GET_INFO, q, CKR_DEVICE_ERROR, &out);
-	if (out && (p11p_get_info(P.rx, info) != 0 || buf_end(P.rx) != 0))
-		rv = px_bad(CKR_DEVICE_ERROR);
- done:
-	pthread_mutex_unlock(&P.mu);
-	return rv;
+	return px_info(P11P_GET_INFO, CKR_DEVICE_ERROR, 0, 0, 0, px_get_info,
+	    info);
 }
 
+/*
+ * A list only where the caller gave one and only as long as it is;
+ * without one (or with CKR_BUFFER_TOO_SMALL) the count alone.
+ */
 static CK_RV
 px_C_GetSlotList(CK_BBOOL present, CK_SLOT_ID *list, CK_ULONG *count)
 {
-	struct buf	*q;
+	CK_SLOT_ID	 got[P11P_SLOTS_MAX];
+	struct buf	*q = NULL;
 	CK_ULONG	 n, i, want;
 	CK_RV		 rv;
 	uint8_t		 has;
@@ -290,31 +435,35 @@ px_C_GetSlotList(CK_BBOOL present, CK_SLOT_ID *list, CK_ULONG *count)
 	if ((rv = px_begin(P11P_GET_SLOT_LIST, CKR_DEVICE_ERROR, &q)) !=
 	    CKR_OK)
 		goto done;
+	rv = CKR_HOST_MEMORY;
 	if (buf_put_u8(q, present != CK_FALSE) != 0 ||
-	    buf_put_u8(q, list != NULL) != 0 || p11p_put_ulong(q, want) != 0) {
-		buf_free(q);
-		rv = CKR_HOST_MEMORY;
+	    buf_put_u8(q, list != NULL) != 0 || p11p_put_ulong(q, want) != 0)
+		goto done;
+	if ((out = px_call(P11P_GET_SLOT_LIST, q, CKR_DEVICE_ERROR, &rv)) ==
+	    -1)
+		goto done;
+	if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL) {
+		if (out)
+			goto bad;
 		goto done;
 	}
-	rv = px_call(P11P_GET_SLOT_LIST, q, CKR_DEVICE_ERROR, &out);
-	if (!out)
-		goto done;
-	if (p11p_get_ulong(P.rx, &n) != 0 || buf_get_u8(P.rx, &has) != 0 ||
-	    has > 1 || (has && (list == NULL || n > want))) {
-		rv = px_bad(CKR_DEVICE_ERROR);
-		goto done;
-	}
+	if (!out || p11p_get_ulong(P.rx, &n) != 0 ||
+	    buf_get_u8(P.rx, &has) != 0 ||
+	    has != (list != NULL && rv == CKR_OK) || (has && n > want))
+		goto bad;
 	for (i = 0; has && i < n; i++)
-		if (p11p_get_ulong(P.rx, &list[i]) != 0) {
-			rv = px_bad(CKR_DEVICE_ERROR);
-			goto done;
-		}
-	if (buf_end(P.rx) != 0) {
-		rv = px_bad(CKR_DEVICE_ERROR);
-		goto done;
-	}
+		if (p11p_get_ulong(P.rx, &got[i]) != 0)
+			goto bad;
+	if (buf_end(P.rx) != 0)
+		goto bad;
+	if (has && n > 0)
+		memcpy(list, got, n * sizeof(got[0]));
 	*count = n;
+	goto done;
+ bad:
+	rv = px_bad(CKR_DEVICE_ERROR);
  done:
+	buf_free(q);
 	pthread_mutex_unlock(&P.mu);
 	return rv;
 }
@@ -322,84 +471,23 @@ px_C_GetSlotList(CK_BBOOL present, CK_SLOT_ID *list, CK_ULONG *count)
 static CK_RV
 px_C_GetSlotInfo(CK_SLOT_ID slot, CK_SLOT_INFO *info)
 {
-	struct buf	*q;
-	CK_RV		 rv;
-	int		 out;
-
-	if (info == NULL)
-		return CKR_ARGUMENTS_BAD;
-	pthread_mutex_lock(&P.mu);
-	if ((rv = px_begin(P11P_GET_SLOT_INFO, CKR_DEVICE_ERROR, &q)) !=
-	    CKR_OK)
-		goto done;
-	if (p11p_put_ulong(q, slot) != 0) {
-		buf_free(q);
-		rv = CKR_HOST_MEMORY;
-		goto done;
-	}
-	rv = px_call(P11P_GET_SLOT_INFO, q, CKR_DEVICE_ERROR, &out);
-	if (out && (p11p_get_slot_info(P.rx, info) != 0 ||
-	    buf_end(P.rx) != 0))
-		rv = px_bad(CKR_DEVICE_ERROR);
- done:
-	pthread_mutex_unlock(&P.mu);
-	return rv;
+	return px_info(P11P_GET_SLOT_INFO, CKR_DEVICE_ERROR, 1, slot, 0,
+	    px_get_slot_info, info);
 }
 
 static CK_RV
 px_C_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO *info)
 {
-	struct buf	*q;
-	CK_RV		 rv;
-	int		 out;
-
-	if (info == NULL)
-		return CKR_ARGUMENTS_BAD;
-	pthread_mutex_lock(&P.mu);
-	if ((rv = px_begin(P11P_GET_TOKEN_INFO, CKR_DEVICE_ERROR, &q)) !=
-	    CKR_OK)
-		goto done;
-	if (p11p_put_ulong(q, slot) != 0) {
-		buf_free(q);
-		rv = CKR_HOST_MEMORY;
-		goto done;
-	}
-	rv = px_call(P11P_GET_TOKEN_INFO, q, CKR_DEVICE_ERROR, &out);
-	if (out && (p11p_get_token_info(P.rx, info) != 0 ||
-	    buf_end(P.rx) != 0))
-		rv = px_bad(CKR_DEVICE_ERROR);
- done:
-	pthread_mutex_unlock(&P.mu);
-	return rv;
+	return px_info(P11P_GET_TOKEN_INFO, CKR_DEVICE_ERROR, 1, slot, 0,
+	    px_get_token_info, info);
 }
 
 static CK_RV
 px_C_GetMechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE type,
     CK_MECHANISM_INFO *info)
 {
-	struct buf	*q;
-	CK_RV		 rv;
-	int		 out;
-
-	if (info == NULL)
-		return CKR_ARGUMENTS_BAD;
-	pthread_mutex_lock(&P.mu);
-	if ((rv = px_begin(P11P_GET_MECHANISM_INFO, CKR_DEVICE_ERROR,
-	    &q)) != CKR_OK)
-		goto done;
-	if (p11p_put_ulong(q, slot) != 0 || p11p_put_ulong(q, type) != 0) {
-		buf_free(q);
-		rv = CKR_HOST_MEMORY;
-		goto done;
-	}
-	rv = px_call(P11P_GET_MECHANISM_INFO, q, CKR_DEVICE_ERROR, &out);
-	if (out && (p11p_get_ulong(P.rx, &info->ulMinKeySize) != 0 ||
-	    p11p_get_ulong(P.rx, &info->ulMaxKeySize) != 0 ||
-	    p11p_get_ulong(P.rx, &info->flags) != 0 || buf_end(P.rx) != 0))
-		rv = px_bad(CKR_DEVICE_ERROR);
- done:
-	pthread_mutex_unlock(&P.mu);
-	return rv;
+	return px_info(P11P_GET_MECHANISM_INFO, CKR_DEVICE_ERROR, 2, slot,
+	    type, px_get_mech_info, info);
 }
 
 /* Notification callbacks cannot cross processes; none is made. */
@@ -407,30 +495,10 @@ static CK_RV
 px_C_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, void *app,
     CK_NOTIFY notify, CK_SESSION_HANDLE *session)
 {
-	struct buf	*q;
-	CK_RV		 rv;
-	int		 out;
-
 	(void)app;
 	(void)notify;
-	if (session == NULL)
-		return CKR_ARGUMENTS_BAD;
-	pthread_mutex_lock(&P.mu);
-	if ((rv = px_begin(P11P_OPEN_SESSION, CKR_DEVICE_ERROR, &q)) !=
-	    CKR_OK)
-		goto done;
-	if (p11p_put_ulong(q, slot) != 0 || p11p_put_ulong(q, flags) != 0) {
-		buf_free(q);
-		rv = CKR_HOST_MEMORY;
-		goto done;
-	}
-	rv = px_call(P11P_OPEN_SESSION, q, CKR_DEVICE_ERROR, &out);
-	if (out && (p11p_get_ulong(P.rx, session) != 0 ||
-	    buf_end(P.rx) != 0))
-		rv = px_bad(CKR_DEVICE_ERROR);
- done:
-	pthread_mutex_unlock(&P.mu);
-	return rv;
+	return px_info(P11P_OPEN_SESSION, CKR_DEVICE_ERROR, 2, slot, flags,
+	    px_get_handle, session);
 }
 
 static CK_RV
@@ -443,35 +511,19 @@ px_C_CloseSession(CK_SESSION_HANDLE session)
 static CK_RV
 px_C_GetSessionInfo(CK_SESSION_HANDLE session, CK_SESSION_INFO *info)
 {
-	struct buf	*q;
-	CK_RV		 rv;
-	int		 out;
-
-	if (info == NULL)
-		return CKR_ARGUMENTS_BAD;
-	pthread_mutex_lock(&P.mu);
-	if ((rv = px_begin(P11P_GET_SESSION_INFO, CKR_DEVICE_REMOVED, &q)) !=
-	    CKR_OK)
-		goto done;
-	if (p11p_put_ulong(q, session) != 0) {
-		buf_free(q);
-		rv = CKR_HOST_MEMORY;
-		goto done;
-	}
-	rv = px_call(P11P_GET_SESSION_INFO, q, CKR_DEVICE_REMOVED, &out);
-	if (out && (p11p_get_session_info(P.rx, info) != 0 ||
-	    buf_end(P.rx) != 0))
-		rv = px_bad(CKR_DEVICE_REMOVED);
- done:
-	pthread_mutex_unlock(&P.mu);
-	return rv;
+	return px_info(P11P_GET_SESSION_INFO, CKR_DEVICE_REMOVED, 1, session,
+	    0, px_get_session_info, info);
 }
 
+/*
+ * Request frames are wiped when freed (buf_free), and with them the
+ * PIN.
+ */
 static CK_RV
 px_C_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user, CK_UTF8CHAR *pin,
     CK_ULONG pin_len)
 {
-	struct buf	*q;
+	struct buf	*q = NULL;
 	CK_RV		 rv;
 	int		 out;
 
@@ -480,18 +532,17 @@ px_C_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user, CK_UTF8CHAR *pin,
 	pthread_mutex_lock(&P.mu);
 	if ((rv = px_begin(P11P_LOGIN, CKR_DEVICE_REMOVED, &q)) != CKR_OK)
 		goto done;
+	rv = CKR_HOST_MEMORY;
 	if (p11p_put_ulong(q, session) != 0 || p11p_put_ulong(q, user) != 0 ||
 	    buf_put_u8(q, pin == NULL) != 0 ||
-	    p11p_put_string(q, pin, pin_len) != 0) {
-		buf_free(q);
-		rv = CKR_HOST_MEMORY;
+	    p11p_put_string(q, pin, pin_len) != 0)
 		goto done;
-	}
-	/* buf_free() wipes the PIN from the request. */
-	rv = px_call(P11P_LOGIN, q, CKR_DEVICE_REMOVED, &out);
-	if (out && buf_end(P.rx) != 0)
+	if ((out = px_call(P11P_LOGIN, q, CKR_DEVICE_REMOVED, &rv)) == -1)
+		goto done;
+	if (out || buf_end(P.rx) != 0)
 		rv = px_bad(CKR_DEVICE_REMOVED);
  done:
+	buf_free(q);
 	pthread_mutex_unlock(&P.mu);
 	return rv;
 }
@@ -502,32 +553,30 @@ px_C_Logout(CK_SESSION_HANDLE session)
 	return px_simple(P11P_LOGOUT, CKR_DEVICE_REMOVED, 1, session, 0);
 }
 
-/* Session, object (if with_obj) and an input template. */
+/* Session, object (if with_obj) and an input template; reply rv alone. */
 static CK_RV
 px_tmpl_call(uint32_t op, CK_SESSION_HANDLE session, int with_obj,
     CK_OBJECT_HANDLE obj, CK_ATTRIBUTE *t, CK_ULONG n)
 {
-	struct buf	*q;
+	struct buf	*q = NULL;
 	CK_RV		 rv;
 	int		 out;
 
 	pthread_mutex_lock(&P.mu);
 	if ((rv = px_begin(op, CKR_DEVICE_REMOVED, &q)) != CKR_OK)
 		goto done;
+	rv = CKR_HOST_MEMORY;
 	if (p11p_put_ulong(q, session) != 0 ||
-	    (with_obj && p11p_put_ulong(q, obj) != 0)) {
-		buf_free(q);
-		rv = CKR_HOST_MEMORY;
+	    (with_obj && p11p_put_ulong(q, obj) != 0))
 		goto done;
-	}
-	if ((rv = p11p_put_tmpl(q, t, n)) != CKR_OK) {
-		buf_free(q);
+	if ((rv = p11p_put_tmpl(q, t, n)) != CKR_OK)
 		goto done;
-	}
-	rv = px_call(op, q, CKR_DEVICE_REMOVED, &out);
-	if (out && buf_end(P.rx) != 0)
+	if ((out = px_call(op, q, CKR_DEVICE_REMOVED, &rv)) == -1)
+		goto done;
+	if (out || buf_end(P.rx) != 0)
 		rv = px_bad(CKR_DEVICE_REMOVED);
  done:
+	buf_free(q);
 	pthread_mutex_unlock(&P.mu);
 	return rv;
 }
@@ -543,7 +592,7 @@ static CK_RV
 px_C_FindObjects(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE *objs,
     CK_ULONG max, CK_ULONG *count)
 {
-	struct buf	*q;
+	struct buf	*q = NULL;
 	CK_ULONG	 n, i;
 	CK_RV		 rv;
 	int		 out;
@@ -555,29 +604,28 @@ px_C_FindObjects(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE *objs,
 	pthread_mutex_lock(&P.mu);
 	if ((rv = px_begin(P11P_FIND, CKR_DEVICE_REMOVED, &q)) != CKR_OK)
 		goto done;
-	if (p11p_put_ulong(q, session) != 0 || p11p_put_ulong(q, max) != 0) {
-		buf_free(q);
-		rv = CKR_HOST_MEMORY;
+	rv = CKR_HOST_MEMORY;
+	if (p11p_put_ulong(q, session) != 0 || p11p_put_ulong(q, max) != 0)
 		goto done;
-	}
-	rv = px_call(P11P_FIND, q, CKR_DEVICE_REMOVED, &out);
+	if ((out = px_call(P11P_FIND, q, CKR_DEVICE_REMOVED, &rv)) == -1)
+		goto done;
+	if (out != (rv == CKR_OK))
+		goto bad;
 	if (!out)
 		goto done;
-	if (p11p_get_ulong(P.rx, &n) != 0 || n > max) {
-		rv = px_bad(CKR_DEVICE_REMOVED);
-		goto done;
-	}
+	/* Only as many handles as the caller has room for. */
+	if (p11p_get_ulong(P.rx, &n) != 0 || n > max ||
+	    buf_len(P.rx) != n * 8)
+		goto bad;
 	for (i = 0; i < n; i++)
-		if (p11p_get_ulong(P.rx, &objs[i]) != 0) {
-			rv = px_bad(CKR_DEVICE_REMOVED);
-			goto done;
-		}
-	if (buf_end(P.rx) != 0) {
-		rv = px_bad(CKR_DEVICE_REMOVED);
-		goto done;
-	}
+		if (p11p_get_ulong(P.rx, &objs[i]) != 0)
+			goto bad;
 	*count = n;
+	goto done;
+ bad:
+	rv = px_bad(CKR_DEVICE_REMOVED);
  done:
+	buf_free(q);
 	pthread_mutex_unlock(&P.mu);
 	return rv;
 }
@@ -592,81 +640,95 @@ px_C_FindObjectsFinal(CK_SESSION_HANDLE session)
  * Each attribute's buffer length goes over (pValue NULL: a length
  * query); the reply gives every ulValueLen and the values that fitted,
  * so CKR_BUFFER_TOO_SMALL, CKR_ATTRIBUTE_SENSITIVE and
- * CKR_ATTRIBUTE_TYPE_INVALID come back attribute by attribute.
+ * CKR_ATTRIBUTE_TYPE_INVALID come back attribute by attribute.  The
+ * reply is checked whole before t is touched: an attribute with a
+ * buffer but no value must say why (CK_UNAVAILABLE_INFORMATION, or a
+ * length the buffer cannot hold), so CKR_OK never leaves a buffer
+ * unwritten.
  */
 static CK_RV
 px_C_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE obj,
     CK_ATTRIBUTE *t, CK_ULONG n)
 {
-	struct buf	*q;
-	const uint8_t	*v;
-	size_t		 vlen, total = 0;
-	CK_ULONG	 i, len;
+	struct buf	*q = NULL, view;
+	const uint8_t	*v = NULL;
+	size_t		 vlen = 0, total = 0;
+	CK_ULONG	 i, len, room;
 	CK_RV		 rv;
 	uint32_t	 rn;
 	uint8_t		 has;
-	int		 out;
+	int		 out, pass;
 
 	if (n > P11P_ATTRS_MAX || (n > 0 && t == NULL))
 		return CKR_ARGUMENTS_BAD;
 	for (i = 0; i < n; i++) {
 		if (t[i].type & CKF_ARRAY_ATTRIBUTE)
 			return CKR_ATTRIBUTE_TYPE_INVALID;
-		if (t[i].pValue != NULL) {
-			len = t[i].ulValueLen > P11P_VALUE_MAX ?
+		if (t[i].pValue != NULL)
+			total += t[i].ulValueLen > P11P_VALUE_MAX ?
 			    P11P_VALUE_MAX : t[i].ulValueLen;
-			total += len;
-		}
 	}
 	if (total > P11P_QUERY_MAX)
 		return CKR_HOST_MEMORY;
 	pthread_mutex_lock(&P.mu);
 	if ((rv = px_begin(P11P_GET_ATTRS, CKR_DEVICE_REMOVED, &q)) != CKR_OK)
 		goto done;
+	rv = CKR_HOST_MEMORY;
 	if (p11p_put_ulong(q, session) != 0 || p11p_put_ulong(q, obj) != 0 ||
-	    buf_put_u32(q, (uint32_t)n) != 0) {
-		buf_free(q);
-		rv = CKR_HOST_MEMORY;
+	    buf_put_u32(q, (uint32_t)n) != 0)
 		goto done;
-	}
 	for (i = 0; i < n; i++) {
-		len = t[i].ulValueLen > P11P_VALUE_MAX ? P11P_VALUE_MAX :
+		room = t[i].ulValueLen > P11P_VALUE_MAX ? P11P_VALUE_MAX :
 		    t[i].ulValueLen;
 		if (p11p_put_ulong(q, t[i].type) != 0 ||
 		    buf_put_u8(q, t[i].pValue != NULL) != 0 ||
-		    p11p_put_ulong(q, t[i].pValue != NULL ? len : 0) != 0) {
-			buf_free(q);
-			rv = CKR_HOST_MEMORY;
+		    p11p_put_ulong(q, t[i].pValue != NULL ? room : 0) != 0)
 			goto done;
-		}
 	}
-	rv = px_call(P11P_GET_ATTRS, q, CKR_DEVICE_REMOVED, &out);
-	if (!out)
+	if ((out = px_call(P11P_GET_ATTRS, q, CKR_DEVICE_REMOVED, &rv)) == -1)
 		goto done;
-	if (buf_get_u32(P.rx, &rn) != 0 || rn != n)
-		goto bad;
-	for (i = 0; i < n; i++) {
-		if (p11p_get_ulong(P.rx, &len) != 0 ||
-		    buf_get_u8(P.rx, &has) != 0 || has > 1)
+	if (rv != CKR_OK && rv != CKR_ATTRIBUTE_SENSITIVE &&
+	    rv != CKR_ATTRIBUTE_TYPE_INVALID && rv != CKR_BUFFER_TOO_SMALL) {
+		if (out)
 			goto bad;
-		if (has) {
-			/* A value only where we gave room, only as
-			 * long as the length it claims. */
-			if (t[i].pValue == NULL ||
-			    p11p_get_string(P.rx, &v, &vlen,
-			    t[i].ulValueLen) != 0 || vlen != len)
-				goto bad;
-			memcpy(t[i].pValue, v, vlen);
-		}
-		t[i].ulValueLen = len;
+		goto done;
 	}
-	if (buf_end(P.rx) != 0)
+	if (!out || buf_get_u32(P.rx, &rn) != 0 || rn != n)
 		goto bad;
- done:
-	pthread_mutex_unlock(&P.mu);
-	return rv;
+	/* Pass 0 checks, pass 1 writes. */
+	for (pass = 0; pass < 2; pass++) {
+		view = *P.rx;
+		for (i = 0; i < n; i++) {
+			room = t[i].pValue == NULL ? 0 :
+			    t[i].ulValueLen > P11P_VALUE_MAX ?
+			    P11P_VALUE_MAX : t[i].ulValueLen;
+			if (p11p_get_ulong(&view, &len) != 0 ||
+			    buf_get_u8(&view, &has) != 0 || has > 1)
+				goto bad;
+			if (has) {
+				/* A value only where we gave room, only
+				 * as long as the length it claims. */
+				if (t[i].pValue == NULL ||
+				    p11p_get_string(&view, &v, &vlen,
+				    room) != 0 || vlen != len)
+					goto bad;
+			} else if (t[i].pValue != NULL &&
+			    len != CK_UNAVAILABLE_INFORMATION && len <= room)
+				goto bad;
+			if (pass == 1) {
+				if (has && vlen > 0)
+					memcpy(t[i].pValue, v, vlen);
+				t[i].ulValueLen = len;
+			}
+		}
+		if (buf_end(&view) != 0)
+			goto bad;
+	}
+	goto done;
  bad:
 	rv = px_bad(CKR_DEVICE_REMOVED);
+ done:
+	buf_free(q);
 	pthread_mutex_unlock(&P.mu);
 	return rv;
 }
@@ -690,9 +752,10 @@ px_C_GenerateKeyPair(CK_SESSION_HANDLE session, CK_MECHANISM *mech,
     CK_ATTRIBUTE *pub, CK_ULONG npub, CK_ATTRIBUTE *priv, CK_ULONG npriv,
     CK_OBJECT_HANDLE *hpub, CK_OBJECT_HANDLE *hpriv)
 {
-	struct buf	*q;
-	CK_RV		 rv;
-	int		 out;
+	struct buf		*q = NULL;
+	CK_OBJECT_HANDLE	 a, b;
+	CK_RV			 rv;
+	int			 out;
 
 	if (mech == NULL || hpub == NULL || hpriv == NULL)
 		return CKR_ARGUMENTS_BAD;
@@ -702,22 +765,28 @@ px_C_GenerateKeyPair(CK_SESSION_HANDLE session, CK_MECHANISM *mech,
 	if ((rv = px_begin(P11P_GENERATE_KEY_PAIR, CKR_DEVICE_REMOVED, &q)) !=
 	    CKR_OK)
 		goto done;
+	rv = CKR_HOST_MEMORY;
 	if (p11p_put_ulong(q, session) != 0 ||
-	    p11p_put_ulong(q, mech->mechanism) != 0) {
-		buf_free(q);
-		rv = CKR_HOST_MEMORY;
+	    p11p_put_ulong(q, mech->mechanism) != 0)
 		goto done;
-	}
 	if ((rv = p11p_put_tmpl(q, pub, npub)) != CKR_OK ||
-	    (rv = p11p_put_tmpl(q, priv, npriv)) != CKR_OK) {
-		buf_free(q);
+	    (rv = p11p_put_tmpl(q, priv, npriv)) != CKR_OK)
 		goto done;
+	if ((out = px_call(P11P_GENERATE_KEY_PAIR, q, CKR_DEVICE_REMOVED,
+	    &rv)) == -1)
+		goto done;
+	if (out != (rv == CKR_OK) || (out && (p11p_get_ulong(P.rx, &a) != 0 ||
+	    p11p_get_ulong(P.rx, &b) != 0 || buf_end(P.rx) != 0)))
+		goto bad;
+	if (out) {
+		*hpub = a;
+		*hpriv = b;
 	}
-	rv = px_call(P11P_GENERATE_KEY_PAIR, q, CKR_DEVICE_REMOVED, &out);
-	if (out && (p11p_get_ulong(P.rx, hpub) != 0 ||
-	    p11p_get_ulong(P.rx, hpriv) != 0 || buf_end(P.rx) != 0))
-		rv = px_bad(CKR_DEVICE_REMOVED);
+	goto done;
+ bad:
+	rv = px_bad(CKR_DEVICE_REMOVED);
  done:
+	buf_free(q);
 	pthread_mutex_unlock(&P.mu);
 	return rv;
 }
@@ -733,7 +802,7 @@ static CK_RV
 px_C_SignInit(CK_SESSION_HANDLE session, CK_MECHANISM *mech,
     CK_OBJECT_HANDLE key)
 {
-	struct buf	*q;
+	struct buf	*q = NULL;
 	CK_RV		 rv;
 	int		 out;
 
@@ -744,28 +813,33 @@ px_C_SignInit(CK_SESSION_HANDLE session, CK_MECHANISM *mech,
 	pthread_mutex_lock(&P.mu);
 	if ((rv = px_begin(P11P_SIGN_INIT, CKR_DEVICE_REMOVED, &q)) != CKR_OK)
 		goto done;
+	rv = CKR_HOST_MEMORY;
 	if (p11p_put_ulong(q, session) != 0 ||
 	    p11p_put_ulong(q, mech->mechanism) != 0 ||
-	    p11p_put_ulong(q, key) != 0) {
-		buf_free(q);
-		rv = CKR_HOST_MEMORY;
+	    p11p_put_ulong(q, key) != 0)
 		goto done;
-	}
-	rv = px_call(P11P_SIGN_INIT, q, CKR_DEVICE_REMOVED, &out);
-	if (out && buf_end(P.rx) != 0)
+	if ((out = px_call(P11P_SIGN_INIT, q, CKR_DEVICE_REMOVED, &rv)) == -1)
+		goto done;
+	if (out || buf_end(P.rx) != 0)
 		rv = px_bad(CKR_DEVICE_REMOVED);
  done:
+	buf_free(q);
 	pthread_mutex_unlock(&P.mu);
 	return rv;
 }
 
+/*
+ * CKR_OK and CKR_BUFFER_TOO_SMALL come with the length; the signature
+ * comes exactly when the caller gave a buffer and CKR_OK, and only as
+ * long as the room the caller gave.
+ */
 static CK_RV
 px_C_Sign(CK_SESSION_HANDLE session, CK_BYTE *data, CK_ULONG data_len,
     CK_BYTE *sig, CK_ULONG *sig_len)
 {
-	struct buf	*q;
-	const uint8_t	*v;
-	size_t		 vlen;
+	struct buf	*q = NULL;
+	const uint8_t	*v = NULL;
+	size_t		 vlen = 0;
 	CK_ULONG	 len, room;
 	CK_RV		 rv;
 	uint8_t		 has;
@@ -779,28 +853,39 @@ px_C_Sign(CK_SESSION_HANDLE session, CK_BYTE *data, CK_ULONG data_len,
 	pthread_mutex_lock(&P.mu);
 	if ((rv = px_begin(P11P_SIGN, CKR_DEVICE_REMOVED, &q)) != CKR_OK)
 		goto done;
+	rv = CKR_HOST_MEMORY;
 	if (p11p_put_ulong(q, session) != 0 ||
 	    p11p_put_string(q, data, data_len) != 0 ||
 	    buf_put_u8(q, sig != NULL) != 0 ||
-	    p11p_put_ulong(q, sig != NULL ? room : 0) != 0) {
-		buf_free(q);
-		rv = CKR_HOST_MEMORY;
+	    p11p_put_ulong(q, sig != NULL ? room : 0) != 0)
+		goto done;
+	if ((out = px_call(P11P_SIGN, q, CKR_DEVICE_REMOVED, &rv)) == -1)
+		goto done;
+	if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL) {
+		if (out)
+			goto bad;
 		goto done;
 	}
-	rv = px_call(P11P_SIGN, q, CKR_DEVICE_REMOVED, &out);
-	if (!out)
-		goto done;
-	if (p11p_get_ulong(P.rx, &len) != 0 || buf_get_u8(P.rx, &has) != 0 ||
-	    has > 1 || (has && (sig == NULL ||
-	    p11p_get_string(P.rx, &v, &vlen, room) != 0 || vlen != len)) ||
-	    buf_end(P.rx) != 0) {
-		rv = px_bad(CKR_DEVICE_REMOVED);
-		goto done;
-	}
-	if (has)
+	if (!out || p11p_get_ulong(P.rx, &len) != 0 ||
+	    buf_get_u8(P.rx, &has) != 0 ||
+	    has != (sig != NULL && rv == CKR_OK))
+		goto bad;
+	if (has && (p11p_get_string(P.rx, &v, &vlen, room) != 0 ||
+	    vlen != len))
+		goto bad;
+	/* Too small means longer than the room we gave. */
+	if (rv == CKR_BUFFER_TOO_SMALL && (sig == NULL || len <= room))
+		goto bad;
+	if (buf_end(P.rx) != 0)
+		goto bad;
+	if (has && vlen > 0)
 		memcpy(sig, v, vlen);
 	*sig_len = len;
+	goto done;
+ bad:
+	rv = px_bad(CKR_DEVICE_REMOVED);
  done:
+	buf_free(q);
 	pthread_mutex_unlock(&P.mu);
 	return rv;
 }

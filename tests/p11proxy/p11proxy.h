@@ -12,10 +12,15 @@
  *	u64	CK_RV
  *	u8	1 if the op's outputs follow, else 0
  *	...	outputs
- * Integers are big-endian (buf.c); CK_ULONGs travel as u64.  Byte
+ * A reply carries outputs exactly where its op says (p11proxy.c
+ * checks each op's rule); one that does not ends the connection.
+ * Integers are big-endian (buf.c); CK_ULONGs travel as u64, and one
+ * beyond ULONG_MAX other than all-ones (CK_UNAVAILABLE_INFORMATION) is
+ * refused.  Byte
  * strings are u32 length + bytes.  Attribute values are carried as
  * opaque bytes: client and server run on the same host and ABI, so a
- * CK_ULONG value (CKA_CLASS) has the same layout on both sides.
+ * CK_ULONG value (CKA_CLASS) has the same layout on both sides; the
+ * INITIALIZE exchange checks that (version and sizeof(CK_ULONG)).
  * Attributes whose value is itself a template (CKF_ARRAY_ATTRIBUTE) and
  * mechanism parameters are not carried (no call of ours uses them).
  *
@@ -34,6 +39,7 @@
 
 #include "buf.h"
 
+#define P11P_VERSION	2	/* in INITIALIZE, both ways */
 #define P11P_ENV_SOCKET	"OBHSM_P11PROXY_SOCKET"
 #define P11P_MSG_MAX	(2U * 1024 * 1024)	/* one frame, either way */
 #define P11P_ATTRS_MAX	64
@@ -46,7 +52,8 @@
 #define P11P_PIN_MAX	256
 
 enum p11p_op {
-	P11P_INITIALIZE = 1,
+	P11P_INITIALIZE = 1,	/* u32 version, u8 sizeof(CK_ULONG);
+				 * the reply carries the same */
 	P11P_FINALIZE,
 	P11P_GET_INFO,
 	P11P_GET_SLOT_LIST,		/* u8 present, u8 has_list, u64 n */
@@ -72,8 +79,9 @@ enum p11p_op {
 
 /* p11proxy_wire.c: framing and the encodings both sides share. */
 struct buf	*p11p_frame_new(uint32_t op);
-int		 p11p_frame_send(int fd, struct buf *);
-int		 p11p_frame_recv(int fd, struct buf *, uint32_t *op);
+int		 p11p_frame_send(int fd, struct buf *, int tmo_ms);
+int		 p11p_frame_recv(int fd, struct buf *, uint32_t *op,
+		    int tmo_ms);
 int		 p11p_get_ulong(struct buf *, CK_ULONG *)
 		    __attribute__((warn_unused_result));
 int		 p11p_put_ulong(struct buf *, CK_ULONG)

@@ -8,7 +8,10 @@
 
 #include <sys/socket.h>
 
+#include <poll.h>
+
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,11 +34,33 @@ p11p_frame_new(uint32_t op)
 }
 
 /*
+ * Wait until fd is ready for ev, at most tmo_ms (-1: no bound); a wait
+ * that runs out is EAGAIN.  poll, not SO_RCVTIMEO: the signer's seccomp
+ * filter allows poll but not setsockopt.
+ */
+static int
+p11p_wait(int fd, short ev, int tmo_ms)
+{
+	struct pollfd	pfd;
+	int		n;
+
+	if (tmo_ms < 0)
+		return 0;
+	pfd.fd = fd;
+	pfd.events = ev;
+	while ((n = poll(&pfd, 1, tmo_ms)) == -1 && errno == EINTR)
+		;
+	if (n == 0)
+		errno = EAGAIN;
+	return n == 1 ? 0 : -1;
+}
+
+/*
  * send(2) with MSG_NOSIGNAL: a server that went away must give the
  * application an error, not a SIGPIPE it never asked for.
  */
 int
-p11p_frame_send(int fd, struct buf *b)
+p11p_frame_send(int fd, struct buf *b, int tmo_ms)
 {
 	const uint8_t	*p;
 	size_t		 left = buf_len(b), body;
@@ -52,8 +77,12 @@ p11p_frame_send(int fd, struct buf *b)
 	b->d[b->off + 3] = (uint8_t)body;
 	p = buf_ptr(b);
 	while (left > 0) {
-		if ((n = send(fd, p, left, MSG_NOSIGNAL)) == -1) {
-			if (errno == EINTR)
+		if (p11p_wait(fd, POLLOUT, tmo_ms) == -1)
+			return -1;
+		if ((n = send(fd, p, left, MSG_NOSIGNAL |
+		    (tmo_ms < 0 ? 0 : MSG_DONTWAIT))) == -1) {
+			if (errno == EINTR || (tmo_ms >= 0 &&
+			    (errno == EAGAIN || errno == EWOULDBLOCK)))
 				continue;
 			return -1;
 		}
@@ -64,11 +93,13 @@ p11p_frame_send(int fd, struct buf *b)
 }
 
 static int
-p11p_read_full(int fd, uint8_t *p, size_t len)
+p11p_read_full(int fd, uint8_t *p, size_t len, int tmo_ms)
 {
 	ssize_t	n;
 
 	while (len > 0) {
+		if (p11p_wait(fd, POLLIN, tmo_ms) == -1)
+			return -1;
 		if ((n = read(fd, p, len)) == -1) {
 			if (errno == EINTR)
 				continue;
@@ -86,17 +117,18 @@ p11p_read_full(int fd, uint8_t *p, size_t len)
 
 /*
  * One frame into b (emptied first), its op read: what is left in b is
- * the op's payload.  A length beyond P11P_MSG_MAX is refused before
+ * the op's payload; each wait for bytes at most tmo_ms (-1: no bound).
+ * A length beyond P11P_MSG_MAX is refused before
  * anything is allocated for it.
  */
 int
-p11p_frame_recv(int fd, struct buf *b, uint32_t *op)
+p11p_frame_recv(int fd, struct buf *b, uint32_t *op, int tmo_ms)
 {
 	uint8_t	 hdr[4], *p;
 	uint32_t len;
 
 	buf_reset(b);
-	if (p11p_read_full(fd, hdr, sizeof(hdr)) == -1)
+	if (p11p_read_full(fd, hdr, sizeof(hdr), tmo_ms) == -1)
 		return -1;
 	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
 	    (uint32_t)hdr[2] << 8 | hdr[3];
@@ -108,7 +140,7 @@ p11p_frame_recv(int fd, struct buf *b, uint32_t *op)
 		errno = ENOMEM;
 		return -1;
 	}
-	if (p11p_read_full(fd, p, len) == -1)
+	if (p11p_read_full(fd, p, len, tmo_ms) == -1)
 		return -1;
 	if (buf_get_u32(b, op) != 0) {
 		errno = EPROTO;
@@ -117,14 +149,30 @@ p11p_frame_recv(int fd, struct buf *b, uint32_t *op)
 	return 0;
 }
 
+/*
+ * A CK_ULONG that fits ours; all-ones is CK_UNAVAILABLE_INFORMATION
+ * whatever the width.
+ */
 int
 p11p_get_ulong(struct buf *b, CK_ULONG *v)
 {
+	struct buf	save = *b;
 	uint64_t	u;
 	int		r;
 
 	if ((r = buf_get_u64(b, &u)) != 0)
 		return r;
+	if (u == UINT64_MAX) {
+		*v = CK_UNAVAILABLE_INFORMATION;
+		return 0;
+	}
+#if ULONG_MAX < UINT64_MAX
+	if (u > ULONG_MAX) {
+		*b = save;
+		return -1;
+	}
+#endif
+	(void)save;
 	*v = (CK_ULONG)u;
 	return 0;
 }

@@ -29,37 +29,24 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "p11proxy.h"
 
 static struct {
 	CK_FUNCTION_LIST	*fl;
 	int			 initialized;	/* by the current client */
 	const char		*path;		/* the socket */
+	dev_t			 dev;		/* and what we put there */
+	ino_t			 ino;
 	CK_SLOT_ID		 slots[P11P_SLOTS_MAX];
 	CK_OBJECT_HANDLE	 objs[P11P_FIND_MAX];
 	CK_BYTE			 sig[P11P_SIG_MAX];
 } S;
-
-static void sv_warnx(const char *, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static void
-sv_warnx(const char *f, ...)
-{
-	va_list	ap;
-
-	va_start(ap, f);
-	fprintf(stderr, "obhsm-p11proxyd: ");
-	vfprintf(stderr, f, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-}
 
 /*
  * SIGTERM, SIGINT: gone at once, even in the middle of a client.  The
@@ -68,8 +55,13 @@ sv_warnx(const char *f, ...)
 static void
 sv_signal(int sig)
 {
+	struct stat	st;
+
 	(void)sig;
-	(void)unlink(S.path);
+	/* Only our own socket: a newer server may have put its own there. */
+	if (stat(S.path, &st) == 0 && st.st_dev == S.dev &&
+	    st.st_ino == S.ino)
+		(void)unlink(S.path);
 	_exit(0);
 }
 
@@ -82,14 +74,27 @@ sv_head(struct buf *r, CK_RV rv, int out)
 	return 0;
 }
 
+/*
+ * The client's protocol version and sizeof(CK_ULONG) must be ours
+ * (attribute values travel raw); ours go back for the client to check.
+ */
 static int
 sv_initialize(struct buf *in, struct buf *r)
 {
 	CK_C_INITIALIZE_ARGS	ia;
 	CK_RV			rv;
+	uint32_t		ver;
+	uint8_t			ulsz;
 
-	if (buf_end(in) != 0)
+	if (buf_get_u32(in, &ver) != 0 || buf_get_u8(in, &ulsz) != 0 ||
+	    buf_end(in) != 0)
 		return -1;
+	if (ver != P11P_VERSION || ulsz != sizeof(CK_ULONG)) {
+		log_warnx("client speaks version %u with %u-byte CK_ULONG, "
+		    "we %u with %zu", ver, ulsz, P11P_VERSION,
+		    sizeof(CK_ULONG));
+		return -1;
+	}
 	if (S.initialized)
 		rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
 	else {
@@ -98,7 +103,10 @@ sv_initialize(struct buf *in, struct buf *r)
 		if ((rv = S.fl->C_Initialize(&ia)) == CKR_OK)
 			S.initialized = 1;
 	}
-	return sv_head(r, rv, 0);
+	if (sv_head(r, rv, 1) != 0 || buf_put_u32(r, P11P_VERSION) != 0 ||
+	    buf_put_u8(r, sizeof(CK_ULONG)) != 0)
+		return -1;
+	return 0;
 }
 
 static int
@@ -552,19 +560,19 @@ sv_serve(int fd, struct buf *in)
 	int		 ok;
 
 	for (;;) {
-		if (p11p_frame_recv(fd, in, &op) == -1) {
+		if (p11p_frame_recv(fd, in, &op, -1) == -1) {
 			if (errno != ECONNRESET)
-				sv_warnx("client: %s", strerror(errno));
+				log_warnx("client: %s", strerror(errno));
 			break;
 		}
 		if ((r = p11p_frame_new(op)) == NULL) {
-			sv_warnx("out of memory");
+			log_warnx("out of memory");
 			break;
 		}
 		if ((ok = sv_dispatch(op, in, r)) == -1)
-			sv_warnx("malformed request (op %u): connection "
+			log_warnx("malformed request (op %u): connection "
 			    "closed", op);
-		if (ok == -1 || p11p_frame_send(fd, r) == -1) {
+		if (ok == -1 || p11p_frame_send(fd, r, -1) == -1) {
 			buf_free(r);
 			break;
 		}
@@ -587,12 +595,12 @@ sv_check_dir(const char *path)
 		return -1;
 	memcpy(tmp, path, strlen(path) + 1);
 	if (stat(dirname(tmp), &st) == -1) {
-		sv_warnx("%s: %s", tmp, strerror(errno));
+		log_warnx("%s: %s", tmp, strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
 	    (st.st_mode & 077) != 0) {
-		sv_warnx("%s: must be a directory of uid %ld with mode 0700",
+		log_warnx("%s: must be a directory of uid %ld with mode 0700",
 		    tmp, (long)geteuid());
 		return -1;
 	}
@@ -607,6 +615,7 @@ static int
 sv_listen(const char *path)
 {
 	struct sockaddr_un	sun;
+	struct stat		st;
 	char			tmp[sizeof(sun.sun_path)];
 	int			fd;
 
@@ -614,20 +623,23 @@ sv_listen(const char *path)
 	sun.sun_family = AF_UNIX;
 	if (snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid()) >=
 	    (int)sizeof(tmp)) {
-		sv_warnx("%s: path too long", path);
+		log_warnx("%s: path too long", path);
 		return -1;
 	}
 	memcpy(sun.sun_path, tmp, strlen(tmp));
 	(void)unlink(tmp);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    listen(fd, 1) == -1 || rename(tmp, path) == -1) {
-		sv_warnx("%s: %s", path, strerror(errno));
+	    listen(fd, 1) == -1 || stat(tmp, &st) == -1 ||
+	    rename(tmp, path) == -1) {
+		log_warnx("%s: %s", path, strerror(errno));
 		if (fd != -1)
 			close(fd);
 		(void)unlink(tmp);
 		return -1;
 	}
+	S.dev = st.st_dev;
+	S.ino = st.st_ino;
 	return fd;
 }
 
@@ -639,12 +651,12 @@ sv_load(const char *module)
 	void			*dl;
 
 	if ((dl = dlopen(module, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		sv_warnx("%s", dlerror());
+		log_warnx("%s", dlerror());
 		return NULL;
 	}
 	get = (CK_RV (*)(CK_FUNCTION_LIST **))dlsym(dl, "C_GetFunctionList");
 	if (get == NULL || get(&fl) != CKR_OK || fl == NULL) {
-		sv_warnx("%s: no function list", module);
+		log_warnx("%s: no function list", module);
 		return NULL;
 	}
 	return fl;
@@ -661,6 +673,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: obhsm-p11proxyd MODULE SOCKET\n");
 		return 2;
 	}
+	log_init("obhsm-p11proxyd", 0, 0);
 	umask(077);
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
@@ -676,8 +689,13 @@ main(int argc, char **argv)
 	(void)sigaction(SIGINT, &sa, NULL);
 	for (;;) {
 		if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
-			if (errno != EINTR && errno != ECONNABORTED)
-				sv_warnx("accept: %s", strerror(errno));
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			log_warnx("accept: %s", strerror(errno));
+			/* Out of fds or memory: the pending client
+			 * stays queued; try again in a while, not in
+			 * a loop. */
+			sleep(1);
 			continue;
 		}
 		sv_serve(fd, in);

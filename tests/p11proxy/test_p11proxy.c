@@ -16,6 +16,7 @@
  */
 #include "config.h"
 
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -41,12 +42,12 @@
 #include "hsm.h"
 #include "msg.h"
 #include "proto.h"
+#include "p11proxy.h"
 #include "../signer_fixture.h"
 #include "../tests.h"
 
 #define PX_PIN		"1234"
 #define PX_URI		"pkcs11:token=proxy-a"
-#define PX_SOFTHSM	"/usr/lib/softhsm/libsofthsm2.so"
 
 static char	px_dir[PATH_MAX];
 static char	px_conf[PATH_MAX + 32];
@@ -56,6 +57,38 @@ static char	px_badpin[PATH_MAX + 48];
 static char	px_so[PATH_MAX + 64];
 static char	px_server[PATH_MAX + 64];
 static int	px_state;	/* 0 not yet, 1 ready, -1 broken */
+static pid_t	px_kids[8];	/* servers and signers still running */
+
+/*
+ * A CU_ASSERT_FATAL leaves a test before it stops what it started:
+ * whatever is still recorded here is killed by the next test's setup or
+ * at exit, never left running.
+ */
+static void
+px_reap_all(void)
+{
+	size_t	i;
+	int	st;
+
+	for (i = 0; i < sizeof(px_kids) / sizeof(px_kids[0]); i++)
+		if (px_kids[i] > 0) {
+			(void)kill(px_kids[i], SIGKILL);
+			(void)waitpid(px_kids[i], &st, 0);
+			px_kids[i] = 0;
+		}
+}
+
+static void
+px_track(pid_t pid, int on)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(px_kids) / sizeof(px_kids[0]); i++)
+		if (on ? px_kids[i] == 0 : px_kids[i] == pid) {
+			px_kids[i] = on ? pid : 0;
+			return;
+		}
+}
 
 static int
 px_write(const char *path, const char *text)
@@ -104,6 +137,8 @@ px_env(void)
 	if (px_state != 0)
 		return px_state;
 	px_state = -1;
+	if (atexit(px_reap_all) != 0)
+		return -1;
 	snprintf(px_dir, sizeof(px_dir), "%s/p11proxy", test_tmpdir());
 	snprintf(tok, sizeof(tok), "%s/tokens", px_dir);
 	if (mkdir(px_dir, 0700) == -1 || mkdir(tok, 0700) == -1)
@@ -137,6 +172,7 @@ px_env(void)
 }
 
 #define NEED_PROXY() do {						\
+	px_reap_all();							\
 	if (px_env() != 1) {						\
 		CU_FAIL("cannot set up the SoftHSM token");		\
 		return;							\
@@ -173,14 +209,18 @@ px_server_start(const char *sock, const char *module)
 	if ((pid = fork()) == -1)
 		return -1;
 	if (pid == 0) {
+		/* Gone with the runner, whatever the test did. */
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		setenv("SOFTHSM2_CONF", px_conf, 1);
 		execl(px_server, px_server, module, sock, (char *)NULL);
 		_exit(127);
 	}
+	px_track(pid, 1);
 	while (access(sock, F_OK) != 0) {
 		if (waitpid(pid, &st, WNOHANG) == pid || px_now() > end) {
 			(void)kill(pid, SIGKILL);
 			(void)waitpid(pid, &st, 0);
+			px_track(pid, 0);
 			return -1;
 		}
 		usleep(10 * 1000);
@@ -197,6 +237,7 @@ px_server_stop(pid_t pid, int sig)
 	if (pid <= 0)
 		return -1;
 	(void)kill(pid, sig);
+	px_track(pid, 0);
 	if (waitpid(pid, &st, 0) != pid)
 		return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
@@ -248,7 +289,7 @@ test_p11proxy_keys(void)
 	int		 found = 0;
 
 	NEED_PROXY();
-	CU_ASSERT_FATAL((pid = px_server_start(px_sock, PX_SOFTHSM)) > 0);
+	CU_ASSERT_FATAL((pid = px_server_start(px_sock, SFX_SOFTHSM)) > 0);
 	/* Through hsm/'s watchdog thread, as the signer calls. */
 	h = px_open(px_pin, 20000);
 	CU_ASSERT_FATAL(h != NULL);
@@ -289,7 +330,7 @@ test_p11proxy_wrong_pin(void)
 	pid_t			 pid;
 
 	NEED_PROXY();
-	CU_ASSERT_FATAL((pid = px_server_start(px_sock, PX_SOFTHSM)) > 0);
+	CU_ASSERT_FATAL((pid = px_server_start(px_sock, SFX_SOFTHSM)) > 0);
 	memset(&c, 0, sizeof(c));
 	c.module = px_so;
 	c.uri = PX_URI;
@@ -322,7 +363,7 @@ test_p11proxy_server_killed(void)
 	pid_t		 pid;
 
 	NEED_PROXY();
-	CU_ASSERT_FATAL((pid = px_server_start(px_sock, PX_SOFTHSM)) > 0);
+	CU_ASSERT_FATAL((pid = px_server_start(px_sock, SFX_SOFTHSM)) > 0);
 	h = px_open(px_pin, 20000);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "px-killed", "\x05", 1) == 0);
@@ -335,7 +376,7 @@ test_p11proxy_server_killed(void)
 	CU_ASSERT(hsm_reinit(h) == -1);
 	CU_ASSERT(hsm_key_sign(h, &k, sig, "x", 1) == -1);
 	/* Back: the same key, from the token's files. */
-	CU_ASSERT_FATAL((pid = px_server_start(px_sock, PX_SOFTHSM)) > 0);
+	CU_ASSERT_FATAL((pid = px_server_start(px_sock, SFX_SOFTHSM)) > 0);
 	CU_ASSERT(hsm_reinit(h) == 0);
 	CU_ASSERT(hsm_key_find(h, &k, "px-killed", NULL, 0) == 0);
 	CU_ASSERT(px_sign_verify(h, &k, "after the restart"));
@@ -382,7 +423,7 @@ test_p11proxy_module(void)
 	pid_t			 pid;
 
 	NEED_PROXY();
-	CU_ASSERT_FATAL((pid = px_server_start(px_sock, PX_SOFTHSM)) > 0);
+	CU_ASSERT_FATAL((pid = px_server_start(px_sock, SFX_SOFTHSM)) > 0);
 	dl = dlopen(px_so, RTLD_NOW | RTLD_LOCAL);
 	CU_ASSERT_FATAL(dl != NULL);
 	get = (CK_RV (*)(CK_FUNCTION_LIST **))dlsym(dl, "C_GetFunctionList");
@@ -520,27 +561,42 @@ test_p11proxy_server_input(void)
 	    0x7f, 0xff, 0xff, 0xff };
 	static const uint8_t extra[] = { 0, 0, 0, 5, 0, 0, 0, 1, 0 };
 	static const uint8_t shortf[] = { 0, 0, 0, 2, 0, 0 };
-	const struct { const uint8_t *p; size_t len; } bad[] = {
+	struct { const uint8_t *p; size_t len; } bad[] = {
 		{ huge, sizeof(huge) }, { badop, sizeof(badop) },
 		{ tmpl, sizeof(tmpl) }, { str, sizeof(str) },
 		{ extra, sizeof(extra) }, { shortf, sizeof(shortf) },
+		{ NULL, 0 },
 	};
+	uint8_t	many[8 + 8 + 4 + (P11P_ATTRS_MAX + 1) * 13];
 	char	sock[PATH_MAX + 32], dir[PATH_MAX + 16];
 	struct hsm *h;
-	size_t	i;
+	size_t	i, len;
 	pid_t	pid;
-	int	fd;
+	int	fd, st;
 
 	NEED_PROXY();
+	/* A well-formed FIND_INIT of P11P_ATTRS_MAX + 1 entries: its
+	 * count alone must refuse it (the server's template is an array
+	 * of P11P_ATTRS_MAX). */
+	len = sizeof(many) - 4;
+	memset(many, 0, sizeof(many));
+	many[2] = (uint8_t)(len >> 8);
+	many[3] = (uint8_t)len;
+	many[7] = P11P_FIND_INIT;
+	many[15] = 1;
+	many[19] = P11P_ATTRS_MAX + 1;
+	bad[6].p = many;
+	bad[6].len = 4 + len;
 	snprintf(dir, sizeof(dir), "%s/run2", px_dir);
 	snprintf(sock, sizeof(sock), "%s/sock", dir);
 	CU_ASSERT_FATAL(mkdir(dir, 0700) == 0 || errno == EEXIST);
-	CU_ASSERT_FATAL((pid = px_server_start(sock, PX_SOFTHSM)) > 0);
+	CU_ASSERT_FATAL((pid = px_server_start(sock, SFX_SOFTHSM)) > 0);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CU_ASSERT_FATAL((fd = px_connect(sock)) != -1);
 		CU_ASSERT(px_closed_after(fd, bad[i].p, bad[i].len));
 		close(fd);
-		CU_ASSERT(kill(pid, 0) == 0);
+		/* Alive, not a zombie (an ASan abort would be one). */
+		CU_ASSERT(waitpid(pid, &st, WNOHANG) == 0);
 	}
 	/* Still serving: a real client after all that. */
 	setenv("OBHSM_P11PROXY_SOCKET", sock, 1);
@@ -605,6 +661,458 @@ test_p11proxy_client_input(void)
 	setenv("OBHSM_P11PROXY_SOCKET", px_sock, 1);
 }
 
+/*
+ * A fake server for the client's reply checks: it answers a whole
+ * session validly (INITIALIZE with our version and ABI, OPEN_SESSION
+ * with handle 7, everything else CKR_OK without outputs) except the
+ * op under test, which gets the reply the test built.  One connection.
+ */
+#define PX_FAKE_SESSION	7
+
+static int
+px_read_all(int fd, uint8_t *p, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		if ((n = read(fd, p, len)) <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* A reply frame's body up to its outputs: op, rv, the outputs flag. */
+static struct buf *
+px_rep(uint32_t op, CK_RV rv, int out)
+{
+	struct buf	*b;
+
+	if ((b = buf_new(P11P_MSG_MAX)) == NULL)
+		return NULL;
+	if (buf_put_u32(b, op) != 0 || buf_put_u64(b, rv) != 0 ||
+	    buf_put_u8(b, (uint8_t)out) != 0) {
+		buf_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+static int
+px_rep_send(int fd, const struct buf *b)
+{
+	uint8_t	hdr[4];
+	size_t	len = buf_len(b);
+
+	hdr[0] = (uint8_t)(len >> 24);
+	hdr[1] = (uint8_t)(len >> 16);
+	hdr[2] = (uint8_t)(len >> 8);
+	hdr[3] = (uint8_t)len;
+	return write(fd, hdr, 4) == 4 &&
+	    write(fd, buf_ptr(b), len) == (ssize_t)len ? 0 : -1;
+}
+
+static void
+px_fake_serve(int lfd, uint32_t target, const struct buf *bad)
+{
+	struct buf	*r;
+	uint8_t		 hdr[4], *body;
+	uint32_t	 len, op;
+	int		 fd, ok;
+
+	if ((fd = accept(lfd, NULL, NULL)) == -1)
+		_exit(1);
+	for (;;) {
+		if (px_read_all(fd, hdr, 4) == -1)
+			_exit(0);
+		len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+		    (uint32_t)hdr[2] << 8 | hdr[3];
+		if (len < 4 || len > P11P_MSG_MAX ||
+		    (body = malloc(len)) == NULL ||
+		    px_read_all(fd, body, len) == -1)
+			_exit(1);
+		op = (uint32_t)body[0] << 24 | (uint32_t)body[1] << 16 |
+		    (uint32_t)body[2] << 8 | body[3];
+		free(body);
+		if (op == target) {
+			(void)px_rep_send(fd, bad);
+			continue;
+		}
+		r = px_rep(op, CKR_OK, op == P11P_INITIALIZE ||
+		    op == P11P_OPEN_SESSION);
+		if (r == NULL)
+			_exit(1);
+		ok = op != P11P_INITIALIZE ||
+		    (buf_put_u32(r, P11P_VERSION) == 0 &&
+		    buf_put_u8(r, sizeof(CK_ULONG)) == 0);
+		if (op == P11P_OPEN_SESSION)
+			ok = buf_put_u64(r, PX_FAKE_SESSION) == 0;
+		if (!ok || px_rep_send(fd, r) == -1)
+			_exit(1);
+		buf_free(r);
+	}
+}
+
+/* A fake server on sock answering target with bad (freed); its pid. */
+static pid_t
+px_fake_start(const char *sock, uint32_t target, struct buf *bad)
+{
+	struct sockaddr_un	sun;
+	pid_t			pid;
+	int			lfd;
+
+	(void)unlink(sock);
+	if (bad == NULL || px_sun(&sun, sock) == -1 ||
+	    (lfd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1) {
+		buf_free(bad);
+		return -1;
+	}
+	if (bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    listen(lfd, 1) == -1 || (pid = fork()) == -1) {
+		close(lfd);
+		buf_free(bad);
+		return -1;
+	}
+	if (pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		px_fake_serve(lfd, target, bad);
+		_exit(0);
+	}
+	px_track(pid, 1);
+	close(lfd);
+	buf_free(bad);
+	return pid;
+}
+
+static void
+px_fake_stop(pid_t pid)
+{
+	int	st;
+
+	(void)kill(pid, SIGKILL);
+	px_track(pid, 0);
+	(void)waitpid(pid, &st, 0);
+}
+
+#define PX_CANARY	0xa5a5a5a5a5a5a5a5UL
+
+/* The fake server stopped (SIGSTOP): alive, never answering. */
+static int
+px_stall(pid_t pid)
+{
+	int	st;
+
+	if (kill(pid, SIGSTOP) == -1 ||
+	    waitpid(pid, &st, WUNTRACED) != pid || !WIFSTOPPED(st))
+		return -1;
+	return 0;
+}
+
+/*
+ * One case: a session against a fake server whose reply to op is bad;
+ * the call under test is made by the caller between px_case_begin and
+ * px_case_end.
+ */
+static int
+px_case_begin(CK_FUNCTION_LIST *fl, const char *sock, uint32_t op,
+    struct buf *bad, pid_t *pid)
+{
+	CK_SESSION_HANDLE	s = 0;
+
+	if ((*pid = px_fake_start(sock, op, bad)) == -1)
+		return -1;
+	if (fl->C_Initialize(NULL) != CKR_OK ||
+	    fl->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s) !=
+	    CKR_OK || s != PX_FAKE_SESSION) {
+		px_fake_stop(*pid);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+px_case_end(CK_FUNCTION_LIST *fl, pid_t pid)
+{
+	CU_ASSERT(fl->C_Finalize(NULL) == CKR_OK);
+	px_fake_stop(pid);
+}
+
+/*
+ * Replies that break their op's rules, each against an otherwise valid
+ * session: the exact CKR, the connection closed, and nothing written
+ * past (or, under an error, into) the caller's buffers.  Valid replies
+ * of the same shapes pass, so the checks are not vacuous.
+ */
+static void
+test_p11proxy_replies(void)
+{
+	CK_RV			(*get)(CK_FUNCTION_LIST **);
+	CK_FUNCTION_LIST	*fl = NULL;
+	CK_MECHANISM		 mech = { CKM_EDDSA, NULL, 0 };
+	CK_SLOT_ID		 slots[3];
+	CK_OBJECT_HANDLE	 objs[3], hpub, hpriv;
+	CK_ATTRIBUTE		 a;
+	CK_INFO			 info;
+	CK_ULONG		 n, cnt, sl;
+	CK_BYTE			 sig[65];
+	uint8_t			 val[5];
+	char			 sock[PATH_MAX + 32], dir[PATH_MAX + 16];
+	struct buf		*b;
+	void			*dl;
+	pid_t			 pid, kid;
+	int			 st;
+
+	NEED_PROXY();
+	snprintf(dir, sizeof(dir), "%s/run5", px_dir);
+	snprintf(sock, sizeof(sock), "%s/sock", dir);
+	CU_ASSERT_FATAL(mkdir(dir, 0700) == 0 || errno == EEXIST);
+	CU_ASSERT_FATAL((dl = dlopen(px_so, RTLD_NOW | RTLD_LOCAL)) != NULL);
+	get = (CK_RV (*)(CK_FUNCTION_LIST **))dlsym(dl, "C_GetFunctionList");
+	CU_ASSERT_FATAL(get != NULL && get(&fl) == CKR_OK && fl != NULL);
+	setenv("OBHSM_P11PROXY_SOCKET", sock, 1);
+
+	/* The reply to another op: not ours, whatever it holds. */
+	b = px_rep(P11P_GET_INFO, CKR_OK, 1);
+	CU_ASSERT_FATAL(b != NULL && buf_put_u64(b, 9) == 0 &&
+	    buf_put_u64(b, 9) == 0);
+	CU_ASSERT_FATAL(px_case_begin(fl, sock, P11P_GENERATE_KEY_PAIR, b,
+	    &pid) == 0);
+	hpub = hpriv = PX_CANARY;
+	CU_ASSERT(fl->C_GenerateKeyPair(PX_FAKE_SESSION, &mech, NULL, 0,
+	    NULL, 0, &hpub, &hpriv) == CKR_DEVICE_REMOVED);
+	CU_ASSERT(hpub == PX_CANARY && hpriv == PX_CANARY);
+	/* Dropped: the next call finds no connection. */
+	CU_ASSERT(fl->C_CloseSession(PX_FAKE_SESSION) == CKR_DEVICE_REMOVED);
+	px_case_end(fl, pid);
+
+	/* The same outputs under the right op: accepted (the control). */
+	b = px_rep(P11P_GENERATE_KEY_PAIR, CKR_OK, 1);
+	CU_ASSERT_FATAL(b != NULL && buf_put_u64(b, 9) == 0 &&
+	    buf_put_u64(b, 10) == 0);
+	CU_ASSERT_FATAL(px_case_begin(fl, sock, P11P_GENERATE_KEY_PAIR, b,
+	    &pid) == 0);
+	CU_ASSERT(fl->C_GenerateKeyPair(PX_FAKE_SESSION, &mech, NULL, 0,
+	    NULL, 0, &hpub, &hpriv) == CKR_OK);
+	CU_ASSERT(hpub == 9 && hpriv == 10);
+	px_case_end(fl, pid);
+
+	/* CKR_OK without its outputs. */
+	CU_ASSERT_FATAL(px_case_begin(fl, sock, P11P_GENERATE_KEY_PAIR,
+	    px_rep(P11P_GENERATE_KEY_PAIR, CKR_OK, 0), &pid) == 0);
+	hpub = hpriv = PX_CANARY;
+	CU_ASSERT(fl->C_GenerateKeyPair(PX_FAKE_SESSION, &mech, NULL, 0,
+	    NULL, 0, &hpub, &hpriv) == CKR_DEVICE_REMOVED);
+	CU_ASSERT(hpub == PX_CANARY && hpriv == PX_CANARY);
+	px_case_end(fl, pid);
+
+	CU_ASSERT_FATAL(px_case_begin(fl, sock, P11P_GET_INFO,
+	    px_rep(P11P_GET_INFO, CKR_OK, 0), &pid) == 0);
+	CU_ASSERT(fl->C_GetInfo(&info) == CKR_DEVICE_ERROR);
+	px_case_end(fl, pid);
+
+	CU_ASSERT_FATAL(px_case_begin(fl, sock, P11P_FIND,
+	    px_rep(P11P_FIND, CKR_OK, 0), &pid) == 0);
+	cnt = PX_CANARY;
+	CU_ASSERT(fl->C_FindObjects(PX_FAKE_SESSION, objs, 2, &cnt) ==
+	    CKR_DEVICE_REMOVED);
+	CU_ASSERT(cnt == PX_CANARY);
+	px_case_end(fl, pid);
+
+	/* An error with outputs is no more ours than CKR_OK without. */
+	b = px_rep(P11P_GET_INFO, CKR_TOKEN_NOT_PRESENT, 1);
+	CU_ASSERT_FATAL(px_case_begin(fl, sock, P11P_GET_INFO, b, &pid) ==
+	    0);
+	CU_ASSERT(fl->C_GetInfo(&info) == CKR_DEVICE_ERROR);
+	px_case_end(fl, pid);
+
+	/* More slots than the caller's array: refused, array untouched
+	 * beyond its end; a count alone beyond it without a list too. */
+	b = px_rep(P11P_GET_SLOT_LIST, CKR_OK, 1);
+	CU_ASSERT_FATAL(b != NULL && buf_put_u64(b, 3) == 0 &&
+	    buf_put_u8(b, 1) == 0 && buf_put_u64(b, 1) == 0 &&
+	    buf_put_u64(b, 2) == 0 && buf_put_u64(b, 3) == 0);
+	CU_ASSERT_FATAL(px_case_begin(fl, sock, P11P_GET_SLOT_LIST, b,
+	    &pid) == 0);
+	slots[2] = PX_CANARY;
+	cnt = 2;
+	CU_ASSERT(fl->C_GetSlotList(CK_TRUE, slots, &cnt) ==
+	    CKR_DEVICE_ERROR);
+	CU_ASSERT(cnt == 2 && slots[2] == PX_CANARY);
+	px_case_end(fl, pid);
+
+	b = px_rep(P11P_GET_SLOT_LIST, CKR_OK, 1);
+	CU_ASSERT_FATAL(b != NULL && buf_put_u64(b, 12918456320ULL) == 0 &&
+	    buf_put_u8(b, 0) == 0);
+	CU_ASSERT_FATAL(px_case_begin(fl, sock, P11P_GET_SLOT_LIST, b,
+	    &pid) == 0);
+	cnt = 2;
+	CU_ASSERT(fl->C_GetSlotList(CK_TRUE, slots, &cnt) ==
+	    CKR_DEVICE_ERROR);
+	CU_ASSERT(cnt == 2);
+	px_case_end(fl, pid);
+
+	b = px_rep(P11P_GET_SLOT_LIST, CKR_OK, 1);
+	CU_ASSERT_FATAL(b != NULL && buf_put_u64(b, 2) == 0 &&
+	    buf_put_u8(b, 1) == 0 && buf_put_u64(b, 1) == 0 &&
+	    buf_put_u64(b, 2) == 0);
+	CU_ASSERT_FATAL(px_case_begin(fl, sock, P11P_GET_SLOT_LIST, b,
+	    &pid) == 0);
+	cnt = 2;
+	CU_ASSERT(fl->C_GetSlotList(CK_TRUE, slots, &cnt) == CKR_OK);
+	CU_ASSERT(cnt == 2 && slots[0] == 1 && slots[1] == 2 &&
+	    slots[2] == PX_CANARY);
+	px_case_end(fl, pid);
+
+	/* More handles than asked for. */
+	b = px_rep(P11P_FIND, CKR_OK, 1);
+	CU_ASSERT_FATAL(b != NULL && buf_put_u64(b, 3) == 0 &&
+	    buf_put_u64(b, 1) == 0 && buf_put_u64(b, 2) == 0 &&
+	    buf_put_u64(b, 3) == 0);
+	CU_ASSERT_FATAL(px_case_begin(fl, sock, P11P_FIND, b, &pid) == 0);
+	objs[2] = PX_CANARY;
+	cnt = PX_CANARY;
+	CU_ASSERT(fl->C_FindObjects(PX_FAKE_SESSION, objs, 2, &cnt) ==
+	    CKR_DEVICE_REMOVED);
+	CU_ASSERT(cnt == PX_CANARY && objs[2] == PX_CANARY);
+	px_case_end(fl, pid);
+
+	/* A signature longer than the room given; a length under
+	 * CKR_OK without the signature the buffer asked for. */
+	b = px_rep(P11P_SIGN, CKR_OK, 1);
+	CU_ASSERT_FATAL(b != NULL && buf_put_u64(b, 65) == 0 &&
+	    buf_put_u8(b, 1) == 0 && buf_put_u32(b, 65) == 0);
+	memset(val, 0x11, sizeof(val));
+	for (n = 0; n < 13; n++)
+		CU_ASSERT_FATAL(buf_put(b, val, 5) == 0);
+	CU_ASSERT_FATAL(px_case_begin(fl, sock, P11P_SIGN, b, &pid) == 0);
+	memset(sig, 0, sizeof(sig));
+	sig[64] = 0xa5;
+	sl = 64;
+	CU_ASSERT(fl->C_Sign(PX_FAKE_SESSION, (CK_BYTE *)"m", 1, sig, &sl) ==
+	    CKR_DEVICE_REMOVED);
+	CU_ASSERT(sl == 64 && sig[64] == 0xa5 && sig[0] == 0);
+	px_case_end(fl, pid);
+
+	b = px_rep(P11P_SIGN, CKR_OK, 1);
+	CU_ASSERT_FATAL(b != NULL &&
+	    buf_put_u64(b, 72057594054705152ULL) == 0 &&
+	    buf_put_u8(b, 0) == 0);
+	CU_ASSERT_FATAL(px_case_begin(fl, sock, P11P_SIGN, b, &pid) == 0);
+	sl = 64;
+	CU_ASSERT(fl->C_Sign(PX_FAKE_SESSION, (CK_BYTE *)"m", 1, sig, &sl) ==
+	    CKR_DEVICE_REMOVED);
+	CU_ASSERT(sl == 64);
+	px_case_end(fl, pid);
+
+	b = px_rep(P11P_SIGN, CKR_OK, 1);
+	CU_ASSERT_FATAL(b != NULL && buf_put_u64(b, 64) == 0 &&
+	    buf_put_u8(b, 1) == 0 && buf_put_u32(b, 64) == 0);
+	for (n = 0; n < 16; n++)
+		CU_ASSERT_FATAL(buf_put(b, val, 4) == 0);
+	CU_ASSERT_FATAL(px_case_begin(fl, sock, P11P_SIGN, b, &pid) == 0);
+	sl = 64;
+	CU_ASSERT(fl->C_Sign(PX_FAKE_SESSION, (CK_BYTE *)"m", 1, sig, &sl) ==
+	    CKR_OK);
+	CU_ASSERT(sl == 64 && sig[0] == 0x11 && sig[63] == 0x11 &&
+	    sig[64] == 0xa5);
+	px_case_end(fl, pid);
+
+	/* An attribute with a buffer, no value and a length that fits:
+	 * the buffer would stay unwritten under CKR_OK. */
+	b = px_rep(P11P_GET_ATTRS, CKR_OK, 1);
+	CU_ASSERT_FATAL(b != NULL && buf_put_u32(b, 1) == 0 &&
+	    buf_put_u64(b, 2) == 0 && buf_put_u8(b, 0) == 0);
+	CU_ASSERT_FATAL(px_case_begin(fl, sock, P11P_GET_ATTRS, b, &pid) ==
+	    0);
+	memset(val, 0, sizeof(val));
+	a.type = CKA_LABEL;
+	a.pValue = val;
+	a.ulValueLen = 4;
+	CU_ASSERT(fl->C_GetAttributeValue(PX_FAKE_SESSION, 1, &a, 1) ==
+	    CKR_DEVICE_REMOVED);
+	CU_ASSERT(a.ulValueLen == 4);
+	px_case_end(fl, pid);
+
+	/* A value longer than the buffer. */
+	b = px_rep(P11P_GET_ATTRS, CKR_OK, 1);
+	CU_ASSERT_FATAL(b != NULL && buf_put_u32(b, 1) == 0 &&
+	    buf_put_u64(b, 5) == 0 && buf_put_u8(b, 1) == 0 &&
+	    buf_put_u32(b, 5) == 0 && buf_put(b, "abcde", 5) == 0);
+	CU_ASSERT_FATAL(px_case_begin(fl, sock, P11P_GET_ATTRS, b, &pid) ==
+	    0);
+	memset(val, 0, sizeof(val));
+	val[4] = 0xa5;
+	a.ulValueLen = 4;
+	CU_ASSERT(fl->C_GetAttributeValue(PX_FAKE_SESSION, 1, &a, 1) ==
+	    CKR_DEVICE_REMOVED);
+	CU_ASSERT(a.ulValueLen == 4 && val[0] == 0 && val[4] == 0xa5);
+	px_case_end(fl, pid);
+
+	/* Sensitive (CK_UNAVAILABLE_INFORMATION) and too small (a
+	 * length beyond the buffer): both honest, both passed on. */
+	b = px_rep(P11P_GET_ATTRS, CKR_ATTRIBUTE_SENSITIVE, 1);
+	CU_ASSERT_FATAL(b != NULL && buf_put_u32(b, 1) == 0 &&
+	    buf_put_u64(b, UINT64_MAX) == 0 && buf_put_u8(b, 0) == 0);
+	CU_ASSERT_FATAL(px_case_begin(fl, sock, P11P_GET_ATTRS, b, &pid) ==
+	    0);
+	a.ulValueLen = 4;
+	CU_ASSERT(fl->C_GetAttributeValue(PX_FAKE_SESSION, 1, &a, 1) ==
+	    CKR_ATTRIBUTE_SENSITIVE);
+	CU_ASSERT(a.ulValueLen == CK_UNAVAILABLE_INFORMATION);
+	px_case_end(fl, pid);
+
+	b = px_rep(P11P_GET_ATTRS, CKR_BUFFER_TOO_SMALL, 1);
+	CU_ASSERT_FATAL(b != NULL && buf_put_u32(b, 1) == 0 &&
+	    buf_put_u64(b, 5) == 0 && buf_put_u8(b, 0) == 0);
+	CU_ASSERT_FATAL(px_case_begin(fl, sock, P11P_GET_ATTRS, b, &pid) ==
+	    0);
+	a.ulValueLen = 4;
+	CU_ASSERT(fl->C_GetAttributeValue(PX_FAKE_SESSION, 1, &a, 1) ==
+	    CKR_BUFFER_TOO_SMALL);
+	CU_ASSERT(a.ulValueLen == 5 && val[4] == 0xa5);
+	px_case_end(fl, pid);
+
+	/* After fork the child has no session of its own: its call
+	 * sends nothing on the parent's socket (the parent's next call
+	 * still gets its own reply). */
+	CU_ASSERT_FATAL(px_case_begin(fl, sock, P11P_GET_INFO,
+	    px_rep(P11P_GET_INFO, CKR_OK, 0), &pid) == 0);
+	if ((kid = fork()) == 0)
+		_exit(fl->C_CloseSession(PX_FAKE_SESSION) ==
+		    CKR_CRYPTOKI_NOT_INITIALIZED &&
+		    fl->C_Finalize(NULL) == CKR_CRYPTOKI_NOT_INITIALIZED ? 0 : 1);
+	CU_ASSERT_FATAL(kid != -1);
+	CU_ASSERT(waitpid(kid, &st, 0) == kid && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0);
+	CU_ASSERT(fl->C_CloseSession(PX_FAKE_SESSION) == CKR_OK);
+	px_case_end(fl, pid);
+
+	/* A server that never answers: CKR_DEVICE_ERROR once the wait
+	 * (shortened here) runs out, and the connection closed. */
+	setenv("OBHSM_P11PROXY_TIMEOUT_MS", "200", 1);
+	CU_ASSERT_FATAL(px_case_begin(fl, sock, P11P_SIGN_INIT,
+	    px_rep(P11P_GET_INFO, CKR_OK, 0), &pid) == 0);
+	CU_ASSERT(px_stall(pid) == 0);
+	CU_ASSERT(fl->C_SignInit(PX_FAKE_SESSION, &mech, 2) ==
+	    CKR_DEVICE_ERROR);
+	CU_ASSERT(fl->C_CloseSession(PX_FAKE_SESSION) == CKR_DEVICE_REMOVED);
+	px_case_end(fl, pid);
+	unsetenv("OBHSM_P11PROXY_TIMEOUT_MS");
+
+	/* A server of another ABI or protocol version: refused. */
+	b = px_rep(P11P_INITIALIZE, CKR_OK, 1);
+	CU_ASSERT_FATAL(b != NULL && buf_put_u32(b, P11P_VERSION) == 0 &&
+	    buf_put_u8(b, 4) == 0);
+	CU_ASSERT_FATAL((pid = px_fake_start(sock, P11P_INITIALIZE, b)) > 0);
+	CU_ASSERT(fl->C_Initialize(NULL) == CKR_DEVICE_ERROR);
+	CU_ASSERT(fl->C_GetInfo(&info) == CKR_CRYPTOKI_NOT_INITIALIZED);
+	px_fake_stop(pid);
+
+	setenv("OBHSM_P11PROXY_SOCKET", px_sock, 1);
+	dlclose(dl);
+}
+
 /* A socket directory others could reach: the server will not start. */
 static void
 test_p11proxy_server_dir(void)
@@ -620,7 +1128,7 @@ test_p11proxy_server_dir(void)
 	CU_ASSERT_FATAL(chmod(dir, 0755) == 0);
 	CU_ASSERT_FATAL((pid = fork()) != -1);
 	if (pid == 0) {
-		execl(px_server, px_server, PX_SOFTHSM, sock, (char *)NULL);
+		execl(px_server, px_server, SFX_SOFTHSM, sock, (char *)NULL);
 		_exit(127);
 	}
 	CU_ASSERT(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
@@ -748,7 +1256,7 @@ test_p11proxy_signer(void)
 	    0600) == 0);
 	buf_free(t);
 
-	CU_ASSERT_FATAL((pid = px_server_start(px_sock, PX_SOFTHSM)) > 0);
+	CU_ASSERT_FATAL((pid = px_server_start(px_sock, SFX_SOFTHSM)) > 0);
 	env[0] = "OBHSM_P11PROXY_SOCKET";
 	env[1] = px_sock;
 	env[2] = NULL;
@@ -764,6 +1272,7 @@ test_p11proxy_signer(void)
 		(void)px_server_stop(pid, SIGTERM);
 		return;
 	}
+	px_track(sg.pid, 1);
 	CU_ASSERT_FATAL(sfx_conn_open(&c, sock, "test_p11proxy", &m,
 	    SG_T_MS) == 0);
 	sg_feed(&c, master.addr, &bk[0], tp);
@@ -780,7 +1289,7 @@ test_p11proxy_signer(void)
 
 	/* Back: the signer re-initialises (it may notice only on the
 	 * next call; a bound on the wait, not a measurement). */
-	CU_ASSERT_FATAL((pid = px_server_start(px_sock, PX_SOFTHSM)) > 0);
+	CU_ASSERT_FATAL((pid = px_server_start(px_sock, SFX_SOFTHSM)) > 0);
 	for (i = 0; i < 100 && !ok; i++) {
 		if ((ok = sg_recertify(&c, master.addr, &bk[1], tp)) == 0)
 			nanosleep(&ts, NULL);
@@ -788,6 +1297,7 @@ test_p11proxy_signer(void)
 	CU_ASSERT(ok == 1);
 	CU_ASSERT(waitpid(sg.pid, &st, WNOHANG) == 0);
 	sfx_conn_close(&c);
+	px_track(sg.pid, 0);
 	CU_ASSERT(sfx_signer_reap(&sg, &st, 10000) == 0);
 	CU_ASSERT(px_server_stop(pid, SIGTERM) == 0);
 	for (b = 0; b < 2; b++)
@@ -801,6 +1311,7 @@ static const struct test_case p11proxy_tests[] = {
 	{ "module", test_p11proxy_module },
 	{ "server_input", test_p11proxy_server_input },
 	{ "client_input", test_p11proxy_client_input },
+	{ "replies", test_p11proxy_replies },
 	{ "server_dir", test_p11proxy_server_dir },
 	{ "signer", test_p11proxy_signer },
 	{ NULL, NULL }

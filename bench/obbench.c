@@ -83,6 +83,9 @@ struct master {
 	uint8_t		pk[ED25519_PK_LEN];
 	char		addr[HS_ADDR_LEN + 1];
 	uint8_t		bl_pk[2][ED25519_PK_LEN];
+	/* Held per period, as the collector holds them (publish.c). */
+	uint8_t		eph_sk[2][X25519_KEY_LEN];
+	uint8_t		eph_pk[2][X25519_KEY_LEN];
 };
 
 static struct {
@@ -426,7 +429,7 @@ params_to_sign(size_t i, int w, const struct certs *ce)
 	if ((body = sfx_master_body(B.m[i].pk, B.m[i].bl_pk[w], B.ips,
 	    (const uint8_t (*)[HS_CERT_LEN])ce->c09,
 	    (const uint8_t (*)[HS_CERT_LEN])ce->c0b, N_IP, rev, c08, NULL,
-	    0)) == NULL)
+	    0, B.m[i].eph_sk[w], B.m[i].eph_pk[w])) == NULL)
 		die("hs_desc_encode_body");
 	B.t_body += now_s() - t0;
 	B.body_len = buf_len(body);
@@ -719,6 +722,11 @@ bench_desc(const char *bin, size_t s, unsigned rounds)
 		    PERIOD) != 0 || hs_blind_pubkey(B.m[i].bl_pk[1], k.pk,
 		    B.tp[1], PERIOD) != 0)
 			die("blind");
+		if (hs_desc_auth_keypair(B.m[i].eph_sk[0],
+		    B.m[i].eph_pk[0]) != 0 ||
+		    hs_desc_auth_keypair(B.m[i].eph_sk[1],
+		    B.m[i].eph_pk[1]) != 0)
+			die("auth ephemeral key");
 		FMT(path, sizeof(path), "%s/id/%zu", B.dir, i);
 		if (sfx_identity_write(path, &k) != 0)
 			die("identity %s", path);

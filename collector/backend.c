@@ -86,6 +86,7 @@ service_drop(struct service *s, size_t nmembers)
 		free(s->slot[j].up);
 		for (k = 0; k < SEL_MAX_SETS; k++)
 			free(s->slot[j].docs[k]);
+		ob_wipe(s->slot[j].eph_sk, sizeof(s->slot[j].eph_sk));
 	}
 	memset(s, 0, sizeof(*s));
 }

@@ -385,6 +385,17 @@ struct desc_slot {
 	time_t		 retry_at;
 	char		 error[256];
 	uint64_t	 publishes;
+	/*
+	 * The auth ephemeral key pair of the slot's descriptors for
+	 * period eph_tp.  Tor makes one per descriptor and keeps it across
+	 * its re-uploads (hs_service.c); a fresh pair per body cost an
+	 * X25519 base-point multiplication every time.  A new period gets
+	 * a new pair; the secret is wiped with the slot.
+	 */
+	int		 have_eph;
+	uint64_t	 eph_tp;
+	uint8_t		 eph_sk[X25519_KEY_LEN];
+	uint8_t		 eph_pk[X25519_KEY_LEN];
 };
 
 struct service {
@@ -522,6 +533,9 @@ time_t	publish_next_time(const struct conf *, time_t now);
  */
 int	publish_period_live(uint64_t tp, uint32_t period_len,
 	    uint32_t rot_offset, time_t now);
+/* The slot's auth ephemeral key pair for period tp: kept while tp stays
+ * the same, a fresh one (the old secret wiped) when it changes. */
+int	publish_eph_key(struct desc_slot *, uint64_t tp);
 
 /* view.c */
 

@@ -534,12 +534,27 @@ sign_cb(const struct sc_reply *r, void *arg)
 		job_end(job);
 }
 
+int
+publish_eph_key(struct desc_slot *sl, uint64_t tp)
+{
+	if (sl->have_eph && sl->eph_tp == tp)
+		return 0;
+	sl->have_eph = 0;
+	ob_wipe(sl->eph_sk, sizeof(sl->eph_sk));
+	if (hs_desc_auth_keypair(sl->eph_sk, sl->eph_pk) != 0)
+		return -1;
+	sl->have_eph = 1;
+	sl->eph_tp = tp;
+	return 0;
+}
+
 /* Build every body and send them to be signed. */
 static void
 job_sign(struct pub_job *job)
 {
 	struct collector		*c = job->c;
 	const struct conf_service	*cs = c->services[job->svc].cf;
+	struct desc_slot		*sl;
 	struct hs_desc_encode_params	 ep;
 	struct hs_desc			*d = NULL;
 	struct buf			*b = NULL;
@@ -553,6 +568,11 @@ job_sign(struct pub_job *job)
 	    (pks = calloc(cs->n_client_pks + 1, sizeof(*pks))) == NULL ||
 	    (b = buf_new(HS_DESC_MAX_LEN + 1)) == NULL) {
 		job_fail(job, "out of memory", NULL);
+		goto done;
+	}
+	sl = &c->services[job->svc].slot[job->which];
+	if (publish_eph_key(sl, job->tp) != 0) {
+		job_fail(job, "no randomness", NULL);
 		goto done;
 	}
 	for (k = 0; k < job->nsets && !job->failed; k++) {
@@ -575,6 +595,8 @@ job_sign(struct pub_job *job)
 		memset(&ep, 0, sizeof(ep));
 		ep.identity_pk = cs->pk;
 		ep.blinded_pk = job->blinded_pk;
+		ep.auth_ephemeral_sk = sl->eph_sk;
+		ep.auth_ephemeral_pk = sl->eph_pk;
 		if (cs->n_client_pks > 0) {
 			/*
 			 * Restricted discovery: the configured clients, plus

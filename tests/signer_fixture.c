@@ -247,7 +247,8 @@ sfx_master_body(const uint8_t identity_pk[ED25519_PK_LEN],
     const struct hs_intro_point *ips, const uint8_t (*c09)[HS_CERT_LEN],
     const uint8_t (*c0b)[HS_CERT_LEN], size_t n, uint64_t revision,
     const uint8_t cert08[HS_CERT_LEN],
-    const uint8_t (*clients)[X25519_KEY_LEN], size_t n_clients)
+    const uint8_t (*clients)[X25519_KEY_LEN], size_t n_clients,
+    const uint8_t *eph_sk, const uint8_t *eph_pk)
 {
 	struct hs_desc_encode_params	 ep;
 	struct hs_desc			 d;
@@ -278,6 +279,8 @@ sfx_master_body(const uint8_t identity_pk[ED25519_PK_LEN],
 	ep.blinded_pk = blinded_pk;
 	ep.client_pks = clients;
 	ep.n_client_pks = n_clients;
+	ep.auth_ephemeral_sk = eph_sk;
+	ep.auth_ephemeral_pk = eph_pk;
 	if ((out = buf_new(HS_DESC_MAX_LEN + 1)) == NULL)
 		goto err;
 	if ((r = hs_desc_encode_body(out, &d, &ep)) != 0)

@@ -88,7 +88,9 @@ struct buf *sfx_backend_desc_encode(const struct hs_desc *,
  * A master body (unsigned) for the identity and blinded keys, from the
  * intro points ips[0..n), each with the 09 and 0B certs the signer issued
  * for it, the 08 cert and the revision counter the signer gave, for
- * clients when n_clients > 0.  New buf.
+ * clients when n_clients > 0.  eph_sk/eph_pk: the auth ephemeral pair
+ * held for the period, as the collector holds it, or both NULL for a
+ * fresh one.  New buf.
  */
 struct buf *sfx_master_body(const uint8_t identity_pk[ED25519_PK_LEN],
 	    const uint8_t blinded_pk[ED25519_PK_LEN],
@@ -96,7 +98,8 @@ struct buf *sfx_master_body(const uint8_t identity_pk[ED25519_PK_LEN],
 	    const uint8_t (*c09)[HS_CERT_LEN],
 	    const uint8_t (*c0b)[HS_CERT_LEN], size_t n, uint64_t revision,
 	    const uint8_t cert08[HS_CERT_LEN],
-	    const uint8_t (*clients)[X25519_KEY_LEN], size_t n_clients);
+	    const uint8_t (*clients)[X25519_KEY_LEN], size_t n_clients,
+	    const uint8_t *eph_sk, const uint8_t *eph_pk);
 
 /* 1 if SoftHSM (module and softhsm2-util) is installed: else the suites
  * skip. */

@@ -1226,6 +1226,38 @@ test_period_live(void)
 }
 
 /*
+ * A slot's descriptors share one auth ephemeral key pair per period, as
+ * tor's do across re-uploads; a new period gets a new pair.
+ */
+static void
+test_eph_key(void)
+{
+	struct desc_slot	sl;
+	uint8_t			sk[X25519_KEY_LEN], pk[X25519_KEY_LEN];
+	uint8_t			zero[X25519_KEY_LEN];
+
+	memset(&sl, 0, sizeof(sl));
+	memset(zero, 0, sizeof(zero));
+	CU_ASSERT_FATAL(publish_eph_key(&sl, 100) == 0);
+	CU_ASSERT(sl.have_eph && sl.eph_tp == 100);
+	CU_ASSERT(memcmp(sl.eph_sk, zero, sizeof(zero)) != 0);
+	CU_ASSERT_FATAL(ob_x25519_pubkey(pk, sl.eph_sk) == 0);
+	CU_ASSERT(memcmp(pk, sl.eph_pk, sizeof(pk)) == 0);
+	memcpy(sk, sl.eph_sk, sizeof(sk));
+	CU_ASSERT(publish_eph_key(&sl, 100) == 0);
+	CU_ASSERT(memcmp(sk, sl.eph_sk, sizeof(sk)) == 0 &&
+	    memcmp(pk, sl.eph_pk, sizeof(pk)) == 0);
+	CU_ASSERT(publish_eph_key(&sl, 101) == 0);
+	CU_ASSERT(sl.eph_tp == 101);
+	CU_ASSERT(memcmp(sk, sl.eph_sk, sizeof(sk)) != 0 &&
+	    memcmp(pk, sl.eph_pk, sizeof(pk)) != 0);
+	CU_ASSERT_FATAL(ob_x25519_pubkey(pk, sl.eph_sk) == 0);
+	CU_ASSERT(memcmp(pk, sl.eph_pk, sizeof(pk)) == 0);
+	ob_wipe(sl.eph_sk, sizeof(sl.eph_sk));
+	ob_wipe(sk, sizeof(sk));
+}
+
+/*
  * Uploads are paced: with upload-max-pending N, tor is never handed
  * more than N uploads without an event back (beyond one set when none
  * is in flight), and every upload is still made, once each.
@@ -1974,6 +2006,7 @@ static const struct test_case tests[] = {
 	{ "documents built no faster than tor takes them",
 	    test_publish_backlog },
 	{ "periods asked for only in their window", test_period_live },
+	{ "one auth ephemeral key per slot and period", test_eph_key },
 	{ "signer client: more requests than its output queue holds",
 	    test_signer_client_backlog },
 	{ NULL, NULL }

@@ -486,7 +486,7 @@ master_body(const size_t *which, size_t n, uint64_t rev,
 	out = sfx_master_body(F.master.pk, F.master.bl_pk, ips,
 	    (const uint8_t (*)[HS_CERT_LEN])c09,
 	    (const uint8_t (*)[HS_CERT_LEN])c0b, n, rev, cert08, mb_clients,
-	    mb_nclients);
+	    mb_nclients, NULL, NULL);
 	CU_ASSERT_FATAL(out != NULL);
 	return out;
 }

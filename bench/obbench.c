@@ -280,7 +280,8 @@ conf_write(const char *module)
 	    .sandbox = sandbox != NULL ? sandbox : "kill" };
 	for (b = 0; b < N_BACKENDS; b++)
 		backends[b] = B.bk[b].key.addr;
-	if ((t = buf_new(256 + B.nm * 600)) == NULL ||
+	/* The head names the module and the paths: up to a few PATH_MAX. */
+	if ((t = buf_new(4 * PATH_MAX + B.nm * 600)) == NULL ||
 	    sfx_conf_head(t, &sc) != 0)
 		die("conf");
 	for (i = 0; i < B.nm; i++) {

@@ -79,6 +79,38 @@ load(struct conf *cf, const char *text)
 	return conf_load_string(cf, text);
 }
 
+/*
+ * head, then one pool of backends addr[1] and addr[2] serving nsvc
+ * services whose keys come from (index, tag), loaded into cf.
+ */
+static void
+load_pool(struct conf *cf, const char *head, size_t nsvc, uint8_t tag)
+{
+	struct buf	*b;
+	char		*text, a[HS_ADDR_LEN + 1];
+	uint8_t		 sd[ED25519_SEED_LEN], pk[ED25519_PK_LEN];
+	uint8_t		 sk[ED25519_EXPANDED_LEN];
+	size_t		 i;
+
+	CU_ASSERT_FATAL((b = buf_new(0)) != NULL);
+	CU_ASSERT(buf_putf(b, "%spool web { backends = { %s, %s } services "
+	    "= { ", head, addr[1], addr[2]) == 0);
+	for (i = 0; i < nsvc; i++) {
+		memset(sd, 0, sizeof(sd));
+		memcpy(sd, &i, sizeof(i));
+		sd[31] = tag;
+		CU_ASSERT_FATAL(hs_expanded_from_seed(sk, sd) == 0);
+		CU_ASSERT_FATAL(hs_expanded_pubkey(pk, sk) == 0);
+		CU_ASSERT_FATAL(hs_address_encode(a, pk) == 0);
+		CU_ASSERT(buf_putf(b, "%s%s", i == 0 ? "" : ", ", a) == 0);
+	}
+	CU_ASSERT(buf_put_str(b, " } }\n") == 0);
+	CU_ASSERT_FATAL(buf_dup_cstr(b, &text) == 0);
+	buf_free(b);
+	CU_ASSERT_FATAL(load(cf, text) == 0);
+	free(text);
+}
+
 static void
 test_conf_good(void)
 {
@@ -1510,33 +1542,15 @@ test_verify_sync(void)
 	struct collector	 c;
 	struct msg_conn		 srv;
 	struct msg		 m;
-	struct buf		*b, *p;
-	char			*text, a[HS_ADDR_LEN + 1], path[256];
-	uint8_t			 sd[ED25519_SEED_LEN], pk[ED25519_PK_LEN];
-	uint8_t			 sk[ED25519_EXPANDED_LEN];
+	struct buf		*p;
+	char			 path[256];
 	size_t			 i, k, pending, maxpend = 0, asked = 0;
 	uint64_t		 req, fail;
 	int			 lfd, round;
 	const size_t		 nsvc = 300;
 
 	addrs_make();
-	CU_ASSERT_FATAL((b = buf_new(0)) != NULL);
-	CU_ASSERT(buf_putf(b, "pool web { backends = { %s, %s } services "
-	    "= { ", addr[1], addr[2]) == 0);
-	for (i = 0; i < nsvc; i++) {
-		memset(sd, 0, sizeof(sd));
-		memcpy(sd, &i, sizeof(i));
-		sd[31] = 0x77;
-		CU_ASSERT_FATAL(hs_expanded_from_seed(sk, sd) == 0);
-		CU_ASSERT_FATAL(hs_expanded_pubkey(pk, sk) == 0);
-		CU_ASSERT_FATAL(hs_address_encode(a, pk) == 0);
-		CU_ASSERT(buf_putf(b, "%s%s", i == 0 ? "" : ", ", a) == 0);
-	}
-	CU_ASSERT(buf_put_str(b, " } }\n") == 0);
-	CU_ASSERT_FATAL(buf_dup_cstr(b, &text) == 0);
-	buf_free(b);
-	CU_ASSERT_FATAL(load(&cf, text) == 0);
-	free(text);
+	load_pool(&cf, "", nsvc, 0x77);
 	CU_ASSERT_FATAL(collector_init(&c, &cf) == 0);
 	for (k = 0; k < 2; k++) {
 		c.backends[k].have_desc = 1;
@@ -1625,11 +1639,7 @@ test_publish_backlog(void)
 	struct msg_conn		 srv;
 	struct msg		 m;
 	struct sel_input	 in[2];
-	struct buf		*b;
-	char			*text, a[HS_ADDR_LEN + 1], where[64];
-	char			 path[256];
-	uint8_t			 sd[ED25519_SEED_LEN], pk[ED25519_PK_LEN];
-	uint8_t			 sk[ED25519_EXPANDED_LEN];
+	char			 where[64], path[256];
 	size_t			 i, k, max, nfill, recert = 0, most = 0;
 	size_t			 rounds, left;
 	time_t			 now;
@@ -1639,23 +1649,7 @@ test_publish_backlog(void)
 	addrs_make();
 	if (ft_open(&ft, where, sizeof(where)) == -1)
 		TEST_SKIP("no loopback listener");
-	CU_ASSERT_FATAL((b = buf_new(0)) != NULL);
-	CU_ASSERT(buf_putf(b, "upload-max-pending = 1\npool web { backends "
-	    "= { %s, %s } services = { ", addr[1], addr[2]) == 0);
-	for (i = 0; i < nsvc; i++) {
-		memset(sd, 0, sizeof(sd));
-		memcpy(sd, &i, sizeof(i));
-		sd[31] = 0x3b;
-		CU_ASSERT_FATAL(hs_expanded_from_seed(sk, sd) == 0);
-		CU_ASSERT_FATAL(hs_expanded_pubkey(pk, sk) == 0);
-		CU_ASSERT_FATAL(hs_address_encode(a, pk) == 0);
-		CU_ASSERT(buf_putf(b, "%s%s", i == 0 ? "" : ", ", a) == 0);
-	}
-	CU_ASSERT(buf_put_str(b, " } }\n") == 0);
-	CU_ASSERT_FATAL(buf_dup_cstr(b, &text) == 0);
-	buf_free(b);
-	CU_ASSERT_FATAL(load(&cf, text) == 0);
-	free(text);
+	load_pool(&cf, "upload-max-pending = 1\n", nsvc, 0x3b);
 	CU_ASSERT_FATAL(collector_init(&c, &cf) == 0);
 	max = publish_max_unsent(&c.cf);
 	CU_ASSERT_FATAL(max >= 2 && max < nsvc);

@@ -181,28 +181,6 @@ fault_counter(const char *name)
 	return ret;
 }
 
-static struct hsm *
-open_token(const char *module, const char *uri, const char *pin,
-    unsigned timeout_ms)
-{
-	struct hsm_config	 c;
-	struct hsm		*h;
-
-	memset(&c, 0, sizeof(c));
-	c.module = module;
-	c.uri = uri;
-	c.pin_source = pin;
-	c.timeout_ms = timeout_ms;
-	if ((h = hsm_new(&c)) == NULL)
-		return NULL;
-	if (hsm_open(h) == -1) {
-		fprintf(stderr, "  open: %s\n", hsm_last_error(h));
-		hsm_free(h);
-		return NULL;
-	}
-	return h;
-}
-
 static double
 now_s(void)
 {
@@ -370,7 +348,7 @@ test_hsm_login_sources(void)
 	int		 p[2];
 
 	NEED_FAULT();
-	h = open_token(fault_so, URI_A, pin_src, 0);
+	h = test_open_token(fault_so, URI_A, pin_src, 0);
 	CU_ASSERT(h != NULL);
 	hsm_free(h);
 
@@ -378,12 +356,12 @@ test_hsm_login_sources(void)
 	CU_ASSERT(write(p[1], PIN "\n", 5) == 5);
 	close(p[1]);
 	snprintf(src, sizeof(src), "fd:%d", p[0]);
-	h = open_token(fault_so, URI_A, src, 0);
+	h = test_open_token(fault_so, URI_A, src, 0);
 	CU_ASSERT(h != NULL);
 	hsm_free(h);
 
 	setenv("OBHSM_TEST_PIN", PIN, 1);
-	h = open_token(fault_so, URI_A, "env:OBHSM_TEST_PIN", 0);
+	h = test_open_token(fault_so, URI_A, "env:OBHSM_TEST_PIN", 0);
 	CU_ASSERT(h != NULL);
 	hsm_free(h);
 
@@ -393,7 +371,7 @@ test_hsm_login_sources(void)
 		char	uri[PATH_MAX + 64];
 
 		snprintf(uri, sizeof(uri), URI_A "?pin-source=%s", pin_file);
-		h = open_token(fault_so, uri, NULL, 0);
+		h = test_open_token(fault_so, uri, NULL, 0);
 		CU_ASSERT(h != NULL);
 		hsm_free(h);
 	}
@@ -412,7 +390,7 @@ test_hsm_generate_sign(void)
 	static const uint8_t	 id[] = { 0x01, 0x00, 0x00, 0x4a, 0x2b };
 
 	NEED_FAULT();
-	h = open_token(fault_so, URI_A, pin_src, 0);
+	h = test_open_token(fault_so, URI_A, pin_src, 0);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "gen-svc-19000", id,
 	    sizeof(id)) == 0);
@@ -475,7 +453,7 @@ test_hsm_key_attributes(void)
 	int		 priv_ok = 0;
 
 	NEED_FAULT();
-	h = open_token(fault_so, URI_A, pin_src, 0);
+	h = test_open_token(fault_so, URI_A, pin_src, 0);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "attr-key", "\x07", 1) == 0);
 	hsm_free(h);
@@ -504,7 +482,7 @@ test_hsm_uri_select(void)
 	char			 uri[128];
 
 	NEED_FAULT();
-	h = open_token(fault_so, URI_B, pin_src, 0);
+	h = test_open_token(fault_so, URI_B, pin_src, 0);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT(hsm_token_info(h, &ti) == 0);
 	CU_ASSERT_STRING_EQUAL(ti.label, "obhsm-b");
@@ -513,13 +491,14 @@ test_hsm_uri_select(void)
 	hsm_free(h);
 
 	/* By serial alone, and with the module named in the URI. */
-	h = open_token(fault_so, uri, pin_src, 0);
+	h = test_open_token(fault_so, uri, pin_src, 0);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT(hsm_token_info(h, &ti) == 0);
 	CU_ASSERT_STRING_EQUAL(ti.label, "obhsm-b");
 	hsm_free(h);
-	h = open_token(NULL, "pkcs11:token=obhsm-a;manufacturer=SoftHSM%20"
-	    "project?module-path=/usr/lib/softhsm/libsofthsm2.so", pin_src, 0);
+	h = test_open_token(NULL, "pkcs11:token=obhsm-a;manufacturer="
+	    "SoftHSM%20project?module-path=/usr/lib/softhsm/libsofthsm2.so",
+	    pin_src, 0);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT(hsm_token_info(h, &ti) == 0);
 	CU_ASSERT_STRING_EQUAL(ti.label, "obhsm-a");
@@ -575,8 +554,8 @@ test_hsm_two_handles(void)
 
 	NEED_FAULT();
 	fault_set("\n");
-	a = open_token(fault_so, URI_A, pin_src, 0);
-	b = open_token(fault_so, URI_B, pin_src, 2000);
+	a = test_open_token(fault_so, URI_A, pin_src, 0);
+	b = test_open_token(fault_so, URI_B, pin_src, 2000);
 	CU_ASSERT_FATAL(a != NULL && b != NULL);
 	CU_ASSERT_FATAL(hsm_key_generate(a, &ka, "two-a", "\xa1", 1) == 0);
 	CU_ASSERT_FATAL(hsm_key_generate(b, &kb, "two-b", "\xb1", 1) == 0);
@@ -604,23 +583,23 @@ test_hsm_p11kit(void)
 	NEED_FAULT();
 	if (access("/usr/share/p11-kit/modules/softhsm2.module", R_OK) != 0)
 		TEST_SKIP("softhsm2 not registered with p11-kit");
-	h = open_token(fault_so, URI_A, pin_src, 0);
+	h = test_open_token(fault_so, URI_A, pin_src, 0);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "p11kit-name", "\x11", 1) ==
 	    0);
 	CU_ASSERT(sign_ok(h, &k, "by path"));
 	hsm_free(h);
-	h = open_token("softhsm2", URI_A, pin_src, 0);
+	h = test_open_token("softhsm2", URI_A, pin_src, 0);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT(hsm_key_find(h, &f, "p11kit-name", NULL, 0) == 0);
 	CU_ASSERT(memcmp(f.pk, k.pk, ED25519_PK_LEN) == 0);
 	hsm_free(h);
-	h = open_token(NULL, URI_A "?module-name=softhsm2", pin_src, 0);
+	h = test_open_token(NULL, URI_A "?module-name=softhsm2", pin_src, 0);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT(hsm_key_find(h, &f, "p11kit-name", NULL, 0) == 0);
 	CU_ASSERT(memcmp(f.pk, k.pk, ED25519_PK_LEN) == 0);
 	hsm_free(h);
-	h = open_token("p11-kit-proxy", URI_A, pin_src, 0);
+	h = test_open_token("p11-kit-proxy", URI_A, pin_src, 0);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT(hsm_key_find(h, &f, NULL, "\x11", 1) == 0);
 	CU_ASSERT(memcmp(f.pk, k.pk, ED25519_PK_LEN) == 0);
@@ -644,7 +623,7 @@ test_hsm_list_purge(void)
 	uint8_t		 id[8];
 
 	NEED_FAULT();
-	h = open_token(fault_so, URI_B, pin_src, 5000);
+	h = test_open_token(fault_so, URI_B, pin_src, 5000);
 	CU_ASSERT_FATAL(h != NULL);
 	for (tp = 20000; tp < 20004; tp++) {
 		snprintf(label, sizeof(label), "purge-svc-%u", tp);
@@ -690,7 +669,7 @@ test_hsm_list_many(void)
 	unsigned	 j;
 
 	NEED_FAULT();
-	h = open_token(fault_so, URI_B, pin_src, 0);
+	h = test_open_token(fault_so, URI_B, pin_src, 0);
 	CU_ASSERT_FATAL(h != NULL);
 	for (j = 0; j < 20; j++) {
 		snprintf(label, sizeof(label), "many-%u", j);
@@ -790,7 +769,7 @@ test_hsm_relogin_refused(void)
 
 	NEED_FAULT();
 	fault_set("\n");
-	h = open_token(fault_so, URI_A, pin_src, 2000);
+	h = test_open_token(fault_so, URI_A, pin_src, 2000);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "relogin-key", "\x81", 1) ==
 	    0);
@@ -821,10 +800,10 @@ test_hsm_protected_path(void)
 	NEED_FAULT();
 	/* Without a PIN pad the token refuses "protected". */
 	fault_set("\n");
-	h = open_token(fault_so, URI_A, "protected", 0);
+	h = test_open_token(fault_so, URI_A, "protected", 0);
 	CU_ASSERT(h == NULL);
 	fault_set("pinpad_pin " PIN "\n");
-	h = open_token(fault_so, URI_A, "protected", 0);
+	h = test_open_token(fault_so, URI_A, "protected", 0);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT(hsm_key_generate(h, &k, "pinpad-key", "\x21", 1) == 0);
 	CU_ASSERT(sign_ok(h, &k, "pin pad"));
@@ -842,7 +821,7 @@ test_hsm_removal(void)
 
 	NEED_FAULT();
 	fault_set("\n");
-	h = open_token(fault_so, URI_A, pin_src, 5000);
+	h = test_open_token(fault_so, URI_A, pin_src, 5000);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "removal-key", "\x31", 1) ==
 	    0);
@@ -898,7 +877,7 @@ test_hsm_session_invalid(void)
 
 	NEED_FAULT();
 	fault_set("\n");
-	h = open_token(fault_so, URI_A, pin_src, 0);
+	h = test_open_token(fault_so, URI_A, pin_src, 0);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "session-key", "\x41", 1) ==
 	    0);
@@ -932,7 +911,7 @@ test_hsm_hung_call(void)
 
 	NEED_FAULT();
 	fault_set("\n");
-	h = open_token(fault_so, URI_A, pin_src, 1000);
+	h = test_open_token(fault_so, URI_A, pin_src, 1000);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "hang-key", "\x51", 1) == 0);
 	/*
@@ -977,7 +956,7 @@ test_hsm_slow_sign(void)
 
 	NEED_FAULT();
 	fault_set("\n");
-	h = open_token(fault_so, URI_A, pin_src, 2000);
+	h = test_open_token(fault_so, URI_A, pin_src, 2000);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "slow-key", "\x61", 1) == 0);
 	t0 = now_s();
@@ -1010,7 +989,7 @@ test_hsm_injected_errors(void)
 
 	NEED_FAULT();
 	fault_set("\n");
-	h = open_token(fault_so, URI_A, pin_src, 2000);
+	h = test_open_token(fault_so, URI_A, pin_src, 2000);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "inject-key", "\x71", 1) ==
 	    0);
@@ -1093,7 +1072,7 @@ test_hsm_corrupt_sign(void)
 
 	NEED_FAULT();
 	fault_set("\n");
-	h = open_token(fault_so, URI_A, pin_src, 2000);
+	h = test_open_token(fault_so, URI_A, pin_src, 2000);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "corrupt-key", "\xc1", 1) ==
 	    0);
@@ -1190,7 +1169,7 @@ test_hsm_hung_open(void)
 	usleep(200 * 1000);
 	hsm_free(h);
 	/* The module is usable again in this process. */
-	h = open_token(fault_so, URI_A, pin_src, 1000);
+	h = test_open_token(fault_so, URI_A, pin_src, 1000);
 	CU_ASSERT(h != NULL);
 	hsm_free(h);
 }
@@ -1213,7 +1192,7 @@ test_hsm_fault_control_garbage(void)
 	memcpy(text, bad, sizeof(bad) - 1);
 	text[sizeof(text) - 1] = '\0';
 	fault_set(text);
-	h = open_token(fault_so, URI_A, pin_src, 2000);
+	h = test_open_token(fault_so, URI_A, pin_src, 2000);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "garbage-key", "\x91", 1) ==
 	    0);
@@ -1253,7 +1232,7 @@ test_hsm_index_find_generate(void)
 	fault_set("\n");
 	/* Keys already on the token, made without an index; one outside
 	 * the prefix. */
-	g = open_token(fault_so, URI_B, pin_src, 0);
+	g = test_open_token(fault_so, URI_B, pin_src, 0);
 	CU_ASSERT_FATAL(g != NULL);
 	for (i = 0; i < 5; i++) {
 		ix_name(label, sizeof(label), id, "ixp-", i);
@@ -1263,7 +1242,7 @@ test_hsm_index_find_generate(void)
 	ix_name(label, sizeof(label), id, "ixq-", 900);
 	CU_ASSERT_FATAL(hsm_key_generate(g, &other, label, id, 4) == 0);
 
-	h = open_token(fault_so, URI_B, pin_src, 5000);
+	h = test_open_token(fault_so, URI_B, pin_src, 5000);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT(hsm_index_count(h) == 0);
 	CU_ASSERT_FATAL(hsm_index_load(h, "ixp-") == 0);
@@ -1358,8 +1337,8 @@ test_hsm_index_behind_back(void)
 
 	NEED_FAULT();
 	fault_set("\n");
-	h = open_token(fault_so, URI_B, pin_src, 0);
-	g = open_token(fault_so, URI_B, pin_src, 0);
+	h = test_open_token(fault_so, URI_B, pin_src, 0);
+	g = test_open_token(fault_so, URI_B, pin_src, 0);
 	CU_ASSERT_FATAL(h != NULL && g != NULL);
 	CU_ASSERT_FATAL(hsm_index_load(h, "ixb-") == 0);
 	CU_ASSERT(hsm_index_count(h) == 0);
@@ -1401,7 +1380,7 @@ test_hsm_index_recovery(void)
 
 	NEED_FAULT();
 	fault_set("\n");
-	h = open_token(fault_so, URI_A, pin_src, 5000);
+	h = test_open_token(fault_so, URI_A, pin_src, 5000);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT_FATAL(hsm_index_load(h, "ixr-") == 0);
 	for (i = 0; i < 3; i++) {
@@ -1504,8 +1483,8 @@ test_hsm_spki(void)
 
 	NEED_FAULT();
 	fault_set("\n");
-	h = open_token(fault_so, URI_A, pin_src, 0);
-	g = open_token(fault_so, URI_A, pin_src, 0);
+	h = test_open_token(fault_so, URI_A, pin_src, 0);
+	g = test_open_token(fault_so, URI_A, pin_src, 0);
 	CU_ASSERT_FATAL(h != NULL && g != NULL);
 	CU_ASSERT_FATAL(hsm_key_generate(h, &a, "spki-a", "sp-a", 4) == 0);
 	CU_ASSERT(sign_ok(h, &a, "one object"));
@@ -1519,7 +1498,7 @@ test_hsm_spki(void)
 
 	/* A token that will not keep it: one retry, then key objects. */
 	fault_set("fail C_SetAttributeValue CKR_ATTRIBUTE_READ_ONLY 0\n");
-	h = open_token(fault_so, URI_A, pin_src, 0);
+	h = test_open_token(fault_so, URI_A, pin_src, 0);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT_FATAL(hsm_key_generate(h, &b, "spki-b", "sp-b", 4) == 0);
 	CU_ASSERT_FATAL(hsm_key_generate(h, &c, "spki-c", "sp-c", 4) == 0);
@@ -1588,7 +1567,7 @@ test_hsm_index_other_objects(void)
 	    "--pin " PIN " --write-object %s --type data --label ixo-data "
 	    ">/dev/null 2>&1", path);
 	CU_ASSERT_FATAL(system(cmd) == 0);
-	h = open_token(fault_so, URI_B, pin_src, 0);
+	h = test_open_token(fault_so, URI_B, pin_src, 0);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT_FATAL(hsm_index_load(h, "ixo-") == 0);
 	CU_ASSERT(hsm_index_count(h) == 0);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "encode.h"
+#include "hsm.h"
 #include "tests.h"
 
 extern char **environ;
@@ -176,4 +177,26 @@ test_rand(void)
 	x ^= x >> 17;
 	x ^= x << 5;
 	return x;
+}
+
+struct hsm *
+test_open_token(const char *module, const char *uri, const char *pin,
+    unsigned timeout_ms)
+{
+	struct hsm_config	 c;
+	struct hsm		*h;
+
+	memset(&c, 0, sizeof(c));
+	c.module = module;
+	c.uri = uri;
+	c.pin_source = pin;
+	c.timeout_ms = timeout_ms;
+	if ((h = hsm_new(&c)) == NULL)
+		return NULL;
+	if (hsm_open(h) == -1) {
+		fprintf(stderr, "  open: %s\n", hsm_last_error(h));
+		hsm_free(h);
+		return NULL;
+	}
+	return h;
 }

@@ -31,6 +31,11 @@ const char *test_tmpdir(void);
 int	 test_have_stem(void);
 /* Deterministic PRNG for fuzz-style loops. */
 uint32_t test_rand(void);
+/* A token opened through hsm/ (module, token URI, PIN source, watchdog
+ * timeout); NULL, with the reason on stderr, if it does not open. */
+struct hsm;
+struct hsm *test_open_token(const char *module, const char *uri,
+	    const char *pin, unsigned timeout_ms);
 
 #define TEST_SKIP(why) do {						\
 	fprintf(stderr, "  SKIP %s: %s\n", __func__, (why));		\

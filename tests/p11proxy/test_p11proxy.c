@@ -246,22 +246,7 @@ px_server_stop(pid_t pid, int sig)
 static struct hsm *
 px_open(const char *pin, unsigned timeout_ms)
 {
-	struct hsm_config	 c;
-	struct hsm		*h;
-
-	memset(&c, 0, sizeof(c));
-	c.module = px_so;
-	c.uri = PX_URI;
-	c.pin_source = pin;
-	c.timeout_ms = timeout_ms;
-	if ((h = hsm_new(&c)) == NULL)
-		return NULL;
-	if (hsm_open(h) == -1) {
-		fprintf(stderr, "  open: %s\n", hsm_last_error(h));
-		hsm_free(h);
-		return NULL;
-	}
-	return h;
+	return test_open_token(px_so, PX_URI, pin, timeout_ms);
 }
 
 /* CKM_EDDSA through the proxy, checked here with libsodium as well. */

@@ -482,6 +482,26 @@ struct backend *collector_backend_find(const struct collector *,
  * the loop after every round of I/O; cheap when c->verify_dirty is 0.
  */
 void	collector_verify_sync(struct collector *);
+
+/* health.c */
+
+/* Phases of a backend's check (struct backend hc_phase). */
+#define HC_IDLE		0
+#define HC_CONNECTING	1
+#define HC_GREETING	2
+#define HC_REQUEST	3
+/* Results. */
+#define HC_R_OK		0
+#define HC_R_FAIL	1	/* counted against the backend */
+#define HC_R_LOCAL	2	/* our side of tor failed: not counted */
+/* Start one check through tor's SocksPort; advance it on poll events;
+ * record its end (and judge the backend again). */
+void	collector_health_start(struct collector *, struct backend *,
+	    time_t now);
+void	collector_health_io(struct collector *, struct backend *,
+	    short revents, time_t now);
+void	collector_health_finish(struct collector *, struct backend *,
+	    int result, const char *why, time_t now);
 /* Record the signer's PROTO_STATUS_OK horizons per service. */
 void	collector_horizon_update(struct collector *, const struct sc_reply *,
 	    time_t now);

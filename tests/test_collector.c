@@ -657,6 +657,53 @@ test_status_json(void)
 }
 
 /*
+ * Health checks that fail on our side of tor's SocksPort (here: a
+ * socks-port that is no address) say nothing about the backend and are
+ * not counted; failures tor reports about the service are.
+ */
+static void
+test_health_local(void)
+{
+	struct conf		 cf;
+	struct collector	 c;
+	struct backend		*bk;
+	time_t			 now = time(NULL);
+	unsigned		 i;
+
+	addrs_make();
+	CU_ASSERT_FATAL(load(&cf, fmt("health-check = true\n"
+	    "service %s { backends = { %s } }\n", addr[0], addr[1])) == 0);
+	CU_ASSERT_FATAL(collector_init(&c, &cf) == 0);
+	free(c.cf.socks);
+	CU_ASSERT_FATAL((c.cf.socks = strdup("nonsense")) != NULL);
+	bk = &c.backends[0];
+	bk->have_desc = 1;
+	bk->expires = now + 3600;
+	bk->rev_changed = now;
+	backend_judge(&c, bk, now);
+	CU_ASSERT_FATAL(bk->up);
+	for (i = 0; i < c.cf.health_failures + 2; i++)
+		collector_health_start(&c, bk, now);
+	CU_ASSERT(bk->hc_failures == 0);
+	CU_ASSERT(bk->up && bk->reason == BR_NONE);
+	CU_ASSERT(strstr(bk->hc_error, "local tor") != NULL);
+	CU_ASSERT(bk->hc_fd == -1);
+	/* What tor says about the service counts... */
+	for (i = 0; i < c.cf.health_failures; i++)
+		collector_health_finish(&c, bk, HC_R_FAIL, "SOCKS reply 0xf2",
+		    now);
+	CU_ASSERT(!bk->up && bk->reason == BR_HEALTH);
+	/* ...and a local failure neither adds to it nor clears it. */
+	collector_health_finish(&c, bk, HC_R_LOCAL, "SOCKS greeting refused",
+	    now);
+	CU_ASSERT(bk->hc_failures == c.cf.health_failures);
+	CU_ASSERT(!bk->up && bk->reason == BR_HEALTH);
+	collector_health_finish(&c, bk, HC_R_OK, NULL, now);
+	CU_ASSERT(bk->up && bk->hc_failures == 0 && bk->hc_error[0] == '\0');
+	collector_clear(&c);
+}
+
+/*
  * SIGHUP: what stays keeps its state, what goes is dropped, what changed
  * is republished; settings that need a restart keep their old value.
  * addr[0], addr[3], addr[4] are masters; addr[1], addr[2], addr[5]
@@ -2001,6 +2048,8 @@ static const struct test_case tests[] = {
 	    test_publish_backlog },
 	{ "periods asked for only in their window", test_period_live },
 	{ "one auth ephemeral key per slot and period", test_eph_key },
+	{ "health checks: the local tor's failures not counted",
+	    test_health_local },
 	{ "signer client: more requests than its output queue holds",
 	    test_signer_client_backlog },
 	{ NULL, NULL }

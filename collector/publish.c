@@ -127,6 +127,8 @@ refresh_range(struct collector *c, size_t from, size_t to)
 				continue;
 			/* A new period: a new descriptor from scratch. */
 			if (!sl->valid || sl->tp != p->tp) {
+				sl->have_eph = 0;
+				ob_wipe(sl->eph_sk, sizeof(sl->eph_sk));
 				for (k = 0; k < SEL_MAX_SETS; k++) {
 					free(sl->docs[k]);
 					sl->docs[k] = NULL;

@@ -132,6 +132,7 @@ struct signer_period {
 	uint8_t			 blinded_pk[ED25519_PK_LEN];
 	uint8_t			 subcred[HS_SUBCRED_LEN];	/* of it */
 	uint64_t		 rev_floor;	/* last counter signed */
+	time_t			 hold_failed;	/* 08 certs not read, when */
 	int			 legacy_floor;	/* read from an old file */
 	/* Revision counters at now and at now - PROTO_REVISION_GRACE:
 	 * each only moves forward, so each costs only the keystream

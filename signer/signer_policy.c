@@ -13,6 +13,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -38,6 +40,9 @@
 #include "signer.h"
 
 #define SIGNER_FLOOR_MAX	64	/* bytes in a revision floor file */
+/* A failed read of a period's 08 certs from its store is not tried again
+ * before this (signer_certs_hold). */
+#define SIGNER_HOLD_RETRY_SECS	60
 /* Online mode: 08 certs held past the current hour (signer_certs_hold). */
 #define SIGNER_CERT_HOURS_AHEAD	2
 #define SIGNER_SIG_LINE_LEN	(sizeof("signature ") - 1 + 86 + 1)
@@ -434,9 +439,11 @@ static int
 signer_certs_hold(const struct signer *sg, struct signer_service *svc,
     struct provision_period *pp, time_t now)
 {
-	char		path[PATH_MAX];
-	uint64_t	lo, hi;
-	int		fd = -1, r;
+	struct signer_period	*p = NULL;
+	struct stat		 st;
+	char			 path[PATH_MAX];
+	uint64_t		 lo, hi;
+	int			 fd = -1, r;
 
 	lo = now > PROTO_REVISION_GRACE ?
 	    (uint64_t)(now - PROTO_REVISION_GRACE) / 3600 : 0;
@@ -455,30 +462,51 @@ signer_certs_hold(const struct signer *sg, struct signer_service *svc,
 		}
 		return 0;
 	}
-	if (provision_hold_needs_read(pp, (uint32_t)lo, (uint32_t)hi)) {
-		if (provision_store_path(path, sizeof(path),
-		    sg->conf->state_dir, svc->conf->address) != 0)
-			return -1;
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-			log_warn("%s: %s", __func__, path);
-			return -1;
-		}
+	if (!provision_hold_needs_read(pp, (uint32_t)lo, (uint32_t)hi))
+		return provision_hold_file(pp, -1, (uint32_t)lo,
+		    (uint32_t)hi) == 0 ? 0 : -1;
+	/* Only a period whose checks passed at attach is read for; and
+	 * a read that failed is not tried again, by any request, for a
+	 * minute (each try may re-parse the whole store). */
+	if ((p = signer_period_find(svc, pp->tp)) == NULL)
+		return -1;
+	if (p->hold_failed != 0 && now >= p->hold_failed &&
+	    now - p->hold_failed < SIGNER_HOLD_RETRY_SECS)
+		return -1;
+	if (provision_store_path(path, sizeof(path), sg->conf->state_dir,
+	    svc->conf->address) != 0)
+		goto fail;
+	/* Not a FIFO or a link put in its place: a blocked open() would
+	 * stop the whole signer. */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1) {
+		log_warn("%s: %s", __func__, path);
+		goto fail;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		log_warnx("%s: %s is not a regular file", __func__, path);
+		goto fail;
 	}
 	r = provision_hold_file(pp, fd, (uint32_t)lo, (uint32_t)hi);
-	if (r != 0 && r != OB_ERR_NOMEM && fd != -1) {
+	if (r != 0 && r != OB_ERR_NOMEM) {
 		/* Perhaps replaced: the certs may now be elsewhere. */
 		signer_store_offsets(sg, svc);
 		r = provision_hold_file(pp, fd, (uint32_t)lo, (uint32_t)hi);
 	}
-	if (fd != -1)
-		close(fd);
 	if (r != 0) {
 		log_warnx("%s: %s period %" PRIu64 ": 08 certs from the "
 		    "store: %s; if it was replaced, reload the signer",
 		    __func__, svc->conf->address, pp->tp, ob_strerror(r));
-		return -1;
+		goto fail;
 	}
+	close(fd);
+	p->hold_failed = 0;
 	return 0;
+ fail:
+	if (fd != -1)
+		close(fd);
+	p->hold_failed = now;
+	return -1;
 }
 
 /*
@@ -501,10 +529,10 @@ signer_online_fill(struct signer *sg, struct signer_service *svc,
 	cur = hs_time_period(now, sg->conf->period_len, sg->conf->rot_offset);
 	first = cur > 0 ? cur - 1 : 0;
 	for (tp = first; tp <= cur + sg->conf->online_periods; tp++) {
+		/* A period that fails its checks is left out (logged), and
+		 * the later ones are still made. */
 		if ((have = provision_period_find(svc->store, tp)) != NULL) {
-			if (signer_period_attach(sg, svc, have, 0, NULL,
-			    0) == -1)
-				return -1;
+			(void)signer_period_attach(sg, svc, have, 0, NULL, 0);
 			continue;
 		}
 		if (svc->store->nperiods > 0 &&

@@ -1762,7 +1762,7 @@ test_publish_backlog(void)
 			sl->hsdirs_changed = 0;
 		}
 	lfd = srv_listen("signer-b.sock", path, sizeof(path));
-	CU_ASSERT_FATAL((c.sc = sc_new(path, 10)) != NULL);
+	CU_ASSERT_FATAL((c.sc = sc_new(path, 3600)) != NULL);
 	sc_pump(c.sc, 20, NULL);
 	CU_ASSERT_FATAL(srv_accept(lfd, &srv) == 0);
 	CU_ASSERT_FATAL(srv_hello(c.sc, &srv) == 0);

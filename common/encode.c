@@ -108,7 +108,7 @@ b64_encode_pub_buf(struct buf *b, const void *in, size_t n, int pad,
 	const uint8_t	*p = in;
 	size_t		 elen = b64_encoded_len(n, pad), total, i, end, run;
 	size_t		 rest;
-	int		 open = 0;	/* the last line needs its '\n' */
+	int		 partial = 0;	/* the last line needs its '\n' */
 	uint32_t	 v;
 	uint8_t		*o, q[4];
 	int		 r;
@@ -129,8 +129,8 @@ b64_encode_pub_buf(struct buf *b, const void *in, size_t n, int pad,
 			memcpy(o, b64_pair[v >> 12], 2);
 			memcpy(o + 2, b64_pair[v & 0xfff], 2);
 		}
-		open = run < 48;
-		if (wrap && !open)
+		partial = run < 48;
+		if (wrap && !partial)
 			*o++ = '\n';
 	}
 	if ((rest = n - i) > 0) {
@@ -138,9 +138,9 @@ b64_encode_pub_buf(struct buf *b, const void *in, size_t n, int pad,
 		b64_quad(q, p + i, rest);
 		memcpy(o, q, pad ? 4 : rest + 1);
 		o += pad ? 4 : rest + 1;
-		open = 1;
+		partial = 1;
 	}
-	if (wrap && open)
+	if (wrap && partial)
 		*o = '\n';
 	return 0;
 }

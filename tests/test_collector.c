@@ -80,6 +80,33 @@ load(struct conf *cf, const char *text)
 }
 
 /*
+ * Backend number i up with a descriptor of 3 intro points, each with a
+ * link specifier (NSPEC 1, legacy id: type 2, 20 bytes) and an auth key
+ * of its own (bytes i * 3 + k + 1).
+ */
+static void
+backend_fake_up(struct backend *bk, size_t i)
+{
+	struct hs_intro_point	*ip;
+	size_t			 k;
+
+	bk->have_desc = bk->up = 1;
+	bk->reason = BR_NONE;
+	bk->gen = 1;
+	bk->desc.n_intro = 3;
+	for (k = 0; k < 3; k++) {
+		ip = &bk->desc.intro[k];
+		ip->linkspec[0] = 1;
+		ip->linkspec[1] = 2;
+		ip->linkspec[2] = HS_RSA_ID_LEN;
+		memset(ip->linkspec + 3, (int)(i * 3 + k + 1), HS_RSA_ID_LEN);
+		ip->linkspec_len = 3 + HS_RSA_ID_LEN;
+		memset(ip->auth_key_cert.certified_key, (int)(i * 3 + k + 1),
+		    ED25519_PK_LEN);
+	}
+}
+
+/*
  * head, then one pool of backends addr[1] and addr[2] serving nsvc
  * services whose keys come from (index, tag), loaded into cf.
  */
@@ -935,27 +962,8 @@ scale_run(size_t nsvc, struct scale_times *t)
 	c.view = scale_view();
 	/* Every backend up with 3 intro points the signer accepted for
 	 * every service: the scheduler runs selection for each. */
-	for (i = 0; i < c.nbackends; i++) {
-		struct backend *bk = &c.backends[i];
-
-		bk->have_desc = bk->up = 1;
-		bk->reason = BR_NONE;
-		bk->gen = 1;
-		bk->desc.n_intro = 3;
-		for (k = 0; k < 3; k++) {
-			struct hs_intro_point *ip = &bk->desc.intro[k];
-
-			/* NSPEC 1, legacy id (type 2, 20 bytes). */
-			ip->linkspec[0] = 1;
-			ip->linkspec[1] = 2;
-			ip->linkspec[2] = HS_RSA_ID_LEN;
-			memset(ip->linkspec + 3, (int)(i * 3 + k + 1),
-			    HS_RSA_ID_LEN);
-			ip->linkspec_len = 3 + HS_RSA_ID_LEN;
-			memset(ip->auth_key_cert.certified_key,
-			    (int)(i * 3 + k + 1), ED25519_PK_LEN);
-		}
-	}
+	for (i = 0; i < c.nbackends; i++)
+		backend_fake_up(&c.backends[i], i);
 	for (i = 0; i < c.nservices; i++)
 		for (k = 0; k < c.cf.pools[0].nbackends; k++)
 			c.services[i].verified_gen[k] = 1;
@@ -1709,22 +1717,7 @@ test_publish_backlog(void)
 	for (i = 0; i < 2; i++) {
 		struct backend *bk = &c.backends[c.cf.pools[0].backends[i]];
 
-		bk->have_desc = bk->up = 1;
-		bk->reason = BR_NONE;
-		bk->gen = 1;
-		bk->desc.n_intro = 3;
-		for (k = 0; k < 3; k++) {
-			struct hs_intro_point *ip = &bk->desc.intro[k];
-
-			ip->linkspec[0] = 1;
-			ip->linkspec[1] = 2;
-			ip->linkspec[2] = HS_RSA_ID_LEN;
-			memset(ip->linkspec + 3, (int)(i * 3 + k + 1),
-			    HS_RSA_ID_LEN);
-			ip->linkspec_len = 3 + HS_RSA_ID_LEN;
-			memset(ip->auth_key_cert.certified_key,
-			    (int)(i * 3 + k + 1), ED25519_PK_LEN);
-		}
+		backend_fake_up(bk, i);
 		in[i].desc = &bk->desc;
 		in[i].rank = bk->rank;
 	}

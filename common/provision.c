@@ -106,6 +106,21 @@ provision_expiry_get(const uint8_t *c)
 	    (uint32_t)c[2] << 8 | c[3];
 }
 
+static int
+provision_held(const struct provision_period *pp, size_t i)
+{
+	return i >= pp->sigs_first && i - pp->sigs_first < pp->nsigs;
+}
+
+/* What every cert of a period shares: its tbs with the expiry zeroed. */
+static void
+provision_cert_shared(uint8_t tbs[HS_CERT_TBS_LEN],
+    const uint8_t c[HS_CERT_LEN])
+{
+	memcpy(tbs, c, HS_CERT_TBS_LEN);
+	memset(tbs + PROVISION_CERT_EXPIRY_OFF, 0, 4);
+}
+
 /*
  * Keep cert i, given whole, in the compact form (provision.h): called
  * in order from 0, into room from provision_sigs_alloc().  What it keeps
@@ -122,8 +137,7 @@ provision_cert_put(struct provision_period *pp, size_t i,
 	if (provision_expiry_get(c + PROVISION_CERT_EXPIRY_OFF) !=
 	    (uint64_t)pp->first_hour + i + PROVISION_CERT_EXPIRY_HOURS)
 		return OB_ERR_RANGE;
-	memcpy(tbs, c, sizeof(tbs));
-	memset(tbs + PROVISION_CERT_EXPIRY_OFF, 0, 4);
+	provision_cert_shared(tbs, c);
 	if (template)
 		memcpy(pp->cert_tbs, tbs, sizeof(tbs));
 	else if (memcmp(pp->cert_tbs, tbs, sizeof(tbs)) != 0)
@@ -141,7 +155,7 @@ provision_cert_get(const struct provision_period *pp, size_t i,
 
 	if (i >= pp->ncerts)
 		return OB_ERR_RANGE;
-	if (i < pp->sigs_first || i - pp->sigs_first >= pp->nsigs)
+	if (!provision_held(pp, i))
 		return OB_ERR_MISSING;
 	e = pp->first_hour + (uint32_t)i + PROVISION_CERT_EXPIRY_HOURS;
 	memcpy(c, pp->cert_tbs, HS_CERT_TBS_LEN);
@@ -992,10 +1006,15 @@ provision_certify_hours(struct provision_period *pp,
 #define PROVISION_CERT_LINE_LEN \
 	(sizeof("cert ") - 1 + (HS_CERT_LEN * 4 + 2) / 3 + 1)
 
+/* provision_hours_clip() to the hours pp has certs for. */
 static int
-provision_held(const struct provision_period *pp, size_t i)
+provision_clip_to_certs(const struct provision_period *pp, uint32_t *lo,
+    uint32_t *hi)
 {
-	return i >= pp->sigs_first && i - pp->sigs_first < pp->nsigs;
+	if (pp->ncerts == 0)
+		return OB_ERR_MISSING;
+	return provision_hours_clip(pp->first_hour,
+	    pp->first_hour + (uint32_t)(pp->ncerts - 1), lo, hi);
 }
 
 int
@@ -1004,9 +1023,7 @@ provision_hold_needs_read(const struct provision_period *pp,
 {
 	size_t	i;
 
-	if (pp->ncerts == 0 || provision_hours_clip(pp->first_hour,
-	    pp->first_hour + (uint32_t)(pp->ncerts - 1), &first_hour,
-	    &last_hour) != 0)
+	if (provision_clip_to_certs(pp, &first_hour, &last_hour) != 0)
 		return 0;
 	for (i = first_hour - pp->first_hour;
 	    i <= last_hour - pp->first_hour; i++)
@@ -1048,8 +1065,7 @@ provision_cert_read(const struct provision_period *pp, int fd, size_t i,
 		return OB_ERR_FORMAT;
 	if ((r = provision_cert_check(pp, i, c)) != 0)
 		return r;
-	memcpy(tbs, c, sizeof(tbs));
-	memset(tbs + PROVISION_CERT_EXPIRY_OFF, 0, 4);
+	provision_cert_shared(tbs, c);
 	if (memcmp(tbs, pp->cert_tbs, sizeof(tbs)) != 0)
 		return OB_ERR_MISMATCH;
 	if (ob_ed25519_verify(c + HS_CERT_TBS_LEN, c, HS_CERT_TBS_LEN,
@@ -1068,11 +1084,7 @@ provision_hold_file(struct provision_period *pp, int fd,
 	size_t			 i, from, count;
 	int			 r;
 
-	if (pp->ncerts == 0)
-		return OB_ERR_MISSING;
-	if ((r = provision_hours_clip(pp->first_hour,
-	    pp->first_hour + (uint32_t)(pp->ncerts - 1), &first_hour,
-	    &last_hour)) != 0)
+	if ((r = provision_clip_to_certs(pp, &first_hour, &last_hour)) != 0)
 		return r;
 	from = first_hour - pp->first_hour;
 	count = (size_t)(last_hour - first_hour) + 1;

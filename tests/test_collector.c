@@ -886,15 +886,6 @@ scale_view(void)
 	return v;
 }
 
-static double
-mono(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static long
 rss_kb(void)
 {
@@ -947,15 +938,15 @@ scale_run(size_t nsvc, struct scale_times *t)
 	CU_ASSERT_FATAL(buf_dup_cstr(b, &text) == 0);
 	buf_free(b);
 	rss0 = rss_kb();
-	t0 = mono();
+	t0 = test_now();
 	CU_ASSERT_FATAL(load(&cf, text) == 0);
 	CU_ASSERT_FATAL(cf.nservices == nsvc);
 	/* libconfuse grows its lists one realloc at a time: timed apart,
 	 * not bounded (linear in release builds, not under ASan). */
-	t->load = mono() - t0;
-	t0 = mono();
+	t->load = test_now() - t0;
+	t0 = test_now();
 	CU_ASSERT_FATAL(collector_init(&c, &cf) == 0);
-	t->init = mono() - t0;
+	t->init = test_now() - t0;
 	free(text);
 	CU_ASSERT_FATAL((c.sc = sc_new("/nonexistent/signer.sock", 1)) !=
 	    NULL);
@@ -967,25 +958,25 @@ scale_run(size_t nsvc, struct scale_times *t)
 	for (i = 0; i < c.nservices; i++)
 		for (k = 0; k < c.cf.pools[0].nbackends; k++)
 			c.services[i].verified_gen[k] = 1;
-	t0 = mono();
+	t0 = test_now();
 	publish_refresh_hsdirs(&c, now);	/* a consensus arrives */
-	t->refresh = mono() - t0;
+	t->refresh = test_now() - t0;
 	/* The next consensus, same period, in the loop's steps. */
-	t0 = mono();
+	t0 = test_now();
 	publish_refresh_start(&c);
 	k = 1;
 	while (publish_refresh_step(&c, 500))
 		k++;
-	t->refresh2 = mono() - t0;
+	t->refresh2 = test_now() - t0;
 	CU_ASSERT(k == (nsvc + 499) / 500);
 	CU_ASSERT(publish_refresh_step(&c, 500) == 0);
 	for (i = 0; i < c.nservices; i++)
 		CU_ASSERT(c.services[i].slot[0].valid &&
 		    c.services[i].slot[0].nup > 0 &&
 		    c.services[i].slot[1].nup > 0);
-	t0 = mono();
+	t0 = test_now();
 	publish_run(&c, now);			/* one scheduler second */
-	t->tick = mono() - t0;
+	t->tick = test_now() - t0;
 	CU_ASSERT(c.selections == 2 * nsvc);
 	/* Steady state: what the scheduler would choose is published. */
 	{
@@ -1013,14 +1004,14 @@ scale_run(size_t nsvc, struct scale_times *t)
 				    10, &c.services[i].cf->sel, NULL, 0) == 0);
 			}
 		n0 = c.selections;
-		t0 = mono();
+		t0 = test_now();
 		publish_run(&c, now);	/* chooses, finds nothing new */
-		t->tick2 = mono() - t0;
+		t->tick2 = test_now() - t0;
 		CU_ASSERT(c.selections == n0 + 2 * nsvc);
 		n0 = c.selections;
-		t0 = mono();
+		t0 = test_now();
 		publish_run(&c, now);	/* nothing moved: no choice */
-		t->tick3 = mono() - t0;
+		t->tick3 = test_now() - t0;
 		CU_ASSERT(c.selections == n0);
 		/* A backend's newly verified descriptor: all choose again. */
 		c.backends[c.cf.pools[0].backends[3]].gen = 2;
@@ -1037,7 +1028,7 @@ scale_run(size_t nsvc, struct scale_times *t)
 			for (k = 0; k < c.services[i].slot[w].nup; k++)
 				c.services[i].slot[w].up[k].state =
 				    UPLOAD_PENDING;
-	t0 = mono();
+	t0 = test_now();
 	for (i = 0; i < c.nservices; i++)
 		for (w = 0; w < 2; w++)
 			for (k = 0; k < c.services[i].slot[w].nup; k++) {
@@ -1047,7 +1038,7 @@ scale_run(size_t nsvc, struct scale_times *t)
 				    NULL, NULL, now);
 				t->nevents++;
 			}
-	t->events = mono() - t0;
+	t->events = test_now() - t0;
 	t->matched = (size_t)c.uploads_ok;
 	sc_free(c.sc);
 	collector_clear(&c);

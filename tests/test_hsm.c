@@ -181,15 +181,6 @@ fault_counter(const char *name)
 	return ret;
 }
 
-static double
-now_s(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int
 sign_ok(struct hsm *h, struct hsm_key *k, const char *msg)
 {
@@ -210,12 +201,12 @@ sign_ok(struct hsm *h, struct hsm_key *k, const char *msg)
 static int
 sign_after_hang(struct hsm *h, struct hsm_key *k)
 {
-	double	end = now_s() + 30;
+	double	end = test_now() + 30;
 
 	for (;;) {
 		if (sign_ok(h, k, "after"))
 			return 1;
-		if (hsm_last_status(h) != HSM_E_HUNG || now_s() > end)
+		if (hsm_last_status(h) != HSM_E_HUNG || test_now() > end)
 			return 0;
 		usleep(20 * 1000);
 	}
@@ -921,9 +912,9 @@ test_hsm_hung_call(void)
 	 * timeout (a lower bound no load can break).
 	 */
 	fault_set("hang C_Sign 600000\n");
-	t0 = now_s();
+	t0 = test_now();
 	CU_ASSERT(hsm_key_sign(h, &k, sig, "hang", 4) == -1);
-	dt = now_s() - t0;
+	dt = test_now() - t0;
 	CU_ASSERT(dt >= 0.95);
 	CU_ASSERT(fault_counter("hanging") == 1);
 	CU_ASSERT(hsm_last_status(h) == HSM_E_HUNG);
@@ -959,16 +950,16 @@ test_hsm_slow_sign(void)
 	h = test_open_token(fault_so, URI_A, pin_src, 2000);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "slow-key", "\x61", 1) == 0);
-	t0 = now_s();
+	t0 = test_now();
 	for (i = 0; i < 10; i++)
 		CU_ASSERT(hsm_key_sign(h, &k, sig, "x", 1) == 0);
-	fast = now_s() - t0;
+	fast = test_now() - t0;
 	before = fault_counter("signatures");
 	fault_set("sign_rate 20\n");
-	t0 = now_s();
+	t0 = test_now();
 	for (i = 0; i < 10; i++)
 		CU_ASSERT(hsm_key_sign(h, &k, sig, "x", 1) == 0);
-	slow = now_s() - t0;
+	slow = test_now() - t0;
 	fprintf(stderr, "  10 signatures: %.3f s unthrottled, %.3f s at "
 	    "20/s\n", fast, slow);
 	/* 20/s: 10 signatures need at least 9 gaps of 50 ms. */
@@ -1163,8 +1154,8 @@ test_hsm_hung_open(void)
 	 * hsm_free() finds the worker idle instead of leaking the module.
 	 */
 	fault_set("\n");
-	end = now_s() + 30;
-	while (fault_counter("hanging") != 0 && now_s() < end)
+	end = test_now() + 30;
+	while (fault_counter("hanging") != 0 && test_now() < end)
 		usleep(20 * 1000);
 	usleep(200 * 1000);
 	hsm_free(h);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "encode.h"
@@ -199,4 +200,13 @@ test_open_token(const char *module, const char *uri, const char *pin,
 		return NULL;
 	}
 	return h;
+}
+
+double
+test_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

@@ -31,6 +31,8 @@ const char *test_tmpdir(void);
 int	 test_have_stem(void);
 /* Deterministic PRNG for fuzz-style loops. */
 uint32_t test_rand(void);
+/* CLOCK_MONOTONIC in seconds, for deadlines on waits (never asserted). */
+double	 test_now(void);
 /* A token opened through hsm/ (module, token URI, PIN source, watchdog
  * timeout); NULL, with the reason on stderr, if it does not open. */
 struct hsm;

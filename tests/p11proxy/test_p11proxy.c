@@ -184,15 +184,6 @@ px_env(void)
 	}								\
 } while (0)
 
-static double
-px_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /*
  * A server on sock (0700 directory) for module, or -1.  Waits for the
  * socket path, which appears only once it listens; the 30 s bound is on
@@ -201,7 +192,7 @@ px_now(void)
 static pid_t
 px_server_start(const char *sock, const char *module)
 {
-	double	end = px_now() + 30;
+	double	end = test_now() + 30;
 	pid_t	pid;
 	int	st;
 
@@ -217,7 +208,7 @@ px_server_start(const char *sock, const char *module)
 	}
 	px_track(pid, 1);
 	while (access(sock, F_OK) != 0) {
-		if (waitpid(pid, &st, WNOHANG) == pid || px_now() > end) {
+		if (waitpid(pid, &st, WNOHANG) == pid || test_now() > end) {
 			(void)kill(pid, SIGKILL);
 			(void)waitpid(pid, &st, 0);
 			px_track(pid, 0);
@@ -1066,7 +1057,8 @@ test_p11proxy_replies(void)
 	if ((kid = fork()) == 0)
 		_exit(fl->C_CloseSession(PX_FAKE_SESSION) ==
 		    CKR_CRYPTOKI_NOT_INITIALIZED &&
-		    fl->C_Finalize(NULL) == CKR_CRYPTOKI_NOT_INITIALIZED ? 0 : 1);
+		    fl->C_Finalize(NULL) == CKR_CRYPTOKI_NOT_INITIALIZED ?
+		    0 : 1);
 	CU_ASSERT_FATAL(kid != -1);
 	CU_ASSERT(waitpid(kid, &st, 0) == kid && WIFEXITED(st) &&
 	    WEXITSTATUS(st) == 0);

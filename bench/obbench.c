@@ -850,7 +850,10 @@ bench_raw(double secs, size_t len)
 	return 0;
 }
 
-/* run.sh's timeout: never leave a signer or token server behind. */
+/*
+ * run.sh's timeout, ^C, or a reader that went away (obbench ... | head):
+ * never leave a signer or token server behind.
+ */
 static void
 bench_sigterm(int sig)
 {
@@ -870,7 +873,9 @@ main(int argc, char **argv)
 	sa.sa_handler = bench_sigterm;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
-	    sigaction(SIGINT, &sa, NULL) == -1)
+	    sigaction(SIGINT, &sa, NULL) == -1 ||
+	    sigaction(SIGHUP, &sa, NULL) == -1 ||
+	    sigaction(SIGPIPE, &sa, NULL) == -1)
 		die("sigaction");
 	log_init("obbench", 1, 0);
 	/* As the collector does: algorithms fetched once, not per hash. */

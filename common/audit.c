@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "audit.h"
 #include "buf.h"
 #include "crypto.h"
@@ -65,6 +67,13 @@ audit_fail(struct audit_result *res, enum audit_fault f, uint64_t line,
 	return -1;
 }
 
+int
+audit_digest(uint8_t out[SHA3_256_LEN], const void *msg, size_t len)
+{
+	return crypto_generichash(out, SHA3_256_LEN, msg, len, NULL, 0) == 0 ?
+	    0 : -1;
+}
+
 static int
 audit_hex32(uint8_t out[SHA3_256_LEN], const struct buf *w)
 {
@@ -72,6 +81,18 @@ audit_hex32(uint8_t out[SHA3_256_LEN], const struct buf *w)
 		return OB_ERR_FORMAT;
 	return hex_decode(out, SHA3_256_LEN, (const char *)buf_ptr(w),
 	    buf_len(w));
+}
+
+/* Tagged BLAKE2b-256, or untagged SHA3-256 from before the tag. */
+static int
+audit_digest_field(uint8_t out[SHA3_256_LEN], const struct buf *w)
+{
+	struct buf	hx = *w;
+
+	if (buf_has_prefix(&hx, AUDIT_DIGEST_TAG) &&
+	    buf_consume(&hx, sizeof(AUDIT_DIGEST_TAG) - 1) != 0)
+		return OB_ERR_FORMAT;
+	return audit_hex32(out, &hx);
 }
 
 /* Decimal field: buf_to_u64 refuses signs and leading zeros. */
@@ -122,7 +143,7 @@ audit_verify(const uint8_t *data, size_t len, struct audit_result *res)
 		    !(buf_eq_str(&w[4], AUDIT_KIND_DESC) ||
 		    buf_eq_str(&w[4], AUDIT_KIND_CERT09) ||
 		    buf_eq_str(&w[4], AUDIT_KIND_CERT0B)) ||
-		    audit_hex32(want, &w[5]) != 0 ||
+		    audit_digest_field(want, &w[5]) != 0 ||
 		    audit_num(&v, &w[6]) != 0 ||
 		    audit_num(&v, &w[7]) != 0 ||
 		    audit_hex32(prev, &w[8]) != 0 ||
@@ -307,8 +328,9 @@ audit_write(struct audit *a, struct audit_record *r)
 		return -1;
 	}
 	len = snprintf(line, sizeof(line), "%" PRIu64 " %lld %s %" PRIu64
-	    " %s %s %lu %lu %s ", a->last_seq + 1, (long long)r->time,
-	    r->service, r->tp, r->kind, dig, (unsigned long)r->uid,
+	    " %s " AUDIT_DIGEST_TAG "%s %lu %lu %s ", a->last_seq + 1,
+	    (long long)r->time, r->service, r->tp, r->kind, dig,
+	    (unsigned long)r->uid,
 	    (unsigned long)r->pid, prev);
 	if (len < 0 || (size_t)len + sizeof(hx) + 1 > sizeof(line) ||
 	    audit_hash(hash, line, (size_t)len) != 0 ||

@@ -11,7 +11,11 @@
  *	service	56-char onion address (no ".onion")
  *	tp	time period number
  *	kind	"desc" (descriptor), "cert09", "cert0b" (intro point certs)
- *	digest	hex SHA3-256 of the exact bytes the token signed
+ *	digest	"b2:" and the hex BLAKE2b-256 (unkeyed, 32-byte output:
+ *		`b2sum -l 256`) of the exact bytes the token signed.
+ *		Records written before the tag existed carry the hex
+ *		SHA3-256 of those bytes, untagged; both verify.  The tag
+ *		is covered by the record's hash: it cannot be switched.
  *	uid pid	the requesting peer (SO_PEERCRED)
  *	prev	hex hash of the previous record (64 zeros for the first)
  *	hash	hex SHA3-256("obhsm-audit-v1\0" | the line up to and
@@ -41,6 +45,14 @@
 #define AUDIT_LINE_MAX		512
 #define AUDIT_FILE_MAX		(1024UL * 1024 * 1024)	/* verify cap */
 #define AUDIT_HASH_PREFIX	"obhsm-audit-v1"	/* + its NUL */
+
+/*
+ * The digest tag of records written now.  BLAKE2b, not SHA3 as the
+ * chain: three times as fast over a 14 kB descriptor (16 against 52 us
+ * here), which is a twentieth of a steady descriptor's CPU, for the
+ * same collision resistance.
+ */
+#define AUDIT_DIGEST_TAG	"b2:"
 
 #define AUDIT_KIND_DESC		"desc"
 #define AUDIT_KIND_CERT09	"cert09"
@@ -79,6 +91,10 @@ struct audit_result {
 };
 
 struct audit;
+
+/* The digest of a record: BLAKE2b-256 of the bytes the token signed. */
+int	audit_digest(uint8_t out[SHA3_256_LEN], const void *, size_t)
+	    __attribute__((warn_unused_result));
 
 /*
  * Open (creating with mode 0600) and verify the existing log, to

@@ -944,7 +944,6 @@ signer_token_sign(struct signer *sg, struct signer_verdict *v,
     size_t len, uint8_t sig[ED25519_SIG_LEN], uint64_t *seq)
 {
 	struct audit_record	ar;
-	struct ob_iov		iov;
 
 	if (hsm_key_sign(sg->hsm, &p->key, sig, msg, len) == -1) {
 		if (hsm_last_status(sg->hsm) == HSM_E_HUNG)
@@ -965,9 +964,7 @@ signer_token_sign(struct signer *sg, struct signer_verdict *v,
 	memcpy(ar.service, svc->conf->address, sizeof(ar.service));
 	ar.tp = p->tp;
 	ar.kind = kind;
-	iov.p = msg;
-	iov.n = len;
-	if (ob_sha3_256(ar.digest, &iov, 1) != 0)
+	if (audit_digest(ar.digest, msg, len) != 0)
 		return verdict(v, PROTO_R_INTERNAL, "hash failed");
 	ar.uid = peer->uid;
 	ar.pid = peer->pid;

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "crypto.h"
+#include "encode.h"
 #include "floors.h"
 #include "tests.h"
 
@@ -295,6 +297,131 @@ fkey(uint8_t k[ED25519_PK_LEN], int i)
 	memset(k, 0, ED25519_PK_LEN);
 	k[0] = (uint8_t)i;
 	k[31] = 0xa5;
+}
+
+/*
+ * The digest is BLAKE2b-256 of the signed bytes: checked against
+ * coreutils' independent implementation (printf abc | b2sum -l 256),
+ * and written tagged.
+ */
+static void
+test_audit_digest(void)
+{
+	static const char	 abc_b2[] = "bddd813c634239723171ef3fee98579b"
+				    "94964e3bb1cb3e427262c8c068d52319";
+	struct audit		*a;
+	struct audit_record	 r;
+	struct audit_result	 res;
+	const char		*path = audit_path("digest.log");
+	char			 hx[2 * SHA3_256_LEN + 1], want[80];
+	uint8_t			 d[SHA3_256_LEN], *data;
+	size_t			 len;
+
+	CU_ASSERT_FATAL(audit_digest(d, "abc", 3) == 0);
+	CU_ASSERT_FATAL(hex_encode(hx, sizeof(hx), d, sizeof(d), 0) == 0);
+	CU_ASSERT_STRING_EQUAL(hx, abc_b2);
+
+	(void)unlink(path);
+	CU_ASSERT_FATAL(audit_open(&a, path) == 0);
+	memset(&r, 0, sizeof(r));
+	r.time = 1700000000;
+	memcpy(r.service, SVC, sizeof(r.service));
+	r.tp = 19000;
+	r.kind = AUDIT_KIND_DESC;
+	memcpy(r.digest, d, sizeof(d));
+	CU_ASSERT_FATAL(audit_append(a, &r) == 0);
+	audit_close(a);
+	data = test_read_file(path, &len);
+	CU_ASSERT_FATAL(data != NULL);
+	(void)snprintf(want, sizeof(want), " desc b2:%s ", abc_b2);
+	CU_ASSERT(memmem(data, len, want, strlen(want)) != NULL);
+	CU_ASSERT(audit_verify(data, len, &res) == 0 && res.nrecords == 1);
+	free(data);
+}
+
+/* One record in the untagged SHA3-256 form of earlier logs, chain hash
+ * made here independently of audit_write(). */
+static size_t
+audit_old_record(char *line, size_t sz)
+{
+	struct ob_iov	 iov[2];
+	uint8_t		 h[SHA3_256_LEN];
+	char		 hx[2 * SHA3_256_LEN + 1], dig[65], zero[65];
+	int		 n;
+
+	memset(dig, '5', 64);
+	memset(zero, '0', 64);
+	dig[64] = zero[64] = '\0';
+	n = snprintf(line, sz, "1 1700000000 %s 19000 desc %s 1000 4242 %s ",
+	    SVC, dig, zero);
+	CU_ASSERT_FATAL(n > 0 && (size_t)n + 2 * SHA3_256_LEN + 2 < sz);
+	iov[0].p = AUDIT_HASH_PREFIX;
+	iov[0].n = sizeof(AUDIT_HASH_PREFIX);
+	iov[1].p = line;
+	iov[1].n = (size_t)n;
+	CU_ASSERT_FATAL(ob_sha3_256(h, iov, 2) == 0);
+	CU_ASSERT_FATAL(hex_encode(hx, sizeof(hx), h, sizeof(h), 0) == 0);
+	(void)snprintf(line + n, sz - (size_t)n, "%s\n", hx);
+	return strlen(line);
+}
+
+/*
+ * A log begun before the tag existed goes on with tagged records and
+ * verifies whole; dropping a tag, a wrong tag or a short digest do not.
+ */
+static void
+test_audit_old_records(void)
+{
+	struct audit		*a;
+	struct audit_record	 r;
+	struct audit_result	 res;
+	const char		*path = audit_path("old.log");
+	char			 line[AUDIT_LINE_MAX], *t;
+	uint8_t			*data;
+	size_t			 len, n;
+	int			 fd;
+
+	(void)unlink(path);
+	n = audit_old_record(line, sizeof(line));
+	CU_ASSERT_FATAL((fd = open(path, O_WRONLY | O_CREAT | O_EXCL,
+	    0600)) != -1);
+	CU_ASSERT_FATAL(write(fd, line, n) == (ssize_t)n);
+	close(fd);
+	CU_ASSERT_FATAL(audit_open(&a, path) == 0);
+	CU_ASSERT(audit_count(a) == 1);
+	memset(&r, 0, sizeof(r));
+	r.time = 1700000001;
+	memcpy(r.service, SVC, sizeof(r.service));
+	r.tp = 19000;
+	r.kind = AUDIT_KIND_CERT09;
+	CU_ASSERT_FATAL(audit_digest(r.digest, "x", 1) == 0);
+	CU_ASSERT_FATAL(audit_append(a, &r) == 0 && r.seq == 2);
+	audit_close(a);
+	data = test_read_file(path, &len);
+	CU_ASSERT_FATAL(data != NULL && len > n);
+	CU_ASSERT(audit_verify(data, len, &res) == 0 && res.nrecords == 2);
+
+	/* The second record without its tag: its hash no longer matches. */
+	t = memmem(data + n, len - n, " b2:", 4);
+	CU_ASSERT_FATAL(t != NULL);
+	memmove(t + 1, t + 4, len - (size_t)(t + 4 - (char *)data));
+	CU_ASSERT(audit_verify(data, len - 3, &res) == -1 &&
+	    res.fault == AUDIT_HASH && res.bad_line == 2);
+	free(data);
+
+	/* Another tag, or a digest one digit short, is malformed. */
+	data = test_read_file(path, &len);
+	CU_ASSERT_FATAL(data != NULL);
+	t = memmem(data + n, len - n, " b2:", 4);
+	CU_ASSERT_FATAL(t != NULL);
+	t[2] = '3';
+	CU_ASSERT(audit_verify(data, len, &res) == -1 &&
+	    res.fault == AUDIT_SYNTAX && res.bad_line == 2);
+	t[2] = '2';
+	memmove(t + 4, t + 5, len - (size_t)(t + 5 - (char *)data));
+	CU_ASSERT(audit_verify(data, len - 1, &res) == -1 &&
+	    res.fault == AUDIT_SYNTAX && res.bad_line == 2);
+	free(data);
 }
 
 /* A fresh journal with floors 1 -> 9, 2 -> 7 over 4 records. */
@@ -682,6 +809,8 @@ static const struct test_case audit_tests[] = {
 	{ "open_refuses",	test_audit_open_refuses },
 	{ "group",		test_audit_group },
 	{ "write_fails",	test_audit_write_fails },
+	{ "digest",		test_audit_digest },
+	{ "old_records",	test_audit_old_records },
 	{ "floors_replay",	test_floors_replay },
 	{ "floors_torn",	test_floors_torn },
 	{ "floors_damaged",	test_floors_damaged },

@@ -1428,26 +1428,27 @@ test_signer_many_intro(void)
 static int
 audit_covers(uint64_t seq, const char *kind, const uint8_t *msg, size_t len)
 {
-	struct ob_iov	 iov;
 	uint8_t		*d, want[SHA3_256_LEN], got[SHA3_256_LEN];
-	char		*line, *next, f_kind[16], f_dig[2 * SHA3_256_LEN + 2];
+	char		*line, *next, f_kind[16], *dig;
+	char		 f_dig[sizeof(AUDIT_DIGEST_TAG) + 2 * SHA3_256_LEN + 1];
 	unsigned long long n;
-	size_t		 dlen;
+	size_t		 dlen, tlen = sizeof(AUDIT_DIGEST_TAG) - 1;
 	int		 ok = 0;
 
-	iov.p = msg;
-	iov.n = len;
-	if (ob_sha3_256(want, &iov, 1) != 0 ||
+	/* Records are written with the tagged digest (audit.h). */
+	if (audit_digest(want, msg, len) != 0 ||
 	    (d = test_read_file(F.audit, &dlen)) == NULL)
 		return 0;
 	for (line = (char *)d; line != NULL && *line != '\0'; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
-		if (sscanf(line, "%llu %*s %*s %*s %15s %65s", &n, f_kind,
+		if (sscanf(line, "%llu %*s %*s %*s %15s %68s", &n, f_kind,
 		    f_dig) != 3 || n != seq)
 			continue;
-		ok = strcmp(f_kind, kind) == 0 && hex_decode(got,
-		    sizeof(got), f_dig, strlen(f_dig)) == 0 &&
+		dig = f_dig + tlen;
+		ok = strcmp(f_kind, kind) == 0 &&
+		    strncmp(f_dig, AUDIT_DIGEST_TAG, tlen) == 0 &&
+		    hex_decode(got, sizeof(got), dig, strlen(dig)) == 0 &&
 		    memcmp(got, want, sizeof(got)) == 0;
 		break;
 	}

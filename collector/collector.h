@@ -382,6 +382,10 @@ struct desc_slot {
 	 * timer or the HSDirs say so, there is nothing to choose again. */
 	uint64_t	 sel_sig;
 	unsigned	 failures;	/* publish jobs failed in a row */
+	/* Refused for the signer's token (PROTO_R_HSM), not for itself:
+	 * retried when the token is back, not after a back-off.  (In the
+	 * padding after failures: the slot does not grow.) */
+	int		 token_wait;
 	time_t		 retry_at;
 	char		 error[256];
 	uint64_t	 publishes;
@@ -437,6 +441,20 @@ struct collector {
 	/* Signed documents no HSDir was handed yet (publish.c). */
 	size_t			 docs_unsent;
 	unsigned		 jobs;		/* publish jobs in flight */
+	/* Where publish_run's next scan starts: the first service a job
+	 * limit held back last time, so low indexes are not favoured. */
+	size_t			 publish_next;
+	/*
+	 * The signer's token (publish.c).  token_out: when a job was first
+	 * refused for it (PROTO_R_HSM), 0 while it works as far as we
+	 * know.  Meanwhile one job at most per TOKEN_PROBE_INTERVAL tries
+	 * it; the first to succeed brings every slot waiting for it back.
+	 */
+	time_t			 token_out;
+	time_t			 token_probe_at;	/* next probe from */
+	int			 token_probing;	/* a probe job in flight */
+	uint64_t		 token_probes;	/* since it went out */
+	size_t			 token_waiting;	/* slots, at the last run */
 	uint64_t		 selections;	/* intro point choices run */
 	size_t			 refresh_next;	/* next service to refresh */
 	/* Backend descriptors for the signer (collector.c verify_sync). */
@@ -515,8 +533,17 @@ void	backend_judge(struct collector *, struct backend *, time_t now);
 
 /* publish.c */
 
+/*
+ * While the signer's token is out, seconds between jobs that try it: an
+ * operator who puts the card back sees publication resume within this
+ * (plus a job's round trip), and thousands of services cost the signer
+ * one request chain per interval meanwhile, not one per service.
+ */
+#define TOKEN_PROBE_INTERVAL	5
+
 /* Start publish jobs that are due (intro set or HSDirs changed, timer,
- * retries) for every service; called from the loop. */
+ * retries) for every service, from where the last scan was held back;
+ * called from the loop. */
 void	publish_run(struct collector *, time_t now);
 /*
  * How many signed documents may wait for their first upload before no

@@ -47,6 +47,9 @@ struct pub_job {
 	int			 certified[SEL_MAX_SETS][HS_DESC_MAX_INTRO];
 	size_t			 outstanding;
 	int			 failed;
+	int			 hsm;		/* first refusal: PROTO_R_HSM */
+	int			 probe;		/* tries a token that was out */
+	time_t			 t0, wall0;	/* scan's clock, time() */
 	char			 error[256];
 	int			 have_params;
 	uint8_t			 blinded_pk[ED25519_PK_LEN];
@@ -140,6 +143,7 @@ refresh_range(struct collector *c, size_t from, size_t to)
 				sl->nup = 0;
 				sl->retry_at = 0;
 				sl->failures = 0;
+				sl->token_wait = 0;
 			}
 			same = sl->valid && sl->tp == p->tp && sl->nup == n;
 			for (k = 0; same && k < n; k++) {
@@ -418,6 +422,66 @@ publish_upload_event(struct collector *c, const char *addr,
 }
 
 /* ------------------------------------------------------------------ */
+/* The signer's token                                                  */
+
+/*
+ * A job refused for the token, not for its descriptor: the slot waits
+ * for the token rather than for a back-off of its own, and only the
+ * first refusal is worth a warning (with thousands of services, the
+ * jobs in flight all fail together, and each probe fails again).
+ */
+static void
+token_refused(struct pub_job *job, time_t now)
+{
+	struct collector	*c = job->c;
+	struct desc_slot	*sl = &c->services[job->svc].slot[job->which];
+
+	sl->token_wait = 1;
+	(void)snprintf(sl->error, sizeof(sl->error), "%s", job->error);
+	if (c->token_out != 0) {
+		log_debug("publish %s tp %llu failed: %s",
+		    c->services[job->svc].cf->addr,
+		    (unsigned long long)job->tp, job->error);
+		return;
+	}
+	c->token_out = now;
+	c->token_probe_at = 0;	/* set by the next scan, by its clock */
+	c->token_probes = 0;
+	log_warnx("publish %s tp %llu failed: %s; the signer's token is out: "
+	    "publishing paused, tried again every %d s",
+	    c->services[job->svc].cf->addr, (unsigned long long)job->tp,
+	    job->error, TOKEN_PROBE_INTERVAL);
+}
+
+/* The token signed again: every slot that waited for it is due now
+ * (paced as any other job by the job and unsent-document limits). */
+static void
+token_back(struct collector *c, time_t now)
+{
+	size_t	i, n = 0;
+	int	w;
+
+	for (i = 0; i < c->nservices; i++)
+		for (w = 0; w < 2; w++) {
+			struct desc_slot *sl = &c->services[i].slot[w];
+
+			if (!sl->token_wait)
+				continue;
+			sl->token_wait = 0;
+			sl->retry_at = 0;
+			n++;
+		}
+	log_info("the signer's token is back after %llds (%llu tries): "
+	    "%zu descriptor(s) to publish again",
+	    (long long)(now - c->token_out),
+	    (unsigned long long)c->token_probes, n);
+	c->token_out = 0;
+	c->token_probe_at = 0;
+	c->token_probes = 0;
+	c->token_waiting = 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* The job                                                             */
 
 static void
@@ -425,14 +489,26 @@ job_end(struct pub_job *job)
 {
 	struct collector	*c = job->c;
 	struct desc_slot	*sl = &c->services[job->svc].slot[job->which];
-	time_t			 now = time(NULL);
 	size_t			 k, unsent;
 	unsigned		 d;
+	time_t			 now;
+
+	/* The clock of the scan that started the job (tests drive it),
+	 * moved on by the job's own duration: time() in the daemon. */
+	now = job->t0 + (time(NULL) - job->wall0);
 
 	sl->busy = 0;
 	c->jobs--;
+	if (job->probe)
+		c->token_probing = 0;
 	free(job->ips);
 	unsent = slot_unsent(sl);
+	if (job->failed && job->hsm && sl->tp == job->tp) {
+		token_refused(job, now);
+		for (k = 0; k < SEL_MAX_SETS; k++)
+			free(job->docs[k]);
+		goto out;
+	}
 	if (job->failed || sl->tp != job->tp) {
 		sl->failures++;
 		d = PUBLISH_BACKOFF_MIN;
@@ -486,6 +562,9 @@ job_end(struct pub_job *job)
 	    (unsigned long long)job->tp, job->nsets, sl->sets[0].n,
 	    (unsigned long long)job->revision);
 	job->sets = NULL;	/* the slot's now */
+	/* Signed, so the token is in (replies come in request order). */
+	if (c->token_out != 0)
+		token_back(c, now);
  out:
 	free(job->sets);
 	ob_wipe(job->client_sk, sizeof(job->client_sk));
@@ -504,6 +583,15 @@ job_fail(struct pub_job *job, const char *what, const char *detail)
 	job->failed = 1;
 }
 
+/* The signer said no: the same, remembering whether for its token. */
+static void
+job_refused(struct pub_job *job, const char *what, const struct sc_reply *r)
+{
+	if (!job->failed && r->reason == PROTO_R_HSM)
+		job->hsm = 1;
+	job_fail(job, what, r->detail);
+}
+
 static void
 sign_cb(const struct sc_reply *r, void *arg)
 {
@@ -514,7 +602,7 @@ sign_cb(const struct sc_reply *r, void *arg)
 	int		 e;
 
 	if (!r->ok)
-		job_fail(job, "signer refused the descriptor", r->detail);
+		job_refused(job, "signer refused the descriptor", r);
 	else if (!job->failed) {
 		if ((b = buf_new(HS_DESC_MAX_LEN + 1)) == NULL ||
 		    buf_put(b, job->docs[sa->set],
@@ -664,7 +752,7 @@ params_cb(const struct sc_reply *r, void *arg)
 	sl = &job->c->services[job->svc].slot[job->which];
 	job->outstanding--;
 	if (!r->ok) {
-		job_fail(job, "signer has no parameters", r->detail);
+		job_refused(job, "signer has no parameters", r);
 		job_end(job);
 		return;
 	}
@@ -711,8 +799,8 @@ recert_cb(const struct sc_reply *r, void *arg)
 	size_t		 i, j;
 
 	if (!r->ok)
-		job_fail(job, "signer refused to certify intro points",
-		    r->detail);
+		job_refused(job, "signer refused to certify intro points",
+		    r);
 	else {
 		for (i = 0; i < r->u.recert.n; i++) {
 			for (j = 0; j < s->n; j++)
@@ -737,10 +825,11 @@ recert_cb(const struct sc_reply *r, void *arg)
 		job_params(job);
 }
 
-static void
+/* 0 once the job runs (job_end will see it), -1 if it never began. */
+static int
 job_start(struct collector *c, size_t svc, int which,
     const struct sel_input *in, const struct sel_set *sets, size_t nsets,
-    time_t now)
+    int probe, time_t now)
 {
 	struct desc_slot	*sl = &c->services[svc].slot[which];
 	struct pub_job		*job;
@@ -748,14 +837,18 @@ job_start(struct collector *c, size_t svc, int which,
 	size_t			 k, i;
 
 	if ((job = calloc(1, sizeof(*job))) == NULL)
-		return;
+		return -1;
 	if ((job->ips = calloc(nsets, sizeof(*job->ips))) == NULL ||
 	    (job->sets = calloc(nsets, sizeof(*job->sets))) == NULL) {
 		free(job->ips);
 		free(job);
-		return;
+		return -1;
 	}
 	c->jobs++;
+	if ((job->probe = probe))
+		c->token_probing = 1;
+	job->t0 = now;
+	job->wall0 = time(NULL);
 	job->c = c;
 	job->svc = svc;
 	job->which = which;
@@ -787,9 +880,9 @@ job_start(struct collector *c, size_t svc, int which,
 		}
 		job->outstanding++;
 	}
-	(void)now;
 	if (job->outstanding == 0)
 		job_params(job);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -809,16 +902,21 @@ sets_differ(const struct desc_slot *sl, const struct sel_set *sets,
 	return 0;
 }
 
+/*
+ * One service's turn.  A due slot that a limit holds back (jobs in
+ * flight, unsent documents, the token) is recorded in *held, the first
+ * one only: the next scan starts there.
+ */
 static void
 publish_service(struct collector *c, size_t svc, time_t now,
-    struct sel_input *in, struct sel_set *sets)
+    struct sel_input *in, struct sel_set *sets, size_t *held)
 {
 	struct service		*s = &c->services[svc];
 	const struct conf_pool	*p = &c->cf.pools[s->cf->pool];
 	const struct sc_hello	*h;
 	uint8_t			 prev[HS_DESC_MAX_INTRO * SEL_MAX_SETS][32];
 	size_t			 nin = 0, nprev, nsets, j, k;
-	int			 w, e, due, waiting = 0;
+	int			 w, e, due, waiting = 0, probe;
 	uint64_t		 sig = 0xcbf29ce484222325ULL;
 
 	for (j = 0; j < p->nbackends; j++) {
@@ -862,7 +960,10 @@ publish_service(struct collector *c, size_t svc, time_t now,
 				(void)post_set(c, svc, w, k, UPLOAD_NONE, now);
 			(void)post_set(c, svc, w, k, UPLOAD_FAILED, now);
 		}
-		if (sl->busy || nin == 0 || now < sl->retry_at || waiting)
+		/* (A slot waiting for the token has no back-off of its own:
+		 * the token's probes pace it.) */
+		if (sl->busy || nin == 0 || waiting ||
+		    (now < sl->retry_at && !sl->token_wait))
 			continue;
 		/* Thousands of services, once a second: skip the choice
 		 * when nothing it depends on has moved. */
@@ -893,18 +994,32 @@ publish_service(struct collector *c, size_t svc, time_t now,
 		    sets_differ(sl, sets, nsets);
 		if (!due)
 			sl->sel_sig = sig;
+		if (!due || c->reload_wanted ||
+		    (h = sc_hello_info(c->sc)) == NULL ||
+		    torctl_state(c->tc) != TORCTL_READY ||
+		    !publish_period_live(sl->tp, h->period_len, h->rot_offset,
+		    now))
+			continue;
 		/*
 		 * Past publish_max_unsent() documents (built or being
 		 * built) waiting for their first upload, a new one would
-		 * only wait in memory: the next turn may start it.
+		 * only wait in memory: the next turn may start it.  While
+		 * the token is out, only one job per interval tries it.
 		 */
-		if (due && !c->reload_wanted && c->jobs < PUBLISH_MAX_JOBS &&
-		    c->jobs + c->docs_unsent < publish_max_unsent(&c->cf) &&
-		    (h = sc_hello_info(c->sc)) != NULL &&
-		    torctl_state(c->tc) == TORCTL_READY &&
-		    publish_period_live(sl->tp, h->period_len, h->rot_offset,
-		    now))
-			job_start(c, svc, w, in, sets, nsets, now);
+		if (c->jobs >= PUBLISH_MAX_JOBS ||
+		    c->jobs + c->docs_unsent >= publish_max_unsent(&c->cf) ||
+		    (c->token_out != 0 && (c->token_probing ||
+		    now < c->token_probe_at))) {
+			if (*held == SIZE_MAX)
+				*held = svc;
+			continue;
+		}
+		probe = c->token_out != 0;
+		if (job_start(c, svc, w, in, sets, nsets, probe, now) == 0 &&
+		    probe) {
+			c->token_probe_at = now + TOKEN_PROBE_INTERVAL;
+			c->token_probes++;
+		}
 	}
 }
 
@@ -921,7 +1036,7 @@ publish_run(struct collector *c, time_t now)
 {
 	struct sel_input	*in;
 	struct sel_set		*sets;
-	size_t			 i, k, maxb = 1;
+	size_t			 i, k, n, maxb = 1, held = SIZE_MAX;
 	int			 w;
 
 	if (c->view == NULL)
@@ -938,6 +1053,7 @@ publish_run(struct collector *c, time_t now)
 	 * change: S x 2 x 8 compares, nothing to drift. */
 	c->uploads_pending = 0;
 	c->docs_unsent = 0;
+	c->token_waiting = 0;
 	for (i = 0; i < c->nservices; i++)
 		for (w = 0; w < 2; w++) {
 			const struct desc_slot *sl = &c->services[i].slot[w];
@@ -946,9 +1062,26 @@ publish_run(struct collector *c, time_t now)
 				if (sl->up[k].state == UPLOAD_PENDING)
 					c->uploads_pending++;
 			c->docs_unsent += slot_unsent(sl);
+			c->token_waiting += sl->token_wait != 0;
 		}
-	for (i = 0; i < c->nservices; i++)
-		publish_service(c, i, now, in, sets);
+	/* The first probe comes an interval after the refusal. */
+	if (c->token_out != 0 && c->token_probe_at == 0)
+		c->token_probe_at = now + TOKEN_PROBE_INTERVAL;
+	/*
+	 * Round robin: under sustained churn more slots are due than the
+	 * limits let start, and a scan from service 0 would serve low
+	 * indexes first every time.  Resuming where the last scan was held
+	 * back gives every due slot its turn within due / limit runs.
+	 */
+	if (c->publish_next >= c->nservices)
+		c->publish_next = 0;
+	for (n = 0, i = c->publish_next; n < c->nservices; n++) {
+		publish_service(c, i, now, in, sets, &held);
+		if (++i == c->nservices)
+			i = 0;
+	}
+	if (held != SIZE_MAX)
+		c->publish_next = held;
 	free(sets);
 	free(in);
 }

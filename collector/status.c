@@ -263,11 +263,15 @@ render_json(struct buf *b, const struct collector *c, time_t now,
 		    (unsigned long long)p->second.tp)) != 0)
 			return e;
 	}
+	/* The token as the signer's refusals and the probes tell it. */
 	if ((e = buf_putf(b, "},\"signer\":{\"state\":\"%s\","
-	    "\"signatures\":%llu},\"uploads\":{\"ok\":%llu,\"failed\":%llu},"
-	    "\"backends\":[",
+	    "\"signatures\":%llu,\"token\":\"%s\",\"token_out_since\":%lld,"
+	    "\"token_tries\":%llu,\"waiting_for_token\":%zu},"
+	    "\"uploads\":{\"ok\":%llu,\"failed\":%llu},\"backends\":[",
 	    c->sc != NULL && sc_ready(c->sc) ? "ready" : "down",
 	    (unsigned long long)c->token_sigs,
+	    c->token_out != 0 ? "out" : "in", (long long)c->token_out,
+	    (unsigned long long)c->token_probes, c->token_waiting,
 	    (unsigned long long)c->uploads_ok,
 	    (unsigned long long)c->uploads_failed)) != 0)
 		return e;
@@ -316,7 +320,8 @@ render_json(struct buf *b, const struct collector *c, time_t now,
 			    "\"revision\":%llu,\"descriptors\":%zu,"
 			    "\"intro_points\":%zu,\"backends\":%zu,"
 			    "\"hsdirs\":%zu,\"uploaded\":%zu,\"pending\":%zu,"
-			    "\"failed\":%zu,\"flow_control\":%s,\"error\":",
+			    "\"failed\":%zu,\"flow_control\":%s,"
+			    "\"waiting_for_token\":%s,\"error\":",
 			    w == 0 ? "" : ",", w == 0 ? "first" : "second",
 			    (unsigned long long)sl->tp,
 			    (long long)sl->last_publish,
@@ -324,8 +329,8 @@ render_json(struct buf *b, const struct collector *c, time_t now,
 			    (unsigned long long)sl->revision, sl->nsets, nip,
 			    nb, sl->nup, cnt[UPLOAD_OK], cnt[UPLOAD_PENDING],
 			    cnt[UPLOAD_FAILED], sl->nsets > 0 &&
-			    sl->sets[0].flow_control ? "true" :
-			    "false")) != 0 ||
+			    sl->sets[0].flow_control ? "true" : "false",
+			    sl->token_wait ? "true" : "false")) != 0 ||
 			    (e = json_str(b, sl->error)) != 0 ||
 			    (e = buf_put_str(b, ",\"uploads\":[")) != 0)
 				return e;
@@ -439,6 +444,12 @@ render_text(struct buf *b, const struct collector *c, time_t now,
 	    (unsigned long long)c->uploads_ok,
 	    (unsigned long long)c->uploads_failed)) != 0)
 		return e;
+	if (c->token_out != 0 && (e = buf_putf(b, "signer's token: OUT for "
+	    "%llds: publishing paused, %zu descriptor(s) waiting; tried "
+	    "every %d s (%llu so far)\n", (long long)(now - c->token_out),
+	    c->token_waiting, TOKEN_PROBE_INTERVAL,
+	    (unsigned long long)c->token_probes)) != 0)
+		return e;
 	if ((e = buf_put_str(b, "\nbackends:\n")) != 0)
 		return e;
 	for (i = 0; i < c->nbackends; i++) {
@@ -476,10 +487,11 @@ render_text(struct buf *b, const struct collector *c, time_t now,
 				    (long long)(now - sl->last_publish));
 			if ((e = buf_putf(b, "    %-6s tp %-6llu %zu intro "
 			    "points, published %s, HSDirs "
-			    "%zu/%zu uploaded, %zu failed%s%s\n",
+			    "%zu/%zu uploaded, %zu failed%s%s%s\n",
 			    w == 0 ? "first" : "second",
 			    (unsigned long long)sl->tp, nip, when,
 			    cnt[UPLOAD_OK], sl->nup, cnt[UPLOAD_FAILED],
+			    sl->token_wait ? "; waiting for the token" : "",
 			    sl->error[0] != '\0' ? "; last error: " : "",
 			    sl->error)) != 0 ||
 			    (e = text_slot_detail(b, c, s, sl, now)) != 0)

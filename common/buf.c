@@ -46,6 +46,8 @@ buf_init_ro(struct buf *b, const void *p, size_t n)
 	b->readonly = 1;
 }
 
+const uint8_t	buf_empty_[1];
+
 void
 buf_reset(struct buf *b)
 {
@@ -56,22 +58,6 @@ buf_reset(struct buf *b)
 	b->off = b->len = 0;
 }
 
-size_t
-buf_len(const struct buf *b)
-{
-	return b->len - b->off;
-}
-
-const uint8_t *
-buf_ptr(const struct buf *b)
-{
-	static const uint8_t	empty[1];
-
-	/* NULL + 0 is undefined behaviour: an empty buffer has no storage. */
-	if (b->d == NULL)
-		return empty;
-	return b->d + b->off;
-}
 
 int
 buf_consume(struct buf *b, size_t n)
@@ -174,6 +160,23 @@ buf_get_line(struct buf *b, size_t maxlen, struct buf *line, int *had_nl)
 }
 
 int
+buf_get_line_nonul(struct buf *b, size_t maxlen, struct buf *line)
+{
+	const uint8_t	*p = buf_ptr(b), *nl;
+	size_t		 avail = buf_len(b), n;
+
+	if (avail == 0)
+		return OB_ERR_TRUNCATED;
+	nl = memchr(p, '\n', avail);
+	n = nl != NULL ? (size_t)(nl - p) : avail;
+	if (n > maxlen)
+		return OB_ERR_TOO_LARGE;
+	buf_init_ro(line, p, n);
+	b->off += n + (nl != NULL ? 1 : 0);
+	return 0;
+}
+
+int
 buf_has_prefix(const struct buf *b, const char *s)
 {
 	size_t	n = strlen(s);
@@ -235,6 +238,32 @@ int
 buf_to_cstr(const struct buf *b, char **out)
 {
 	return buf_dup_cstr(b, out);
+}
+
+int
+buf_ensure(struct buf *b, size_t n)
+{
+	uint8_t	*nd;
+
+	if (b->readonly)
+		return OB_ERR_INTERNAL;
+	if (b->len > b->max)
+		return OB_ERR_TOO_LARGE;
+	if (n > b->max - b->len)
+		n = b->max - b->len;
+	if (b->len + n <= b->alloc)
+		return 0;
+	/* Exactly that much: a wipe on free covers what was allocated. */
+	if ((nd = malloc(b->len + n)) == NULL)
+		return OB_ERR_NOMEM;
+	if (b->d != NULL) {
+		memcpy(nd, b->d, b->len);
+		sodium_memzero(b->d, b->alloc);
+		free(b->d);
+	}
+	b->d = nd;
+	b->alloc = b->len + n;
+	return 0;
 }
 
 int

@@ -42,9 +42,26 @@ void		 buf_free(struct buf *);	/* NULL ok; wipes contents */
 void		 buf_init_ro(struct buf *, const void *, size_t);
 void		 buf_reset(struct buf *);	/* empty it, keep storage */
 
-/* Inspection. */
-size_t		 buf_len(const struct buf *);	/* unread bytes */
-const uint8_t	*buf_ptr(const struct buf *);	/* first unread byte */
+/*
+ * Inspection: the unread bytes and the first of them.  Inline, as the
+ * parsers ask several times per token.  An empty buffer may have no
+ * storage (NULL + 0 is undefined): its pointer is then buf_empty_, one
+ * NUL (declared without a size, so that no compiler takes the bounds
+ * of an empty buffer for those of a full one).
+ */
+extern const uint8_t	buf_empty_[];
+
+static inline size_t
+buf_len(const struct buf *b)
+{
+	return b->len - b->off;
+}
+
+static inline const uint8_t *
+buf_ptr(const struct buf *b)
+{
+	return b->d != NULL ? b->d + b->off : buf_empty_;
+}
 
 /* Reading. */
 int	buf_consume(struct buf *, size_t)
@@ -75,6 +92,12 @@ int	buf_end(const struct buf *)
  */
 int	buf_get_line(struct buf *, size_t, struct buf *, int *)
 	    __attribute__((warn_unused_result));
+/*
+ * The same for text the caller has checked holds no NUL byte (one
+ * memchr() over a whole document instead of one per line).
+ */
+int	buf_get_line_nonul(struct buf *, size_t, struct buf *)
+	    __attribute__((warn_unused_result));
 /* 1 if the unread bytes start with the string, else 0. */
 int	buf_has_prefix(const struct buf *, const char *);
 /* Compare a view with a C string (exact). 1 if equal. */
@@ -95,6 +118,13 @@ int	buf_to_cstr(const struct buf *, char **)
 
 /* Writing: fail with OB_ERR_TOO_LARGE past max, OB_ERR_NOMEM on ENOMEM. */
 int	buf_reserve(struct buf *, size_t, uint8_t **)
+	    __attribute__((warn_unused_result));
+/*
+ * Room for n more bytes without growing again (each growth copies and
+ * wipes what the buffer holds), for a writer that knows its size; the
+ * contents do not change.  n is capped at what max leaves.
+ */
+int	buf_ensure(struct buf *, size_t)
 	    __attribute__((warn_unused_result));
 int	buf_put(struct buf *, const void *, size_t)
 	    __attribute__((warn_unused_result));

@@ -25,23 +25,31 @@
 /* Compact once the journal holds this many records beyond two per
  * floor: the rewrite then costs O(1) per appended record. */
 #define FLOORS_SLACK		1024
+#define FLOORS_COMPACT_BUF	(64 * 1024)	/* bytes written at a time */
 
+/* 104 bytes: a hosting signer keeps a few per service. */
 struct floor_ent {
 	uint8_t		blinded[ED25519_PK_LEN];
-	char		service[FLOORS_SERVICE_LEN + 1];
-	int		used;
 	uint64_t	tp;
 	uint64_t	rev;
+	char		service[FLOORS_SERVICE_LEN];	/* no NUL */
 };
 
 struct floors {
 	int		 fd;		/* O_APPEND */
 	char		*path;
 	char		*dir;
-	/* Open addressing, linear probing, size a power of two. */
-	struct floor_ent *tab;
-	size_t		 tabsz;
+	/*
+	 * The floors in a dense array, found through an index of their
+	 * positions + 1 (0: empty) by open addressing, linear probing, a
+	 * power of two at most half full: the empty slots cost 4 bytes
+	 * each, not a whole entry.
+	 */
+	struct floor_ent *ent;
 	size_t		 count;
+	size_t		 ent_alloc;
+	uint32_t	*tab;
+	size_t		 tabsz;
 	size_t		 journal;	/* records in the file */
 	uint64_t	 keep_tp;	/* floors_forget_before() */
 	int		 broken;	/* tail unknown: only compact */
@@ -77,54 +85,55 @@ floors_slot(const struct floors *fl, const uint8_t k[ED25519_PK_LEN])
 static struct floor_ent *
 floors_lookup(const struct floors *fl, const uint8_t k[ED25519_PK_LEN])
 {
-	size_t	i;
+	size_t		i;
+	uint32_t	x;
 
 	if (fl->tabsz == 0)
 		return NULL;
-	for (i = floors_slot(fl, k); fl->tab[i].used;
+	for (i = floors_slot(fl, k); (x = fl->tab[i]) != 0;
 	    i = (i + 1) & (fl->tabsz - 1))
-		if (memcmp(fl->tab[i].blinded, k, ED25519_PK_LEN) == 0)
-			return &fl->tab[i];
+		if (memcmp(fl->ent[x - 1].blinded, k, ED25519_PK_LEN) == 0)
+			return &fl->ent[x - 1];
 	return NULL;
 }
 
-/* Slot for a key known to be absent; the table has room. */
-static struct floor_ent *
-floors_free_slot(struct floors *fl, const uint8_t k[ED25519_PK_LEN])
+/* Index ent[pos], known to be absent from an index with room. */
+static void
+floors_link(struct floors *fl, size_t pos)
 {
 	size_t	i;
 
-	for (i = floors_slot(fl, k); fl->tab[i].used;
+	for (i = floors_slot(fl, fl->ent[pos].blinded); fl->tab[i] != 0;
 	    i = (i + 1) & (fl->tabsz - 1))
 		;
-	return &fl->tab[i];
+	fl->tab[i] = (uint32_t)(pos + 1);
 }
 
-/* Rebuild with room for want floors, dropping those before keep_tp when
- * drop is set. */
+/* Rebuild the index with room for want floors, first dropping those
+ * before keep_tp when drop is set (nothing changes on failure). */
 static int
 floors_rehash(struct floors *fl, size_t want, int drop)
 {
-	struct floor_ent	*old = fl->tab, *e;
-	size_t			 oldsz = fl->tabsz, sz = 64, i;
+	uint32_t	*nt;
+	size_t		 sz = 64, i, k;
 
 	while (sz < want * 2)
 		sz *= 2;
-	if ((fl->tab = calloc(sz, sizeof(*fl->tab))) == NULL) {
-		fl->tab = old;
+	if ((nt = calloc(sz, sizeof(*nt))) == NULL) {
 		log_warn("%s", __func__);
 		return -1;
 	}
-	fl->tabsz = sz;
-	fl->count = 0;
-	for (i = 0; i < oldsz; i++) {
-		if (!old[i].used || (drop && old[i].tp < fl->keep_tp))
-			continue;
-		e = floors_free_slot(fl, old[i].blinded);
-		*e = old[i];
-		fl->count++;
+	if (drop) {
+		for (i = k = 0; i < fl->count; i++)
+			if (fl->ent[i].tp >= fl->keep_tp)
+				fl->ent[k++] = fl->ent[i];
+		fl->count = k;
 	}
-	free(old);
+	free(fl->tab);
+	fl->tab = nt;
+	fl->tabsz = sz;
+	for (i = 0; i < fl->count; i++)
+		floors_link(fl, i);
 	return 0;
 }
 
@@ -133,7 +142,8 @@ static int
 floors_put(struct floors *fl, const char *service, uint64_t tp,
     const uint8_t k[ED25519_PK_LEN], uint64_t rev)
 {
-	struct floor_ent	*e;
+	struct floor_ent	*e, *ne;
+	size_t			 n;
 
 	if ((e = floors_lookup(fl, k)) != NULL) {
 		if (rev > e->rev)
@@ -142,16 +152,28 @@ floors_put(struct floors *fl, const char *service, uint64_t tp,
 			e->tp = tp;
 		return 0;
 	}
+	if (fl->count == fl->ent_alloc) {
+		/* By half again, not double: the array is most of it. */
+		n = fl->ent_alloc > 0 ? fl->ent_alloc + fl->ent_alloc / 2 :
+		    64;
+		if (n >= UINT32_MAX ||
+		    (ne = reallocarray(fl->ent, n, sizeof(*ne))) == NULL) {
+			log_warnx("%s: out of memory", __func__);
+			return -1;
+		}
+		fl->ent = ne;
+		fl->ent_alloc = n;
+	}
 	if ((fl->count + 1) * 2 > fl->tabsz &&
 	    floors_rehash(fl, fl->count + 1, 0) == -1)
 		return -1;
-	e = floors_free_slot(fl, k);
+	e = &fl->ent[fl->count];
 	memset(e, 0, sizeof(*e));
 	memcpy(e->blinded, k, ED25519_PK_LEN);
 	memcpy(e->service, service, FLOORS_SERVICE_LEN);
-	e->used = 1;
 	e->tp = tp;
 	e->rev = rev;
+	floors_link(fl, fl->count);
 	fl->count++;
 	return 0;
 }
@@ -192,8 +214,8 @@ floors_format(char out[FLOORS_LINE_MAX], const struct floor_ent *e)
 
 	if (hex_encode(hx, sizeof(hx), e->blinded, ED25519_PK_LEN, 0) != 0)
 		return 0;
-	n = snprintf(out, FLOORS_LINE_MAX, "%s %" PRIu64 " %s %" PRIu64 " ",
-	    e->service, e->tp, hx, e->rev);
+	n = snprintf(out, FLOORS_LINE_MAX, "%.*s %" PRIu64 " %s %" PRIu64 " ",
+	    FLOORS_SERVICE_LEN, e->service, e->tp, hx, e->rev);
 	if (n < 0 || (size_t)n + sizeof(ck) + 1 > FLOORS_LINE_MAX ||
 	    floors_check(h, out, (size_t)n) != 0 ||
 	    hex_encode(ck, sizeof(ck), h, FLOORS_CHECK_LEN, 0) != 0)
@@ -230,7 +252,6 @@ floors_parse(struct floor_ent *e, const struct buf *whole)
 	    != 0 || !ob_ct_eq(h, ck, sizeof(ck)))
 		return -1;
 	memcpy(e->service, buf_ptr(&w[0]), FLOORS_SERVICE_LEN);
-	e->used = 1;
 	return 0;
 }
 
@@ -406,6 +427,7 @@ floors_close(struct floors *fl)
 		close(fl->fd);
 	free(fl->path);
 	free(fl->dir);
+	free(fl->ent);
 	free(fl->tab);
 	free(fl->pend);
 	free(fl);
@@ -425,19 +447,21 @@ floors_raise(struct floors *fl, const char *service, uint64_t tp,
 {
 	struct floor_ent	 e;
 	char			 line[FLOORS_LINE_MAX], *np;
+	char			 svc[FLOORS_SERVICE_LEN + 1];
 	size_t			 n, want, i;
 
 	/* Addresses are case-blind (tor, hs_address_decode()) and a
 	 * configuration may spell one in capitals: records are lower. */
 	memset(&e, 0, sizeof(e));
+	memset(svc, 0, sizeof(svc));
 	for (i = 0; i < FLOORS_SERVICE_LEN && service[i] != '\0'; i++)
-		e.service[i] = (service[i] >= 'A' && service[i] <= 'Z') ?
+		svc[i] = (service[i] >= 'A' && service[i] <= 'Z') ?
 		    (char)(service[i] - 'A' + 'a') : service[i];
-	if (service[i] != '\0' ||
-	    !floors_service_ok(e.service, strlen(e.service))) {
+	if (service[i] != '\0' || !floors_service_ok(svc, strlen(svc))) {
 		log_warnx("%s: bad service name", __func__);
 		return -1;
 	}
+	memcpy(e.service, svc, FLOORS_SERVICE_LEN);
 	memcpy(e.blinded, k, ED25519_PK_LEN);
 	e.tp = tp;
 	e.rev = rev;
@@ -529,19 +553,11 @@ floors_compact(struct floors *fl)
 		log_warnx("%s: path too long", __func__);
 		return -1;
 	}
-	if ((out = malloc(fl->count * FLOORS_LINE_MAX + 1)) == NULL) {
+	/* Written a chunk at a time: the whole file at once was a peak
+	 * of 256 bytes per floor. */
+	if ((out = malloc(FLOORS_COMPACT_BUF)) == NULL) {
 		log_warn("%s", __func__);
 		return -1;
-	}
-	for (i = 0; i < fl->tabsz; i++) {
-		if (!fl->tab[i].used)
-			continue;
-		if ((n = floors_format(out + len, &fl->tab[i])) == 0) {
-			log_warnx("%s: cannot format record", __func__);
-			goto err;
-		}
-		len += n;
-		records++;
 	}
 	if ((fd = open(tmp, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC |
 	    O_CLOEXEC | O_NOFOLLOW, 0600)) == -1) {
@@ -554,7 +570,27 @@ floors_compact(struct floors *fl)
 		(void)unlink(tmp);
 		goto err;
 	}
-	if (floors_write_all(fd, out, len) == -1 || fsync(fd) == -1) {
+	for (i = 0; i <= fl->count; i++) {
+		if (len > 0 && (i == fl->count ||
+		    len + FLOORS_LINE_MAX > FLOORS_COMPACT_BUF)) {
+			if (floors_write_all(fd, out, len) == -1) {
+				log_warn("%s: %s", __func__, tmp);
+				(void)unlink(tmp);
+				goto err;
+			}
+			len = 0;
+		}
+		if (i == fl->count)
+			break;
+		if ((n = floors_format(out + len, &fl->ent[i])) == 0) {
+			log_warnx("%s: cannot format record", __func__);
+			(void)unlink(tmp);
+			goto err;
+		}
+		len += n;
+		records++;
+	}
+	if (fsync(fd) == -1) {
 		log_warn("%s: %s", __func__, tmp);
 		(void)unlink(tmp);
 		goto err;

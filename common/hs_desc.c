@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,8 @@ hs_desc_init(struct hs_desc *d)
 void
 hs_desc_clear(struct hs_desc *d)
 {
+	size_t	n;
+
 	if (d->auth_clients != NULL) {
 		ob_wipe(d->auth_clients,
 		    d->n_auth_clients * sizeof(*d->auth_clients));
@@ -33,7 +36,16 @@ hs_desc_clear(struct hs_desc *d)
 		ob_wipe(d->pow_params, strlen(d->pow_params));
 		free(d->pow_params);
 	}
-	ob_wipe(d, sizeof(*d));
+	/*
+	 * The intro point array is most of the struct (55 kB), and the
+	 * decoder clears a struct three times per descriptor: wipe the
+	 * points in use only.  Nothing lies above n_intro: the decoder
+	 * zeroes a point it skips, and builders count what they fill.
+	 */
+	n = d->n_intro < HS_DESC_MAX_INTRO ? d->n_intro : HS_DESC_MAX_INTRO;
+	ob_wipe(d->intro, n * sizeof(d->intro[0]));
+	ob_wipe(d, offsetof(struct hs_desc, intro));
+	ob_wipe(&d->n_intro, sizeof(*d) - offsetof(struct hs_desc, n_intro));
 }
 
 /* SHAKE-256(SECRET | subcred | INT_8(rev) | SALT | constant) -> 80 bytes:
@@ -75,22 +87,24 @@ layer_mac(uint8_t mac[HS_DESC_MAC_LEN], const uint8_t mac_key[32],
 	return ob_sha3_256(mac, v, 5);
 }
 
-int
-hs_desc_layer_decrypt(char **ptp, size_t *ptlenp, const uint8_t *blob,
-    size_t bloblen, const uint8_t *secret, size_t secretlen,
-    const uint8_t subcred[HS_SUBCRED_LEN], uint64_t rev,
+/*
+ * Check blob's MAC and, if it verifies, decrypt its ciphertext into out
+ * (which may be where the ciphertext lies in blob: AES-CTR runs in
+ * place), *ctlenp bytes.
+ */
+static int
+layer_open(uint8_t *out, size_t *ctlenp,
+    const uint8_t *blob, size_t bloblen, const uint8_t *secret,
+    size_t secretlen, const uint8_t subcred[HS_SUBCRED_LEN], uint64_t rev,
     const char *constant)
 {
 	uint8_t		 keys[AES256_KEY_LEN + AES_IV_LEN + SHA3_256_LEN];
 	uint8_t		 salt[HS_DESC_SALT_LEN], mac[HS_DESC_MAC_LEN];
 	uint8_t		 want[HS_DESC_MAC_LEN];
 	struct buf	 b, ct;
-	char		*pt = NULL;
 	size_t		 ctlen;
 	int		 r;
 
-	*ptp = NULL;
-	*ptlenp = 0;
 	/* At least one byte of ciphertext: tor rejects an empty layer. */
 	if (bloblen <= HS_DESC_SALT_LEN + HS_DESC_MAC_LEN)
 		return OB_ERR_TRUNCATED;
@@ -110,26 +124,69 @@ hs_desc_layer_decrypt(char **ptp, size_t *ptlenp, const uint8_t *blob,
 		r = OB_ERR_MAC;
 		goto err;
 	}
-	if ((pt = malloc(ctlen + 1)) == NULL) {
-		r = OB_ERR_NOMEM;
-		goto err;
-	}
-	if ((r = ob_aes256_ctr((uint8_t *)pt, buf_ptr(&ct), ctlen, keys,
+	if ((r = ob_aes256_ctr(out, buf_ptr(&ct), ctlen, keys,
 	    keys + AES256_KEY_LEN)) != 0)
 		goto err;
+	*ctlenp = ctlen;
+	r = 0;
+ err:
+	ob_wipe(keys, sizeof(keys));
+	return r;
+}
+
+int
+hs_desc_layer_decrypt(char **ptp, size_t *ptlenp, const uint8_t *blob,
+    size_t bloblen, const uint8_t *secret, size_t secretlen,
+    const uint8_t subcred[HS_SUBCRED_LEN], uint64_t rev,
+    const char *constant)
+{
+	char		*pt = NULL;
+	size_t		 ctlen = 0;
+	int		 r;
+
+	*ptp = NULL;
+	*ptlenp = 0;
+	if (bloblen <= HS_DESC_SALT_LEN + HS_DESC_MAC_LEN)
+		return OB_ERR_TRUNCATED;
+	if ((pt = malloc(bloblen - HS_DESC_SALT_LEN - HS_DESC_MAC_LEN +
+	    1)) == NULL)
+		return OB_ERR_NOMEM;
+	if ((r = layer_open((uint8_t *)pt, &ctlen, blob, bloblen,
+	    secret, secretlen, subcred, rev, constant)) != 0) {
+		ob_wipe(pt, bloblen - HS_DESC_SALT_LEN - HS_DESC_MAC_LEN + 1);
+		free(pt);
+		return r;
+	}
 	pt[ctlen] = '\0';
 	/* The padding (and anything after a NUL) is not part of the text. */
 	*ptlenp = strlen(pt);
 	*ptp = pt;
-	pt = NULL;
-	r = 0;
- err:
-	if (pt != NULL) {
-		ob_wipe(pt, ctlen + 1);
-		free(pt);
-	}
-	ob_wipe(keys, sizeof(keys));
-	return r;
+	return 0;
+}
+
+int
+hs_desc_layer_decrypt_inplace(char **ptp, size_t *ptlenp, uint8_t *blob,
+    size_t bloblen, const uint8_t *secret, size_t secretlen,
+    const uint8_t subcred[HS_SUBCRED_LEN], uint64_t rev,
+    const char *constant)
+{
+	char		*pt;
+	size_t		 ctlen = 0;
+	int		 r;
+
+	*ptp = NULL;
+	*ptlenp = 0;
+	if (bloblen <= HS_DESC_SALT_LEN + HS_DESC_MAC_LEN)
+		return OB_ERR_TRUNCATED;
+	if ((r = layer_open(blob + HS_DESC_SALT_LEN, &ctlen, blob, bloblen,
+	    secret, secretlen, subcred, rev, constant)) != 0)
+		return r;
+	/* The MAC has been checked: its first byte becomes the NUL. */
+	pt = (char *)blob + HS_DESC_SALT_LEN;
+	pt[ctlen] = '\0';
+	*ptlenp = strlen(pt);
+	*ptp = pt;
+	return 0;
 }
 
 int

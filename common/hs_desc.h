@@ -140,7 +140,9 @@ struct hs_desc_decode_params {
 #define HS_DESC_F_OUTER_ONLY	0x04	/* verify, do not decrypt */
 
 void	hs_desc_init(struct hs_desc *);
-void	hs_desc_clear(struct hs_desc *);	/* frees and wipes */
+/* Frees and wipes: the fields, and the intro points below n_intro (no
+ * slot above it holds anything after hs_desc_init() and a decode). */
+void	hs_desc_clear(struct hs_desc *);
 
 /*
  * Parse, verify (08 cert from the blinded key, descriptor signature with

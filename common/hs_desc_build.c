@@ -248,7 +248,16 @@ hs_desc_encode_body(struct buf *out, const struct hs_desc *d,
 		r = OB_ERR_NOMEM;
 		goto err;
 	}
-	if ((r = inner_build(inner, d)) != 0 ||
+	/*
+	 * Room for each layer at once, not by doublings that each copy
+	 * and wipe it: an intro point takes about 750 bytes, an
+	 * auth-client line 70, the encrypted inner layer 4/3 of itself.
+	 */
+	if ((r = buf_ensure(inner, 128 + d->n_intro * 1024)) != 0 ||
+	    (r = inner_build(inner, d)) != 0 ||
+	    (r = buf_ensure(mid, 256 + (ep->n_client_pks +
+	    HS_DESC_AUTH_CLIENT_MULTIPLE) * 72 + (buf_len(inner) + 48) / 3 *
+	    4 * 65 / 64 + 64)) != 0 ||
 	    (r = middle_build(mid, d, ep, subcred, ep->blinded_pk,
 	    inner)) != 0)
 		goto err;

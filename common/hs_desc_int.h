@@ -28,6 +28,16 @@ int	hs_desc_layer_decrypt(char **, size_t *, const uint8_t *, size_t,
 	    const char *constant)
 	    __attribute__((warn_unused_result));
 /*
+ * The same in place, without a copy: on success *pt points into blob
+ * (just after the salt) at the plaintext, NUL-terminated where the MAC
+ * began.  On failure blob is unchanged.  The caller wipes blob.
+ */
+int	hs_desc_layer_decrypt_inplace(char **, size_t *, uint8_t *, size_t,
+	    const uint8_t *secret, size_t secretlen,
+	    const uint8_t subcred[HS_SUBCRED_LEN], uint64_t rev,
+	    const char *constant)
+	    __attribute__((warn_unused_result));
+/*
  * Encrypt pt, NUL-padded to padded_len (>= ptlen; 0 for no padding), with
  * a fresh salt; append the blob base64'd in 64-character lines to out.
  */

@@ -22,6 +22,14 @@
 #define TOK_MAX_OUTER		32
 #define TOK_MAX_MIDDLE		(HS_DESC_MAX_AUTH_CLIENTS + 16)
 #define TOK_MAX_INNER		256
+/*
+ * Tokens on the stack per layer: a descriptor's outer layer has 6, its
+ * middle layer 3 plus 16 or 32 auth-client lines, its inner layer 5
+ * per intro point (20 at most).  Only a layer with more lines (clients
+ * in the hundreds) takes a heap array.
+ */
+#define TOK_STACK_MIDDLE	64
+#define TOK_STACK_INNER		128
 #define POW_PARAMS_MAX		1024	/* all pow-params lines together */
 #define FLOW_VERSIONS_MAX	31
 
@@ -143,7 +151,7 @@ tok_get_object(struct buf *b, struct tok *t)
 	size_t		 n, bodylen = 0;
 	int		 r;
 
-	if ((r = buf_get_line(b, TOK_LINE_MAX, &line, NULL)) != 0)
+	if ((r = buf_get_line_nonul(b, TOK_LINE_MAX, &line)) != 0)
 		return r;
 	if ((r = buf_consume(&line, strlen("-----BEGIN "))) != 0)
 		return OB_ERR_FORMAT;
@@ -156,9 +164,11 @@ tok_get_object(struct buf *b, struct tok *t)
 	for (;;) {
 		if (buf_len(b) == 0)
 			return OB_ERR_TRUNCATED;
-		if ((r = buf_get_line(b, TOK_LINE_MAX, &line, NULL)) != 0)
+		if ((r = buf_get_line_nonul(b, TOK_LINE_MAX, &line)) != 0)
 			return r;
-		if (buf_has_prefix(&line, "-----"))
+		/* A base64 line never starts with '-': one byte decides. */
+		if (buf_len(&line) > 0 && buf_ptr(&line)[0] == '-' &&
+		    buf_has_prefix(&line, "-----"))
 			break;
 		bodylen += buf_len(&line) + 1;
 	}
@@ -191,6 +201,9 @@ tok_split(struct tok *toks, size_t max, size_t *np,
 	int			 r;
 
 	*np = 0;
+	/* One look for a NUL over the whole text, not one per line. */
+	if (memchr(p, '\0', len) != NULL)
+		return OB_ERR_FORMAT;
 	buf_init_ro(&b, p, len);
 	while (buf_len(&b) > 0) {
 		if (n == max)
@@ -198,7 +211,7 @@ tok_split(struct tok *toks, size_t max, size_t *np,
 		t = &toks[n];
 		memset(t, 0, sizeof(*t));
 		t->start = len - buf_len(&b);
-		if ((r = buf_get_line(&b, TOK_LINE_MAX, &line, NULL)) != 0)
+		if ((r = buf_get_line_nonul(&b, TOK_LINE_MAX, &line)) != 0)
 			return r;
 		/* tor's tokenizer ignores trailing blanks; stem writes
 		 * "legacy-key " with one. */
@@ -216,7 +229,8 @@ tok_split(struct tok *toks, size_t max, size_t *np,
 				return OB_ERR_FORMAT;
 			t->n_args++;
 		}
-		if (buf_has_prefix(&b, "-----BEGIN ") &&
+		if (buf_len(&b) > 0 && buf_ptr(&b)[0] == '-' &&
+		    buf_has_prefix(&b, "-----BEGIN ") &&
 		    (r = tok_get_object(&b, t)) != 0)
 			return r;
 		if (t->rule >= 0) {
@@ -257,6 +271,32 @@ tok_alloc(size_t *room, size_t max, const uint8_t *p, size_t len)
 	}
 	*room = lines;
 	return calloc(lines, sizeof(struct tok));
+}
+
+/*
+ * Split text into the caller's array of nstack tokens, which covers a
+ * layer as tor writes it without an allocation or a clearing; a layer
+ * with more keyword lines is split again into a heap array sized to its
+ * lines, up to max.  *toksp is stack or that array, for the caller to
+ * free when it is not stack.
+ */
+static int
+tok_split_layer(struct tok **toksp, struct tok *stack, size_t nstack,
+    size_t max, size_t *np, const struct tok_rule *rules, const uint8_t *p,
+    size_t len)
+{
+	struct tok	*heap;
+	size_t		 room;
+	int		 r;
+
+	*toksp = stack;
+	r = tok_split(stack, nstack < max ? nstack : max, np, rules, p, len);
+	if (r != OB_ERR_LIMIT || nstack >= max)
+		return r;
+	if ((heap = tok_alloc(&room, max, p, len)) == NULL)
+		return OB_ERR_NOMEM;
+	*toksp = heap;
+	return tok_split(heap, room, np, rules, p, len);
 }
 
 /* Multiplicity of rules [lo, hi) over toks[from, to). */
@@ -518,6 +558,10 @@ pow_params_decode(struct hs_desc *d, const struct tok *toks, size_t n)
 	size_t		 i;
 	int		 r = 0;
 
+	for (i = 0; i < n && toks[i].rule != I_POW; i++)
+		;
+	if (i == n)
+		return 0;	/* the common case: no buffer */
 	if (pow_params_dup(toks, n))
 		return OB_ERR_DUPLICATE;
 	if ((b = buf_new(POW_PARAMS_MAX)) == NULL)
@@ -542,19 +586,18 @@ inner_decode(struct hs_desc *d, const uint8_t *p, size_t len,
     const uint8_t signing_pk[ED25519_PK_LEN], time_t now, int flags,
     const struct hs_desc_decode_params *params)
 {
-	struct tok		*toks = NULL;
+	struct tok		 stack[TOK_STACK_INNER], *toks = stack;
 	const struct tok	*t;
 	struct hs_intro_point	*ip;
 	struct buf		 w, args;
-	size_t			 n, i, j, first, n_sect = 0, room;
+	size_t			 n, i, j, first, n_sect = 0;
 	int			 r, has_ntor = 0;
 
 	d->n_intro = d->n_intro_skipped = 0;
 	if (len > HS_DESC_MAX_LEN)
 		return OB_ERR_TOO_LARGE;
-	if ((toks = tok_alloc(&room, TOK_MAX_INNER, p, len)) == NULL)
-		return OB_ERR_NOMEM;
-	if ((r = tok_split(toks, room, &n, inner_rules, p, len)) != 0)
+	if ((r = tok_split_layer(&toks, stack, TOK_STACK_INNER,
+	    TOK_MAX_INNER, &n, inner_rules, p, len)) != 0)
 		goto err;
 	if (n == 0 || toks[0].rule != I_CREATE2) {
 		r = n == 0 ? OB_ERR_MISSING : OB_ERR_FORMAT;
@@ -604,7 +647,8 @@ inner_decode(struct hs_desc *d, const uint8_t *p, size_t len,
 	}
 	r = 0;
  err:
-	free(toks);
+	if (toks != stack)
+		free(toks);
 	return r;
 }
 
@@ -619,21 +663,20 @@ int
 hs_desc_decode_middle(struct hs_desc *d, uint8_t **blobp, size_t *bloblenp,
     const uint8_t *p, size_t len)
 {
-	struct tok		*toks = NULL;
+	struct tok		 stack[TOK_STACK_MIDDLE], *toks = stack;
 	const struct tok	*t;
 	struct hs_auth_client	*ac;
 	struct buf		 w;
 	uint8_t			*blob = NULL;
-	size_t			 n, i, nclients = 0, bloblen = 0, room;
+	size_t			 n, i, nclients = 0, bloblen = 0;
 	int			 r;
 
 	*blobp = NULL;
 	*bloblenp = 0;
 	if (len > HS_DESC_MAX_LEN)
 		return OB_ERR_TOO_LARGE;
-	if ((toks = tok_alloc(&room, TOK_MAX_MIDDLE, p, len)) == NULL)
-		return OB_ERR_NOMEM;
-	if ((r = tok_split(toks, room, &n, middle_rules, p, len)) != 0)
+	if ((r = tok_split_layer(&toks, stack, TOK_STACK_MIDDLE,
+	    TOK_MAX_MIDDLE, &n, middle_rules, p, len)) != 0)
 		goto err;
 	if (n == 0 || toks[0].rule != M_AUTHTYPE) {
 		r = n == 0 ? OB_ERR_MISSING : OB_ERR_FORMAT;
@@ -693,19 +736,21 @@ hs_desc_decode_middle(struct hs_desc *d, uint8_t **blobp, size_t *bloblenp,
 	r = 0;
  err:
 	free(blob);
-	free(toks);
+	if (toks != stack)
+		free(toks);
 	return r;
 }
 
 /*
- * Layer 2: with a client key, find our auth-client line and recover the
- * descriptor cookie; then decrypt with KP_blind | cookie.  Without one (or
- * without a matching line) try KP_blind alone, as tor does: a layer that
- * needed a cookie then fails its MAC, which means we are not authorized.
+ * Layer 2, decrypted where it lies in blob: with a client key, find our
+ * auth-client line and recover the descriptor cookie; then decrypt with
+ * KP_blind | cookie.  Without one (or without a matching line) try
+ * KP_blind alone, as tor does: a layer that needed a cookie then fails
+ * its MAC, which means we are not authorized.
  */
 static int
 inner_decrypt(struct hs_desc *d, char **pt, size_t *ptlen,
-    const uint8_t *blob, size_t bloblen, const uint8_t blinded[32],
+    uint8_t *blob, size_t bloblen, const uint8_t blinded[32],
     const uint8_t subcred[HS_SUBCRED_LEN],
     const struct hs_desc_decode_params *params)
 {
@@ -732,13 +777,13 @@ inner_decrypt(struct hs_desc *d, char **pt, size_t *ptlen,
 		}
 	}
 	if (found) {
-		r = hs_desc_layer_decrypt(pt, ptlen, blob, bloblen, secret,
-		    sizeof(secret), subcred, d->revision_counter,
+		r = hs_desc_layer_decrypt_inplace(pt, ptlen, blob, bloblen,
+		    secret, sizeof(secret), subcred, d->revision_counter,
 		    HS_DESC_CONST_ENC);
 		d->client_auth = 1;
 		goto err;
 	}
-	r = hs_desc_layer_decrypt(pt, ptlen, blob, bloblen, secret,
+	r = hs_desc_layer_decrypt_inplace(pt, ptlen, blob, bloblen, secret,
 	    ED25519_PK_LEN, subcred, d->revision_counter, HS_DESC_CONST_ENC);
 	if (r == OB_ERR_MAC)
 		r = OB_ERR_NOT_AUTHORIZED;
@@ -829,14 +874,14 @@ int
 hs_desc_decode(struct hs_desc *d, const uint8_t *p, size_t len,
     const struct hs_desc_decode_params *params)
 {
-	struct tok		*toks = NULL;
+	struct tok		 toks[TOK_MAX_OUTER];
 	const struct tok	*sig;
 	uint8_t			 subcred[HS_SUBCRED_LEN];
 	uint8_t			 blinded[ED25519_PK_LEN];
 	uint8_t			*blob = NULL, *blob2 = NULL, *msg = NULL;
 	char			*mid = NULL, *inner = NULL;
 	size_t			 n, bloblen = 0, blob2len = 0, msglen = 0;
-	size_t			 midlen = 0, innerlen = 0, room;
+	size_t			 midlen = 0, innerlen = 0;
 	int			 r, flags = params->flags;
 
 	hs_desc_clear(d);
@@ -846,9 +891,8 @@ hs_desc_decode(struct hs_desc *d, const uint8_t *p, size_t len,
 		return OB_ERR_TOO_LARGE;
 	if (memchr(p, '\0', len) != NULL)
 		return OB_ERR_FORMAT;
-	if ((toks = tok_alloc(&room, TOK_MAX_OUTER, p, len)) == NULL)
-		return OB_ERR_NOMEM;
-	if ((r = tok_split(toks, room, &n, outer_rules, p, len)) != 0)
+	if ((r = tok_split(toks, TOK_MAX_OUTER, &n, outer_rules, p,
+	    len)) != 0)
 		goto err;
 	if (n == 0) {
 		r = OB_ERR_MISSING;
@@ -890,8 +934,9 @@ hs_desc_decode(struct hs_desc *d, const uint8_t *p, size_t len,
 	    blinded)) != 0)
 		goto err;
 
-	if ((r = hs_desc_layer_decrypt(&mid, &midlen, blob, bloblen, blinded,
-	    sizeof(blinded), subcred, d->revision_counter,
+	/* Each layer is decrypted where it was decoded, not copied. */
+	if ((r = hs_desc_layer_decrypt_inplace(&mid, &midlen, blob, bloblen,
+	    blinded, sizeof(blinded), subcred, d->revision_counter,
 	    HS_DESC_CONST_SUPERENC)) != 0)
 		goto err;
 	if ((r = hs_desc_decode_middle(d, &blob2, &blob2len,
@@ -905,18 +950,16 @@ hs_desc_decode(struct hs_desc *d, const uint8_t *p, size_t len,
  err:
 	if (r != 0)
 		hs_desc_clear(d);
-	if (mid != NULL) {
-		ob_wipe(mid, midlen);
-		free(mid);
+	/* The blobs hold the plaintexts once decrypted. */
+	if (blob != NULL) {
+		ob_wipe(blob, bloblen);
+		free(blob);
 	}
-	if (inner != NULL) {
-		ob_wipe(inner, innerlen);
-		free(inner);
+	if (blob2 != NULL) {
+		ob_wipe(blob2, blob2len);
+		free(blob2);
 	}
 	free(msg);
-	free(blob);
-	free(blob2);
-	free(toks);
 	ob_wipe(subcred, sizeof(subcred));
 	return r;
 }

@@ -102,9 +102,9 @@ struct provision_period {
 	/* Bundle and store only. */
 	uint8_t		 ope_key[HS_OPE_KEY_LEN];
 	uint8_t		 ope_sig[ED25519_SIG_LEN];
-	uint32_t	 first_hour;	/* hours since epoch, cert 0 */
 	size_t		 ncerts;	/* the window's, held or not */
 	uint8_t		 cert_tbs[HS_CERT_TBS_LEN];
+	uint32_t	 first_hour;	/* hours since epoch, cert 0 */
 	/* The signatures held, of certs sigs_first to sigs_first +
 	 * nsigs - 1: all ncerts, but in a period that
 	 * provision_certify_hours() holds to a few hours. */

@@ -141,13 +141,18 @@ struct hsm_ixkey {
 	CK_OBJECT_HANDLE	 priv;
 	CK_OBJECT_HANDLE	 pub;
 	unsigned		 npub;		/* public halves found */
-	int			 have_pk;	/* pk read from pub */
 	uint8_t			 pk[ED25519_PK_LEN];
-	size_t			 id_len;
-	uint8_t			 id[HSM_ID_MAX];
-	size_t			 label_len;
-	char			 label[];	/* NUL-terminated */
+	uint8_t			 have_pk;	/* pk read from pub */
+	/* The names at their length (a signer indexes thousands of
+	 * keys): the id, then the label and a NUL (IXK_ID, IXK_LABEL). */
+	uint8_t			 id_len;	/* <= HSM_ID_MAX */
+	uint8_t			 label_len;	/* <= HSM_LABEL_MAX */
+	uint8_t			 names[];
 };
+#define IXK_ID(k)	((k)->names)
+#define IXK_LABEL(k)	((char *)(k)->names + (k)->id_len)
+_Static_assert(HSM_ID_MAX <= UINT8_MAX && HSM_LABEL_MAX <= UINT8_MAX,
+    "struct hsm_ixkey keeps name lengths in a byte");
 
 struct hsm_index {
 	int			 on;		/* hsm_index_load() called */
@@ -1432,8 +1437,8 @@ hsm_ix_link(struct hsm_index *ix, struct hsm_ixkey *k)
 {
 	size_t	lb, ib;
 
-	lb = hsm_ix_lbucket(ix, k->label, k->label_len);
-	ib = hsm_ix_ibucket(ix, k->id, k->id_len);
+	lb = hsm_ix_lbucket(ix, IXK_LABEL(k), k->label_len);
+	ib = hsm_ix_ibucket(ix, IXK_ID(k), k->id_len);
 	k->lnext = ix->lb[lb];
 	ix->lb[lb] = k;
 	k->inext = ix->ib[ib];
@@ -1485,12 +1490,13 @@ hsm_ix_key_new(const void *label, size_t label_len, const void *id,
 	struct hsm_ixkey	*k;
 
 	if (label_len > HSM_LABEL_MAX || id_len > HSM_ID_MAX ||
-	    (k = calloc(1, sizeof(*k) + label_len + 1)) == NULL)
+	    (k = calloc(1, sizeof(*k) + id_len + label_len + 1)) == NULL)
 		return NULL;
-	memcpy(k->label, label, label_len);
-	k->label_len = label_len;
-	memcpy(k->id, id, id_len);
-	k->id_len = id_len;
+	k->id_len = (uint8_t)id_len;
+	k->label_len = (uint8_t)label_len;
+	if (id_len > 0)
+		memcpy(IXK_ID(k), id, id_len);
+	memcpy(IXK_LABEL(k), label, label_len);
 	k->priv = CK_INVALID_HANDLE;
 	k->pub = CK_INVALID_HANDLE;
 	return k;
@@ -1513,13 +1519,13 @@ hsm_ix_remove(struct hsm_index *ix, CK_OBJECT_HANDLE priv)
 	memmove(&ix->keys[i], &ix->keys[i + 1],
 	    (ix->nkeys - i - 1) * sizeof(*ix->keys));
 	ix->nkeys--;
-	pp = &ix->lb[hsm_ix_lbucket(ix, k->label, k->label_len)];
+	pp = &ix->lb[hsm_ix_lbucket(ix, IXK_LABEL(k), k->label_len)];
 	for (; *pp != NULL; pp = &(*pp)->lnext)
 		if (*pp == k) {
 			*pp = k->lnext;
 			break;
 		}
-	pp = &ix->ib[hsm_ix_ibucket(ix, k->id, k->id_len)];
+	pp = &ix->ib[hsm_ix_ibucket(ix, IXK_ID(k), k->id_len)];
 	for (; *pp != NULL; pp = &(*pp)->inext)
 		if (*pp == k) {
 			*pp = k->inext;
@@ -1580,13 +1586,13 @@ hsm_ix_prefixed(const struct hsm_index *ix, const void *label, size_t len)
 static int
 hsm_ix_label_eq(const struct hsm_ixkey *k, const void *label, size_t len)
 {
-	return k->label_len == len && memcmp(k->label, label, len) == 0;
+	return k->label_len == len && memcmp(IXK_LABEL(k), label, len) == 0;
 }
 
 static int
 hsm_ix_id_eq(const struct hsm_ixkey *k, const void *id, size_t len)
 {
-	return k->id_len == len && memcmp(k->id, id, len) == 0;
+	return k->id_len == len && memcmp(IXK_ID(k), id, len) == 0;
 }
 
 /*
@@ -1640,27 +1646,27 @@ hsm_ix_pair(struct hsm_index *ix, const struct hsm_ixkey *pub)
 	int			 same_label = 0, same_id = 0;
 
 	if (ix->nb > 0 && pub->id_len > 0)
-		for (q = ix->ib[hsm_ix_ibucket(ix, pub->id, pub->id_len)];
-		    q != NULL; q = q->inext)
-			if (hsm_ix_id_eq(q, pub->id, pub->id_len)) {
+		for (q = ix->ib[hsm_ix_ibucket(ix, IXK_ID(pub),
+		    pub->id_len)]; q != NULL; q = q->inext)
+			if (hsm_ix_id_eq(q, IXK_ID(pub), pub->id_len)) {
 				q->pub = pub->pub;
 				q->npub++;
 				same_id = 1;
-				same_label |= hsm_ix_label_eq(q, pub->label,
-				    pub->label_len);
+				same_label |= hsm_ix_label_eq(q,
+				    IXK_LABEL(pub), pub->label_len);
 			}
 	if (ix->nb > 0)
-		for (q = ix->lb[hsm_ix_lbucket(ix, pub->label,
+		for (q = ix->lb[hsm_ix_lbucket(ix, IXK_LABEL(pub),
 		    pub->label_len)]; q != NULL; q = q->lnext)
-			if (q->id_len == 0 &&
-			    hsm_ix_label_eq(q, pub->label, pub->label_len)) {
+			if (q->id_len == 0 && hsm_ix_label_eq(q,
+			    IXK_LABEL(pub), pub->label_len)) {
 				q->pub = pub->pub;
 				q->npub++;
 				same_label = 1;
 			}
-	if ((!same_label && hsm_ix_other_add(ix, 'L', pub->label,
+	if ((!same_label && hsm_ix_other_add(ix, 'L', IXK_LABEL(pub),
 	    pub->label_len) == -1) || (!same_id && hsm_ix_other_add(ix, 'I',
-	    pub->id, pub->id_len) == -1))
+	    IXK_ID(pub), pub->id_len) == -1))
 		return -1;
 	return 0;
 }
@@ -1774,18 +1780,19 @@ hsm_ix_key_out(struct hsm *h, const char *where, struct hsm_ixkey *k,
 {
 	if (k->npub > 1) {
 		hsm_fail(h, HSM_E_AMBIGUOUS, NULL, CKR_OK, "%s: key \"%s\": "
-		    "%u public halves", where, k->label, k->npub);
+		    "%u public halves", where, IXK_LABEL(k), k->npub);
 		return -1;
 	}
 	if (!k->have_pk) {
 		if ((k->npub == 1 ? hsm_pub_read(h, where, k->pub, k->pk) :
-		    hsm_spki_read(h, where, k->priv, k->label, k->pk)) == -1)
+		    hsm_spki_read(h, where, k->priv, IXK_LABEL(k), k->pk)) ==
+		    -1)
 			return -1;
 		k->have_pk = 1;
 	}
 	memset(out, 0, sizeof(*out));
-	memcpy(out->label, k->label, k->label_len);
-	memcpy(out->id, k->id, k->id_len);
+	memcpy(out->label, IXK_LABEL(k), k->label_len);
+	memcpy(out->id, IXK_ID(k), k->id_len);
 	out->id_len = k->id_len;
 	memcpy(out->pk, k->pk, sizeof(out->pk));
 	out->priv = k->priv;
@@ -2303,6 +2310,39 @@ hsm_key_sign(struct hsm *h, struct hsm_key *key, uint8_t sig[ED25519_SIG_LEN],
 	return hsm_run(h, "hsm_key_sign", hsm_op_sign, &a);
 }
 
+void
+hsm_key_pack(struct hsm_keyref *r, const struct hsm_key *key)
+{
+	memset(r, 0, sizeof(*r));
+	memcpy(r->pk, key->pk, sizeof(r->pk));
+	r->priv = key->priv;
+	r->pub = key->pub;
+	r->epoch = key->epoch;
+}
+
+int
+hsm_key_unpack(struct hsm_key *key, struct hsm *h,
+    const struct hsm_keyref *r, const char *label, const void *id,
+    size_t id_len)
+{
+	size_t	llen = strlen(label);
+
+	if (llen == 0 || llen > HSM_LABEL_MAX || id_len > HSM_ID_MAX ||
+	    (id == NULL && id_len > 0))
+		return -1;
+	memset(key, 0, sizeof(*key));
+	memcpy(key->label, label, llen);
+	if (id_len > 0)
+		memcpy(key->id, id, id_len);
+	key->id_len = id_len;
+	memcpy(key->pk, r->pk, sizeof(key->pk));
+	key->hsm = h;
+	key->priv = r->priv;
+	key->pub = r->pub;
+	key->epoch = r->epoch;
+	return 0;
+}
+
 static int
 hsm_signer_cb(void *ctx, uint8_t sig[ED25519_SIG_LEN], const uint8_t *msg,
     size_t len)
@@ -2369,10 +2409,10 @@ hsm_op_list(struct hsm *h, void *arg)
 			if (!h->have_session || h->need_reinit || h->hung)
 				goto err;
 			log_warnx("%s: key \"%s\" listed without public key",
-			    where, e->label);
+			    where, IXK_LABEL(e));
 			memset(k, 0, sizeof(*k));
-			memcpy(k->label, e->label, e->label_len);
-			memcpy(k->id, e->id, e->id_len);
+			memcpy(k->label, IXK_LABEL(e), e->label_len);
+			memcpy(k->id, IXK_ID(e), e->id_len);
 			k->id_len = e->id_len;
 			k->priv = e->priv;
 			k->pub = CK_INVALID_HANDLE;

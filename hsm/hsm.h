@@ -155,6 +155,28 @@ struct hsm_key {
 	unsigned	 epoch;
 };
 
+/*
+ * A found or generated key as a process that holds thousands keeps it
+ * (the signer: one per service and period): the public key and the
+ * private fields, without the label and id, which its holder can name
+ * again (the signer's are made from the service and the period).  A
+ * fifth of a struct hsm_key.  hsm_key_unpack() gives back the struct
+ * hsm_key for any call above; hsm_key_pack() after the call keeps the
+ * handles it may have found again.
+ */
+struct hsm_keyref {
+	uint8_t		 pk[ED25519_PK_LEN];
+	/* private */
+	unsigned long	 priv;
+	unsigned long	 pub;
+	unsigned	 epoch;
+};
+void	hsm_key_pack(struct hsm_keyref *, const struct hsm_key *);
+/* 0, or -1 if the label or id is too long for a struct hsm_key. */
+int	hsm_key_unpack(struct hsm_key *, struct hsm *,
+	    const struct hsm_keyref *, const char *label, const void *id,
+	    size_t id_len) __attribute__((warn_unused_result));
+
 struct hsm_token_info {
 	char		 label[33];	/* blank padding removed */
 	char		 manufacturer[33];

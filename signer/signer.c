@@ -550,6 +550,7 @@ main(int argc, char **argv)
 	close(lfd);
 	(void)unlink(sg.conf->socket_path);
 	signer_state_free(&sg);
+	signer_ipool_free(&sg);
 	signer_floors_close(&sg);
 	hsm_free(sg.hsm);
 	audit_close(sg.audit);

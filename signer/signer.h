@@ -43,6 +43,8 @@ struct signer_service_conf {
 	size_t			 nbackends;
 	char			(*backend)[HS_ADDR_LEN + 1];
 	uint8_t			(*backend_pk)[ED25519_PK_LEN];
+	/* Both lists are an earlier service's (signer_conf_share). */
+	int			 backends_shared;
 	enum signer_key_mode	 key_mode;
 	char			*identity_key;	/* online mode: file path */
 };
@@ -83,36 +85,54 @@ void	signer_conf_free(struct signer_conf *);
 /* signer_policy.c */
 
 /*
- * An intro point read from a verified backend descriptor.  The link
- * specifiers are kept at their length (30 to 60 bytes for tor's usual
- * IPv4 + legacy ID + Ed25519 ID, at most HS_LINKSPEC_MAX_LEN), in their
- * own allocation: a fixed array of the maximum was most of the entry,
- * and a host keeps thousands.
+ * An intro point read from a verified backend descriptor, held once for
+ * every service that lists it (struct signer_ipool): a hosting signer's
+ * services mostly share one pool of backends, so they would otherwise
+ * keep thousands of copies of the same few intro points.  Each holder
+ * (a service's intro list, an intro cert pair) keeps a reference.  The
+ * link specifiers are kept at their length (30 to 60 bytes for tor's
+ * usual IPv4 + legacy ID + Ed25519 ID, at most HS_LINKSPEC_MAX_LEN).
+ * Never changed once made: two services listing it see the same bytes.
  */
 struct signer_intro {
-	uint8_t		 auth_key[ED25519_PK_LEN];	/* 09 certified */
-	uint8_t		 enc_ed[ED25519_PK_LEN];	/* 0B certified */
-	uint8_t		 enc_key[X25519_KEY_LEN];
-	uint8_t		 onion_key[X25519_KEY_LEN];
-	uint8_t		*linkspec;
-	size_t		 linkspec_len;
-	size_t		 backend;	/* index in the service conf */
+	struct signer_intro	*next;		/* in its pool bucket */
+	uint32_t		 refs;
+	uint16_t		 linkspec_len;
+	uint8_t			 auth_key[ED25519_PK_LEN];  /* 09 certified */
+	uint8_t			 enc_ed[ED25519_PK_LEN];    /* 0B certified */
+	uint8_t			 enc_key[X25519_KEY_LEN];
+	uint8_t			 onion_key[X25519_KEY_LEN];
+	uint8_t			 linkspec[];
+};
+
+/* The intro points a service remembers: which, from which backend. */
+struct signer_intro_ref {
+	struct signer_intro	*ip;
+	uint32_t		 backend;	/* index in the service conf */
+};
+
+/* The shared intro points, found by a keyed hash of what they hold. */
+struct signer_ipool {
+	struct signer_intro	**bucket;
+	size_t			  nbucket;	/* a power of 2, or 0 */
+	size_t			  n;
+	uint8_t			  hkey[16];	/* SipHash key */
 };
 
 /*
  * A pair of intro point certs the token made for a period, kept for
  * reuse by RECERTIFY and for SIGN_DESC's check that a descriptor
  * carries exactly them.  Only what the token made is kept, the two
- * signatures, with what they certify: the certs are rebuilt from it
- * (hs_cert_tbs, signed by the period's token key) byte for byte by
- * signer_icert_certs(), 196 bytes instead of 348 per intro point.
+ * signatures, with a reference to the intro point whose keys they
+ * certify: the certs are rebuilt from it (hs_cert_tbs, signed by the
+ * period's token key) byte for byte by signer_icert_certs(), 144 bytes
+ * instead of 348 per intro point.
  */
 struct signer_icert_made {
-	uint8_t		 auth_key[ED25519_PK_LEN];
-	uint8_t		 enc_ed[ED25519_PK_LEN];
-	uint32_t	 expiry_hours;
-	uint8_t		 sig09[ED25519_SIG_LEN];
-	uint8_t		 sig0b[ED25519_SIG_LEN];
+	struct signer_intro	*ip;
+	uint32_t		 expiry_hours;
+	uint8_t			 sig09[ED25519_SIG_LEN];
+	uint8_t			 sig0b[ED25519_SIG_LEN];
 };
 
 /* Such a pair rebuilt, as a RECERTIFY reply carries it. */
@@ -127,13 +147,15 @@ struct signer_icert {
 /* What the signer holds for one provisioned (service, period). */
 struct signer_period {
 	uint64_t		 tp;
-	struct hsm_key		 key;		/* token key for tp */
+	/* The token key for tp, named again when used (its label and id
+	 * are the service's and tp's: signer_period_key). */
+	struct hsm_keyref	 key;
 	int			 key_ok;
+	int			 legacy_floor;	/* read from an old file */
 	uint8_t			 blinded_pk[ED25519_PK_LEN];
 	uint8_t			 subcred[HS_SUBCRED_LEN];	/* of it */
 	uint64_t		 rev_floor;	/* last counter signed */
 	time_t			 hold_failed;	/* 08 certs not read, when */
-	int			 legacy_floor;	/* read from an old file */
 	/* Revision counters at now and at now - PROTO_REVISION_GRACE:
 	 * each only moves forward, so each costs only the keystream
 	 * since its last call (hs_keys.h).  Wiped when tp is dropped. */
@@ -158,7 +180,7 @@ struct signer_service {
 	 * (conf->nbackends of each). */
 	uint64_t		*backend_tp;
 	uint64_t		*backend_rev;
-	struct signer_intro	*intro;
+	struct signer_intro_ref	*intro;
 	size_t			 nintro;
 	size_t			 intro_alloc;
 	uint64_t		 signatures;
@@ -174,6 +196,9 @@ struct signer {
 	/* The revision floor journal (state-dir/revision-floors), opened
 	 * by the first signer_state_load() and kept across reloads. */
 	struct floors		*floors;
+	/* Shared by the services, kept across reloads like the journal
+	 * (signer_ipool_free at exit). */
+	struct signer_ipool	*ipool;
 	/* Token calls that hung in a row (hsm.h watchdog); at
 	 * SIGNER_HUNG_MAX the signer exits for its supervisor to restart
 	 * it, the only remedy for a module that never returns. */
@@ -202,8 +227,11 @@ struct signer_verdict {
  */
 int	signer_state_load(struct signer *)
 	    __attribute__((warn_unused_result));
-/* Frees the services, not the journal (a reload keeps it). */
+/* Frees the services, not the journal or the intro point pool (a
+ * reload keeps them). */
 void	signer_state_free(struct signer *);
+/* After signer_state_free: the pool, empty by then. */
+void	signer_ipool_free(struct signer *);
 void	signer_floors_close(struct signer *);
 #define SIGNER_FLOORS_FILE	"revision-floors"
 /* Periods kept in the journal behind the current one: a clock stepped

@@ -126,6 +126,28 @@ signer_conf_service(struct signer_service_conf *sc, cfg_t *s)
 }
 
 /*
+ * A hosting signer's services mostly list one pool of backends, in one
+ * order, one service after the other: sc then takes prev's lists (never
+ * changed once parsed) and frees its own copy.
+ */
+static void
+signer_conf_share(struct signer_service_conf *sc,
+    const struct signer_service_conf *prev)
+{
+	if (sc->nbackends != prev->nbackends ||
+	    memcmp(sc->backend, prev->backend,
+	    sc->nbackends * sizeof(*sc->backend)) != 0 ||
+	    memcmp(sc->backend_pk, prev->backend_pk,
+	    sc->nbackends * sizeof(*sc->backend_pk)) != 0)
+		return;
+	free(sc->backend);
+	free(sc->backend_pk);
+	sc->backend = prev->backend;
+	sc->backend_pk = prev->backend_pk;
+	sc->backends_shared = 1;
+}
+
+/*
  * Parse a file (text == NULL) or a string (path only names it in
  * messages), then check.  The daemon and tests/fuzz/fuzz_conf.c share
  * this: the fuzzer reaches every check the daemon makes.
@@ -254,10 +276,14 @@ signer_conf_parse(struct signer_conf **out, const char *path,
 	if ((cf->services = calloc(n, sizeof(*cf->services))) == NULL)
 		fatal("%s", __func__);
 	cf->nservices = n;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (signer_conf_service(&cf->services[i],
 		    cfg_getnsec(c, "service", i)) == -1)
 			goto err;
+		if (i > 0)
+			signer_conf_share(&cf->services[i],
+			    &cf->services[i - 1]);
+	}
 	cfg_free(c);
 	*out = cf;
 	return 0;
@@ -295,6 +321,8 @@ signer_conf_free(struct signer_conf *cf)
 	free(cf->audit_path);
 	for (i = 0; i < cf->nservices && cf->services != NULL; i++) {
 		free(cf->services[i].identity_key);
+		if (cf->services[i].backends_shared)
+			continue;
 		free(cf->services[i].backend);
 		free(cf->services[i].backend_pk);
 	}

@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "audit.h"
 #include "buf.h"
 #include "crypto.h"
@@ -130,6 +132,157 @@ signer_service_index(struct signer *sg)
 	}
 	free(v);
 	return rv;
+}
+
+/*
+ * The intro point pool (signer.h).  The hash is keyed, as backends
+ * choose the keys it hashes: no one can fill a bucket on purpose.
+ */
+static size_t
+signer_ipool_slot(const struct signer_ipool *pl, const uint8_t *auth)
+{
+	uint8_t		h[crypto_shorthash_BYTES];
+	uint64_t	x = 0;
+	size_t		i;
+
+	(void)crypto_shorthash(h, auth, ED25519_PK_LEN, pl->hkey);
+	for (i = 0; i < sizeof(h); i++)
+		x = x << 8 | h[i];
+	return (size_t)(x & (pl->nbucket - 1));
+}
+
+static int
+signer_ipool_same(const struct signer_intro *in,
+    const struct hs_intro_point *ip)
+{
+	return in->linkspec_len == ip->linkspec_len &&
+	    memcmp(in->auth_key, ip->auth_key_cert.certified_key,
+	    ED25519_PK_LEN) == 0 &&
+	    memcmp(in->enc_ed, ip->enc_key_cert.certified_key,
+	    ED25519_PK_LEN) == 0 &&
+	    memcmp(in->enc_key, ip->enc_key, X25519_KEY_LEN) == 0 &&
+	    memcmp(in->onion_key, ip->onion_key, X25519_KEY_LEN) == 0 &&
+	    memcmp(in->linkspec, ip->linkspec, ip->linkspec_len) == 0;
+}
+
+/* At most one intro point per bucket on average. */
+static void
+signer_ipool_grow(struct signer_ipool *pl)
+{
+	struct signer_intro	**nb, *in, *next;
+	size_t			  n, i, old = pl->nbucket;
+
+	n = old > 0 ? old * 2 : 64;
+	if ((nb = calloc(n, sizeof(*nb))) == NULL)
+		fatal("%s", __func__);
+	pl->nbucket = n;
+	for (i = 0; i < old; i++)
+		for (in = pl->bucket[i]; in != NULL; in = next) {
+			next = in->next;
+			in->next = nb[signer_ipool_slot(pl, in->auth_key)];
+			nb[signer_ipool_slot(pl, in->auth_key)] = in;
+		}
+	free(pl->bucket);
+	pl->bucket = nb;
+}
+
+static struct signer_intro *
+signer_ipool_ref(struct signer_intro *in)
+{
+	if (in->refs == UINT32_MAX)
+		fatalx("%s: references", __func__);
+	in->refs++;
+	return in;
+}
+
+/* A reference to the pool's copy of ip, made if there is none. */
+static struct signer_intro *
+signer_ipool_get(struct signer *sg, const struct hs_intro_point *ip)
+{
+	struct signer_ipool	*pl;
+	struct signer_intro	*in;
+	size_t			 b;
+
+	if ((pl = sg->ipool) == NULL) {
+		if ((pl = calloc(1, sizeof(*pl))) == NULL)
+			fatal("%s", __func__);
+		crypto_shorthash_keygen(pl->hkey);
+		sg->ipool = pl;
+	}
+	if (pl->nbucket > 0) {
+		b = signer_ipool_slot(pl, ip->auth_key_cert.certified_key);
+		for (in = pl->bucket[b]; in != NULL; in = in->next)
+			if (signer_ipool_same(in, ip))
+				return signer_ipool_ref(in);
+	}
+	if (pl->n + 1 > pl->nbucket)
+		signer_ipool_grow(pl);
+	if ((in = calloc(1, sizeof(*in) + ip->linkspec_len)) == NULL)
+		fatal("%s", __func__);
+	in->refs = 1;
+	in->linkspec_len = (uint16_t)ip->linkspec_len;
+	memcpy(in->auth_key, ip->auth_key_cert.certified_key, ED25519_PK_LEN);
+	memcpy(in->enc_ed, ip->enc_key_cert.certified_key, ED25519_PK_LEN);
+	memcpy(in->enc_key, ip->enc_key, X25519_KEY_LEN);
+	memcpy(in->onion_key, ip->onion_key, X25519_KEY_LEN);
+	memcpy(in->linkspec, ip->linkspec, ip->linkspec_len);
+	b = signer_ipool_slot(pl, in->auth_key);
+	in->next = pl->bucket[b];
+	pl->bucket[b] = in;
+	pl->n++;
+	return in;
+}
+
+/* Drop a reference; the last one takes the intro point out. */
+static void
+signer_ipool_put(struct signer *sg, struct signer_intro *in)
+{
+	struct signer_ipool	*pl = sg->ipool;
+	struct signer_intro	**pp;
+
+	if (in == NULL)
+		return;
+	if (pl == NULL || in->refs == 0)
+		fatalx("%s: not in the pool", __func__);
+	if (--in->refs > 0)
+		return;
+	pp = &pl->bucket[signer_ipool_slot(pl, in->auth_key)];
+	for (; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == in) {
+			*pp = in->next;
+			pl->n--;
+			free(in);
+			return;
+		}
+	fatalx("%s: not in its bucket", __func__);
+}
+
+void
+signer_ipool_free(struct signer *sg)
+{
+	struct signer_ipool	*pl = sg->ipool;
+
+	if (pl == NULL)
+		return;
+	if (pl->n != 0)
+		fatalx("%s: %zu intro points still held", __func__, pl->n);
+	free(pl->bucket);
+	ob_wipe(pl->hkey, sizeof(pl->hkey));
+	free(pl);
+	sg->ipool = NULL;
+}
+
+/* The period's intro certs, and their references, dropped. */
+static void
+signer_icerts_free(struct signer *sg, struct signer_period *p)
+{
+	size_t	i;
+
+	for (i = 0; i < p->nicerts; i++)
+		signer_ipool_put(sg, p->icerts[i].ip);
+	free(p->icerts);
+	p->icerts = NULL;
+	p->nicerts = p->icerts_alloc = 0;
 }
 
 static struct signer_period *
@@ -298,6 +451,7 @@ signer_period_attach(struct signer *sg, struct signer_service *svc,
     const struct hsm_key *known, int made_here)
 {
 	struct signer_period	*p, *np;
+	struct hsm_key		 k;
 	char			 label[PROVISION_LABEL_MAX + 1];
 	uint8_t			 id[PROVISION_KEY_ID_LEN];
 	size_t			 bad = 0;
@@ -324,23 +478,23 @@ signer_period_attach(struct signer *sg, struct signer_service *svc,
 			    pp->tp, known->label);
 			return -1;
 		}
-		p->key = *known;
-	} else if (hsm_key_find(sg->hsm, &p->key, label, id, sizeof(id)) ==
-	    -1) {
+		k = *known;
+	} else if (hsm_key_find(sg->hsm, &k, label, id, sizeof(id)) == -1) {
 		if (!generate || hsm_last_status(sg->hsm) != HSM_E_NOT_FOUND) {
 			log_warnx("%s: %s period %" PRIu64 ": no token key "
 			    "%s: %s", __func__, svc->conf->address, pp->tp,
 			    label, hsm_last_error(sg->hsm));
 			return -1;
 		}
-		if (hsm_key_generate(sg->hsm, &p->key, label, id,
-		    sizeof(id)) == -1) {
+		if (hsm_key_generate(sg->hsm, &k, label, id, sizeof(id)) ==
+		    -1) {
 			log_warnx("%s: generating %s: %s", __func__, label,
 			    hsm_last_error(sg->hsm));
 			return -1;
 		}
 		log_info("generated token key %s", label);
 	}
+	hsm_key_pack(&p->key, &k);
 	if (made_here && (known == NULL || pp->ncerts == 0 ||
 	    memcmp(pp->token_pk, p->key.pk, sizeof(pp->token_pk)) != 0)) {
 		log_warnx("%s: %s period %" PRIu64 ": certified for another "
@@ -524,11 +678,21 @@ signer_online_fill(struct signer *sg, struct signer_service *svc,
 	uint8_t				 id[PROVISION_KEY_ID_LEN];
 	struct hsm_key			 key;
 	uint64_t			 cur, tp, first;
+	time_t				 we;
 	int				 r;
 
 	cur = hs_time_period(now, sg->conf->period_len, sg->conf->rot_offset);
 	first = cur > 0 ? cur - 1 : 0;
 	for (tp = first; tp <= cur + sg->conf->online_periods; tp++) {
+		/* The previous period only while its window lasts: over,
+		 * it could sign nothing (signer_gate), and its key, certs
+		 * and state, a third of a service's, would be made at
+		 * every start only to be forgotten at the next refresh
+		 * (signer_periods_prune). */
+		if (tp < cur && provision_window(tp, sg->conf->period_len,
+		    sg->conf->rot_offset, NULL, NULL, NULL, &we) == 0 &&
+		    we < now)
+			continue;
 		/* A period that fails its checks is left out (logged), and
 		 * the later ones are still made. */
 		if ((have = provision_period_find(svc->store, tp)) != NULL) {
@@ -683,7 +847,7 @@ signer_periods_prune(struct signer *sg, struct signer_service *svc,
 		if (provision_window(p->tp, sg->conf->period_len,
 		    sg->conf->rot_offset, NULL, NULL, NULL, &we) == 0 &&
 		    we < now) {
-			free(p->icerts);
+			signer_icerts_free(sg, p);
 			hs_ope_wipe(&p->ope_now);
 			hs_ope_wipe(&p->ope_grace);
 			continue;
@@ -736,13 +900,13 @@ signer_state_free(struct signer *sg)
 	for (i = 0; i < sg->nservices; i++) {
 		svc = &sg->services[i];
 		for (j = 0; j < svc->nperiods; j++) {
-			free(svc->periods[j].icerts);
+			signer_icerts_free(sg, &svc->periods[j]);
 			hs_ope_wipe(&svc->periods[j].ope_now);
 			hs_ope_wipe(&svc->periods[j].ope_grace);
 		}
 		free(svc->periods);
 		for (j = 0; j < svc->nintro; j++)
-			free(svc->intro[j].linkspec);
+			signer_ipool_put(sg, svc->intro[j].ip);
 		free(svc->intro);
 		free(svc->backend_tp);
 		free(svc->backend_rev);
@@ -805,8 +969,9 @@ signer_intro_find(struct signer_service *svc,
 	size_t	i;
 
 	for (i = 0; i < svc->nintro; i++)
-		if (memcmp(svc->intro[i].auth_key, auth, ED25519_PK_LEN) == 0)
-			return &svc->intro[i];
+		if (memcmp(svc->intro[i].ip->auth_key, auth,
+		    ED25519_PK_LEN) == 0)
+			return svc->intro[i].ip;
 	return NULL;
 }
 
@@ -819,7 +984,7 @@ signer_backend_desc(struct signer *sg, struct signer_verdict *v,
 	struct hs_desc_decode_params	 dp;
 	struct hs_desc			 d;
 	struct signer_service		*svc;
-	struct signer_intro		*in, *ni;
+	struct signer_intro_ref		*in, *ni;
 	const struct hs_intro_point	*ip;
 	uint8_t				 blinded[ED25519_PK_LEN];
 	time_t				 now = time(NULL);
@@ -871,7 +1036,7 @@ signer_backend_desc(struct signer *sg, struct signer_verdict *v,
 		if (svc->intro[i].backend != b)
 			svc->intro[j++] = svc->intro[i];
 		else
-			free(svc->intro[i].linkspec);
+			signer_ipool_put(sg, svc->intro[i].ip);
 	svc->nintro = j;
 	keep = svc->nintro;
 	/* Sized to what can be kept, no more: a host carries thousands
@@ -910,30 +1075,34 @@ signer_backend_desc(struct signer *sg, struct signer_verdict *v,
 			    "of %s: link specifiers of %zu bytes", backend,
 			    ip->linkspec_len);
 		}
-		in = &svc->intro[svc->nintro];
-		memset(in, 0, sizeof(*in));
-		if ((in->linkspec = malloc(ip->linkspec_len)) == NULL)
-			fatal("%s", __func__);
-		svc->nintro++;
-		memcpy(in->auth_key, ip->auth_key_cert.certified_key,
-		    ED25519_PK_LEN);
-		memcpy(in->enc_ed, ip->enc_key_cert.certified_key,
-		    ED25519_PK_LEN);
-		memcpy(in->enc_key, ip->enc_key, sizeof(in->enc_key));
-		memcpy(in->onion_key, ip->onion_key, sizeof(in->onion_key));
-		memcpy(in->linkspec, ip->linkspec, ip->linkspec_len);
-		in->linkspec_len = ip->linkspec_len;
-		in->backend = b;
+		in = &svc->intro[svc->nintro++];
+		in->ip = signer_ipool_get(sg, ip);
+		in->backend = (uint32_t)b;
 	}
 	*nskipped += d.n_intro_skipped;
 	*revision = d.revision_counter;
 	*nout = svc->nintro - keep;
 	for (i = 0; i < *nout; i++)
-		out[i] = &svc->intro[keep + i];
+		out[i] = svc->intro[keep + i].ip;
 	log_info("%s: backend %s period %" PRIu64 ": %zu intro points "
 	    "verified, %zu skipped", service, backend, tp, *nout, *nskipped);
 	hs_desc_clear(&d);
 	return 0;
+}
+
+/* The period's token key as hsm/ takes it, named by its service and
+ * period as when it was found (signer_period_attach). */
+static int
+signer_period_key(struct hsm_key *k, const struct signer *sg,
+    const struct signer_service *svc, const struct signer_period *p)
+{
+	char	label[PROVISION_LABEL_MAX + 1];
+	uint8_t	id[PROVISION_KEY_ID_LEN];
+
+	if (provision_key_label(label, svc->conf->address, p->tp) != 0)
+		return -1;
+	provision_key_id(id, svc->conf->identity_pk, p->tp);
+	return hsm_key_unpack(k, sg->hsm, &p->key, label, id, sizeof(id));
 }
 
 /* One token signature, checked and audited before it is used. */
@@ -944,8 +1113,15 @@ signer_token_sign(struct signer *sg, struct signer_verdict *v,
     size_t len, uint8_t sig[ED25519_SIG_LEN], uint64_t *seq)
 {
 	struct audit_record	ar;
+	struct hsm_key		k;
+	int			r;
 
-	if (hsm_key_sign(sg->hsm, &p->key, sig, msg, len) == -1) {
+	if (signer_period_key(&k, sg, svc, p) == -1)
+		return verdict(v, PROTO_R_INTERNAL, "token key name");
+	r = hsm_key_sign(sg->hsm, &k, sig, msg, len);
+	/* Handles found again after a new session are kept. */
+	hsm_key_pack(&p->key, &k);
+	if (r == -1) {
 		if (hsm_last_status(sg->hsm) == HSM_E_HUNG)
 			sg->hung++;
 		return verdict(v, PROTO_R_HSM, "token: %s",
@@ -1005,8 +1181,8 @@ signer_icert_cert(uint8_t c[HS_CERT_LEN], const struct signer_period *p,
 {
 	int	is09 = type == HS_CERT_TYPE_AUTH_HS_IP_KEY;
 
-	if (hs_cert_tbs(c, type, m->expiry_hours, is09 ? m->auth_key :
-	    m->enc_ed, p->key.pk) != 0)
+	if (hs_cert_tbs(c, type, m->expiry_hours, is09 ? m->ip->auth_key :
+	    m->ip->enc_ed, p->key.pk) != 0)
 		return -1;
 	memcpy(c + HS_CERT_TBS_LEN, is09 ? m->sig09 : m->sig0b,
 	    ED25519_SIG_LEN);
@@ -1017,8 +1193,8 @@ static int
 signer_icert_certs(struct signer_icert *out, const struct signer_period *p,
     const struct signer_icert_made *m)
 {
-	memcpy(out->auth_key, m->auth_key, ED25519_PK_LEN);
-	memcpy(out->enc_ed, m->enc_ed, ED25519_PK_LEN);
+	memcpy(out->auth_key, m->ip->auth_key, ED25519_PK_LEN);
+	memcpy(out->enc_ed, m->ip->enc_ed, ED25519_PK_LEN);
 	out->expiry_hours = m->expiry_hours;
 	if (signer_icert_cert(out->cert09, p, m,
 	    HS_CERT_TYPE_AUTH_HS_IP_KEY) == -1 ||
@@ -1058,15 +1234,16 @@ signer_icert_find(const struct signer_period *p,
 
 	for (i = 0; i < p->nicerts; i++)
 		if (p->icerts[i].expiry_hours == expiry &&
-		    memcmp(p->icerts[i].auth_key, auth, ED25519_PK_LEN) == 0 &&
-		    memcmp(p->icerts[i].enc_ed, enc, ED25519_PK_LEN) == 0)
+		    memcmp(p->icerts[i].ip->auth_key, auth,
+		    ED25519_PK_LEN) == 0 &&
+		    memcmp(p->icerts[i].ip->enc_ed, enc, ED25519_PK_LEN) == 0)
 			return &p->icerts[i];
 	return NULL;
 }
 
 /* Drop certs that have expired: they can never be used again. */
 static void
-signer_icert_prune(struct signer_period *p, time_t now)
+signer_icert_prune(struct signer *sg, struct signer_period *p, time_t now)
 {
 	size_t	i, j;
 
@@ -1074,6 +1251,8 @@ signer_icert_prune(struct signer_period *p, time_t now)
 		if ((uint64_t)p->icerts[i].expiry_hours * 3600 >
 		    (uint64_t)now)
 			p->icerts[j++] = p->icerts[i];
+		else
+			signer_ipool_put(sg, p->icerts[i].ip);
 	p->nicerts = j;
 }
 
@@ -1110,7 +1289,7 @@ signer_recertify(struct signer *sg, struct signer_verdict *v,
 				return verdict(v, PROTO_R_INTRO, "intro point "
 				    "%zu listed twice", i);
 	}
-	signer_icert_prune(p, now);
+	signer_icert_prune(sg, p, now);
 	expiry = signer_icert_expiry(sg, tp, now);
 	/* Sized to the certs kept: most calls find every one made. */
 	for (i = na = 0; i < n; i++)
@@ -1129,13 +1308,11 @@ signer_recertify(struct signer *sg, struct signer_verdict *v,
 		    expiry) != NULL)
 			continue;
 		memset(&ic, 0, sizeof(ic));
-		memcpy(ic.auth_key, in[i]->auth_key, ED25519_PK_LEN);
-		memcpy(ic.enc_ed, in[i]->enc_ed, ED25519_PK_LEN);
 		ic.expiry_hours = expiry;
 		/* Build each cert from its tbs so the audit sees exactly
 		 * the bytes the token signs. */
 		if (hs_cert_tbs(tbs, HS_CERT_TYPE_AUTH_HS_IP_KEY, expiry,
-		    ic.auth_key, p->key.pk) != 0)
+		    in[i]->auth_key, p->key.pk) != 0)
 			return verdict(v, PROTO_R_INTERNAL, "cert layout");
 		if (signer_token_sign(sg, v, peer, svc, p, AUDIT_KIND_CERT09,
 		    tbs, sizeof(tbs), sig, NULL) == -1)
@@ -1143,7 +1320,7 @@ signer_recertify(struct signer *sg, struct signer_verdict *v,
 		(*sigs)++;
 		memcpy(ic.sig09, sig, sizeof(sig));
 		if (hs_cert_tbs(tbs, HS_CERT_TYPE_CROSS_HS_IP_KEYS, expiry,
-		    ic.enc_ed, p->key.pk) != 0)
+		    in[i]->enc_ed, p->key.pk) != 0)
 			return verdict(v, PROTO_R_INTERNAL, "cert layout");
 		if (signer_token_sign(sg, v, peer, svc, p, AUDIT_KIND_CERT0B,
 		    tbs, sizeof(tbs), sig, NULL) == -1)
@@ -1152,6 +1329,7 @@ signer_recertify(struct signer *sg, struct signer_verdict *v,
 		memcpy(ic.sig0b, sig, sizeof(sig));
 		if (p->nicerts == p->icerts_alloc)
 			fatalx("%s: intro cert table full", __func__);
+		ic.ip = signer_ipool_ref(in[i]);
 		p->icerts[p->nicerts++] = ic;
 	}
 	svc->signatures += *sigs;
@@ -1245,7 +1423,7 @@ signer_intro_check(struct signer_service *svc, const struct signer_period *p,
 		return -1;
 	}
 	for (i = 0; i < p->nicerts; i++)
-		if (memcmp(p->icerts[i].auth_key, in->auth_key,
+		if (memcmp(p->icerts[i].ip->auth_key, in->auth_key,
 		    ED25519_PK_LEN) == 0 &&
 		    signer_icert_match(p, &p->icerts[i],
 		    ip->auth_key_cert.encoded, ip->auth_key_cert.encoded_len,

@@ -75,6 +75,33 @@ test_buf_max(void)
 	CU_ASSERT(i == 20000);
 	CU_ASSERT(buf_putf(b, "%090000d", 1) == OB_ERR_TOO_LARGE);
 	buf_free(b);
+
+	/* Room made ahead: contents kept, no growth for what fits, and
+	 * capped at max. */
+	b = buf_new(100);
+	CU_ASSERT_FATAL(b != NULL);
+	CU_ASSERT(buf_put(b, "abc", 3) == 0);
+	CU_ASSERT(buf_ensure(b, 60) == 0);
+	CU_ASSERT(buf_len(b) == 3 && memcmp(buf_ptr(b), "abc", 3) == 0);
+	CU_ASSERT(b->alloc >= 63);
+	{
+		const uint8_t	*d = b->d;
+
+		CU_ASSERT(buf_put(b, "0123456789012345678901234567890123456789"
+		    "01234567890123456789", 60) == 0);
+		CU_ASSERT(b->d == d && buf_len(b) == 63);
+	}
+	CU_ASSERT(buf_ensure(b, 1000) == 0 && b->alloc >= 100);
+	CU_ASSERT(buf_put(b, "0123456789012345678901234567890123456", 37) ==
+	    0 && buf_len(b) == 100);
+	CU_ASSERT(buf_put_u8(b, 'x') == OB_ERR_TOO_LARGE);
+	buf_free(b);
+	{
+		struct buf	ro;
+
+		buf_init_ro(&ro, "abc", 3);
+		CU_ASSERT(buf_ensure(&ro, 1) == OB_ERR_INTERNAL);
+	}
 }
 
 static void
@@ -105,6 +132,18 @@ test_buf_lines(void)
 	CU_ASSERT(buf_get_line(&b, 5, &line, &nl) == 0 && nl == 0);
 	CU_ASSERT(buf_eq_str(&line, "three"));
 	CU_ASSERT(buf_get_line(&b, 5, &line, &nl) == OB_ERR_TRUNCATED);
+
+	/* The same lines from the getter for text without NUL. */
+	buf_init_ro(&b, text, strlen(text));
+	CU_ASSERT(buf_get_line_nonul(&b, 100, &line) == 0 &&
+	    buf_eq_str(&line, "one two"));
+	CU_ASSERT(buf_get_line_nonul(&b, 100, &line) == 0 &&
+	    buf_len(&line) == 0);
+	CU_ASSERT(buf_get_line_nonul(&b, 4, &line) == OB_ERR_TOO_LARGE);
+	CU_ASSERT(buf_len(&b) == 5);
+	CU_ASSERT(buf_get_line_nonul(&b, 5, &line) == 0 &&
+	    buf_eq_str(&line, "three"));
+	CU_ASSERT(buf_get_line_nonul(&b, 5, &line) == OB_ERR_TRUNCATED);
 
 	/* NUL inside a line, double and trailing spaces. */
 	buf_init_ro(&b, "a\0b\n", 4);

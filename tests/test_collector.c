@@ -2013,6 +2013,412 @@ test_signer_client_backlog(void)
 	(void)unlink(path);
 }
 
+/* ------------------------------------------------------------------ */
+/* Publish scheduling against a scripted tor and a scripted signer.    */
+
+/*
+ * nsvc services over the two fake backends (up, verified for every
+ * service), the scripted tor's view loaded and the HSDirs computed, a
+ * scripted signer connected; now: a time both live periods are in
+ * their window of use by its 24 h periods (test_period_live).
+ */
+struct pubenv {
+	struct conf		 cf;
+	struct collector	 c;
+	struct faketor		 ft;
+	struct msg_conn		 srv;
+	char			 where[64], path[256];
+	int			 lfd;
+	time_t			 now;
+};
+
+static int
+pubenv_open(struct pubenv *pe, const char *head, size_t nsvc, uint8_t tag,
+    const char *sock)
+{
+	const struct desc_slot	*sl;
+	size_t			 i, k;
+
+	addrs_make();
+	if (ft_open(&pe->ft, pe->where, sizeof(pe->where)) == -1)
+		return -1;
+	load_pool(&pe->cf, head, nsvc, tag);
+	CU_ASSERT_FATAL(collector_init(&pe->c, &pe->cf) == 0);
+	ft_connect(&pe->c, pe->where);
+	ft_load(&pe->ft, &pe->c);
+	CU_ASSERT_FATAL(pe->c.view != NULL);
+	while (publish_refresh_step(&pe->c, 500))
+		;
+	for (i = 0; i < 2; i++)
+		backend_fake_up(&pe->c.backends[pe->c.cf.pools[0].backends[i]],
+		    i);
+	for (i = 0; i < pe->c.nservices; i++)
+		for (k = 0; k < 2; k++)
+			pe->c.services[i].verified_gen[k] = 1;
+	sl = pe->c.services[0].slot;
+	CU_ASSERT_FATAL(sl[0].valid && sl[1].valid);
+	pe->now = (time_t)(sl[0].tp < sl[1].tp ? sl[0].tp : sl[1].tp) *
+	    86400 + 25 * 3600;
+	pe->lfd = srv_listen(sock, pe->path, sizeof(pe->path));
+	CU_ASSERT_FATAL((pe->c.sc = sc_new(pe->path, 3600)) != NULL);
+	sc_pump(pe->c.sc, 20, NULL);
+	CU_ASSERT_FATAL(srv_accept(pe->lfd, &pe->srv) == 0);
+	CU_ASSERT_FATAL(srv_hello(pe->c.sc, &pe->srv) == 0);
+	return 0;
+}
+
+static void
+pubenv_close(struct pubenv *pe)
+{
+	sc_free(pe->c.sc);
+	pe->c.sc = NULL;
+	srv_close(&pe->srv);
+	close(pe->lfd);
+	(void)unlink(pe->path);
+	ft_close(&pe->ft, &pe->c);
+}
+
+/* How the scripted signer answers the publish chain. */
+#define PS_TOKEN_OUT	0	/* every request: PROTO_R_HSM */
+#define PS_POLICY	1	/* every RECERTIFY: PROTO_R_INTRO */
+#define PS_SIGN		2	/* certs, parameters, signatures */
+
+struct pubsigner {
+	int		 mode;
+	const char	*refuse;	/* this service: always PROTO_R_INTRO */
+	size_t		 recert, params, sign;
+	size_t		 refused;	/* RECERTIFYs of that service */
+	uint8_t		*seen;		/* [2 x nservices]: RECERTIFY came */
+	uint8_t		 sk[ED25519_EXPANDED_LEN];
+	struct hs_signer ds;		/* a stand-in for the token key */
+};
+
+static void
+ps_init(struct pubsigner *ps, size_t nsvc)
+{
+	uint8_t	pk[ED25519_PK_LEN];
+
+	memset(ps, 0, sizeof(*ps));
+	CU_ASSERT_FATAL((ps->seen = calloc(2 * nsvc, 1)) != NULL);
+	CU_ASSERT_FATAL(hs_expanded_from_seed(ps->sk, seed[5]) == 0);
+	CU_ASSERT_FATAL(hs_expanded_pubkey(pk, ps->sk) == 0);
+	hs_signer_expanded(&ps->ds, ps->sk, pk);
+}
+
+static void
+ps_cert(struct buf *p, uint8_t type, const uint8_t *key, time_t now,
+    const struct hs_signer *ds)
+{
+	uint8_t	cert[HS_CERT_LEN];
+
+	CU_ASSERT_FATAL(hs_cert_build(cert, type, hs_cert_expiry_intro(now),
+	    key, ds) == 0);
+	CU_ASSERT_FATAL(msg_put_data(p, cert, sizeof(cert)) == 0);
+}
+
+/* One request of the chain, answered as ps->mode says. */
+static void
+ps_answer(struct pubenv *pe, struct pubsigner *ps, struct msg *m,
+    struct buf *p)
+{
+	const struct service	*s;
+	char			 svc[PROTO_STR_MAX + 1];
+	uint8_t			 keys[PROTO_MAX_INTRO][ED25519_PK_LEN];
+	uint8_t			 n = 0, sig[ED25519_SIG_LEN];
+	uint64_t		 tp;
+	size_t			 i;
+	int			 w;
+
+	buf_reset(p);
+	CU_ASSERT_FATAL(msg_get_str(m, svc, sizeof(svc)) == 0 &&
+	    msg_get_u64(m, &tp) == 0);
+	CU_ASSERT_FATAL((s = collector_service_find(&pe->c, svc)) != NULL);
+	w = s->slot[0].tp == tp ? 0 : 1;
+	CU_ASSERT_FATAL(s->slot[w].tp == tp);
+	if (m->type == PROTO_RECERTIFY) {
+		ps->recert++;
+		if (ps->refuse != NULL && strcmp(svc, ps->refuse) == 0)
+			ps->refused++;
+		ps->seen[2 * (size_t)(s - pe->c.services) + (size_t)w] = 1;
+		CU_ASSERT_FATAL(msg_get_u8(m, &n) == 0 && n > 0 &&
+		    n <= PROTO_MAX_INTRO);
+		for (i = 0; i < n; i++)
+			CU_ASSERT_FATAL(msg_get_fixed(m, keys[i], 32) == 0);
+	} else if (m->type == PROTO_DESC_PARAMS)
+		ps->params++;
+	else {
+		CU_ASSERT_FATAL(m->type == PROTO_SIGN_DESC);
+		ps->sign++;
+	}
+	if (m->type == PROTO_RECERTIFY && (ps->mode == PS_POLICY ||
+	    (ps->refuse != NULL && strcmp(svc, ps->refuse) == 0))) {
+		CU_ASSERT_FATAL(msg_error_put(p, PROTO_R_INTRO, "intro point "
+		    "not verified") == 0);
+		goto error;
+	}
+	if (ps->mode == PS_TOKEN_OUT) {
+		CU_ASSERT_FATAL(msg_error_put(p, PROTO_R_HSM, "token: "
+		    "hsm_key_sign: C_SignInit: CKR_DEVICE_REMOVED") == 0);
+		goto error;
+	}
+	switch (m->type) {
+	case PROTO_RECERTIFY:
+		CU_ASSERT_FATAL(msg_put_u32(p, 2 * n) == 0 &&
+		    msg_put_u8(p, n) == 0);
+		for (i = 0; i < n; i++) {
+			CU_ASSERT_FATAL(msg_put_fixed(p, keys[i], 32) == 0);
+			ps_cert(p, HS_CERT_TYPE_AUTH_HS_IP_KEY, keys[i],
+			    pe->now, &ps->ds);
+			ps_cert(p, HS_CERT_TYPE_CROSS_HS_IP_KEYS, keys[i],
+			    pe->now, &ps->ds);
+		}
+		CU_ASSERT_FATAL(msg_conn_send(&pe->srv, PROTO_RECERTIFY_OK,
+		    m->id, p) == 0);
+		break;
+	case PROTO_DESC_PARAMS:
+		CU_ASSERT_FATAL(msg_put_fixed(p, s->slot[w].blinded, 32) == 0 &&
+		    msg_put_fixed(p, ps->ds.pk, 32) == 0 &&
+		    msg_put_u64(p, 1000 + ps->params) == 0 &&
+		    msg_put_u64(p, (uint64_t)pe->now) == 0);
+		ps_cert(p, HS_CERT_TYPE_DESC_SIGNING, ps->ds.pk, pe->now,
+		    &ps->ds);
+		CU_ASSERT_FATAL(msg_conn_send(&pe->srv, PROTO_DESC_PARAMS_OK,
+		    m->id, p) == 0);
+		break;
+	default:
+		/* The collector does not check it (the signer is trusted
+		 * with its own signatures): any 64 bytes do. */
+		memset(sig, 0x5a, sizeof(sig));
+		CU_ASSERT_FATAL(msg_put_fixed(p, sig, sizeof(sig)) == 0 &&
+		    msg_put_u64(p, ps->sign) == 0);
+		CU_ASSERT_FATAL(msg_conn_send(&pe->srv, PROTO_SIGN_DESC_OK,
+		    m->id, p) == 0);
+	}
+	return;
+ error:
+	CU_ASSERT_FATAL(msg_conn_send(&pe->srv, PROTO_ERROR, m->id, p) == 0);
+}
+
+/* Answer every request until no job is left in flight; the uploads of
+ * what got signed go to the scripted tor and are reported done. */
+static void
+ps_serve(struct pubenv *pe, struct pubsigner *ps)
+{
+	struct buf	*p;
+	struct msg	 m;
+	size_t		 i, k;
+	int		 round, got, w;
+
+	CU_ASSERT_FATAL((p = msg_payload_new()) != NULL);
+	for (round = 0; round < 200; round++) {
+		sc_pump(pe->c.sc, 10, NULL);
+		for (got = 0; msg_conn_recv(&pe->srv, &m, 10) == 0; got++)
+			ps_answer(pe, ps, &m, p);
+		CU_ASSERT(msg_conn_flush(&pe->srv, 2000) == 0);
+		sc_pump(pe->c.sc, 10, NULL);
+		if (got == 0 && pe->c.jobs == 0)
+			break;
+	}
+	CU_ASSERT(pe->c.jobs == 0);
+	buf_free(p);
+	ft_pump(&pe->ft, pe->c.tc, 20);
+	for (i = 0; i < pe->c.nservices; i++)
+		for (w = 0; w < 2; w++) {
+			struct desc_slot *sl = &pe->c.services[i].slot[w];
+
+			for (k = 0; k < sl->nup; k++)
+				if (sl->up[k].state == UPLOAD_PENDING)
+					publish_upload_event(&pe->c,
+					    pe->c.services[i].cf->addr,
+					    sl->up[k].hsdir, 1, NULL, NULL,
+					    pe->now);
+		}
+}
+
+/*
+ * Fairness under sustained churn: every slot is due again at each run
+ * (its back-off over), more of them than the job limit lets start.  A
+ * scan that always began at service 0 served the first ones every time;
+ * resuming where the last one was held back gives every slot its turn
+ * within ceil(due / limit) runs.
+ */
+static void
+test_publish_round_robin(void)
+{
+	struct pubenv		 pe;
+	struct pubsigner	 ps;
+	size_t			 i, limit = 0, runs, r, nseen = 0;
+	int			 w;
+	const size_t		 nsvc = 40;
+
+	if (pubenv_open(&pe, "", nsvc, 0x5c, "signer-rr.sock") == -1)
+		TEST_SKIP("no loopback listener");
+	ps_init(&ps, nsvc);
+	ps.mode = PS_POLICY;
+	for (r = 0, runs = 1; r < runs; r++) {
+		for (i = 0; i < pe.c.nservices; i++)
+			for (w = 0; w < 2; w++)
+				pe.c.services[i].slot[w].retry_at = 0;
+		publish_run(&pe.c, pe.now + (time_t)r);
+		if (r == 0) {
+			/* The limit, as the first run met it. */
+			limit = pe.c.jobs;
+			CU_ASSERT_FATAL(limit > 0 && limit < 2 * nsvc);
+			runs = (2 * nsvc + limit - 1) / limit;
+		}
+		CU_ASSERT(pe.c.jobs <= limit);
+		ps_serve(&pe, &ps);
+	}
+	for (i = 0; i < 2 * nsvc; i++)
+		nseen += ps.seen[i];
+	fprintf(stderr, "\n  %zu of %zu slots served in %zu runs of at most "
+	    "%zu jobs ", nseen, 2 * nsvc, runs, limit);
+	CU_ASSERT(nseen == 2 * nsvc);
+	CU_ASSERT(ps.recert <= runs * limit);
+	free(ps.seen);
+	pubenv_close(&pe);
+}
+
+/* Slots by state: waiting for the token, and published. */
+static void
+token_counts(const struct collector *c, size_t *waiting, size_t *published)
+{
+	size_t	i;
+	int	w;
+
+	*waiting = *published = 0;
+	for (i = 0; i < c->nservices; i++)
+		for (w = 0; w < 2; w++) {
+			*waiting += c->services[i].slot[w].token_wait != 0;
+			*published += c->services[i].slot[w].publishes > 0;
+		}
+}
+
+/*
+ * The signer's token pulled and put back.  Refusals for the token
+ * (PROTO_R_HSM) pause publishing: the collector says so on its status
+ * page, and tries one job per TOKEN_PROBE_INTERVAL, not one per slot
+ * per back-off.  The first job the token signs again brings every slot
+ * that waited back at once (within the interval, paced by the job
+ * limit), not after each slot's back-off.  A slot refused for its own
+ * sake (policy) keeps its back-off throughout.
+ */
+static void
+test_publish_token_out(void)
+{
+	struct pubenv		 pe;
+	struct pubsigner	 ps;
+	struct buf		*b;
+	struct desc_slot	*bad;
+	time_t			 t, back = 0, retry[2], last = 0;
+	size_t			 jobs, waiting, published, recert0, most = 0;
+	size_t			 refused0, due;
+	unsigned		 fails[2];
+	int			 w;
+	const size_t		 nsvc = 20;
+	const time_t		 hold = 6 * TOKEN_PROBE_INTERVAL;
+
+	if (pubenv_open(&pe, "upload-max-pending = 1000\n", nsvc, 0x6d,
+	    "signer-t.sock") == -1)
+		TEST_SKIP("no loopback listener");
+	ps_init(&ps, nsvc);
+	ps.refuse = pe.c.services[3].cf->addr;
+
+	/* Out: every job in flight is refused for it. */
+	ps.mode = PS_TOKEN_OUT;
+	publish_run(&pe.c, pe.now);
+	jobs = pe.c.jobs;
+	CU_ASSERT_FATAL(jobs > 8 && jobs < 2 * nsvc);
+	ps_serve(&pe, &ps);
+	token_counts(&pe.c, &waiting, &published);
+	CU_ASSERT(pe.c.token_out != 0);
+	CU_ASSERT(waiting == jobs - 2 && published == 0);
+	/* Service 3, refused by policy: a back-off of its own. */
+	bad = pe.c.services[3].slot;
+	for (w = 0; w < 2; w++)
+		CU_ASSERT(bad[w].token_wait == 0 && bad[w].failures == 1 &&
+		    bad[w].retry_at > pe.now);
+
+	/* The status page says so. */
+	CU_ASSERT_FATAL((b = buf_new(0)) != NULL);
+	publish_run(&pe.c, pe.now + 1);		/* (counts the waiting) */
+	CU_ASSERT(pe.c.jobs == 0);
+	CU_ASSERT(status_render(b, &pe.c, 1, pe.now + 1) == 0 &&
+	    buf_put_u8(b, 0) == 0);
+	CU_ASSERT(strstr((char *)buf_ptr(b), "\"token\":\"out\"") != NULL);
+	CU_ASSERT(strstr((char *)buf_ptr(b), fmt("\"waiting_for_token\":%zu",
+	    jobs - 2)) != NULL);
+	buf_reset(b);
+	CU_ASSERT(status_render(b, &pe.c, 0, pe.now + 1) == 0 &&
+	    buf_put_u8(b, 0) == 0);
+	CU_ASSERT(strstr((char *)buf_ptr(b), "signer's token: OUT") != NULL);
+	CU_ASSERT(strstr((char *)buf_ptr(b), "waiting for the token") !=
+	    NULL);
+
+	/* While out: one job at a time, one per interval, whatever is
+	 * due (the slots never tried included). */
+	recert0 = ps.recert;
+	for (t = 2; t <= hold; t++) {
+		publish_run(&pe.c, pe.now + t);
+		if (pe.c.jobs > most)
+			most = pe.c.jobs;
+		ps_serve(&pe, &ps);
+	}
+	fprintf(stderr, "\n  token out %llds: %zu jobs tried it, at most %zu "
+	    "at once ", (long long)hold, ps.recert - recert0, most);
+	CU_ASSERT(most == 1);
+	CU_ASSERT(ps.recert - recert0 >= (size_t)(hold /
+	    TOKEN_PROBE_INTERVAL) - 1);
+	CU_ASSERT(ps.recert - recert0 <= (size_t)(hold /
+	    TOKEN_PROBE_INTERVAL) + 1);
+	CU_ASSERT(pe.c.token_out != 0);
+	for (w = 0; w < 2; w++) {
+		CU_ASSERT(bad[w].token_wait == 0);
+		retry[w] = bad[w].retry_at;
+		fails[w] = bad[w].failures;
+	}
+	refused0 = ps.refused;
+
+	/* Back: the next try is signed, every waiting slot follows. */
+	ps.mode = PS_SIGN;
+	for (t = hold + 1; t <= hold + 3 * TOKEN_PROBE_INTERVAL; t++) {
+		publish_run(&pe.c, pe.now + t);
+		ps_serve(&pe, &ps);
+		if (pe.c.token_out == 0 && back == 0)
+			back = t;
+		token_counts(&pe.c, &waiting, &published);
+		if (published == 2 * nsvc - 2) {
+			last = t;
+			break;
+		}
+	}
+	fprintf(stderr, "\n  token back at +%llds, %zu of %zu published "
+	    "%llds later ", (long long)(back - hold), published, 2 * nsvc,
+	    (long long)(last - back));
+	CU_ASSERT(back > hold && back <= hold + TOKEN_PROBE_INTERVAL);
+	CU_ASSERT(waiting == 0);
+	CU_ASSERT(published == 2 * nsvc - 2);
+	CU_ASSERT(last != 0 && last - back < TOKEN_PROBE_INTERVAL);
+	/* Service 3 was not swept along: tried again only if its own
+	 * back-off ran out meanwhile. */
+	for (w = 0, due = 0; w < 2; w++) {
+		CU_ASSERT(bad[w].publishes == 0 && bad[w].token_wait == 0);
+		if (retry[w] <= pe.now + last)
+			due++;
+		else
+			CU_ASSERT(bad[w].failures == fails[w] &&
+			    bad[w].retry_at == retry[w]);
+	}
+	CU_ASSERT(ps.refused - refused0 <= due);
+	buf_reset(b);
+	CU_ASSERT(status_render(b, &pe.c, 1, pe.now + t) == 0 &&
+	    buf_put_u8(b, 0) == 0);
+	CU_ASSERT(strstr((char *)buf_ptr(b), "\"token\":\"in\"") != NULL);
+	buf_free(b);
+	free(ps.seen);
+	pubenv_close(&pe);
+}
+
 static const struct test_case tests[] = {
 	{ "config: a good file", test_conf_good },
 	{ "config: bad files are refused", test_conf_bad },
@@ -2036,6 +2442,9 @@ static const struct test_case tests[] = {
 	    test_health_local },
 	{ "signer client: more requests than its output queue holds",
 	    test_signer_client_backlog },
+	{ "publish: the scan resumes where it was held back",
+	    test_publish_round_robin },
+	{ "publish: token out, probed, back at once", test_publish_token_out },
 	{ NULL, NULL }
 };
 

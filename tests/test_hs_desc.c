@@ -1714,6 +1714,39 @@ test_b64_pub(void)
 	CU_ASSERT(agree == 4000);
 	CU_ASSERT(ok > 1000 && ok < 4000);
 
+	/* Objects: 64-character lines, a byte changed now and then,
+	 * against the strict decoder on the text without its '\n'. */
+	for (i = 0; i < 300; i++) {
+		uint8_t		 big[3000], d1[3000], d2[3000];
+		struct buf	*wr = buf_new(0), *st = buf_new(0);
+		uint8_t		*p;
+		size_t		 m;
+
+		CU_ASSERT_FATAL(wr != NULL && st != NULL);
+		CU_ASSERT_FATAL(ob_random(rnd, sizeof(rnd)) == 0);
+		n = (size_t)(rnd[0] | rnd[1] << 8) % sizeof(big);
+		CU_ASSERT_FATAL(ob_random(big, n) == 0);
+		CU_ASSERT_FATAL(b64_encode_buf(wr, big, n, B64_PAD, 1) == 0);
+		p = wr->d;
+		if ((rnd[2] & 1) && buf_len(wr) > 0)
+			p[(size_t)(rnd[3] | rnd[4] << 8) % buf_len(wr)] =
+			    (uint8_t)alpha[rnd[5] % (sizeof(alpha) - 1)];
+		for (m = 0, r1 = 0; m < buf_len(wr); m++)
+			if (p[m] != '\n')
+				r1 |= buf_put_u8(st, p[m]);
+		CU_ASSERT_FATAL(r1 == 0);
+		r1 = b64_decode(d1, sizeof(d1), &n1, st, B64_PAD);
+		r2 = b64_decode_pub(d2, sizeof(d2), &n2, wr, B64_PAD, 1);
+		CU_ASSERT((r1 == 0) == (r2 == 0));
+		if (r1 == 0 && r2 == 0)
+			CU_ASSERT(n1 == n2 && memcmp(d1, d2, n1) == 0);
+		if (!(rnd[2] & 1))
+			CU_ASSERT(r2 == 0 && n2 == n &&
+			    memcmp(d2, big, n) == 0);
+		buf_free(wr);
+		buf_free(st);
+	}
+
 	/* Lines: '\n' skipped anywhere, as an object's lines are. */
 	buf_init_ro(&v, "AAEC\nAw=\n=\n", strlen("AAEC\nAw=\n=\n"));
 	CU_ASSERT(b64_decode_pub(o2, sizeof(o2), &n2, &v, B64_PAD, 1) == 0);
@@ -1726,6 +1759,139 @@ test_b64_pub(void)
 	buf_init_ro(&v, "AAECAx==", 8);	/* unused bits set */
 	CU_ASSERT(b64_decode_pub(o2, sizeof(o2), &n2, &v, B64_PAD, 1) ==
 	    OB_ERR_FORMAT);
+}
+
+/*
+ * Decrypting a layer where it lies gives what the copying decrypt
+ * gives; a bad MAC or a short blob fails and leaves the blob as it was.
+ */
+static void
+test_layer_inplace(void)
+{
+	static const char	 text[] = "create2-formats 2\n";
+	uint8_t			 secret[32], subcred[32], *blob, *orig;
+	struct buf		*b;
+	char			*pt1, *pt2;
+	size_t			 n1, n2, len;
+
+	CU_ASSERT_FATAL(ob_random(secret, sizeof(secret)) == 0 &&
+	    ob_random(subcred, sizeof(subcred)) == 0);
+	b = buf_new(0);
+	CU_ASSERT_FATAL(b != NULL);
+	CU_ASSERT_FATAL(hs_desc_layer_encrypt(b, (const uint8_t *)text,
+	    strlen(text), 100, secret, 32, subcred, 7, HS_DESC_CONST_ENC) ==
+	    0);
+	blob = malloc(buf_len(b));
+	orig = malloc(buf_len(b));
+	CU_ASSERT_FATAL(blob != NULL && orig != NULL);
+	CU_ASSERT_FATAL(b64_decode_pub(blob, buf_len(b), &len, b, B64_PAD,
+	    1) == 0);
+	memcpy(orig, blob, len);
+
+	CU_ASSERT_FATAL(hs_desc_layer_decrypt(&pt1, &n1, blob, len, secret,
+	    32, subcred, 7, HS_DESC_CONST_ENC) == 0);
+	/* The wrong revision counter: another MAC key. */
+	CU_ASSERT(hs_desc_layer_decrypt_inplace(&pt2, &n2, blob, len, secret,
+	    32, subcred, 8, HS_DESC_CONST_ENC) == OB_ERR_MAC);
+	CU_ASSERT(pt2 == NULL && n2 == 0);
+	CU_ASSERT(memcmp(blob, orig, len) == 0);
+	CU_ASSERT(hs_desc_layer_decrypt_inplace(&pt2, &n2, blob, 48, secret,
+	    32, subcred, 7, HS_DESC_CONST_ENC) == OB_ERR_TRUNCATED);
+	CU_ASSERT(memcmp(blob, orig, len) == 0);
+	CU_ASSERT_FATAL(hs_desc_layer_decrypt_inplace(&pt2, &n2, blob, len,
+	    secret, 32, subcred, 7, HS_DESC_CONST_ENC) == 0);
+	CU_ASSERT(n1 == strlen(text) && n2 == n1);
+	CU_ASSERT(strcmp(pt1, text) == 0 && strcmp(pt2, text) == 0);
+	CU_ASSERT(pt2 == (char *)blob + HS_DESC_SALT_LEN);
+	free(pt1);
+	free(blob);
+	free(orig);
+	buf_free(b);
+}
+
+/* A middle layer of n auth-client lines (at most 600) and a layer 2. */
+static struct buf *
+middle_text(size_t n)
+{
+	struct buf	*b = buf_new(0);
+	size_t		 i;
+
+	CU_ASSERT_FATAL(b != NULL);
+	CU_ASSERT_FATAL(buf_put_str(b, "desc-auth-type x25519\n"
+	    "desc-auth-ephemeral-key "
+	    "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n") == 0);
+	/* The last line's client id starts 04 10, the others' 00. */
+	for (i = 0; i < n; i++)
+		CU_ASSERT_FATAL(buf_putf(b, "auth-client %s "
+		    "AAAAAAAAAAAAAAAAAAAAAA AAAAAAAAAAAAAAAAAAAAAA\n",
+		    i + 1 == n ? "BBBBBBBBBBA" : "AAAAAAAAAAA") == 0);
+	CU_ASSERT_FATAL(buf_put_str(b, "encrypted\n-----BEGIN MESSAGE-----\n"
+	    "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKiss"
+	    "LS4v\nMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9Q\n"
+	    "-----END MESSAGE-----") == 0);
+	return b;
+}
+
+/*
+ * Tokens: a layer that fits the stack array and one that does not give
+ * the same answers, up to the layer's cap.  Also: a cleared struct is
+ * all zero, whatever the decode left in it.
+ */
+static void
+test_tok_room(void)
+{
+	static const size_t		 ns[] = { 0, 1, 60, 61, 62, 100, 512,
+	    513 };
+	struct svc			 s;
+	struct hs_desc_encode_params	 ep;
+	struct hs_desc_decode_params	 dp;
+	struct hs_desc			 d, src, zero;
+	struct buf			*b;
+	uint8_t				*blob;
+	size_t				 i, bloblen;
+	int				 r;
+
+	hs_desc_init(&d);
+	hs_desc_init(&zero);
+	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		b = middle_text(ns[i]);
+		r = hs_desc_decode_middle(&d, &blob, &bloblen, buf_ptr(b),
+		    buf_len(b));
+		if (ns[i] == 0) {
+			/* "auth-client" is required at least once. */
+			CU_ASSERT(r == OB_ERR_MISSING);
+		} else if (ns[i] > HS_DESC_MAX_AUTH_CLIENTS) {
+			CU_ASSERT(r == OB_ERR_LIMIT);
+		} else {
+			CU_ASSERT(r == 0);
+			CU_ASSERT_FATAL(d.n_auth_clients == ns[i]);
+			CU_ASSERT(bloblen == 81);
+			CU_ASSERT(blob != NULL && blob[80] == 0x50);
+			CU_ASSERT(d.auth_clients[0].client_id[0] ==
+			    (ns[i] == 1 ? 0x04 : 0));
+			CU_ASSERT(d.auth_clients[ns[i] - 1].client_id[0] ==
+			    0x04 && d.auth_clients[ns[i] - 1].client_id[1] ==
+			    0x10);
+		}
+		free(blob);
+		hs_desc_clear(&d);
+		CU_ASSERT(memcmp(&d, &zero, sizeof(d)) == 0);
+		buf_free(b);
+	}
+
+	/* Intro points too: clearing wipes those below n_intro. */
+	svc_init(&s);
+	make_desc(&src, &s, 3);
+	encode_params(&ep, &s);
+	b = encode_desc(&src, &ep, &s);
+	decode_params(&dp, &s);
+	CU_ASSERT_FATAL(hs_desc_decode(&d, buf_ptr(b), buf_len(b), &dp) ==
+	    0);
+	CU_ASSERT(d.n_intro == 3 && d.intro[2].enc_key_cert.encoded_len > 0);
+	hs_desc_clear(&d);
+	CU_ASSERT(memcmp(&d, &zero, sizeof(d)) == 0);
+	hs_desc_clear(&src);
+	buf_free(b);
 }
 
 static const struct test_case tests[] = {
@@ -1746,6 +1912,8 @@ static const struct test_case tests[] = {
 	{ "trusted_certs", test_trusted_certs },
 	{ "trusted_other_key", test_trusted_other_key },
 	{ "b64_pub", test_b64_pub },
+	{ "layer_inplace", test_layer_inplace },
+	{ "tok_room", test_tok_room },
 	{ "stem_reads_ours", test_stem_reads_ours },
 	{ "ours_reads_stem", test_ours_reads_stem },
 	{ "tor_accepts_ours", test_tor_accepts_ours },

@@ -1423,6 +1423,119 @@ test_signer_many_intro(void)
 	conn_close(&c);
 }
 
+/*
+ * One backend descriptor listed by two services (the master and B):
+ * the signer holds its intro points once (signer.h, struct
+ * signer_ipool), but each service's certs are its own token key's, and
+ * one service dropping them leaves them to the other.  Last in the
+ * suite: the master's backend 0 is left with these intro points.  The
+ * signer must then stop cleanly, every reference returned.
+ */
+static void
+test_signer_shared_intro(void)
+{
+	struct msg_conn			 c;
+	struct msg			 m;
+	struct hs_desc			 d, d2;
+	struct hs_cert			 hc;
+	struct buf			*desc;
+	struct provision		*st = NULL;
+	const struct provision_period	*pp;
+	char				 state[PATH_MAX];
+	uint8_t				 m09[N_INTRO][HS_CERT_LEN];
+	uint8_t				 m0b[N_INTRO][HS_CERT_LEN];
+	uint8_t				 b09[N_INTRO][HS_CERT_LEN];
+	uint8_t				 b0b[N_INTRO][HS_CERT_LEN];
+	uint8_t				 a09[N_INTRO][HS_CERT_LEN];
+	uint8_t				 a0b[N_INTRO][HS_CERT_LEN];
+	uint32_t			 sigs;
+	size_t				 i;
+	int				 status;
+
+	fixture();
+	if (F.ready != 1)
+		TEST_SKIP("no signer");
+	if (F.signer.pid <= 0) {
+		(void)mkdir(F.sockdir, 0755);
+		signer_start();
+	}
+	/* B's store as the signer reads it (status_stop freed ours). */
+	FMT(state, sizeof(state), "%s/state", F.dir);
+	CU_ASSERT_FATAL(provision_store_load(&st, state, F.svc_b.addr) == 0);
+	CU_ASSERT_FATAL((pp = provision_period_find(st, F.tp)) != NULL);
+	CU_ASSERT_FATAL(sfx_backend_desc(&d, &F.bk[0].key,
+	    &F.bk[0].ds_signer, N_INTRO, 90000, time(NULL)) == 0);
+	CU_ASSERT_FATAL((desc = sfx_backend_desc_encode(&d, &F.bk[0].key,
+	    &F.bk[0].ds_signer)) != NULL);
+	conn_open(&c, 1);
+	CU_ASSERT_FATAL(send_backend_desc(&c, F.master.addr,
+	    F.bk[0].key.addr, F.tp, desc, &m) == 0);
+	CU_ASSERT_FATAL(m.type == PROTO_BACKEND_DESC_OK);
+	CU_ASSERT_FATAL(send_backend_desc(&c, F.svc_b.addr,
+	    F.bk[0].key.addr, F.tp, desc, &m) == 0);
+	CU_ASSERT_FATAL(m.type == PROTO_BACKEND_DESC_OK);
+	buf_free(desc);
+
+	CU_ASSERT_FATAL(call(&c, PROTO_RECERTIFY, sfx_recertify_msg(
+	    F.master.addr, F.tp, d.intro, N_INTRO), &m) == 0);
+	CU_ASSERT_FATAL(m.type == PROTO_RECERTIFY_OK);
+	CU_ASSERT_FATAL(sfx_recertify_reply(&m, &sigs, d.intro, N_INTRO,
+	    m09, m0b) == 0);
+	CU_ASSERT(sigs == 2 * N_INTRO);
+	CU_ASSERT_FATAL(call(&c, PROTO_RECERTIFY, sfx_recertify_msg(
+	    F.svc_b.addr, F.tp, d.intro, N_INTRO), &m) == 0);
+	CU_ASSERT_FATAL(m.type == PROTO_RECERTIFY_OK);
+	CU_ASSERT_FATAL(sfx_recertify_reply(&m, &sigs, d.intro, N_INTRO,
+	    b09, b0b) == 0);
+	/* B's own: not the master's, reused. */
+	CU_ASSERT(sigs == 2 * N_INTRO);
+	for (i = 0; i < N_INTRO; i++) {
+		CU_ASSERT(hs_cert_parse(&hc, m09[i], HS_CERT_LEN) == 0 &&
+		    hs_cert_verify(&hc, HS_CERT_TYPE_AUTH_HS_IP_KEY,
+		    F.signing_pk, time(NULL)) == 0 &&
+		    memcmp(hc.certified_key,
+		    d.intro[i].auth_key_cert.certified_key, 32) == 0);
+		CU_ASSERT(hs_cert_parse(&hc, b0b[i], HS_CERT_LEN) == 0 &&
+		    hs_cert_verify(&hc, HS_CERT_TYPE_CROSS_HS_IP_KEYS,
+		    pp->token_pk, time(NULL)) == 0 &&
+		    memcmp(hc.certified_key,
+		    d.intro[i].enc_key_cert.certified_key, 32) == 0);
+		CU_ASSERT(memcmp(m09[i], b09[i], HS_CERT_LEN) != 0);
+	}
+
+	/* B's backend moves on to other intro points... */
+	CU_ASSERT_FATAL(sfx_backend_desc(&d2, &F.bk[0].key,
+	    &F.bk[0].ds_signer, 1, 90001, time(NULL)) == 0);
+	CU_ASSERT_FATAL((desc = sfx_backend_desc_encode(&d2, &F.bk[0].key,
+	    &F.bk[0].ds_signer)) != NULL);
+	CU_ASSERT_FATAL(send_backend_desc(&c, F.svc_b.addr,
+	    F.bk[0].key.addr, F.tp, desc, &m) == 0);
+	CU_ASSERT_FATAL(m.type == PROTO_BACKEND_DESC_OK);
+	buf_free(desc);
+	/* ...so B may no longer ask for the old ones, */
+	CU_ASSERT_FATAL(call(&c, PROTO_RECERTIFY, sfx_recertify_msg(
+	    F.svc_b.addr, F.tp, d.intro, 1), &m) == 0);
+	expect_error(&m, PROTO_R_INTRO);
+	/* while the master keeps them, and its certs, byte for byte. */
+	CU_ASSERT_FATAL(call(&c, PROTO_RECERTIFY, sfx_recertify_msg(
+	    F.master.addr, F.tp, d.intro, N_INTRO), &m) == 0);
+	CU_ASSERT_FATAL(m.type == PROTO_RECERTIFY_OK);
+	CU_ASSERT_FATAL(sfx_recertify_reply(&m, &sigs, d.intro, N_INTRO,
+	    a09, a0b) == 0);
+	CU_ASSERT(sigs == 0);
+	CU_ASSERT(memcmp(a09, m09, sizeof(a09)) == 0 &&
+	    memcmp(a0b, m0b, sizeof(a0b)) == 0);
+	conn_close(&c);
+	hs_desc_clear(&d);
+	hs_desc_clear(&d2);
+
+	/* A reference left behind stops the signer with an error. */
+	CU_ASSERT(sfx_signer_reap(&F.signer, &status, STOP_MS) == 0 &&
+	    WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	signer_stop();
+	provision_free(st);
+}
+
 /* Whether audit record seq (line seq of F.audit) is of the given kind
  * and covers exactly the bytes msg[0..len). */
 static int
@@ -1815,6 +1928,7 @@ static const struct test_case signer_tests[] = {
 	{ "conf",		test_signer_conf },
 	{ "floors_migrate",	test_signer_floors_migrate },
 	{ "store_tampered",	test_signer_store_tampered },
+	{ "shared_intro",	test_signer_shared_intro },
 	{ NULL, NULL }
 };
 

@@ -1572,6 +1572,34 @@ hsm_ix_other_has(const struct hsm_index *ix, int tag, const void *p,
 	    sizeof(x), hsm_u64_cmp) != NULL;
 }
 
+/* Add a name's hash to ix->other, which stays sorted (hsm_index_forget:
+ * the index is searched between additions). */
+static int
+hsm_ix_other_insert(struct hsm_index *ix, int tag, const void *p,
+    size_t len)
+{
+	uint64_t	x = hsm_hash(tag, p, len);
+	size_t		lo = 0, hi, mid;
+
+	if (len == 0 || hsm_ix_other_has(ix, tag, p, len))
+		return 0;
+	if (hsm_ix_other_add(ix, tag, p, len) == -1)
+		return -1;
+	/* Appended last: move it to its place. */
+	hi = ix->nother - 1;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (ix->other[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(&ix->other[lo + 1], &ix->other[lo],
+	    (ix->nother - 1 - lo) * sizeof(*ix->other));
+	ix->other[lo] = x;
+	return 0;
+}
+
 static int
 hsm_ix_prefixed(const struct hsm_index *ix, const void *label, size_t len)
 {
@@ -1773,6 +1801,30 @@ hsm_ix_ready(struct hsm *h, const char *where)
 	return 0;
 }
 
+void
+hsm_index_forget(struct hsm *h, const char *label, const void *id,
+    size_t id_len)
+{
+	struct hsm_index	*ix = &h->ix;
+	struct hsm_ixkey	*q;
+	size_t			 llen = strlen(label);
+
+	if (!ix->on || !ix->valid || ix->nb == 0)
+		return;
+	for (q = ix->lb[hsm_ix_lbucket(ix, label, llen)]; q != NULL;
+	    q = q->lnext)
+		if (hsm_ix_label_eq(q, label, llen) &&
+		    hsm_ix_id_eq(q, id, id_len))
+			break;
+	if (q == NULL)
+		return;
+	/* Out of memory: the entry stays rather than names be lost. */
+	if (hsm_ix_other_insert(ix, 'L', label, llen) == -1 ||
+	    hsm_ix_other_insert(ix, 'I', id, id_len) == -1)
+		return;
+	hsm_ix_remove(ix, q->priv);
+}
+
 /* An entry as a struct hsm_key, its public key read if not yet. */
 static int
 hsm_ix_key_out(struct hsm *h, const char *where, struct hsm_ixkey *k,
@@ -1817,7 +1869,8 @@ hsm_ix_find(struct hsm *h, const char *label, const void *id,
 	size_t			 llen = label != NULL ? strlen(label) : 0;
 	size_t			 n = 0;
 
-	if (label != NULL && !hsm_ix_prefixed(ix, label, llen))
+	if (label != NULL && (!hsm_ix_prefixed(ix, label, llen) ||
+	    hsm_ix_other_has(ix, 'L', label, llen)))
 		return 1;
 	if (label == NULL && hsm_ix_other_has(ix, 'I', id, id_len))
 		return 1;

@@ -285,6 +285,17 @@ int	hsm_key_destroy(struct hsm *, struct hsm_key *)
 int	hsm_index_load(struct hsm *, const char *label_prefix)
 	    __attribute__((warn_unused_result));
 void	hsm_index_drop(struct hsm *);
+/*
+ * Forget the indexed key with this label and id, which the caller will
+ * not use again (the signer: a period whose window is over), leaving the
+ * token as it is: a process that runs for months must not keep an entry
+ * for every key it ever made.  Its names are kept as taken, as those of
+ * objects outside the index (8 bytes each, not an entry's 200), so that
+ * hsm_key_find() and hsm_key_generate() ask the token about them; the
+ * next hsm_index_load() indexes the key again if it is still there.
+ */
+void	hsm_index_forget(struct hsm *, const char *label, const void *id,
+	    size_t id_len);
 /* Keys in the index (0 when it is off or not built yet). */
 size_t	hsm_index_count(const struct hsm *);
 

@@ -832,6 +832,22 @@ signer_state_load(struct signer *sg)
 	return 0;
 }
 
+/* A period that is over: its token key leaves the key index too (it
+ * stays on the token until obhsm-keytool purges it). */
+static void
+signer_key_forget(struct signer *sg, const struct signer_service *svc,
+    const struct signer_period *p)
+{
+	char	label[PROVISION_LABEL_MAX + 1];
+	uint8_t	id[PROVISION_KEY_ID_LEN];
+
+	if (sg->hsm == NULL ||
+	    provision_key_label(label, svc->conf->address, p->tp) != 0)
+		return;
+	provision_key_id(id, svc->conf->identity_pk, p->tp);
+	hsm_index_forget(sg->hsm, label, id, sizeof(id));
+}
+
 /* Forget periods whose window is over: nothing can be signed for them
  * any more, and a long-running signer must not grow. */
 static void
@@ -847,6 +863,7 @@ signer_periods_prune(struct signer *sg, struct signer_service *svc,
 		if (provision_window(p->tp, sg->conf->period_len,
 		    sg->conf->rot_offset, NULL, NULL, NULL, &we) == 0 &&
 		    we < now) {
+			signer_key_forget(sg, svc, p);
 			signer_icerts_free(sg, p);
 			hs_ope_wipe(&p->ope_now);
 			hs_ope_wipe(&p->ope_grace);

@@ -1316,6 +1316,72 @@ test_hsm_index_find_generate(void)
 }
 
 /*
+ * A key the index forgets (hsm_index_forget) is still on the token:
+ * found there by label or id, its names still taken, and indexed again
+ * by the next load.  The other keys are still answered by the index.
+ */
+static void
+test_hsm_index_forget(void)
+{
+	struct hsm		*h;
+	struct hsm_key		 k[3], f;
+	struct hsm_stats	 st0, st;
+	char			 label[64];
+	uint8_t			 id[4];
+	unsigned		 i;
+
+	NEED_FAULT();
+	fault_set("\n");
+	/* Ids of their own: the token holds the other tests' keys. */
+	h = test_open_token(fault_so, URI_B, pin_src, 5000);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT_FATAL(hsm_index_load(h, "ixf-") == 0);
+	for (i = 0; i < 3; i++) {
+		ix_name(label, sizeof(label), id, "ixf-", 300 + i);
+		CU_ASSERT_FATAL(hsm_key_generate(h, &k[i], label, id, 4) ==
+		    0);
+	}
+	CU_ASSERT(hsm_index_count(h) == 3);
+	ix_name(label, sizeof(label), id, "ixf-", 301);
+	hsm_index_forget(h, label, id, 4);
+	CU_ASSERT(hsm_index_count(h) == 2);
+	/* Names no entry has together: nothing more goes. */
+	hsm_index_forget(h, "ixf-77", id, 4);
+	hsm_index_forget(h, "ixf-302", "zz", 2);
+	CU_ASSERT(hsm_index_count(h) == 2);
+
+	hsm_stats_get(h, &st0);
+	CU_ASSERT(hsm_key_find(h, &f, label, id, 4) == 0 &&
+	    memcmp(f.pk, k[1].pk, 32) == 0);
+	CU_ASSERT(hsm_key_find(h, &f, NULL, id, 4) == 0 &&
+	    memcmp(f.pk, k[1].pk, 32) == 0);
+	CU_ASSERT(sign_ok(h, &f, "forgotten"));
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.searches > st0.searches);
+	CU_ASSERT(hsm_key_generate(h, &f, label, "new", 3) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_EXISTS);
+	CU_ASSERT(hsm_key_generate(h, &f, "ixf-new", id, 4) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_EXISTS);
+
+	hsm_stats_get(h, &st0);
+	ix_name(label, sizeof(label), id, "ixf-", 302);
+	CU_ASSERT(hsm_key_find(h, &f, label, id, 4) == 0 &&
+	    memcmp(f.pk, k[2].pk, 32) == 0);
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.searches == st0.searches);
+
+	CU_ASSERT_FATAL(hsm_index_load(h, "ixf-") == 0);
+	CU_ASSERT(hsm_index_count(h) == 3);
+	/* The token as it was, for the tests after. */
+	for (i = 0; i < 3; i++) {
+		ix_name(label, sizeof(label), id, "ixf-", 300 + i);
+		CU_ASSERT(hsm_key_find(h, &f, label, id, 4) == 0 &&
+		    hsm_key_destroy(h, &f) == 0);
+	}
+	hsm_free(h);
+}
+
+/*
  * What the index does not see: a key another process makes after the
  * load.  The next load sees it, and a name given twice meanwhile is
  * then ambiguous, never silently one of the two.
@@ -1597,6 +1663,7 @@ static const struct test_case tests[] = {
 	{ "injected errors", test_hsm_injected_errors },
 	{ "token signature corrupted", test_hsm_corrupt_sign },
 	{ "key index: find and generate", test_hsm_index_find_generate },
+	{ "key index: forget", test_hsm_index_forget },
 	{ "key index: keys made behind it", test_hsm_index_behind_back },
 	{ "key index: rebuilt after recovery", test_hsm_index_recovery },
 	{ "public key kept on the private key", test_hsm_spki },

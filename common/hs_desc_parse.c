@@ -593,6 +593,10 @@ inner_decode(struct hs_desc *d, const uint8_t *p, size_t len,
 	size_t			 n, i, j, first, n_sect = 0;
 	int			 r, has_ntor = 0;
 
+	/* hs_desc_clear() wipes intro points below n_intro only: a
+	 * struct decoded into before must not keep any above it. */
+	ob_wipe(d->intro, (d->n_intro < HS_DESC_MAX_INTRO ? d->n_intro :
+	    HS_DESC_MAX_INTRO) * sizeof(d->intro[0]));
 	d->n_intro = d->n_intro_skipped = 0;
 	if (len > HS_DESC_MAX_LEN)
 		return OB_ERR_TOO_LARGE;

@@ -509,6 +509,9 @@ job_end(struct pub_job *job)
 			free(job->docs[k]);
 		goto out;
 	}
+	/* Any other outcome ends the slot's wait for the token: a policy
+	 * refusal after it gets its own back-off (review6). */
+	sl->token_wait = 0;
 	if (job->failed || sl->tp != job->tp) {
 		sl->failures++;
 		d = PUBLISH_BACKOFF_MIN;
@@ -1019,6 +1022,10 @@ publish_service(struct collector *c, size_t svc, time_t now,
 		    probe) {
 			c->token_probe_at = now + TOKEN_PROBE_INTERVAL;
 			c->token_probes++;
+			/* The next probe goes to the next service: one whose
+			 * own key fails (also PROTO_R_HSM) must not be the
+			 * only one ever tried (review6). */
+			*held = (svc + 1) % c->nservices;
 		}
 	}
 }

@@ -83,14 +83,23 @@ audit_hex32(uint8_t out[SHA3_256_LEN], const struct buf *w)
 	    buf_len(w));
 }
 
-/* Tagged BLAKE2b-256, or untagged SHA3-256 from before the tag. */
+/*
+ * Tagged BLAKE2b-256, or untagged SHA3-256 from before the tag.  A log
+ * only ever goes from untagged to tagged (a signer that writes tags
+ * never writes the old form, and an older one refuses a tagged log), so
+ * an untagged digest after a tagged one (*tagged set) is malformed.
+ */
 static int
-audit_digest_field(uint8_t out[SHA3_256_LEN], const struct buf *w)
+audit_digest_field(uint8_t out[SHA3_256_LEN], const struct buf *w,
+    int *tagged)
 {
 	struct buf	hx = *w;
 
-	if (buf_has_prefix(&hx, AUDIT_DIGEST_TAG) &&
-	    buf_consume(&hx, sizeof(AUDIT_DIGEST_TAG) - 1) != 0)
+	if (buf_has_prefix(&hx, AUDIT_DIGEST_TAG)) {
+		if (buf_consume(&hx, sizeof(AUDIT_DIGEST_TAG) - 1) != 0)
+			return OB_ERR_FORMAT;
+		*tagged = 1;
+	} else if (*tagged)
 		return OB_ERR_FORMAT;
 	return audit_hex32(out, &hx);
 }
@@ -110,7 +119,7 @@ audit_verify(const uint8_t *data, size_t len, struct audit_result *res)
 	uint8_t		 want[SHA3_256_LEN];
 	uint64_t	 seq, v, lineno = 0;
 	size_t		 i, signed_len;
-	int		 had_nl;
+	int		 had_nl, tagged = 0;
 
 	memset(res, 0, sizeof(*res));
 	buf_init_ro(&b, data, len);
@@ -143,7 +152,7 @@ audit_verify(const uint8_t *data, size_t len, struct audit_result *res)
 		    !(buf_eq_str(&w[4], AUDIT_KIND_DESC) ||
 		    buf_eq_str(&w[4], AUDIT_KIND_CERT09) ||
 		    buf_eq_str(&w[4], AUDIT_KIND_CERT0B)) ||
-		    audit_digest_field(want, &w[5]) != 0 ||
+		    audit_digest_field(want, &w[5], &tagged) != 0 ||
 		    audit_num(&v, &w[6]) != 0 ||
 		    audit_num(&v, &w[7]) != 0 ||
 		    audit_hex32(prev, &w[8]) != 0 ||

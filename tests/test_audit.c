@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -340,20 +341,24 @@ test_audit_digest(void)
 }
 
 /* One record in the untagged SHA3-256 form of earlier logs, chain hash
- * made here independently of audit_write(). */
+ * made here independently of audit_write(); prev NULL: all zeros. */
 static size_t
-audit_old_record(char *line, size_t sz)
+audit_old_record(char *line, size_t sz, uint64_t seq,
+    const uint8_t prev[SHA3_256_LEN])
 {
 	struct ob_iov	 iov[2];
 	uint8_t		 h[SHA3_256_LEN];
-	char		 hx[2 * SHA3_256_LEN + 1], dig[65], zero[65];
+	char		 hx[2 * SHA3_256_LEN + 1], dig[65], ph[65];
 	int		 n;
 
 	memset(dig, '5', 64);
-	memset(zero, '0', 64);
-	dig[64] = zero[64] = '\0';
-	n = snprintf(line, sz, "1 1700000000 %s 19000 desc %s 1000 4242 %s ",
-	    SVC, dig, zero);
+	memset(ph, '0', 64);
+	dig[64] = ph[64] = '\0';
+	if (prev != NULL)
+		CU_ASSERT_FATAL(hex_encode(ph, sizeof(ph), prev, SHA3_256_LEN,
+		    0) == 0);
+	n = snprintf(line, sz, "%" PRIu64 " 1700000000 %s 19000 desc %s "
+	    "1000 4242 %s ", seq, SVC, dig, ph);
 	CU_ASSERT_FATAL(n > 0 && (size_t)n + 2 * SHA3_256_LEN + 2 < sz);
 	iov[0].p = AUDIT_HASH_PREFIX;
 	iov[0].n = sizeof(AUDIT_HASH_PREFIX);
@@ -377,12 +382,12 @@ test_audit_old_records(void)
 	struct audit_result	 res;
 	const char		*path = audit_path("old.log");
 	char			 line[AUDIT_LINE_MAX], *t;
-	uint8_t			*data;
-	size_t			 len, n;
+	uint8_t			*data, *more;
+	size_t			 len, n, m;
 	int			 fd;
 
 	(void)unlink(path);
-	n = audit_old_record(line, sizeof(line));
+	n = audit_old_record(line, sizeof(line), 1, NULL);
 	CU_ASSERT_FATAL((fd = open(path, O_WRONLY | O_CREAT | O_EXCL,
 	    0600)) != -1);
 	CU_ASSERT_FATAL(write(fd, line, n) == (ssize_t)n);
@@ -400,6 +405,16 @@ test_audit_old_records(void)
 	data = test_read_file(path, &len);
 	CU_ASSERT_FATAL(data != NULL && len > n);
 	CU_ASSERT(audit_verify(data, len, &res) == 0 && res.nrecords == 2);
+
+	/* An untagged record after a tagged one, its hashes right: a log
+	 * never goes back to the old form, so it is malformed. */
+	m = audit_old_record(line, sizeof(line), 3, res.last_hash);
+	CU_ASSERT_FATAL((more = malloc(len + m)) != NULL);
+	memcpy(more, data, len);
+	memcpy(more + len, line, m);
+	CU_ASSERT(audit_verify(more, len + m, &res) == -1 &&
+	    res.fault == AUDIT_SYNTAX && res.bad_line == 3);
+	free(more);
 
 	/* The second record without its tag: its hash no longer matches. */
 	t = memmem(data + n, len - n, " b2:", 4);

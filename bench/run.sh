@@ -108,7 +108,7 @@ fi
 fi
 
 # The table.
-awk -v slist="$S_LIST" -v sc="$SC_S" -v cap="${cap:-64}" '
+awk -v slist="$S_LIST" -v tokens="$TOKENS" -v sc="$SC_S" -v cap="${cap:-64}" '
 { v[$1 " " $2] = $3 }
 function g(t, k) { return v[t " " k] + 0 }
 END {
@@ -138,7 +138,10 @@ END {
 	for (i = 1; i <= n; i++) {
 		t = "s" sl[i]
 		if (g(t, "services") == 0) {
-			printf "%7s  (failed)\n", sl[i]
+			# No local-token run asked for (BENCH_TOKEN=remote):
+			# the token table below has the figures.
+			printf "%7s  (%s)\n", sl[i], tokens ~ /local/ ?
+			    "failed" : "token local not run"
 			continue
 		}
 		cd = g(t, "cold_desc"); sd = g(t, "steady_desc")

@@ -59,13 +59,15 @@ backend_drop(struct backend *b)
 	b->hc_fd = -1;
 }
 
+/* The three per-member arrays in one allocation (verified_gen owns it):
+ * one chunk per service, not three. */
 static int
 service_alloc(struct service *s, size_t n)
 {
-	if ((s->verified_gen = calloc(n + 1, sizeof(uint64_t))) == NULL ||
-	    (s->rejected_gen = calloc(n + 1, sizeof(uint64_t))) == NULL ||
-	    (s->sent_gen = calloc(n + 1, sizeof(uint64_t))) == NULL)
+	if ((s->verified_gen = calloc(3 * (n + 1), sizeof(uint64_t))) == NULL)
 		return -1;
+	s->rejected_gen = s->verified_gen + (n + 1);
+	s->sent_gen = s->verified_gen + 2 * (n + 1);
 	return 0;
 }
 
@@ -75,8 +77,6 @@ service_drop(struct service *s, size_t nmembers)
 	size_t	j, k;
 
 	free(s->verified_gen);
-	free(s->rejected_gen);
-	free(s->sent_gen);
 	if (s->reject_detail != NULL)
 		for (j = 0; j < nmembers; j++)
 			free(s->reject_detail[j]);
@@ -84,6 +84,7 @@ service_drop(struct service *s, size_t nmembers)
 	for (j = 0; j < 2; j++) {
 		free(s->slot[j].sets);
 		free(s->slot[j].up);
+		free(s->slot[j].error);
 		for (k = 0; k < SEL_MAX_SETS; k++)
 			free(s->slot[j].docs[k]);
 		ob_wipe(s->slot[j].eph_sk, sizeof(s->slot[j].eph_sk));

@@ -54,10 +54,14 @@ struct sel_pick {
 	uint16_t	intro;		/* index into that desc's intro[] */
 };
 
-/* The content of one master descriptor. */
+/*
+ * The content of one master descriptor.  Each live descriptor keeps
+ * one (two per service), so it holds only what stickiness, the equality
+ * check and the status need: the relays are not kept (the status finds
+ * them through the backends' link specifiers, by auth key).
+ */
 struct sel_set {
 	struct sel_pick	 pick[HS_DESC_MAX_INTRO];
-	struct sel_relay relay[HS_DESC_MAX_INTRO];
 	uint8_t		 auth_key[HS_DESC_MAX_INTRO][ED25519_PK_LEN];
 	size_t		 n;
 	size_t		 n_backends;	/* distinct backends among picks */
@@ -344,14 +348,19 @@ struct backend {
 	uint64_t	 refusal_logged;	/* gen last logged as refused */
 };
 
+/*
+ * One HSDir of a live descriptor: S x 2 x 8 of them, so packed (36
+ * bytes): times in 32 unsigned bits (seconds since the epoch, good until
+ * 2106) and the failure reason as a code of the shared table below.
+ */
 struct upload {
 	uint8_t		 hsdir[HS_RSA_ID_LEN];
-	size_t		 set;		/* which distinct descriptor */
-	int		 state;		/* UPLOAD_* */
+	uint8_t		 set;		/* which distinct descriptor */
+	uint8_t		 state;		/* UPLOAD_* */
+	uint8_t		 result;	/* upload_result_code(), 0: none */
 	unsigned	 attempts;
-	time_t		 retry_at;
-	time_t		 last_at;	/* last HSPOST or its outcome */
-	char		 result[24];	/* tor's REASON when it failed */
+	uint32_t	 retry_at;
+	uint32_t	 last_at;	/* last HSPOST or its outcome */
 };
 #define UPLOAD_NONE	0
 #define UPLOAD_PENDING	1	/* HSPOST accepted, no event yet */
@@ -360,34 +369,36 @@ struct upload {
 
 /* One of the two live descriptors of a service. */
 struct desc_slot {
-	int		 valid;		/* tp and hsdirs known */
+	uint8_t		 valid;		/* tp and hsdirs known */
+	uint8_t		 hsdirs_changed;
+	uint8_t		 busy;		/* a publish job is in flight */
+	/* Refused for the signer's token (PROTO_R_HSM), not for itself:
+	 * retried when the token is back, not after a back-off. */
+	uint8_t		 token_wait;
+	uint8_t		 have_eph;	/* eph_sk, eph_pk for eph_tp */
+	unsigned	 failures;	/* publish jobs failed in a row */
 	uint64_t	 tp;
 	uint8_t		 blinded[ED25519_PK_LEN];
 	struct upload	*up;		/* [nup], allocated: most services
 					 * have 6-8 HSDirs, not 64 */
 	size_t		 nup;
-	int		 hsdirs_changed;
 	/* What was last published (selection input for stickiness). */
 	struct sel_set	*sets;		/* [nsets] */
 	size_t		 nsets;
 	/* Signed documents, kept for retries until every HSDir has it. */
 	uint8_t		*docs[SEL_MAX_SETS];
-	size_t		 doclens[SEL_MAX_SETS];
+	uint32_t	 doclens[SEL_MAX_SETS];	/* < HS_DESC_MAX_LEN */
 	uint64_t	 revision;
 	time_t		 last_publish;
 	time_t		 next_publish;
-	int		 busy;		/* a publish job is in flight */
 	/* Selection inputs (backend generations, verdicts) when the last
 	 * selection matched what is published: until they move, or a
 	 * timer or the HSDirs say so, there is nothing to choose again. */
 	uint64_t	 sel_sig;
-	unsigned	 failures;	/* publish jobs failed in a row */
-	/* Refused for the signer's token (PROTO_R_HSM), not for itself:
-	 * retried when the token is back, not after a back-off.  (In the
-	 * padding after failures: the slot does not grow.) */
-	int		 token_wait;
 	time_t		 retry_at;
-	char		 error[256];
+	/* The last job's failure while it stands, else NULL: most slots
+	 * have none, and 256 bytes each was a fifth of a service. */
+	char		*error;
 	uint64_t	 publishes;
 	/*
 	 * The auth ephemeral key pair of the slot's descriptors for
@@ -396,7 +407,6 @@ struct desc_slot {
 	 * X25519 base-point multiplication every time.  A new period gets
 	 * a new pair; the secret is wiped with the slot.
 	 */
-	int		 have_eph;
 	uint64_t	 eph_tp;
 	uint8_t		 eph_sk[X25519_KEY_LEN];
 	uint8_t		 eph_pk[X25519_KEY_LEN];
@@ -583,6 +593,40 @@ int	publish_period_live(uint64_t tp, uint32_t period_len,
 /* The slot's auth ephemeral key pair for period tp: kept while tp stays
  * the same, a fresh one (the old secret wiped) when it changes. */
 int	publish_eph_key(struct desc_slot *, uint64_t tp);
+/*
+ * Record sets[0..nsets) as what the slot published (a copy; the old
+ * record freed): the selection's stickiness and equality input and the
+ * status's intro points.  Callers outside publish.c (tests, tools) use
+ * this rather than sl->sets, so the record's layout can change.
+ */
+int	publish_slot_keep(struct desc_slot *, const struct sel_set *,
+	    size_t nsets) __attribute__((warn_unused_result));
+/* Set the slot's error (a copy; NULL or "" clears it) or free it. */
+void	publish_slot_error(struct desc_slot *, const char *);
+/*
+ * Why uploads failed, held once: tor's REASON words (control-spec
+ * HS_DESC) and our own few are a handful of distinct strings shared by
+ * thousands of uploads, so an upload keeps a one-byte code.  Entries are
+ * only ever added: a code stays valid for the table's life, nothing to
+ * count or to dangle.  _code() gives the code of s (truncated to
+ * UPLOAD_RESULT_LEN - 1 bytes), adding it when new; 0 for NULL or "";
+ * once UPLOAD_RESULTS - 2 strings are in, new ones get UPLOAD_R_OTHER
+ * (a fixed text; the log has the full reason).  _text() gives "" for 0
+ * and for codes never given.  A zeroed table is empty and ready.
+ */
+#define UPLOAD_RESULTS		64
+#define UPLOAD_RESULT_LEN	24
+#define UPLOAD_R_OTHER		(UPLOAD_RESULTS - 1)
+struct upload_results {
+	char		text[UPLOAD_RESULTS - 2][UPLOAD_RESULT_LEN];
+	size_t		n;		/* codes 1..n given */
+	int		full;		/* warned once */
+};
+uint8_t	upload_results_code(struct upload_results *, const char *);
+const char *upload_results_text(const struct upload_results *, uint8_t);
+/* The same on the collector's one table. */
+uint8_t	upload_result_code(const char *);
+const char *upload_result_text(uint8_t);
 
 /* view.c */
 

@@ -43,7 +43,10 @@ struct pub_job {
 	size_t			 nsets;
 	/* The chosen intro points' public parts, copied at selection time:
 	 * backend descriptors may change while the job runs. */
-	struct hs_intro_point	(*ips)[HS_DESC_MAX_INTRO];	/* [nsets] */
+	/* Set k's at ips + ipbase[k], sets[k].n of them: only what was
+	 * chosen (2.7 kB each), not HS_DESC_MAX_INTRO per set. */
+	struct hs_intro_point	*ips;
+	size_t			 ipbase[SEL_MAX_SETS];
 	int			 certified[SEL_MAX_SETS][HS_DESC_MAX_INTRO];
 	size_t			 outstanding;
 	int			 failed;
@@ -213,6 +216,83 @@ publish_refresh_step(struct collector *c, size_t max)
 /* ------------------------------------------------------------------ */
 /* Uploads                                                             */
 
+static const char upload_result_other[] = "other (see the log)";
+/* The process's table: codes are only meaningful against one table. */
+static struct upload_results upload_results_all;
+
+uint8_t
+upload_results_code(struct upload_results *t, const char *text)
+{
+	char	buf[UPLOAD_RESULT_LEN];
+	size_t	i;
+
+	if (text == NULL || text[0] == '\0')
+		return 0;
+	(void)snprintf(buf, sizeof(buf), "%s", text);
+	for (i = 0; i < t->n; i++)
+		if (strcmp(t->text[i], buf) == 0)
+			return (uint8_t)(i + 1);
+	if (t->n == UPLOAD_RESULTS - 2) {
+		if (!t->full)
+			log_warnx("%s: more than %d distinct upload results: "
+			    "new ones show as \"%s\"", __func__,
+			    UPLOAD_RESULTS - 2, upload_result_other);
+		t->full = 1;
+		return UPLOAD_R_OTHER;
+	}
+	memcpy(t->text[t->n], buf, sizeof(buf));
+	return (uint8_t)++t->n;
+}
+
+const char *
+upload_results_text(const struct upload_results *t, uint8_t code)
+{
+	if (code == UPLOAD_R_OTHER)
+		return upload_result_other;
+	if (code == 0 || code > t->n)
+		return "";
+	return t->text[code - 1];
+}
+
+uint8_t
+upload_result_code(const char *text)
+{
+	return upload_results_code(&upload_results_all, text);
+}
+
+const char *
+upload_result_text(uint8_t code)
+{
+	return upload_results_text(&upload_results_all, code);
+}
+
+int
+publish_slot_keep(struct desc_slot *sl, const struct sel_set *sets,
+    size_t nsets)
+{
+	struct sel_set	*ns;
+
+	if (nsets == 0 || nsets > SEL_MAX_SETS)
+		return -1;
+	if ((ns = calloc(nsets, sizeof(*ns))) == NULL)
+		return -1;
+	memcpy(ns, sets, nsets * sizeof(*ns));
+	free(sl->sets);
+	sl->sets = ns;
+	sl->nsets = nsets;
+	return 0;
+}
+
+void
+publish_slot_error(struct desc_slot *sl, const char *text)
+{
+	free(sl->error);
+	sl->error = NULL;
+	/* Out of memory: the slot shows no error; the log has it. */
+	if (text != NULL && text[0] != '\0')
+		sl->error = strdup(text);
+}
+
 struct post_arg {
 	struct collector	*c;
 	size_t			 svc;
@@ -266,8 +346,7 @@ post_cb(struct torctl *tc, const struct torctl_reply *r, void *arg)
 			    r == NULL ? 0 : r->code,
 			    r != NULL && r->nlines > 0 ? r->lines[0].text :
 			    "(connection lost)");
-			(void)snprintf(u->result, sizeof(u->result),
-			    "HSPOST refused");
+			u->result = upload_result_code("HSPOST refused");
 			upload_fail(pa->c, u, now);
 		} else
 			u->retry_at = now + UPLOAD_EVENT_TIMEOUT;
@@ -404,16 +483,16 @@ publish_upload_event(struct collector *c, const char *addr,
 				u->state = UPLOAD_OK;
 				u->attempts = 0;
 				u->last_at = now;
-				u->result[0] = '\0';
+				u->result = 0;
 				c->uploads_ok++;
 				docs_release(sl, u->set);
 			} else {
 				log_warnx("upload of %s to an HSDir failed: "
 				    "%s", addr, reason != NULL &&
 				    reason[0] != '\0' ? reason : "unknown");
-				(void)snprintf(u->result, sizeof(u->result),
-				    "%s", reason != NULL && reason[0] != '\0' ?
-				    reason : "unknown");
+				u->result = upload_result_code(reason !=
+				    NULL && reason[0] != '\0' ? reason :
+				    "unknown");
 				upload_fail(c, u, now);
 			}
 			return;
@@ -437,7 +516,7 @@ token_refused(struct pub_job *job, time_t now)
 	struct desc_slot	*sl = &c->services[job->svc].slot[job->which];
 
 	sl->token_wait = 1;
-	(void)snprintf(sl->error, sizeof(sl->error), "%s", job->error);
+	publish_slot_error(sl, job->error);
 	if (c->token_out != 0) {
 		log_debug("publish %s tp %llu failed: %s",
 		    c->services[job->svc].cf->addr,
@@ -521,8 +600,7 @@ job_end(struct pub_job *job)
 			d = PUBLISH_BACKOFF_MAX;
 		sl->retry_at = now + d;
 		if (sl->tp == job->tp) {
-			(void)snprintf(sl->error, sizeof(sl->error), "%s",
-			    job->error);
+			publish_slot_error(sl, job->error);
 			log_warnx("publish %s tp %llu failed: %s",
 			    c->services[job->svc].cf->addr,
 			    (unsigned long long)job->tp, job->error);
@@ -545,7 +623,7 @@ job_end(struct pub_job *job)
 	sl->next_publish = publish_next_time(&c->cf, now);
 	sl->hsdirs_changed = 0;
 	sl->failures = 0;
-	sl->error[0] = '\0';
+	publish_slot_error(sl, NULL);
 	sl->publishes++;
 	for (k = 0; k < sl->nup; k++) {
 		sl->up[k].set = k % job->nsets;
@@ -682,7 +760,7 @@ job_sign(struct pub_job *job)
 		d->flow_control_sendme_inc = s->fc_sendme_inc;
 		d->pow_params = NULL;	/* never: see the man page */
 		for (i = 0; i < s->n; i++)
-			d->intro[i] = job->ips[k][i];
+			d->intro[i] = job->ips[job->ipbase[k] + i];
 		d->n_intro = s->n;
 
 		memset(&ep, 0, sizeof(ep));
@@ -812,9 +890,9 @@ recert_cb(const struct sc_reply *r, void *arg)
 					break;
 			if (j == s->n)
 				continue;
-			job->ips[sa->set][j].auth_key_cert =
+			job->ips[job->ipbase[sa->set] + j].auth_key_cert =
 			    r->u.recert.cert[i].auth_cert;
-			job->ips[sa->set][j].enc_key_cert =
+			job->ips[job->ipbase[sa->set] + j].enc_key_cert =
 			    r->u.recert.cert[i].enc_cert;
 			job->certified[sa->set][j] = 1;
 		}
@@ -837,11 +915,15 @@ job_start(struct collector *c, size_t svc, int which,
 	struct desc_slot	*sl = &c->services[svc].slot[which];
 	struct pub_job		*job;
 	struct set_arg		*sa;
-	size_t			 k, i;
+	size_t			 k, i, nip = 0;
 
+	if (nsets > SEL_MAX_SETS)
+		return -1;
+	for (k = 0; k < nsets; k++)
+		nip += sets[k].n;
 	if ((job = calloc(1, sizeof(*job))) == NULL)
 		return -1;
-	if ((job->ips = calloc(nsets, sizeof(*job->ips))) == NULL ||
+	if ((job->ips = calloc(nip + 1, sizeof(*job->ips))) == NULL ||
 	    (job->sets = calloc(nsets, sizeof(*job->sets))) == NULL) {
 		free(job->ips);
 		free(job);
@@ -857,12 +939,13 @@ job_start(struct collector *c, size_t svc, int which,
 	job->which = which;
 	job->tp = sl->tp;
 	job->nsets = nsets;
-	for (k = 0; k < nsets; k++) {
+	for (nip = 0, k = 0; k < nsets; k++) {
 		job->sets[k] = sets[k];
+		job->ipbase[k] = nip;
 		for (i = 0; i < sets[k].n; i++) {
 			const struct sel_pick *pk = &sets[k].pick[i];
 
-			job->ips[k][i] =
+			job->ips[nip++] =
 			    in[pk->backend].desc->intro[pk->intro];
 		}
 	}
@@ -951,9 +1034,8 @@ publish_service(struct collector *c, size_t svc, time_t now,
 		for (k = 0; k < sl->nup; k++)
 			if (sl->up[k].state == UPLOAD_PENDING &&
 			    now >= sl->up[k].retry_at) {
-				(void)snprintf(sl->up[k].result,
-				    sizeof(sl->up[k].result),
-				    "no event from tor");
+				sl->up[k].result =
+				    upload_result_code("no event from tor");
 				upload_fail(c, &sl->up[k], now);
 			}
 		/* First uploads the cap held back, then retries. */

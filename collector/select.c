@@ -181,22 +181,28 @@ flags_fill(struct sel_set *s, const struct sel_input *in)
 	return 0;
 }
 
-/* Does ip's relay already appear in the set? */
+/*
+ * Does ip's relay already appear in the set?  relay[] is parallel to
+ * s->pick: only the choice needs the relays (a kept set finds them again
+ * through its backends' link specifiers), so they live on fill()'s
+ * stack, not in every sel_set.
+ */
 static int
-relay_taken(const struct sel_set *s, const struct sel_relay *r)
+relay_taken(const struct sel_set *s, const struct sel_relay *relay,
+    const struct sel_relay *r)
 {
 	size_t	i;
 
 	for (i = 0; i < s->n; i++)
-		if (select_relay_same(&s->relay[i], r))
+		if (select_relay_same(&relay[i], r))
 			return 1;
 	return 0;
 }
 
 /* Take backend b's next acceptable candidate; 1 if one was taken. */
 static int
-take_one(struct sel_set *s, const struct sel_input *in, size_t b,
-    struct cand *c)
+take_one(struct sel_set *s, struct sel_relay *relay,
+    const struct sel_input *in, size_t b, struct cand *c)
 {
 	const struct hs_intro_point	*ip;
 	struct sel_relay		 r;
@@ -205,11 +211,11 @@ take_one(struct sel_set *s, const struct sel_input *in, size_t b,
 		ip = &in[b].desc->intro[c->order[c->next++]];
 		if (select_relay_id(&r, ip->linkspec, ip->linkspec_len) != 0)
 			continue;
-		if (relay_taken(s, &r))
+		if (relay_taken(s, relay, &r))
 			continue;
 		s->pick[s->n].backend = (uint16_t)b;
 		s->pick[s->n].intro = c->order[c->next - 1];
-		s->relay[s->n] = r;
+		relay[s->n] = r;
 		memcpy(s->auth_key[s->n], intro_key(ip), 32);
 		s->n++;
 		c->taken++;
@@ -228,15 +234,16 @@ static void
 fill(struct sel_set *s, const struct sel_input *in, const size_t *idx,
     size_t nidx, struct cand *cands, unsigned target, unsigned per_cap)
 {
-	size_t	i;
-	int	progress;
+	struct sel_relay	relay[HS_DESC_MAX_INTRO];
+	size_t			i;
+	int			progress;
 
 	do {
 		progress = 0;
 		for (i = 0; i < nidx && s->n < target; i++) {
 			if (per_cap != 0 && cands[i].taken >= per_cap)
 				continue;
-			if (take_one(s, in, idx[i], &cands[i]))
+			if (take_one(s, relay, in, idx[i], &cands[i]))
 				progress = 1;
 		}
 	} while (progress && s->n < target);

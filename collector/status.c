@@ -76,7 +76,7 @@ slot_counts(const struct desc_slot *sl, size_t cnt[4])
 
 	memset(cnt, 0, 4 * sizeof(*cnt));
 	for (k = 0; k < sl->nup; k++)
-		if (sl->up[k].state >= 0 && sl->up[k].state <= 3)
+		if (sl->up[k].state <= UPLOAD_FAILED)
 			cnt[sl->up[k].state]++;
 }
 
@@ -117,10 +117,12 @@ refusal(const struct service *s, size_t m)
 	return s->reject_detail[m];
 }
 
-/* The pool member whose descriptor holds this intro point, or NULL. */
+/* The pool member whose descriptor holds this intro point (and the
+ * intro point in *ip), or NULL. */
 static const struct backend *
 intro_backend(const struct collector *c, const struct service *s,
-    const uint8_t auth_key[ED25519_PK_LEN])
+    const uint8_t auth_key[ED25519_PK_LEN],
+    const struct hs_intro_point **ip)
 {
 	const struct conf_pool	*p = &c->cf.pools[s->cf->pool];
 	const struct backend	*bk;
@@ -132,8 +134,10 @@ intro_backend(const struct collector *c, const struct service *s,
 			continue;
 		for (k = 0; k < bk->desc.n_intro; k++)
 			if (memcmp(bk->desc.intro[k].auth_key_cert.
-			    certified_key, auth_key, ED25519_PK_LEN) == 0)
+			    certified_key, auth_key, ED25519_PK_LEN) == 0) {
+				*ip = &bk->desc.intro[k];
 				return bk;
+			}
 	}
 	return NULL;
 }
@@ -190,15 +194,27 @@ struct intro_view {
 	const struct backend	*bk;		/* NULL: backend gone */
 };
 
+/*
+ * The relay comes from the backend descriptor that lists the intro
+ * point (sets do not keep it): "unknown" once no backend of the pool
+ * lists it any more, until the republish that this change makes due.
+ */
 static void
 intro_view(struct intro_view *v, const struct collector *c,
     const struct service *s, const struct sel_set *set, size_t i)
 {
+	const struct hs_intro_point	*ip = NULL;
+	struct sel_relay		 r;
+
 	if (b64_encode(v->key, sizeof(v->key), set->auth_key[i],
 	    ED25519_PK_LEN, 0) != 0)
 		v->key[0] = '\0';
-	fp_hex(v->hex, set->relay[i].rsa_id);
-	v->bk = intro_backend(c, s, set->auth_key[i]);
+	v->bk = intro_backend(c, s, set->auth_key[i], &ip);
+	if (v->bk != NULL &&
+	    select_relay_id(&r, ip->linkspec, ip->linkspec_len) == 0)
+		fp_hex(v->hex, r.rsa_id);
+	else
+		(void)snprintf(v->hex, sizeof(v->hex), "unknown");
 }
 
 static int
@@ -331,7 +347,8 @@ render_json(struct buf *b, const struct collector *c, time_t now,
 			    cnt[UPLOAD_FAILED], sl->nsets > 0 &&
 			    sl->sets[0].flow_control ? "true" : "false",
 			    sl->token_wait ? "true" : "false")) != 0 ||
-			    (e = json_str(b, sl->error)) != 0 ||
+			    (e = json_str(b, sl->error != NULL ? sl->error :
+			    "")) != 0 ||
 			    (e = buf_put_str(b, ",\"uploads\":[")) != 0)
 				return e;
 			for (j = 0; j < sl->nup; j++) {
@@ -342,11 +359,12 @@ render_json(struct buf *b, const struct collector *c, time_t now,
 				    "\"set\":%zu,\"state\":\"%s\","
 				    "\"last\":%lld,\"attempts\":%u,"
 				    "\"result\":", j == 0 ? "" : ",", hex,
-				    sl->up[j].set,
+				    (size_t)sl->up[j].set,
 				    upload_name(sl->up[j].state),
 				    (long long)sl->up[j].last_at,
 				    sl->up[j].attempts)) != 0 ||
-				    (e = json_str(b, sl->up[j].result)) != 0 ||
+				    (e = json_str(b, upload_result_text(
+				    sl->up[j].result))) != 0 ||
 				    (e = buf_put_u8(b, '}')) != 0)
 					return e;
 			}
@@ -420,8 +438,8 @@ text_slot_detail(struct buf *b, const struct collector *c,
 			e = buf_putf(b, "      hsdir $%s  %s %llds ago%s%s\n",
 			    hex, upload_name(sl->up[k].state),
 			    (long long)(now - sl->up[k].last_at),
-			    sl->up[k].result[0] != '\0' ? ": " : "",
-			    sl->up[k].result);
+			    sl->up[k].result != 0 ? ": " : "",
+			    upload_result_text(sl->up[k].result));
 		if (e != 0)
 			return e;
 	}
@@ -492,8 +510,8 @@ render_text(struct buf *b, const struct collector *c, time_t now,
 			    (unsigned long long)sl->tp, nip, when,
 			    cnt[UPLOAD_OK], sl->nup, cnt[UPLOAD_FAILED],
 			    sl->token_wait ? "; waiting for the token" : "",
-			    sl->error[0] != '\0' ? "; last error: " : "",
-			    sl->error)) != 0 ||
+			    sl->error != NULL ? "; last error: " : "",
+			    sl->error != NULL ? sl->error : "")) != 0 ||
 			    (e = text_slot_detail(b, c, s, sl, now)) != 0)
 				return e;
 		}

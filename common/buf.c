@@ -138,24 +138,25 @@ buf_end(const struct buf *b)
 	return buf_len(b) == 0 ? 0 : OB_ERR_LEFTOVER;
 }
 
+/*
+ * buf_get_line_nonul(), then the NUL check over the line alone: a failed
+ * getter consumes nothing (buf.h), so the line is given back on a NUL.
+ */
 int
 buf_get_line(struct buf *b, size_t maxlen, struct buf *line, int *had_nl)
 {
-	const uint8_t	*p = buf_ptr(b), *nl;
-	size_t		 avail = buf_len(b), n;
+	size_t	off = b->off;
+	int	r;
 
-	if (avail == 0)
-		return OB_ERR_TRUNCATED;
-	nl = memchr(p, '\n', avail);
-	n = nl != NULL ? (size_t)(nl - p) : avail;
-	if (n > maxlen)
-		return OB_ERR_TOO_LARGE;
-	if (memchr(p, '\0', n) != NULL)
+	if ((r = buf_get_line_nonul(b, maxlen, line)) != 0)
+		return r;
+	if (memchr(buf_ptr(line), '\0', buf_len(line)) != NULL) {
+		b->off = off;
 		return OB_ERR_FORMAT;
-	buf_init_ro(line, p, n);
-	b->off += n + (nl != NULL ? 1 : 0);
+	}
+	/* Consumed beyond the line: its '\n'. */
 	if (had_nl != NULL)
-		*had_nl = nl != NULL;
+		*had_nl = b->off - off > buf_len(line);
 	return 0;
 }
 

@@ -571,6 +571,7 @@ msg_reason_name(uint16_t r)
 	case PROTO_R_HSM:		return "hsm";
 	case PROTO_R_AUDIT:		return "audit";
 	case PROTO_R_INTERNAL:		return "internal";
+	case PROTO_R_TOKEN_KEY:		return "token-key";
 	}
 	return "unknown";
 }

@@ -232,9 +232,18 @@ enum proto_reason {
 	PROTO_R_LIMIT		= 28,	/* a resource limit of the signer */
 
 	/* The signer's own trouble. */
-	PROTO_R_HSM		= 40,	/* the token failed */
+	PROTO_R_HSM		= 40,	/* the token failed as a whole (no
+					   token, module, PIN, hung): every
+					   service would fail alike */
 	PROTO_R_AUDIT		= 41,	/* audit log not writable */
 	PROTO_R_INTERNAL	= 42,
+	PROTO_R_TOKEN_KEY	= 43,	/* the token answers, but this
+					   service's key for tp failed
+					   (gone, ambiguous, refused by
+					   the token); the other services
+					   are not affected.  A peer that
+					   does not know it takes it as a
+					   policy refusal (>= 16) */
 };
 
 #endif /* OB_PROTO_H */

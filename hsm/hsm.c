@@ -43,6 +43,11 @@
 #define HSM_INDEX_MAX	(1UL << 22) /* objects an enumeration may return */
 #define HSM_PROXY_NAME	"p11-kit-proxy"
 #define HSM_SPKI_LEN	44	/* Ed25519 SubjectPublicKeyInfo (RFC 8410) */
+#define HSM_COPY_MAX	4096	/* live session copies of keys */
+#define HSM_COPY_BITS0	6	/* copy table: 2^6 slots at first, */
+#define HSM_COPY_BITS	13	/* doubled up to 2^13, half full */
+_Static_assert(HSM_COPY_MAX <= (1U << HSM_COPY_BITS) / 2,
+    "the copy table stays half free");
 
 /* CKA_EC_PARAMS for Ed25519: PrintableString "edwards25519" (what
  * SoftHSM 2.6 and PKCS#11 3.0 "curve name" use) and the RFC 8410 OID
@@ -101,6 +106,9 @@ struct hsm_frame {
 	uint8_t			 rparams[32];
 	uint8_t			 rspki[64];
 	uint8_t			 spki[HSM_SPKI_LEN];
+	CK_BBOOL		 rtoken;
+	CK_BBOOL		 rsensitive;
+	CK_BBOOL		 rextractable;
 
 	/* Search results. */
 	CK_OBJECT_HANDLE	 chunk[HSM_FIND_CHUNK];
@@ -170,6 +178,12 @@ struct hsm_index {
 	size_t			 other_alloc;
 };
 
+/* A token key's session copy (hsm_key_copy()); key 0: a free slot. */
+struct hsm_copy {
+	CK_OBJECT_HANDLE	 key;
+	CK_OBJECT_HANDLE	 copy;
+};
+
 enum hsm_pin_mode {
 	HSM_PIN_NONE,
 	HSM_PIN_VALUE,
@@ -214,6 +228,20 @@ struct hsm {
 	/* Does the token keep CKA_PUBLIC_KEY_INFO on a private key?  0 not
 	 * tried yet, 1 yes, -1 no (public keys then stay token objects). */
 	int			 spki_ok;
+	/*
+	 * Session copies of token keys, signed with instead of the token
+	 * object (hsm_key_copy()): an open-addressing table by the token
+	 * object's handle, holding copies made in session epoch cp_epoch
+	 * (a new session has none).  copy_ok: 0 not tried yet, 1 the token
+	 * makes them, -1 it cannot (or they are not sensitive): token
+	 * objects only, for the life of the handle.
+	 */
+	struct hsm_copy		*cp;
+	unsigned		 cp_bits;	/* 2^cp_bits slots */
+	size_t			 ncp;
+	size_t			 cp_cap;	/* copies allowed now */
+	unsigned		 cp_epoch;
+	int			 copy_ok;
 
 	/* The first failure of the current public call. */
 	int			 err_set;
@@ -229,6 +257,7 @@ struct hsm {
 
 static int	hsm_session_open(struct hsm *, const char *);
 static int	hsm_reinit_inner(struct hsm *, const char *);
+static void	hsm_cp_destroy(struct hsm *, const char *, CK_OBJECT_HANDLE);
 
 /*
  * Errors.
@@ -589,6 +618,15 @@ job_sign(struct hsm *h)
 	f->sig_len = sizeof(f->sig);
 	return h->fl->C_Sign(f->session, f->msg, f->msg_len, f->sig,
 	    &f->sig_len);
+}
+
+static CK_RV
+job_copy(struct hsm *h)
+{
+	struct hsm_frame	*f = h->f;
+
+	return h->fl->C_CopyObject(f->session, f->obj, f->t1, f->n1,
+	    &f->obj2);
 }
 
 static CK_RV
@@ -1175,6 +1213,9 @@ hsm_tmpl_key(struct hsm *h, CK_OBJECT_CLASS *cls, const char *label,
 
 	f->n1 = 0;
 	f->ktype = CKK_EC_EDWARDS;
+	/* Token objects only: not our session copies (hsm_key_copy()). */
+	f->yes = CK_TRUE;
+	hsm_tmpl_add(f->t1, &f->n1, CKA_TOKEN, &f->yes, sizeof(f->yes));
 	if (cls != NULL)
 		hsm_tmpl_add(f->t1, &f->n1, CKA_CLASS, cls, sizeof(*cls));
 	hsm_tmpl_add(f->t1, &f->n1, CKA_KEY_TYPE, &f->ktype,
@@ -1721,6 +1762,8 @@ hsm_ix_build(struct hsm *h, const char *where, struct hsm_index *ix,
 	hsm_ix_clear(ix);
 	h->stats.index_builds++;
 	f->n1 = 0;
+	f->yes = CK_TRUE;
+	hsm_tmpl_add(f->t1, &f->n1, CKA_TOKEN, &f->yes, sizeof(f->yes));
 	if (!all) {
 		f->ktype = CKK_EC_EDWARDS;
 		hsm_tmpl_add(f->t1, &f->n1, CKA_KEY_TYPE, &f->ktype,
@@ -1822,6 +1865,9 @@ hsm_index_forget(struct hsm *h, const char *label, const void *id,
 	if (hsm_ix_other_insert(ix, 'L', label, llen) == -1 ||
 	    hsm_ix_other_insert(ix, 'I', id, id_len) == -1)
 		return;
+	/* Handles of an older session are stale, and its copies gone. */
+	if (ix->epoch == h->epoch)
+		hsm_cp_destroy(h, "hsm_index_forget", q->priv);
 	hsm_ix_remove(ix, q->priv);
 }
 
@@ -2073,6 +2119,9 @@ hsm_name_taken(struct hsm *h, const char *where, const char *label,
 
 	for (pass = 0; pass < 2; pass++) {
 		f->n1 = 0;
+		f->yes = CK_TRUE;
+		hsm_tmpl_add(f->t1, &f->n1, CKA_TOKEN, &f->yes,
+		    sizeof(f->yes));
 		if (pass == 0) {
 			f->label_len = strlen(label);
 			memcpy(f->label, label, f->label_len);
@@ -2281,6 +2330,273 @@ hsm_key_generate(struct hsm *h, struct hsm_key *key, const char *label,
 }
 
 /*
+ * Session copies of token keys.  SoftHSM reads its token's generation
+ * file and the key's object file on every signature with a token
+ * object; a copy made with CKA_TOKEN false lives in the session's memory
+ * and signs without touching the disk.  Copies are made lazily, at a
+ * key's first signature, and die with the session, so the table is
+ * emptied whenever the session epoch moves on: old handles are never
+ * used again.
+ */
+
+static size_t
+hsm_cp_home(const struct hsm *h, CK_OBJECT_HANDLE key)
+{
+	return (size_t)(((uint64_t)key * 0x9e3779b97f4a7c15ULL) >>
+	    (64 - h->cp_bits));
+}
+
+#define HSM_CP_SLOTS(h)	((size_t)1 << (h)->cp_bits)
+
+/* A new session has none of the old one's copies. */
+static void
+hsm_cp_sync(struct hsm *h)
+{
+	if (h->cp_epoch == h->epoch)
+		return;
+	if (h->cp != NULL)
+		memset(h->cp, 0, HSM_CP_SLOTS(h) * sizeof(*h->cp));
+	h->ncp = 0;
+	h->cp_cap = HSM_COPY_MAX;
+	h->cp_epoch = h->epoch;
+}
+
+/* key's slot, or the free slot where it would go (one is always free). */
+static size_t
+hsm_cp_slot(const struct hsm *h, CK_OBJECT_HANDLE key)
+{
+	size_t	i = hsm_cp_home(h, key);
+
+	while (h->cp[i].key != CK_INVALID_HANDLE && h->cp[i].key != key)
+		i = (i + 1) & (HSM_CP_SLOTS(h) - 1);
+	return i;
+}
+
+static CK_OBJECT_HANDLE
+hsm_cp_get(struct hsm *h, CK_OBJECT_HANDLE key)
+{
+	hsm_cp_sync(h);
+	if (h->cp == NULL || h->ncp == 0 || key == CK_INVALID_HANDLE)
+		return CK_INVALID_HANDLE;
+	return h->cp[hsm_cp_slot(h, key)].copy;
+}
+
+/*
+ * Take key's copy out of the table and return it (CK_INVALID_HANDLE if
+ * it has none).  Later entries of the probe run move back into the hole
+ * unless their home lies cyclically in (hole, them], so no run breaks.
+ */
+static CK_OBJECT_HANDLE
+hsm_cp_take(struct hsm *h, CK_OBJECT_HANDLE key)
+{
+	CK_OBJECT_HANDLE	copy;
+	size_t			i, j, home;
+
+	if ((copy = hsm_cp_get(h, key)) == CK_INVALID_HANDLE)
+		return CK_INVALID_HANDLE;
+	i = j = hsm_cp_slot(h, key);
+	h->ncp--;
+	for (;;) {
+		h->cp[i].key = h->cp[i].copy = CK_INVALID_HANDLE;
+		for (;;) {
+			j = (j + 1) & (HSM_CP_SLOTS(h) - 1);
+			if (h->cp[j].key == CK_INVALID_HANDLE)
+				return copy;
+			home = hsm_cp_home(h, h->cp[j].key);
+			if (i <= j ? (home <= i || home > j) :
+			    (home <= i && home > j))
+				break;
+		}
+		h->cp[i] = h->cp[j];
+		i = j;
+	}
+}
+
+/* Destroy a copy in the live session; a lost session took it along. */
+static void
+hsm_cp_destroy_obj(struct hsm *h, const char *where, CK_OBJECT_HANDLE copy)
+{
+	CK_RV	rv;
+
+	if (copy == CK_INVALID_HANDLE || !h->have_session || h->hung ||
+	    h->cp_epoch != h->epoch)
+		return;
+	h->f->session = h->session;
+	h->f->obj = copy;
+	if ((rv = hsm_call(h, job_destroy, "C_DestroyObject")) != CKR_OK)
+		log_info("%s: C_DestroyObject (a session copy): %s", where,
+		    hsm_rv_name(rv));
+}
+
+/* The token object key goes (destroyed or forgotten): so does its copy. */
+static void
+hsm_cp_destroy(struct hsm *h, const char *where, CK_OBJECT_HANDLE key)
+{
+	hsm_cp_destroy_obj(h, where, hsm_cp_take(h, key));
+}
+
+static void
+hsm_cp_destroy_all(struct hsm *h, const char *where)
+{
+	size_t	i;
+
+	hsm_cp_sync(h);
+	if (h->cp == NULL || h->ncp == 0)
+		return;
+	for (i = 0; i < HSM_CP_SLOTS(h); i++)
+		if (h->cp[i].key != CK_INVALID_HANDLE)
+			hsm_cp_destroy_obj(h, where, h->cp[i].copy);
+	memset(h->cp, 0, HSM_CP_SLOTS(h) * sizeof(*h->cp));
+	h->ncp = 0;
+	h->cp_cap = HSM_COPY_MAX;
+}
+
+/*
+ * Room for one more copy: the table doubles when it would be over half
+ * full (a signer with few services keeps a small one).  -1 if memory
+ * runs out (the caller then signs with the token object).
+ */
+static int
+hsm_cp_room(struct hsm *h)
+{
+	struct hsm_copy	*old = h->cp, *nt;
+	unsigned	 obits = h->cp_bits, bits;
+	size_t		 i, n;
+
+	if (h->cp != NULL && (h->ncp + 1) * 2 <= HSM_CP_SLOTS(h))
+		return 0;
+	bits = h->cp == NULL ? HSM_COPY_BITS0 : obits + 1;
+	if (bits > HSM_COPY_BITS ||
+	    (nt = calloc((size_t)1 << bits, sizeof(*nt))) == NULL)
+		return -1;
+	n = old != NULL ? (size_t)1 << obits : 0;
+	h->cp = nt;
+	h->cp_bits = bits;
+	for (i = 0; i < n; i++)
+		if (old[i].key != CK_INVALID_HANDLE)
+			h->cp[hsm_cp_slot(h, old[i].key)] = old[i];
+	free(old);
+	return 0;
+}
+
+/* A CK_RV after which the session or the module needs recovery. */
+static int
+hsm_rv_recovers(CK_RV rv)
+{
+	switch (rv) {
+	case CKR_SESSION_HANDLE_INVALID:
+	case CKR_SESSION_CLOSED:
+	case CKR_USER_NOT_LOGGED_IN:
+	case CKR_OPERATION_ACTIVE:
+	case CKR_DEVICE_REMOVED:
+	case CKR_TOKEN_NOT_PRESENT:
+	case CKR_TOKEN_NOT_RECOGNIZED:
+	case CKR_DEVICE_ERROR:
+	case CKR_SLOT_ID_INVALID:
+	case CKR_CRYPTOKI_NOT_INITIALIZED:
+	case HSM_RV_TIMEOUT:
+	case HSM_RV_UNUSABLE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The object to sign with for the token key priv: its session copy,
+ * made now if it has none, or priv itself when the token cannot copy
+ * (no session objects, refused attributes: remembered, never asked
+ * again), is out of room (not asked again in this session), or
+ * HSM_COPY_MAX copies are alive.  A copy must read back CKA_TOKEN false,
+ * CKA_SENSITIVE true and CKA_EXTRACTABLE false, else it is destroyed
+ * and the token is not asked again: a copy never weakens the key.
+ * CK_INVALID_HANDLE, the failure recorded, when the session or the token
+ * is lost (hsm_run() recovers as for any call).
+ */
+static CK_OBJECT_HANDLE
+hsm_key_copy(struct hsm *h, const char *where, CK_OBJECT_HANDLE priv)
+{
+	struct hsm_frame	*f = h->f;
+	struct hsm_copy		*slot;
+	CK_OBJECT_HANDLE	 copy;
+	CK_RV			 rv;
+
+	if (h->copy_ok < 0)
+		return priv;
+	if ((copy = hsm_cp_get(h, priv)) != CK_INVALID_HANDLE)
+		return copy;
+	if (h->ncp >= h->cp_cap)
+		return priv;
+	if (hsm_cp_room(h) == -1)
+		return priv;
+	f->n1 = 0;
+	f->no = CK_FALSE;
+	hsm_tmpl_add(f->t1, &f->n1, CKA_TOKEN, &f->no, sizeof(f->no));
+	f->session = h->session;
+	f->obj = priv;
+	f->obj2 = CK_INVALID_HANDLE;
+	rv = hsm_call(h, job_copy, "C_CopyObject");
+	if (rv == CKR_DEVICE_MEMORY || rv == CKR_HOST_MEMORY) {
+		h->cp_cap = h->ncp;
+		log_info("%s: C_CopyObject: %s; no more session copies in "
+		    "this session (%zu alive)", where, hsm_rv_name(rv),
+		    h->ncp);
+		return priv;
+	}
+	if (rv == CKR_OBJECT_HANDLE_INVALID || rv == CKR_KEY_HANDLE_INVALID)
+		return priv;	/* C_SignInit says it, as without copies */
+	if (hsm_rv_recovers(rv)) {
+		hsm_ckfail(h, where, "C_CopyObject", rv);
+		return CK_INVALID_HANDLE;
+	}
+	if (rv != CKR_OK || (copy = f->obj2) == CK_INVALID_HANDLE) {
+		h->copy_ok = -1;
+		log_info("%s: C_CopyObject: %s; signing with token objects",
+		    where, hsm_rv_name(rv));
+		return priv;
+	}
+	f->n1 = 0;
+	hsm_tmpl_add(f->t1, &f->n1, CKA_TOKEN, &f->rtoken,
+	    sizeof(f->rtoken));
+	hsm_tmpl_add(f->t1, &f->n1, CKA_SENSITIVE, &f->rsensitive,
+	    sizeof(f->rsensitive));
+	hsm_tmpl_add(f->t1, &f->n1, CKA_EXTRACTABLE, &f->rextractable,
+	    sizeof(f->rextractable));
+	f->obj = copy;
+	rv = hsm_call(h, job_get_attrs, "C_GetAttributeValue");
+	if (hsm_rv_recovers(rv)) {
+		hsm_ckfail(h, where, "C_GetAttributeValue", rv);
+		return CK_INVALID_HANDLE;
+	}
+	if (rv != CKR_OK || f->t1[0].ulValueLen != sizeof(CK_BBOOL) ||
+	    f->t1[1].ulValueLen != sizeof(CK_BBOOL) ||
+	    f->t1[2].ulValueLen != sizeof(CK_BBOOL) ||
+	    f->rtoken != CK_FALSE || f->rsensitive != CK_TRUE ||
+	    f->rextractable != CK_FALSE) {
+		log_warnx("%s: the token's session copy of a key is not a "
+		    "sensitive, non-extractable session object (%s); "
+		    "destroyed, signing with token objects", where,
+		    hsm_rv_name(rv));
+		h->copy_ok = -1;
+		f->session = h->session;
+		f->obj = copy;
+		if ((rv = hsm_call(h, job_destroy, "C_DestroyObject")) !=
+		    CKR_OK) {
+			hsm_ckfail(h, where, "C_DestroyObject", rv);
+			return CK_INVALID_HANDLE;
+		}
+		return priv;
+	}
+	h->copy_ok = 1;
+	slot = &h->cp[hsm_cp_slot(h, priv)];
+	slot->key = priv;
+	slot->copy = copy;
+	h->ncp++;
+	h->stats.copies_made++;
+	return copy;
+}
+
+/*
  * Signing.
  */
 
@@ -2297,11 +2613,14 @@ hsm_op_sign(struct hsm *h, void *arg)
 	static const char	 where[] = "hsm_key_sign";
 	struct hsm_sign_args	*a = arg;
 	struct hsm_frame	*f = h->f;
+	CK_OBJECT_HANDLE	 obj;
 	uint8_t			*m;
 	CK_RV			 rv;
 	int			 r;
 
 	if (hsm_key_refresh(h, where, a->key) == -1)
+		return -1;
+	if ((obj = hsm_key_copy(h, where, a->key->priv)) == CK_INVALID_HANDLE)
 		return -1;
 	if (f->msg_cap < a->len || f->msg == NULL) {
 		if ((m = realloc(f->msg, a->len > 0 ? a->len : 1)) == NULL) {
@@ -2318,9 +2637,17 @@ hsm_op_sign(struct hsm *h, void *arg)
 	f->mech.mechanism = CKM_EDDSA;
 	f->mech.pParameter = NULL;
 	f->mech.ulParameterLen = 0;
-	f->obj = a->key->priv;
+	f->obj = obj;
 	f->session = h->session;
-	if ((rv = hsm_call(h, job_sign_init, "C_SignInit")) != CKR_OK) {
+	rv = hsm_call(h, job_sign_init, "C_SignInit");
+	if (obj != a->key->priv && (rv == CKR_KEY_HANDLE_INVALID ||
+	    rv == CKR_OBJECT_HANDLE_INVALID)) {
+		/* The copy went behind our back: the token object, once. */
+		(void)hsm_cp_take(h, a->key->priv);
+		f->obj = a->key->priv;
+		rv = hsm_call(h, job_sign_init, "C_SignInit");
+	}
+	if (rv != CKR_OK) {
 		hsm_ckfail(h, where, "C_SignInit", rv);
 		return -1;
 	}
@@ -2523,6 +2850,7 @@ hsm_op_destroy(struct hsm *h, void *arg)
 		if (hsm_key_refresh(h, where, key) == -1)
 			return -1;
 	}
+	hsm_cp_destroy(h, where, key->priv);
 	f->session = h->session;
 	f->obj = key->priv;
 	if ((rv = hsm_call(h, job_destroy, "C_DestroyObject")) != CKR_OK) {
@@ -2835,6 +3163,7 @@ hsm_free(struct hsm *h)
 	hsm_pin_release(h);
 	hsm_ix_clear(&h->ix);
 	free(h->ix.prefix);
+	free(h->cp);
 	if (h->uri != NULL)
 		p11_kit_uri_free(h->uri);
 	if (h->f != NULL) {
@@ -2852,6 +3181,9 @@ static int
 hsm_op_index(struct hsm *h, void *arg)
 {
 	(void)arg;
+	/* A key destroyed by another process since the last load must not
+	 * go on signing through its copy; the rest are copied again. */
+	hsm_cp_destroy_all(h, "hsm_index_load");
 	return hsm_ix_ready(h, "hsm_index_load");
 }
 
@@ -2898,6 +3230,7 @@ void
 hsm_stats_get(const struct hsm *h, struct hsm_stats *st)
 {
 	*st = h->stats;
+	st->copies = h->have_session && h->cp_epoch == h->epoch ? h->ncp : 0;
 }
 
 enum hsm_status

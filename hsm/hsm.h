@@ -198,6 +198,8 @@ struct hsm_stats {
 	unsigned long	 timeouts;
 	unsigned long	 searches;	/* C_FindObjectsInit calls */
 	unsigned long	 index_builds;	/* token enumerations (index) */
+	unsigned long	 copies_made;	/* session copies of keys made */
+	unsigned long	 copies;	/* of which alive now */
 };
 
 /* hsm.c */
@@ -238,6 +240,19 @@ int	hsm_key_find(struct hsm *, struct hsm_key *, const char *label,
  * CKM_EDDSA over msg (len <= HSM_SIGN_MAX): a 64-byte signature, checked
  * against key->pk before it is written to sig (only on success): a token
  * fault never hands out a bad signature (tests/p11fault corrupt_sign).
+ *
+ * The signature is made with a session copy of the key where the token
+ * can make one (C_CopyObject with CKA_TOKEN false, at the key's first
+ * signature in a session): SoftHSM reads files on every signature with
+ * a token object, not with a session object.  A copy is used only if
+ * it reads back sensitive and non-extractable; it is destroyed with
+ * the key (hsm_key_destroy()), when the index forgets the key, and by
+ * hsm_index_load() (a key destroyed by another process must stop
+ * signing), and dies with the session (after a new session or a
+ * re-initialisation the key is found and copied again).  At most 4096
+ * are alive; beyond, and on a token that makes no copies (remembered
+ * for the handle's life) or is out of memory (for the session), the
+ * token object signs.  hsm_stats counts them.
  */
 #define HSM_SIGN_MAX	(1U << 20)
 int	hsm_key_sign(struct hsm *, struct hsm_key *,

@@ -36,9 +36,6 @@
 #include "signer.h"
 #include "usock.h"
 
-/* Online mode's new periods, and every period's 08 certs for the coming
- * hours (signer_state_refresh). */
-#define SIGNER_REFRESH_SECS	60
 /* Fairness between collectors, and the most requests one commit (one
  * fsync of the audit log and one of the floors) covers for one of them. */
 #define SIGNER_MSGS_PER_TURN	32

@@ -176,6 +176,9 @@ struct signer_service {
 	int			 have_id_sk;
 	struct signer_period	*periods;
 	size_t			 nperiods;
+	/* Online: the last period whose token key is made ahead of its
+	 * certs and state (signer_online_fill), 0 if none. */
+	uint64_t		 key_ahead;
 	/* Newest descriptor seen per backend, against replays
 	 * (conf->nbackends of each). */
 	uint64_t		*backend_tp;
@@ -203,8 +206,27 @@ struct signer {
 	 * SIGNER_HUNG_MAX the signer exits for its supervisor to restart
 	 * it, the only remedy for a module that never returns. */
 	unsigned		 hung;
+	/*
+	 * A token outage as the log tells it (signer_token_out): when it
+	 * began (0: the token is in), when it was last logged, and the
+	 * refusals since then.  While the token is out a collector tries
+	 * one request every few seconds; one line per refusal would bury
+	 * the log, so the outage is logged when it begins, then at most
+	 * every SIGNER_OUT_LOG_SECS with a count, and when it ends.
+	 */
+	time_t			 token_out;
+	time_t			 token_out_logged;
+	unsigned long		 token_out_refused;	/* since logged */
+	unsigned long		 token_out_total;
 };
 #define SIGNER_HUNG_MAX		2
+/* Online mode's new periods, and every period's 08 certs for the coming
+ * hours (signer_state_refresh, from the main loop). */
+#define SIGNER_REFRESH_SECS	60
+/* Online mode: a period's certs and state are made when its window opens
+ * within this (two refreshes); its token key online-periods ahead. */
+#define SIGNER_ATTACH_AHEAD_SECS (2 * SIGNER_REFRESH_SECS)
+#define SIGNER_OUT_LOG_SECS	60
 
 /* Who is asking, for the audit log. */
 struct signer_peer {

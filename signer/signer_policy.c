@@ -51,6 +51,8 @@
 
 static int verdict(struct signer_verdict *, uint16_t, const char *, ...)
     __attribute__((format(printf, 3, 4)));
+static int verdict_quiet(struct signer_verdict *, uint16_t, const char *,
+    ...) __attribute__((format(printf, 3, 4)));
 
 /* Refuse: fill the verdict, log it, return -1. */
 static int
@@ -63,6 +65,20 @@ verdict(struct signer_verdict *v, uint16_t reason, const char *fmt, ...)
 	(void)vsnprintf(v->detail, sizeof(v->detail), fmt, ap);
 	va_end(ap);
 	log_warnx("refused (%s): %s", msg_reason_name(reason), v->detail);
+	return -1;
+}
+
+/* The same, for a caller that logs in its own way (a token outage). */
+static int
+verdict_quiet(struct signer_verdict *v, uint16_t reason, const char *fmt,
+    ...)
+{
+	va_list	ap;
+
+	v->reason = reason;
+	va_start(ap, fmt);
+	(void)vsnprintf(v->detail, sizeof(v->detail), fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
@@ -666,7 +682,9 @@ signer_certs_hold(const struct signer *sg, struct signer_service *svc,
 /*
  * Online identity mode: make sure the periods from the current one to
  * online_periods ahead (and the previous one, still live) have a token
- * key and certs, certifying them with the identity key in memory.
+ * key, and those whose window is open or opens within
+ * SIGNER_ATTACH_AHEAD_SECS their certs and state too, certifying them
+ * with the identity key in memory.
  */
 static int
 signer_online_fill(struct signer *sg, struct signer_service *svc,
@@ -678,8 +696,8 @@ signer_online_fill(struct signer *sg, struct signer_service *svc,
 	uint8_t				 id[PROVISION_KEY_ID_LEN];
 	struct hsm_key			 key;
 	uint64_t			 cur, tp, first;
-	time_t				 we;
-	int				 r;
+	time_t				 we, ws;
+	int				 r, ahead;
 
 	cur = hs_time_period(now, sg->conf->period_len, sg->conf->rot_offset);
 	first = cur > 0 ? cur - 1 : 0;
@@ -702,6 +720,19 @@ signer_online_fill(struct signer *sg, struct signer_service *svc,
 		if (svc->store->nperiods > 0 &&
 		    svc->store->periods[svc->store->nperiods - 1].tp > tp)
 			continue;	/* a gap behind: leave it */
+		/*
+		 * A period whose window opens after the next refreshes
+		 * needs only its token key yet, made now (generating one on
+		 * a smartcard is slow, and a token that fails is better
+		 * found out early): its certs and state, 1.2 kB a service,
+		 * are made when its window is near.  A key once made is
+		 * not looked up again at every refresh.
+		 */
+		ahead = provision_window(tp, sg->conf->period_len,
+		    sg->conf->rot_offset, NULL, NULL, &ws, NULL) == 0 &&
+		    ws > now + SIGNER_ATTACH_AHEAD_SECS;
+		if (ahead && tp <= svc->key_ahead)
+			continue;
 		if (provision_key_label(label, svc->conf->address, tp) != 0)
 			return -1;
 		provision_key_id(id, svc->conf->identity_pk, tp);
@@ -715,6 +746,10 @@ signer_online_fill(struct signer *sg, struct signer_service *svc,
 				return -1;
 			}
 			log_info("generated token key %s", label);
+		}
+		if (ahead) {
+			svc->key_ahead = tp;
+			continue;
 		}
 		if ((r = provision_period_add(svc->store, tp, &pp)) != 0) {
 			log_warnx("%s: %s", __func__, ob_strerror(r));
@@ -1122,6 +1157,129 @@ signer_period_key(struct hsm_key *k, const struct signer *sg,
 	return hsm_key_unpack(k, sg->hsm, &p->key, label, id, sizeof(id));
 }
 
+/*
+ * Was the token's failure this key's own, or the token's as a whole?
+ * The collector reads PROTO_R_HSM as "the token is out": it pauses every
+ * service and tries one request every few seconds (collector/publish.c).
+ * So only trouble that any key would meet may say so; a key's own
+ * failure gets PROTO_R_TOKEN_KEY, and that service alone backs off.
+ *
+ * The token as a whole (0): no module or token (HSM_E_MODULE;
+ * HSM_E_NO_TOKEN, which hsm_rv.c makes of CKR_DEVICE_REMOVED,
+ * CKR_TOKEN_NOT_PRESENT, CKR_DEVICE_ERROR ...), the PIN, a hung call,
+ * the configuration (HSM_E_CONFIG: the handle is not open), a mechanism
+ * the token lost (HSM_E_UNSUPPORTED from CKR_MECHANISM_INVALID or
+ * CKR_CURVE_NOT_SUPPORTED: every key is Ed25519), and every
+ * HSM_E_FAILED whose CK_RV is not about a key object: CKR_GENERAL_ERROR,
+ * CKR_FUNCTION_FAILED, CKR_DEVICE_MEMORY, CKR_HOST_MEMORY, a session the
+ * layer could not recover, and a signature that does not verify (the
+ * layer's own check after C_Sign's CKR_OK).  That last one is the
+ * token's fault, not the key's: the key's public half was checked
+ * against the token when it was found, so the token computed wrongly,
+ * and such a token is not trusted with any key.
+ *
+ * The key's own (1): HSM_E_NOT_FOUND (gone, or another public key under
+ * its name), HSM_E_AMBIGUOUS (several objects under its name),
+ * HSM_E_EXISTS, HSM_E_UNSUPPORTED for its attributes, and HSM_E_FAILED
+ * with a CK_RV about the key object (CKR_KEY_*, CKR_ATTRIBUTE_*,
+ * CKR_OBJECT_HANDLE_INVALID).  Then the token is asked about itself
+ * (C_GetTokenInfo, no key involved): one that cannot answer is out
+ * after all, which also covers HSM_E_AMBIGUOUS from re-opening a token
+ * that its URI no longer matches alone.  The question replaces the
+ * layer's error state: read it before.
+ */
+static int
+signer_key_fault(struct signer *sg)
+{
+	struct hsm_token_info	 ti;
+	const char		*rv = "";
+
+	if (hsm_last_rv(sg->hsm) != 0)
+		rv = hsm_rv_name(hsm_last_rv(sg->hsm));
+	switch (hsm_last_status(sg->hsm)) {
+	case HSM_E_NOT_FOUND:
+	case HSM_E_AMBIGUOUS:
+	case HSM_E_EXISTS:
+		break;
+	case HSM_E_UNSUPPORTED:
+		if (strcmp(rv, "CKR_MECHANISM_INVALID") == 0 ||
+		    strcmp(rv, "CKR_CURVE_NOT_SUPPORTED") == 0)
+			return 0;
+		break;
+	case HSM_E_FAILED:
+		if (strncmp(rv, "CKR_KEY_", 8) != 0 &&
+		    strncmp(rv, "CKR_ATTRIBUTE_", 14) != 0 &&
+		    strcmp(rv, "CKR_OBJECT_HANDLE_INVALID") != 0)
+			return 0;
+		break;
+	default:
+		return 0;
+	}
+	return hsm_token_info(sg->hsm, &ti) == 0;
+}
+
+/*
+ * The token failed as a whole: say so when the outage begins, then at
+ * most every SIGNER_OUT_LOG_SECS with the refusals since (a collector
+ * tries one request every few seconds meanwhile), and when it ends
+ * (signer_token_in).
+ */
+static void
+signer_token_out(struct signer *sg, const char *why, time_t now)
+{
+	sg->token_out_total++;
+	if (sg->token_out == 0) {
+		sg->token_out = now;
+		sg->token_out_logged = now;
+		sg->token_out_refused = 0;
+		log_warnx("token out: %s; every request that needs it is "
+		    "refused with reason hsm until it is back (logged "
+		    "every %d s meanwhile)", why, SIGNER_OUT_LOG_SECS);
+		return;
+	}
+	sg->token_out_refused++;
+	/* (A clock stepped back must not silence it.) */
+	if (now >= sg->token_out_logged &&
+	    now - sg->token_out_logged < SIGNER_OUT_LOG_SECS)
+		return;
+	log_warnx("token still out after %llds: %lu requests refused in "
+	    "the last %llds: %s", (long long)(now - sg->token_out),
+	    sg->token_out_refused, (long long)(now - sg->token_out_logged),
+	    why);
+	sg->token_out_logged = now;
+	sg->token_out_refused = 0;
+}
+
+/* The token signed: an outage is over. */
+static void
+signer_token_in(struct signer *sg, time_t now)
+{
+	if (sg->token_out == 0)
+		return;
+	log_info("token back after %llds: %lu requests refused meanwhile",
+	    (long long)(now - sg->token_out), sg->token_out_total);
+	sg->token_out = 0;
+	sg->token_out_logged = 0;
+	sg->token_out_refused = 0;
+	sg->token_out_total = 0;
+}
+
+/* A failed token signature refused, for the key or for the token. */
+static int
+signer_token_refuse(struct signer *sg, struct signer_verdict *v,
+    const struct signer_service *svc)
+{
+	char	why[SIGNER_DETAIL_MAX + 1];
+
+	(void)snprintf(why, sizeof(why), "%s", hsm_last_error(sg->hsm));
+	if (signer_key_fault(sg))
+		return verdict(v, PROTO_R_TOKEN_KEY, "token key of %s: %s",
+		    svc->conf->address, why);
+	(void)verdict_quiet(v, PROTO_R_HSM, "token: %s", why);
+	signer_token_out(sg, why, time(NULL));
+	return -1;
+}
+
 /* One token signature, checked and audited before it is used. */
 static int
 signer_token_sign(struct signer *sg, struct signer_verdict *v,
@@ -1141,10 +1299,10 @@ signer_token_sign(struct signer *sg, struct signer_verdict *v,
 	if (r == -1) {
 		if (hsm_last_status(sg->hsm) == HSM_E_HUNG)
 			sg->hung++;
-		return verdict(v, PROTO_R_HSM, "token: %s",
-		    hsm_last_error(sg->hsm));
+		return signer_token_refuse(sg, v, svc);
 	}
 	sg->hung = 0;
+	signer_token_in(sg, time(NULL));
 	sg->token_sigs++;
 	/*
 	 * A token fault must not put a bad signature on the network:
@@ -1665,10 +1823,16 @@ int
 signer_horizon(struct signer *sg, const struct signer_service *svc,
     uint64_t *horizon, char *warning, size_t warnsz)
 {
-	time_t	now = time(NULL), h;
+	time_t	now = time(NULL), h, we;
 
 	warning[0] = '\0';
 	h = svc->store != NULL ? provision_horizon(svc->store) : 0;
+	/* Online: the periods whose token key is made ahead count, as
+	 * when they were certified at once. */
+	if (svc->have_id_sk && svc->key_ahead > 0 &&
+	    provision_window(svc->key_ahead, sg->conf->period_len,
+	    sg->conf->rot_offset, NULL, NULL, NULL, &we) == 0 && we > h)
+		h = we;
 	*horizon = h > 0 ? (uint64_t)h : 0;
 	if (svc->have_id_sk)
 		return PROTO_HORIZON_OK;	/* it certifies as it goes */

@@ -148,6 +148,22 @@ test_buf_lines(void)
 	/* NUL inside a line, double and trailing spaces. */
 	buf_init_ro(&b, "a\0b\n", 4);
 	CU_ASSERT(buf_get_line(&b, 100, &line, NULL) == OB_ERR_FORMAT);
+	/* A NUL fails its own line only, and consumes nothing: the
+	 * buffer reads as before the call (sshbuf's rule, buf.h). */
+	buf_init_ro(&b, "x\nab\0c\nd\0", 9);
+	CU_ASSERT(buf_get_line(&b, 100, &line, &nl) == 0 && nl == 1 &&
+	    buf_eq_str(&line, "x"));
+	nl = -1;
+	CU_ASSERT(buf_get_line(&b, 100, &line, &nl) == OB_ERR_FORMAT);
+	CU_ASSERT(nl == -1);
+	CU_ASSERT(buf_len(&b) == 7 && memcmp(buf_ptr(&b), "ab\0c\nd", 7) ==
+	    0);
+	CU_ASSERT(buf_get_line(&b, 100, &line, &nl) == OB_ERR_FORMAT);
+	CU_ASSERT(buf_len(&b) == 7);
+	CU_ASSERT(buf_get_line_nonul(&b, 100, &line) == 0 &&
+	    buf_len(&line) == 4);
+	CU_ASSERT(buf_get_line(&b, 100, &line, &nl) == OB_ERR_FORMAT);
+	CU_ASSERT(buf_len(&b) == 2);
 	buf_init_ro(&line, "a  b", 4);
 	CU_ASSERT(buf_get_word(&line, &word) == 0);
 	CU_ASSERT(buf_get_word(&line, &word) == OB_ERR_FORMAT);

@@ -2086,8 +2086,10 @@ pubenv_close(struct pubenv *pe)
 struct pubsigner {
 	int		 mode;
 	const char	*refuse;	/* this service: always PROTO_R_INTRO */
+	const char	*keysvc;	/* this one: PROTO_R_TOKEN_KEY */
 	size_t		 recert, params, sign;
 	size_t		 refused;	/* RECERTIFYs of that service */
+	size_t		 keytries;	/* RECERTIFYs of keysvc */
 	uint8_t		*seen;		/* [2 x nservices]: RECERTIFY came */
 	uint8_t		 sk[ED25519_EXPANDED_LEN];
 	struct hs_signer ds;		/* a stand-in for the token key */
@@ -2149,6 +2151,15 @@ ps_answer(struct pubenv *pe, struct pubsigner *ps, struct msg *m,
 	else {
 		CU_ASSERT_FATAL(m->type == PROTO_SIGN_DESC);
 		ps->sign++;
+	}
+	/* Its token key is gone, the token is fine (signer_key_fault). */
+	if (ps->keysvc != NULL && strcmp(svc, ps->keysvc) == 0) {
+		if (m->type == PROTO_RECERTIFY)
+			ps->keytries++;
+		CU_ASSERT_FATAL(msg_error_put(p, PROTO_R_TOKEN_KEY, fmt("token "
+		    "key of %s: hsm_key_sign: C_SignInit: "
+		    "CKR_OBJECT_HANDLE_INVALID", svc)) == 0);
+		goto error;
 	}
 	if (m->type == PROTO_RECERTIFY && (ps->mode == PS_POLICY ||
 	    (ps->refuse != NULL && strcmp(svc, ps->refuse) == 0))) {
@@ -2419,6 +2430,80 @@ test_publish_token_out(void)
 	pubenv_close(&pe);
 }
 
+/*
+ * One service's token key fails on a token that works (review6 finding
+ * 1a): the signer refuses that service alone with PROTO_R_TOKEN_KEY.  Read
+ * as PROTO_R_HSM, it paused every service (the token "out", one job per
+ * TOKEN_PROBE_INTERVAL, 125 tries of the broken service in 600 s and
+ * the others never republished).  Now the token stays in, another
+ * service due again is republished at once, and the broken service's
+ * slots get their own back-off: PUBLISH_BACKOFF 10, 20, 40, 80, 160 s
+ * after tries at 0, 10, 30, 70, 150 and 310 s, so six tries each in 600
+ * simulated seconds (fewer if a job's own duration moves them on).
+ */
+static void
+test_publish_one_key(void)
+{
+	struct pubenv		 pe;
+	struct pubsigner	 ps;
+	struct desc_slot	*bad, *o;
+	struct buf		*b;
+	size_t			 waiting, published, outs = 0;
+	time_t			 t, pub_at = 0;
+	uint64_t		 p0 = 0;
+	int			 w;
+	const size_t		 nsvc = 20;
+	const time_t		 span = 600, due_at = 300;
+
+	if (pubenv_open(&pe, "upload-max-pending = 1000\n", nsvc, 0x6e,
+	    "signer-k.sock") == -1)
+		TEST_SKIP("no loopback listener");
+	ps_init(&ps, nsvc);
+	ps.mode = PS_SIGN;
+	ps.keysvc = pe.c.services[3].cf->addr;
+	bad = pe.c.services[3].slot;
+	o = &pe.c.services[7].slot[0];
+	for (t = 0; t <= span; t++) {
+		if (t == due_at) {
+			o->hsdirs_changed = 1;	/* another service due */
+			p0 = o->publishes;
+		}
+		publish_run(&pe.c, pe.now + t);
+		ps_serve(&pe, &ps);
+		if (pe.c.token_out != 0)
+			outs++;
+		if (t >= due_at && pub_at == 0 && o->publishes > p0)
+			pub_at = t;
+	}
+	token_counts(&pe.c, &waiting, &published);
+	fprintf(stderr, "\n  %llds: the broken service tried %zu times "
+	    "(slots %u + %u), token out %zu s, service 7 due at %lld "
+	    "republished at %lld, %zu of %zu published ", (long long)span,
+	    ps.keytries, bad[0].failures, bad[1].failures, outs,
+	    (long long)due_at, (long long)pub_at, published, 2 * nsvc);
+	CU_ASSERT(outs == 0 && pe.c.token_out == 0);
+	CU_ASSERT(waiting == 0);
+	CU_ASSERT(published == 2 * nsvc - 2);
+	CU_ASSERT(pub_at >= due_at && pub_at - due_at < TOKEN_PROBE_INTERVAL);
+	/* Each of its slots backed off on its own, every try counted. */
+	CU_ASSERT(ps.keytries == (size_t)bad[0].failures + bad[1].failures);
+	for (w = 0; w < 2; w++) {
+		CU_ASSERT(bad[w].failures >= 5 && bad[w].failures <= 6);
+		CU_ASSERT(bad[w].token_wait == 0 && bad[w].publishes == 0);
+		CU_ASSERT(bad[w].retry_at > pe.now + span);
+		CU_ASSERT(bad[w].error != NULL &&
+		    strstr(bad[w].error, "token-key") != NULL);
+	}
+	/* The status page: the token is in. */
+	CU_ASSERT_FATAL((b = buf_new(0)) != NULL);
+	CU_ASSERT(status_render(b, &pe.c, 1, pe.now + span) == 0 &&
+	    buf_put_u8(b, 0) == 0);
+	CU_ASSERT(strstr((char *)buf_ptr(b), "\"token\":\"in\"") != NULL);
+	buf_free(b);
+	free(ps.seen);
+	pubenv_close(&pe);
+}
+
 static const struct test_case tests[] = {
 	{ "config: a good file", test_conf_good },
 	{ "config: bad files are refused", test_conf_bad },
@@ -2445,6 +2530,8 @@ static const struct test_case tests[] = {
 	{ "publish: the scan resumes where it was held back",
 	    test_publish_round_robin },
 	{ "publish: token out, probed, back at once", test_publish_token_out },
+	{ "publish: one service's token key fails, the others go on",
+	    test_publish_one_key },
 	{ NULL, NULL }
 };
 

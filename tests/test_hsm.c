@@ -1639,6 +1639,301 @@ test_hsm_index_other_objects(void)
 	hsm_free(h);
 }
 
+/*
+ * Session copies of keys (hsm_key_sign() in hsm.h).  The fault module's
+ * counters show what reached the token: C_CopyObject calls, and
+ * session_key_signs, the C_SignInit calls whose key was a session
+ * object (a copy) rather than the token object.
+ */
+
+/* A call counter, 0 when the module has not seen the call yet. */
+static long
+fault_count(const char *name)
+{
+	long	v = fault_counter(name);
+
+	return v < 0 ? 0 : v;
+}
+
+/* Signs with its copy, made once; finds and lists see only the token's
+ * key; destroying the key destroys the copy. */
+static void
+test_hsm_copy_used(void)
+{
+	struct hsm		*h;
+	struct hsm_key		 k, f, *keys = NULL;
+	struct hsm_stats	 st;
+	uint8_t			 sig[ED25519_SIG_LEN];
+	long			 c0, s0, d0;
+	size_t			 n = 0, i, seen = 0;
+
+	NEED_FAULT();
+	fault_set("\n");
+	h = test_open_token(fault_so, URI_A, pin_src, 0);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "cp-used", "cpu1", 4) == 0);
+	c0 = fault_count("C_CopyObject");
+	s0 = fault_count("session_key_signs");
+	for (i = 0; i < 3; i++)
+		CU_ASSERT(sign_ok(h, &k, "with the copy"));
+	CU_ASSERT(fault_count("C_CopyObject") == c0 + 1);
+	CU_ASSERT(fault_count("session_key_signs") == s0 + 3);
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.copies == 1 && st.copies_made == 1);
+	CU_ASSERT(st.signatures == 3);
+
+	/* The copy carries the same label and id: never found or listed. */
+	CU_ASSERT(hsm_key_find(h, &f, "cp-used", NULL, 0) == 0);
+	CU_ASSERT(f.priv == k.priv);
+	CU_ASSERT(hsm_key_find(h, &f, NULL, "cpu1", 4) == 0);
+	CU_ASSERT(hsm_key_list(h, &keys, &n) == 0);
+	for (i = 0; i < n; i++)
+		if (strcmp(keys[i].label, "cp-used") == 0)
+			seen++;
+	CU_ASSERT(seen == 1);
+	free(keys);
+	CU_ASSERT(hsm_key_generate(h, &f, "cp-used", "cpu2", 4) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_EXISTS);
+
+	/* The key goes, and its copy with it: it signs no more. */
+	d0 = fault_count("C_DestroyObject");
+	CU_ASSERT(hsm_key_destroy(h, &k) == 0);
+	CU_ASSERT(fault_count("C_DestroyObject") == d0 + 2);
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.copies == 0);
+	CU_ASSERT(hsm_key_sign(h, &k, sig, "gone", 4) == -1);
+	CU_ASSERT(fault_count("session_key_signs") == s0 + 3);
+	hsm_free(h);
+}
+
+/* A copy that reads back extractable or not sensitive is destroyed and
+ * never used, and the token is not asked for copies again. */
+static void
+test_hsm_copy_exposed(void)
+{
+	struct hsm		*h;
+	struct hsm_key		 k[2];
+	struct hsm_stats	 st;
+	long			 c0, s0, d0, g0;
+
+	NEED_FAULT();
+	fault_set("copy_exposed 1\n");
+	h = test_open_token(fault_so, URI_A, pin_src, 0);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &k[0], "cp-exp-0", "cpe0", 4) ==
+	    0);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &k[1], "cp-exp-1", "cpe1", 4) ==
+	    0);
+	c0 = fault_count("C_CopyObject");
+	s0 = fault_count("session_key_signs");
+	d0 = fault_count("C_DestroyObject");
+	g0 = fault_count("signatures");
+	CU_ASSERT(sign_ok(h, &k[0], "token object"));
+	CU_ASSERT(sign_ok(h, &k[0], "token object"));
+	CU_ASSERT(sign_ok(h, &k[1], "token object"));
+	CU_ASSERT(fault_count("C_CopyObject") == c0 + 1);
+	CU_ASSERT(fault_count("C_DestroyObject") == d0 + 1);
+	CU_ASSERT(fault_count("session_key_signs") == s0);
+	CU_ASSERT(fault_count("signatures") == g0 + 3);
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.copies == 0 && st.copies_made == 0);
+	fault_set("\n");
+	CU_ASSERT(hsm_key_destroy(h, &k[0]) == 0);
+	CU_ASSERT(hsm_key_destroy(h, &k[1]) == 0);
+	hsm_free(h);
+}
+
+/* A module that refuses C_CopyObject: the token object signs, and the
+ * refusal is remembered.  Out of device memory: no copies for the rest
+ * of the session, copies again in the next. */
+static void
+test_hsm_copy_refused(void)
+{
+	struct hsm		*h;
+	struct hsm_key		 k[2];
+	struct hsm_stats	 st;
+	long			 c0, s0;
+
+	NEED_FAULT();
+	fault_set("fail C_CopyObject CKR_FUNCTION_NOT_SUPPORTED 0\n");
+	h = test_open_token(fault_so, URI_A, pin_src, 0);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &k[0], "cp-ref-0", "cpr0", 4) ==
+	    0);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &k[1], "cp-ref-1", "cpr1", 4) ==
+	    0);
+	c0 = fault_count("C_CopyObject");
+	s0 = fault_count("session_key_signs");
+	CU_ASSERT(sign_ok(h, &k[0], "no copies"));
+	CU_ASSERT(sign_ok(h, &k[1], "no copies"));
+	CU_ASSERT(sign_ok(h, &k[0], "no copies"));
+	CU_ASSERT(fault_count("C_CopyObject") == c0 + 1);
+	CU_ASSERT(fault_count("session_key_signs") == s0);
+	hsm_free(h);
+
+	fault_set("fail C_CopyObject CKR_DEVICE_MEMORY 1\n");
+	h = test_open_token(fault_so, URI_A, pin_src, 0);
+	CU_ASSERT_FATAL(h != NULL);
+	/* Handles are per handle: found again in the new one. */
+	CU_ASSERT_FATAL(hsm_key_find(h, &k[0], "cp-ref-0", NULL, 0) == 0);
+	CU_ASSERT_FATAL(hsm_key_find(h, &k[1], "cp-ref-1", NULL, 0) == 0);
+	c0 = fault_count("C_CopyObject");
+	CU_ASSERT(sign_ok(h, &k[0], "full"));
+	CU_ASSERT(sign_ok(h, &k[1], "full"));
+	CU_ASSERT(fault_count("C_CopyObject") == c0 + 1);
+	CU_ASSERT(fault_count("session_key_signs") == s0);
+	/* A new session has room again. */
+	fault_set("invalidate_sessions 31\n");
+	CU_ASSERT(sign_ok(h, &k[0], "room"));
+	CU_ASSERT(sign_ok(h, &k[0], "room"));
+	CU_ASSERT(fault_count("C_CopyObject") == c0 + 2);
+	CU_ASSERT(fault_count("session_key_signs") == s0 + 2);
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.copies == 1);
+	fault_set("\n");
+	CU_ASSERT(hsm_key_destroy(h, &k[0]) == 0);
+	CU_ASSERT(hsm_key_destroy(h, &k[1]) == 0);
+	hsm_free(h);
+}
+
+/* Removal and re-insertion, and a lost session: the old copy's handle
+ * is never used again; the key is found and copied anew. */
+static void
+test_hsm_copy_recovery(void)
+{
+	struct hsm		*h;
+	struct hsm_key		 k;
+	struct hsm_stats	 st;
+	uint8_t			 sig[ED25519_SIG_LEN];
+	long			 c0, s0;
+
+	NEED_FAULT();
+	fault_set("\n");
+	h = test_open_token(fault_so, URI_B, pin_src, 5000);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "cp-rec", "cprc", 4) == 0);
+	c0 = fault_count("C_CopyObject");
+	s0 = fault_count("session_key_signs");
+	CU_ASSERT(sign_ok(h, &k, "before"));
+	fault_set("removed 1\n");
+	CU_ASSERT(hsm_key_sign(h, &k, sig, "out", 3) == -1);
+	CU_ASSERT(hsm_last_status(h) == HSM_E_NO_TOKEN);
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.copies == 0);
+	fault_set("removed 0\n");
+	CU_ASSERT(sign_ok(h, &k, "back"));
+	CU_ASSERT(sign_ok(h, &k, "back"));
+	CU_ASSERT(fault_count("C_CopyObject") == c0 + 2);
+	CU_ASSERT(fault_count("session_key_signs") == s0 + 3);
+	fault_set("invalidate_sessions 32\n");
+	CU_ASSERT(sign_ok(h, &k, "new session"));
+	CU_ASSERT(fault_count("C_CopyObject") == c0 + 3);
+	CU_ASSERT(fault_count("session_key_signs") == s0 + 4);
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.copies == 1 && st.copies_made == 3);
+	fault_set("\n");
+	CU_ASSERT(hsm_key_destroy(h, &k) == 0);
+	hsm_free(h);
+}
+
+/* The index forgets a key: its copy is destroyed.  A new load destroys
+ * every copy (a key destroyed elsewhere must stop signing). */
+static void
+test_hsm_copy_forget(void)
+{
+	struct hsm		*h;
+	struct hsm_key		 k[2], f;
+	struct hsm_stats	 st;
+	char			 label[64];
+	uint8_t			 id[4];
+	long			 d0;
+	unsigned		 i;
+
+	NEED_FAULT();
+	fault_set("\n");
+	h = test_open_token(fault_so, URI_B, pin_src, 0);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT_FATAL(hsm_index_load(h, "cpf-") == 0);
+	for (i = 0; i < 2; i++) {
+		ix_name(label, sizeof(label), id, "cpf-", 400 + i);
+		CU_ASSERT_FATAL(hsm_key_generate(h, &k[i], label, id, 4) ==
+		    0);
+		CU_ASSERT(sign_ok(h, &k[i], "copied"));
+	}
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.copies == 2);
+	d0 = fault_count("C_DestroyObject");
+	ix_name(label, sizeof(label), id, "cpf-", 400);
+	hsm_index_forget(h, label, id, 4);
+	CU_ASSERT(fault_count("C_DestroyObject") == d0 + 1);
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.copies == 1);
+	CU_ASSERT(sign_ok(h, &k[1], "still copied"));
+	/* The forgotten key is still on the token, and signs. */
+	CU_ASSERT(hsm_key_find(h, &f, label, id, 4) == 0);
+	CU_ASSERT(sign_ok(h, &f, "found again"));
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.copies == 2);
+	d0 = fault_count("C_DestroyObject");
+	CU_ASSERT_FATAL(hsm_index_load(h, "cpf-") == 0);
+	CU_ASSERT(fault_count("C_DestroyObject") == d0 + 2);
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.copies == 0);
+	CU_ASSERT(hsm_index_count(h) == 2);
+	for (i = 0; i < 2; i++)
+		CU_ASSERT(hsm_key_destroy(h, &k[i]) == 0);
+	hsm_free(h);
+}
+
+/*
+ * Enough copies to grow the copy table, then every other key destroyed:
+ * each key left still signs with its own copy, none made twice.
+ */
+#define CP_MANY	80
+static void
+test_hsm_copy_many(void)
+{
+	struct hsm		*h;
+	struct hsm_key		*k;
+	struct hsm_stats	 st;
+	char			 label[64];
+	uint8_t			 id[4];
+	long			 c0, s0;
+	unsigned		 i;
+
+	NEED_FAULT();
+	fault_set("\n");
+	CU_ASSERT_FATAL((k = calloc(CP_MANY, sizeof(*k))) != NULL);
+	h = test_open_token(fault_so, URI_B, pin_src, 0);
+	CU_ASSERT_FATAL(h != NULL);
+	for (i = 0; i < CP_MANY; i++) {
+		ix_name(label, sizeof(label), id, "cpm-", 500 + i);
+		CU_ASSERT_FATAL(hsm_key_generate(h, &k[i], label, id, 4) ==
+		    0);
+	}
+	c0 = fault_count("C_CopyObject");
+	s0 = fault_count("session_key_signs");
+	for (i = 0; i < CP_MANY; i++)
+		CU_ASSERT(sign_ok(h, &k[i], "many"));
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.copies == CP_MANY);
+	for (i = 0; i < CP_MANY; i += 2)
+		CU_ASSERT(hsm_key_destroy(h, &k[i]) == 0);
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.copies == CP_MANY / 2);
+	for (i = 1; i < CP_MANY; i += 2)
+		CU_ASSERT(sign_ok(h, &k[i], "many again"));
+	CU_ASSERT(fault_count("C_CopyObject") == c0 + CP_MANY);
+	CU_ASSERT(fault_count("session_key_signs") ==
+	    s0 + CP_MANY + CP_MANY / 2);
+	for (i = 1; i < CP_MANY; i += 2)
+		CU_ASSERT(hsm_key_destroy(h, &k[i]) == 0);
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.copies == 0);
+	hsm_free(h);
+	free(k);
+}
+
 static const struct test_case tests[] = {
 	{ "CK_RV names", test_hsm_rv_names },
 	{ "PIN sources", test_hsm_pin_sources },
@@ -1668,6 +1963,12 @@ static const struct test_case tests[] = {
 	{ "key index: rebuilt after recovery", test_hsm_index_recovery },
 	{ "public key kept on the private key", test_hsm_spki },
 	{ "key index beside other objects", test_hsm_index_other_objects },
+	{ "session copy: used, not found, destroyed", test_hsm_copy_used },
+	{ "session copy: exposed copy refused", test_hsm_copy_exposed },
+	{ "session copy: module refuses or is full", test_hsm_copy_refused },
+	{ "session copy: removal, lost session", test_hsm_copy_recovery },
+	{ "session copy: forget, index load", test_hsm_copy_forget },
+	{ "session copy: many keys", test_hsm_copy_many },
 	{ NULL, NULL }
 };
 

@@ -77,15 +77,29 @@ count_backend(const struct sel_set *s, size_t b)
 	return n;
 }
 
+/* The relay of pick i, from its backend's link specifiers (in[]). */
+static int
+pick_relay(struct sel_relay *r, const struct sel_set *s, size_t i)
+{
+	const struct hs_intro_point *ip =
+	    &in[s->pick[i].backend].desc->intro[s->pick[i].intro];
+
+	return select_relay_id(r, ip->linkspec, ip->linkspec_len);
+}
+
 static int
 no_same_relay(const struct sel_set *s)
 {
-	size_t	i, j;
+	struct sel_relay	a, b;
+	size_t			i, j;
 
 	for (i = 0; i < s->n; i++)
-		for (j = i + 1; j < s->n; j++)
-			if (select_relay_same(&s->relay[i], &s->relay[j]))
+		for (j = i + 1; j < s->n; j++) {
+			if (pick_relay(&a, s, i) != 0 ||
+			    pick_relay(&b, s, j) != 0 ||
+			    select_relay_same(&a, &b))
 				return 0;
+		}
 	return 1;
 }
 
@@ -320,6 +334,190 @@ test_distinct(void)
 	CU_ASSERT(select_distinct_count(&p, 9, 8) == 3);
 }
 
+/*
+ * The upload results' shared text (publish.c; here because
+ * test_collector.c had another owner this session): one code per
+ * distinct string, codes that stay valid for the table's life, bounded.
+ * A table of its own, so the process's is not filled up for the suites
+ * after this one.
+ */
+static void
+test_upload_results(void)
+{
+	struct upload_results	*t;
+	char			 s[32];
+	uint8_t			 rej, post, c;
+	size_t			 i;
+
+	CU_ASSERT_FATAL((t = calloc(1, sizeof(*t))) != NULL);
+	/* Nothing: code 0, text "". */
+	CU_ASSERT(upload_results_code(t, NULL) == 0);
+	CU_ASSERT(upload_results_code(t, "") == 0);
+	CU_ASSERT(strcmp(upload_results_text(t, 0), "") == 0);
+	CU_ASSERT(t->n == 0);
+	/* Codes never given have no text (not another string's). */
+	CU_ASSERT(strcmp(upload_results_text(t, 1), "") == 0);
+	CU_ASSERT(strcmp(upload_results_text(t, 255), "") == 0);
+	/* Same string, same code; another string, another code. */
+	rej = upload_results_code(t, "UPLOAD_REJECTED");
+	post = upload_results_code(t, "HSPOST refused");
+	CU_ASSERT(rej != 0 && post != 0 && rej != post);
+	CU_ASSERT(upload_results_code(t, "UPLOAD_REJECTED") == rej);
+	CU_ASSERT(strcmp(upload_results_text(t, rej), "UPLOAD_REJECTED") == 0);
+	CU_ASSERT(strcmp(upload_results_text(t, post), "HSPOST refused") == 0);
+	CU_ASSERT(t->n == 2);
+	/* Case matters (tor's words are upper case; ours are not). */
+	CU_ASSERT(upload_results_code(t, "upload_rejected") != rej);
+	/* Long reasons are cut to what the status shows, so two that
+	 * differ only past the cut share one entry. */
+	c = upload_results_code(t, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA1");
+	CU_ASSERT(c != 0 && strlen(upload_results_text(t, c)) ==
+	    UPLOAD_RESULT_LEN - 1);
+	CU_ASSERT(upload_results_code(t,
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA2") == c);
+	/* Filled up: new strings get the fixed "other" code, and every
+	 * code given before still names its own string. */
+	for (i = t->n; i < UPLOAD_RESULTS - 2; i++) {
+		(void)snprintf(s, sizeof(s), "R%zu", i);
+		CU_ASSERT(upload_results_code(t, s) == i + 1);
+	}
+	CU_ASSERT(t->n == UPLOAD_RESULTS - 2);
+	c = upload_results_code(t, "NEW_REASON");
+	CU_ASSERT(c == UPLOAD_R_OTHER);
+	CU_ASSERT(upload_results_code(t, "NEW_REASON_2") == UPLOAD_R_OTHER);
+	CU_ASSERT(strcmp(upload_results_text(t, c), "") != 0);
+	CU_ASSERT(strcmp(upload_results_text(t, c), "NEW_REASON") != 0);
+	CU_ASSERT(upload_results_code(t, "UPLOAD_REJECTED") == rej);
+	CU_ASSERT(strcmp(upload_results_text(t, rej), "UPLOAD_REJECTED") == 0);
+	CU_ASSERT(strcmp(upload_results_text(t, post), "HSPOST refused") == 0);
+	CU_ASSERT(strcmp(upload_results_text(t, UPLOAD_RESULTS - 2),
+	    "R61") == 0);
+	CU_ASSERT(t->n == UPLOAD_RESULTS - 2);
+	free(t);
+}
+
+/*
+ * A kept set does not carry relays: the ones it was chosen with are the
+ * ones its picks' link specifiers name, and none is repeated.
+ */
+static void
+test_set_relays(void)
+{
+	struct sel_params	p = { SEL_POLICY_STEADY, 10, 0 };
+	struct sel_relay	r;
+	struct sel_set		s;
+	size_t			i;
+
+	make_backends(3, 5);
+	/* Backend 2's intro point 0 sits on backend 0's first relay. */
+	ip_make(&descs[2].intro[0], 2, 0, 1);
+	CU_ASSERT(select_intro_points(&s, in, 3, &p, NULL, 0) == 0);
+	CU_ASSERT(s.n == 10 && no_same_relay(&s));
+	for (i = 0; i < s.n; i++) {
+		CU_ASSERT(pick_relay(&r, &s, i) == 0);
+		CU_ASSERT(!(s.pick[i].backend == 2 && s.pick[i].intro == 0));
+	}
+	/* A link specifier block without the legacy id names no relay. */
+	descs[1].intro[0].linkspec[0] = 0;
+	descs[1].intro[0].linkspec_len = 1;
+	CU_ASSERT(select_relay_id(&r, descs[1].intro[0].linkspec,
+	    descs[1].intro[0].linkspec_len) == OB_ERR_MISSING);
+	CU_ASSERT(select_intro_points(&s, in, 3, &p, NULL, 0) == 0);
+	for (i = 0; i < s.n; i++)
+		CU_ASSERT(!(s.pick[i].backend == 1 && s.pick[i].intro == 0));
+	CU_ASSERT(no_same_relay(&s));
+}
+
+/*
+ * The status names a kept set's relays from the backend descriptor that
+ * lists each intro point (status.c): the relay of the link specifiers
+ * while it is listed, "unknown" and no backend once it is not.
+ */
+static void
+test_status_relays(void)
+{
+	uint8_t			 seed[ED25519_SEED_LEN];
+	uint8_t			 sk[ED25519_EXPANDED_LEN];
+	uint8_t			 pk[ED25519_PK_LEN];
+	char			 addr[2][HS_ADDR_LEN + 1], conftext[256];
+	char			*text = NULL;
+	struct sel_params	 p = { SEL_POLICY_STEADY, 10, 0 };
+	struct sel_input	 one;
+	struct sel_set		 set;
+	struct conf		 cf;
+	struct collector	 c;
+	struct desc_slot	*sl;
+	struct backend		*bk;
+	struct buf		*b;
+	size_t			 i;
+
+	for (i = 0; i < 2; i++) {
+		memset(seed, 0x61 + (int)i, sizeof(seed));
+		CU_ASSERT_FATAL(hs_expanded_from_seed(sk, seed) == 0);
+		CU_ASSERT_FATAL(hs_expanded_pubkey(pk, sk) == 0);
+		CU_ASSERT_FATAL(hs_address_encode(addr[i], pk) == 0);
+	}
+	(void)snprintf(conftext, sizeof(conftext),
+	    "service %s { backends = { %s } }\n", addr[0], addr[1]);
+	memset(&cf, 0, sizeof(cf));
+	CU_ASSERT_FATAL(conf_load_string(&cf, conftext) == 0);
+	CU_ASSERT_FATAL(collector_init(&c, &cf) == 0);
+	CU_ASSERT_FATAL((b = buf_new(0)) != NULL);
+	bk = &c.backends[0];
+	bk->have_desc = bk->up = 1;
+	bk->desc.n_intro = 2;
+	ip_make(&bk->desc.intro[0], 0, 0, 0x0102);
+	ip_make(&bk->desc.intro[1], 0, 1, 0x0304);
+	one.desc = &bk->desc;
+	one.rank = 0;
+	sl = &c.services[0].slot[0];
+	sl->valid = 1;
+	sl->tp = 20000;
+	CU_ASSERT_FATAL(select_intro_points(&set, &one, 1, &p, NULL, 0) == 0);
+	CU_ASSERT_FATAL(set.n == 2);
+	/* Not a slot's record: nothing, or more sets than a slot keeps. */
+	CU_ASSERT(publish_slot_keep(sl, &set, 0) != 0);
+	CU_ASSERT(publish_slot_keep(sl, &set, SEL_MAX_SETS + 1) != 0);
+	CU_ASSERT(sl->sets == NULL && sl->nsets == 0);
+	CU_ASSERT_FATAL(publish_slot_keep(sl, &set, 1) == 0);
+	/* A copy: the caller's set may go. */
+	memset(&set, 0, sizeof(set));
+	CU_ASSERT(sl->nsets == 1 && sl->sets[0].n == 2);
+
+	CU_ASSERT_FATAL(status_render(b, &c, 1, time(NULL)) == 0);
+	CU_ASSERT_FATAL(buf_dup_cstr(b, &text) == 0);
+	CU_ASSERT(strstr(text, "\"relay\":\"0102000000000000000000000000000"
+	    "000000000\"") != NULL);
+	CU_ASSERT(strstr(text, "\"relay\":\"0304000000000000000000000000000"
+	    "000000000\",\"backend\":\"") != NULL);
+	CU_ASSERT(strstr(text, "unknown\",\"backend\":null") == NULL);
+	free(text);
+	/* The backend's new descriptor no longer lists the second one. */
+	bk->desc.n_intro = 1;
+	buf_reset(b);
+	CU_ASSERT_FATAL(status_render(b, &c, 1, time(NULL)) == 0);
+	CU_ASSERT_FATAL(buf_dup_cstr(b, &text) == 0);
+	CU_ASSERT(strstr(text, "\"relay\":\"0102000000000000000000000000000"
+	    "000000000\"") != NULL);
+	CU_ASSERT(strstr(text, "\"relay\":\"unknown\",\"backend\":null") !=
+	    NULL);
+	CU_ASSERT(strstr(text, "0304000000") == NULL);
+	free(text);
+	/* A listed intro point whose link specifiers name no relay. */
+	bk->desc.intro[0].linkspec[0] = 0;
+	bk->desc.intro[0].linkspec_len = 1;
+	buf_reset(b);
+	CU_ASSERT_FATAL(status_render(b, &c, 0, time(NULL)) == 0);
+	CU_ASSERT_FATAL(buf_dup_cstr(b, &text) == 0);
+	CU_ASSERT(strstr(text, "via $unknown from (backend gone)") != NULL);
+	(void)snprintf(conftext, sizeof(conftext),
+	    "via $unknown from %s.onion", addr[1]);
+	CU_ASSERT(strstr(text, conftext) != NULL);
+	free(text);
+	buf_free(b);
+	collector_clear(&c);
+}
+
 static const struct test_case tests[] = {
 	{ "cap at 20", test_cap_20 },
 	{ "spread over backends", test_spread },
@@ -328,6 +526,9 @@ static const struct test_case tests[] = {
 	{ "sticky selection", test_sticky },
 	{ "flow-control and single-onion flags", test_flags },
 	{ "distinct descriptors", test_distinct },
+	{ "kept sets find their relays", test_set_relays },
+	{ "upload results held once", test_upload_results },
+	{ "status names the relays of kept sets", test_status_relays },
 	{ NULL, NULL }
 };
 

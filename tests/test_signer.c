@@ -1661,7 +1661,8 @@ test_signer_status_stop(void)
 	struct msg_conn	 c;
 	struct msg	 m;
 	char		 svc[PROTO_STR_MAX + 1], warn[PROTO_STR_MAX + 1];
-	uint64_t	 now, sigs, horizon;
+	uint64_t	 now, sigs, horizon, cur;
+	time_t		 we1, we2;
 	uint8_t		 state;
 	uint32_t	 total, first;
 	uint16_t	 n16;
@@ -1716,6 +1717,17 @@ test_signer_status_stop(void)
 	CU_ASSERT_STRING_EQUAL(svc, F.master.addr);
 	CU_ASSERT(msg_get_u8(&m, &state) == 0 && state == PROTO_HORIZON_OK);
 	CU_ASSERT(msg_get_u64(&m, &horizon) == 0 && horizon > now);
+	/*
+	 * Online: the end of the window of the last period made ahead
+	 * (online-periods, default 2), whether its certs are made yet or
+	 * only its token key; one period less if the period turned since
+	 * the signer's last refresh.
+	 */
+	cur = hs_time_period((time_t)now, PERIOD, ROT);
+	CU_ASSERT(provision_window(cur + 2, PERIOD, ROT, NULL, NULL, NULL,
+	    &we2) == 0 && provision_window(cur + 1, PERIOD, ROT, NULL, NULL,
+	    NULL, &we1) == 0);
+	CU_ASSERT(horizon == (uint64_t)we2 || horizon == (uint64_t)we1);
 	CU_ASSERT(msg_get_str(&m, warn, sizeof(warn)) == 0);
 	conn_close(&c);
 

@@ -4,10 +4,12 @@
  * fault-injecting module (tests/p11fault, doc/p11fault.md).
  *
  * A token pulled mid-run makes requests fail with PROTO_R_HSM while the
- * daemon stays up, and signing resumes once it is back, without a
- * restart.  A hung token fails a request within hsm-timeout and the
- * daemon keeps answering.  A wrong PIN at start is tried exactly once
- * and the daemon exits non-zero saying so.
+ * daemon stays up (the outage logged once, not once per request), and
+ * signing resumes once it is back, without a restart.  A hung token
+ * fails a request within hsm-timeout and the daemon keeps answering.  A
+ * wrong PIN at start is tried exactly once and the daemon exits
+ * non-zero saying so.  One service's key gone from a working token
+ * refuses that service alone, with PROTO_R_TOKEN_KEY.
  *
  * The fixture is tests/signer_fixture.c's, as in tests/test_signer.c
  * (online identity mode, backend descriptors fed through the socket,
@@ -58,6 +60,7 @@ static struct {
 	struct sfx_signer signer;
 	uint64_t	 tp;
 	struct sfx_key	 master;
+	struct sfx_key	 master2;	/* a second service, same backends */
 	struct sfx_backend bk[N_BACKENDS];
 } F;
 
@@ -96,6 +99,31 @@ static int
 log_has(const char *s)
 {
 	return sfx_file_has(F.log, s);
+}
+
+/* Lines of the daemon's log that hold s, -1 if it cannot be read. */
+static long
+file_count(const char *path, const char *s)
+{
+	uint8_t	*d;
+	char	*line, *save = NULL;
+	size_t	 n;
+	long	 c = 0;
+
+	if ((d = test_read_file(path, &n)) == NULL)
+		return -1;
+	for (line = strtok_r((char *)d, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		if (strstr(line, s) != NULL)
+			c++;
+	free(d);
+	return c;
+}
+
+static long
+log_count(const char *s)
+{
+	return file_count(F.log, s);
 }
 
 static long
@@ -174,6 +202,10 @@ fixture(void)
 	CU_ASSERT_FATAL(sfx_fmt(path, sizeof(path), "%s/identity",
 	    F.dir) == 0);
 	CU_ASSERT_FATAL(sfx_identity_write(path, &F.master) == 0);
+	CU_ASSERT_FATAL(sfx_key_make(&F.master2, F.tp, PERIOD) == 0);
+	CU_ASSERT_FATAL(sfx_fmt(path, sizeof(path), "%s/identity2",
+	    F.dir) == 0);
+	CU_ASSERT_FATAL(sfx_identity_write(path, &F.master2) == 0);
 	for (b = 0; b < N_BACKENDS; b++) {
 		CU_ASSERT_FATAL(sfx_backend_make(&F.bk[b], F.tp, PERIOD,
 		    N_INTRO, 1000 + b, now) == 0);
@@ -195,6 +227,10 @@ fixture(void)
 	CU_ASSERT_FATAL(sfx_fmt(path, sizeof(path), "%s/identity",
 	    F.dir) == 0);
 	CU_ASSERT_FATAL(sfx_conf_service(t, F.master.addr, backends,
+	    N_BACKENDS, path) == 0);
+	CU_ASSERT_FATAL(sfx_fmt(path, sizeof(path), "%s/identity2",
+	    F.dir) == 0);
+	CU_ASSERT_FATAL(sfx_conf_service(t, F.master2.addr, backends,
 	    N_BACKENDS, path) == 0 && buf_put_u8(t, 0) == 0);
 	CU_ASSERT_FATAL(sfx_write_file(F.conf, (const char *)buf_ptr(t),
 	    0600) == 0);
@@ -231,16 +267,17 @@ expect_error(struct msg *m, uint16_t want)
 	CU_ASSERT(detail[0] != '\0');
 }
 
-/* Feed backend b's descriptor: verification needs no token. */
+/* Feed backend b's descriptor for a service: verification needs no
+ * token. */
 static void
-feed_backend(struct msg_conn *c, size_t b)
+feed_backend_to(struct msg_conn *c, const char *svc, size_t b)
 {
 	struct buf	*desc, *p;
 	struct msg	 m;
 
 	CU_ASSERT_FATAL((desc = sfx_backend_desc_encode(&F.bk[b].desc,
 	    &F.bk[b].key, &F.bk[b].ds_signer)) != NULL);
-	CU_ASSERT_FATAL((p = sfx_backend_desc_msg(F.master.addr,
+	CU_ASSERT_FATAL((p = sfx_backend_desc_msg(svc,
 	    F.bk[b].key.addr, F.tp, desc)) != NULL);
 	CU_ASSERT_FATAL(msg_conn_call(c, PROTO_BACKEND_DESC, p, &m,
 	    T_MS) == 0);
@@ -249,16 +286,29 @@ feed_backend(struct msg_conn *c, size_t b)
 	CU_ASSERT_FATAL(m.type == PROTO_BACKEND_DESC_OK);
 }
 
-/* RECERTIFY backend b's intro points: token signatures. */
 static void
-recertify(struct msg_conn *c, size_t b, struct msg *m)
+feed_backend(struct msg_conn *c, size_t b)
+{
+	feed_backend_to(c, F.master.addr, b);
+}
+
+/* RECERTIFY backend b's intro points for a service: token signatures. */
+static void
+recertify_to(struct msg_conn *c, const char *svc, size_t b,
+    struct msg *m)
 {
 	struct buf	*p;
 
-	CU_ASSERT_FATAL((p = sfx_recertify_msg(F.master.addr, F.tp,
+	CU_ASSERT_FATAL((p = sfx_recertify_msg(svc, F.tp,
 	    F.bk[b].desc.intro, N_INTRO)) != NULL);
 	CU_ASSERT_FATAL(msg_conn_call(c, PROTO_RECERTIFY, p, m, T_MS) == 0);
 	buf_free(p);
+}
+
+static void
+recertify(struct msg_conn *c, size_t b, struct msg *m)
+{
+	recertify_to(c, F.master.addr, b, m);
 }
 
 /* The certs came back and cost token signatures. */
@@ -295,18 +345,24 @@ expect_serving(void)
  * (so a RECERTIFY reaches the token, not the signer's cache).
  */
 static void
-fresh_start(struct msg_conn *c, size_t b)
+backend_renew(size_t b)
 {
 	struct hs_desc	d;
 
-	signer_stop();
-	ctl_set("removed 0\n");
-	CU_ASSERT_FATAL(sfx_signer_start(&F.signer, START_MS) == 0);
-	conn_open(c);
 	CU_ASSERT_FATAL(sfx_backend_desc(&d, &F.bk[b].key, &F.bk[b].ds_signer,
 	    N_INTRO, F.bk[b].desc.revision_counter + 1, time(NULL)) == 0);
 	hs_desc_clear(&F.bk[b].desc);
 	F.bk[b].desc = d;
+}
+
+static void
+fresh_start(struct msg_conn *c, size_t b)
+{
+	signer_stop();
+	ctl_set("removed 0\n");
+	CU_ASSERT_FATAL(sfx_signer_start(&F.signer, START_MS) == 0);
+	conn_open(c);
+	backend_renew(b);
 }
 
 /* Pulled mid-run: a clear refusal, still up, and back without restart. */
@@ -316,6 +372,7 @@ test_signer_fault_removed(void)
 	struct timespec	 ts = { 0, 500 * 1000 * 1000 };
 	struct msg_conn	 c;
 	struct msg	 m;
+	long		 out0, refused0, back0;
 	int		 i;
 
 	fixture();
@@ -323,9 +380,21 @@ test_signer_fault_removed(void)
 		TEST_SKIP("no signer, SoftHSM or fault module");
 	conn_open(&c);
 	feed_backend(&c, 0);
+	out0 = log_count("token out: ");
+	refused0 = log_count("refused (hsm)");
+	back0 = log_count("token back after");
 	ctl_set("removed 1\n");
 	recertify(&c, 0, &m);
 	expect_error(&m, PROTO_R_HSM);
+	/* The outage is logged when it begins, not at every refusal (a
+	 * collector tries again every few seconds while it lasts). */
+	for (i = 0; i < 3; i++) {
+		recertify(&c, 0, &m);
+		expect_error(&m, PROTO_R_HSM);
+	}
+	CU_ASSERT(log_count("token out: ") == out0 + 1);
+	CU_ASSERT(log_count("refused (hsm)") == refused0);
+	CU_ASSERT(log_count("token back after") == back0);
 	/* The same connection and a new one are still served. */
 	CU_ASSERT_FATAL(msg_conn_call(&c, PROTO_STATUS, NULL, &m, T_MS) == 0);
 	CU_ASSERT(m.type == PROTO_STATUS_OK);
@@ -342,6 +411,8 @@ test_signer_fault_removed(void)
 	}
 	expect_recertified(&m, 0);
 	CU_ASSERT(counter_get("C_Sign") > 0);
+	CU_ASSERT(log_count("token back after") == back0 + 1);
+	CU_ASSERT(log_count("token out: ") == out0 + 1);
 	sfx_conn_close(&c);
 	expect_serving();
 }
@@ -552,12 +623,112 @@ test_signer_fault_sandbox(void)
 	expect_serving();
 }
 
+/* Destroy a service's token key for F.tp behind the signer's back, as
+ * another process (or a careless operator) may: 0, or -1 if it cannot
+ * be done here (no pkcs11-tool). */
+static int
+key_destroy(const char *svc)
+{
+	char	label[PROVISION_LABEL_MAX + 1], cmd[PATH_MAX * 2];
+
+	if (access("/usr/bin/pkcs11-tool", X_OK) != 0 ||
+	    provision_key_label(label, svc, F.tp) != 0 ||
+	    sfx_fmt(cmd, sizeof(cmd), "SOFTHSM2_CONF='%s' pkcs11-tool "
+	    "--module %s --token-label obhsm-fault --login --pin 1234 "
+	    "--delete-object --type privkey --label '%s' >/dev/null 2>&1",
+	    F.softhsm_conf, SFX_SOFTHSM, label) != 0)
+		return -1;
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/*
+ * One service's token key gone from a token that works: that service
+ * alone is refused, for its key (PROTO_R_TOKEN_KEY).  PROTO_R_HSM would
+ * tell the collector the token is out, and it would pause every
+ * service.  Nothing is audited for it, no token outage is logged, and
+ * the other service on the same token still signs.
+ */
+static void
+test_signer_fault_one_key(void)
+{
+	char		 path[PATH_MAX], detail[PROTO_STR_MAX + 1];
+	struct msg_conn	 c;
+	struct msg	 m;
+	long		 a0, out0;
+	int		 i;
+
+	fixture();
+	if (F.ready != 1)
+		TEST_SKIP("no signer, SoftHSM or fault module");
+	if (access("/usr/bin/pkcs11-tool", X_OK) != 0)
+		TEST_SKIP("no pkcs11-tool");
+	/* New intro points for backend 0 (fresh_start): a RECERTIFY of
+	 * either service needs the token. */
+	fresh_start(&c, 0);
+	feed_backend_to(&c, F.master.addr, 0);
+	feed_backend_to(&c, F.master2.addr, 0);
+	CU_ASSERT_FATAL(key_destroy(F.master2.addr) == 0);
+	CU_ASSERT_FATAL(sfx_fmt(path, sizeof(path), "%s/audit.log",
+	    F.dir) == 0);
+	a0 = audit_lines();
+	out0 = log_count("token out: ");
+	CU_ASSERT_FATAL(a0 >= 0);
+
+	/* Refused for its key, every time: not a token outage. */
+	for (i = 0; i < 2; i++) {
+		recertify_to(&c, F.master2.addr, 0, &m);
+		CU_ASSERT_FATAL(m.type == PROTO_ERROR);
+		CU_ASSERT(sfx_error_is(&m, PROTO_R_TOKEN_KEY, detail,
+		    sizeof(detail)));
+		CU_ASSERT(strstr(detail, F.master2.addr) != NULL);
+	}
+	CU_ASSERT(audit_lines() == a0);
+
+	/* The other service on the same token signs. */
+	recertify_to(&c, F.master.addr, 0, &m);
+	expect_recertified(&m, 0);
+	CU_ASSERT(audit_lines() == a0 + 2 * N_INTRO);
+	CU_ASSERT(file_count(path, F.master2.addr) == 0);
+	CU_ASSERT(file_count(path, F.master.addr) >= 2 * N_INTRO);
+	CU_ASSERT(log_count("token out: ") == out0);
+	CU_ASSERT(log_count("refused (token-key)") >= 2);
+
+	/* And the broken one is still refused for its key alone. */
+	recertify_to(&c, F.master2.addr, 0, &m);
+	expect_error(&m, PROTO_R_TOKEN_KEY);
+	CU_ASSERT(audit_lines() == a0 + 2 * N_INTRO);
+
+	/*
+	 * The rule by CK_RV, with intro points the token has not certified
+	 * (backend 1 renewed): a token that refuses the key object is the
+	 * key's trouble, a general error is the token's.
+	 */
+	backend_renew(1);
+	feed_backend_to(&c, F.master.addr, 1);
+	ctl_set("fail C_SignInit CKR_KEY_HANDLE_INVALID 0\n");
+	recertify_to(&c, F.master.addr, 1, &m);
+	expect_error(&m, PROTO_R_TOKEN_KEY);
+	CU_ASSERT(log_count("token out: ") == out0);
+	ctl_set("fail C_Sign CKR_GENERAL_ERROR 0\n");
+	recertify_to(&c, F.master.addr, 1, &m);
+	expect_error(&m, PROTO_R_HSM);
+	CU_ASSERT(log_count("token out: ") == out0 + 1);
+	ctl_set("removed 0\n");
+	recertify_to(&c, F.master.addr, 1, &m);
+	expect_recertified(&m, 1);
+	CU_ASSERT(log_count("token back after") >= 1);
+	CU_ASSERT(audit_lines() == a0 + 4 * N_INTRO);
+	sfx_conn_close(&c);
+	expect_serving();
+}
+
 static const struct test_case signer_fault_tests[] = {
 	{ "removed",	test_signer_fault_removed },
 	{ "hung",	test_signer_fault_hung },
 	{ "corrupt",	test_signer_fault_corrupt },
 	{ "pin",	test_signer_fault_pin },
 	{ "sandbox",	test_signer_fault_sandbox },
+	{ "one key",	test_signer_fault_one_key },
 	{ NULL, NULL }
 };
 

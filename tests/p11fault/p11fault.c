@@ -15,6 +15,13 @@
  * are documented in doc/p11fault.md.  Bad lines are reported on stderr and
  * ignored: a test tool must not crash the application under test.
  *
+ * Beyond doc/p11fault.md: "copy_exposed 1" makes C_GetAttributeValue
+ * answer CKA_SENSITIVE false and CKA_EXTRACTABLE true for any session
+ * object (a token whose copies of keys lose their protection; hsm/ must
+ * refuse such a copy), and the counter "session_key_signs" counts the
+ * C_SignInit calls whose key is a session object (which object hsm/
+ * signed with).  A refused C_CopyObject is "fail C_CopyObject RV 0".
+ *
  * State (the PIN counter, counters) lives as long as the process: the
  * module pins itself in memory so that a p11-kit unload and reload within
  * one process sees the same "token".
@@ -214,6 +221,7 @@ struct fault_conf {
 	CK_RV		 fail_rv;
 	unsigned long	 fail_count;	/* 0: every call */
 	int		 raw_ec_point;	/* CKA_EC_POINT without DER */
+	int		 copy_exposed;	/* session keys read extractable */
 	int		 ec_params_oid;	/* CKA_EC_PARAMS as the OID */
 	int		 corrupt_on;	/* corrupt_sign given */
 	unsigned long	 corrupt_count;	/* 0: every signature */
@@ -251,6 +259,8 @@ static struct {
 	unsigned long		 login_failures;
 	unsigned long		 sessions_closed;
 	unsigned long		 corrupted;
+	/* C_SignInit with a session object (CKA_TOKEN false) as key. */
+	unsigned long		 session_key_signs;
 	unsigned long		 hanging;	/* calls asleep in a hang now */
 	unsigned long		 probe_denied;	/* syscall_probe refused */
 	unsigned long		 probe_allowed;
@@ -360,6 +370,10 @@ fault_conf_line(struct fault_conf *c, struct buf *line)
 		if (fault_word_ulong(&w[0], &v) == -1 || v > 1)
 			return -1;
 		c->raw_ec_point = (int)v;
+	} else if (buf_eq_str(&key, "copy_exposed") && n == 1) {
+		if (fault_word_ulong(&w[0], &v) == -1 || v > 1)
+			return -1;
+		c->copy_exposed = (int)v;
 	} else if (buf_eq_str(&key, "sign_rate") && n == 1) {
 		if (fault_word_ulong(&w[0], &c->sign_rate) == -1)
 			return -1;
@@ -427,7 +441,7 @@ fault_conf_env(struct fault_conf *c)
 		"removed", "invalidate_sessions", "pin_tries",
 		"pin_tries_left", "pinpad_pin", "hang", "sign_rate",
 		"error_every", "fail", "raw_ec_point", "ec_params_oid",
-		"corrupt_sign", "syscall_probe",
+		"corrupt_sign", "syscall_probe", "copy_exposed",
 	};
 	char		 var[64], text[FAULT_LINE_MAX];
 	const char	*v;
@@ -579,12 +593,12 @@ fault_counters_write(void)
 	n = snprintf(text, sizeof(text), "calls %lu\nsignatures %lu\n"
 	    "injected %lu\nlogin_failures %lu\nsessions_closed %lu\n"
 	    "pin_tries_left %ld\nremoved %d\ncorrupted %lu\nhanging %lu\n"
-	    "probe_denied %lu\nprobe_allowed %lu\n",
+	    "probe_denied %lu\nprobe_allowed %lu\nsession_key_signs %lu\n",
 	    fault.total, fault.signatures, fault.injected,
 	    fault.login_failures, fault.sessions_closed,
 	    fault.pin_tries > 0 ? fault.pin_left : -1L, fault.removed,
 	    fault.corrupted, fault.hanging, fault.probe_denied,
-	    fault.probe_allowed);
+	    fault.probe_allowed, fault.session_key_signs);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return;
 	len = (size_t)n;
@@ -933,6 +947,18 @@ fw_C_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user, CK_UTF8CHAR *pin,
 	return rv;
 }
 
+/* 1 if the real module says obj is a session object (CKA_TOKEN false). */
+static int
+fault_session_obj(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE obj)
+{
+	CK_BBOOL	on = CK_TRUE;
+	CK_ATTRIBUTE	a = { CKA_TOKEN, &on, sizeof(on) };
+	CK_RV		rv;
+
+	REAL(C_GetAttributeValue, (session, obj, &a, 1), &rv);
+	return rv == CKR_OK && a.ulValueLen == sizeof(on) && on == CK_FALSE;
+}
+
 /*
  * Some tokens return CKA_EC_POINT as the bare 32 bytes instead of a DER
  * OCTET STRING, and some name the curve in CKA_EC_PARAMS by the RFC 8410
@@ -949,7 +975,7 @@ fw_C_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE obj,
 	CK_ULONG		i;
 	CK_BYTE			*p;
 	CK_RV			rv;
-	int			raw, asoid;
+	int			raw, asoid, exposed;
 
 	if ((rv = fault_pre(F_C_GetAttributeValue, FK_SESSION)) != CKR_OK)
 		return rv;
@@ -957,7 +983,20 @@ fw_C_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE obj,
 	pthread_mutex_lock(&fault.mu);
 	raw = fault.conf.raw_ec_point;
 	asoid = fault.conf.ec_params_oid;
+	exposed = fault.conf.copy_exposed;
 	pthread_mutex_unlock(&fault.mu);
+	/* A token whose session copies of keys lose their protection:
+	 * the application must check them before it signs with one. */
+	if (exposed && rv == CKR_OK && fault_session_obj(session, obj))
+		for (i = 0; t != NULL && i < n; i++) {
+			p = t[i].pValue;
+			if (p == NULL || t[i].ulValueLen != sizeof(CK_BBOOL))
+				continue;
+			if (t[i].type == CKA_SENSITIVE)
+				*p = CK_FALSE;
+			else if (t[i].type == CKA_EXTRACTABLE)
+				*p = CK_TRUE;
+		}
 	if ((!raw && !asoid) || (rv != CKR_OK &&
 	    rv != CKR_ATTRIBUTE_SENSITIVE &&
 	    rv != CKR_ATTRIBUTE_TYPE_INVALID && rv != CKR_BUFFER_TOO_SMALL))
@@ -1307,11 +1346,24 @@ fw_C_DigestFinal(CK_SESSION_HANDLE session, unsigned char *digest,
 	PASS(C_DigestFinal, FK_SESSION, (session, digest, digest_len));
 }
 
+/* Counts signatures begun with a session object (a copy of a token
+ * key), so that tests see which object hsm/ signs with. */
 static CK_RV
 fw_C_SignInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism,
     CK_OBJECT_HANDLE key)
 {
-	PASS(C_SignInit, FK_SESSION, (session, mechanism, key));
+	CK_RV	rv;
+
+	if ((rv = fault_pre(F_C_SignInit, FK_SESSION)) != CKR_OK)
+		return rv;
+	REAL(C_SignInit, (session, mechanism, key), &rv);
+	if (rv == CKR_OK && fault_session_obj(session, key)) {
+		pthread_mutex_lock(&fault.mu);
+		fault.session_key_signs++;
+		fault_counters_write();
+		pthread_mutex_unlock(&fault.mu);
+	}
+	return fault_post(F_C_SignInit, rv);
 }
 
 static CK_RV

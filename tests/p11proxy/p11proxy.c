@@ -791,6 +791,44 @@ px_C_GenerateKeyPair(CK_SESSION_HANDLE session, CK_MECHANISM *mech,
 	return rv;
 }
 
+/* hsm/ signs with session copies of token keys (hsm_key_copy()). */
+static CK_RV
+px_C_CopyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE obj,
+    CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *hnew)
+{
+	struct buf		*q = NULL;
+	CK_OBJECT_HANDLE	 a;
+	CK_RV			 rv;
+	int			 out;
+
+	if (hnew == NULL || (n > 0 && t == NULL))
+		return CKR_ARGUMENTS_BAD;
+	pthread_mutex_lock(&P.mu);
+	if ((rv = px_begin(P11P_COPY_OBJECT, CKR_DEVICE_REMOVED, &q)) !=
+	    CKR_OK)
+		goto done;
+	rv = CKR_HOST_MEMORY;
+	if (p11p_put_ulong(q, session) != 0 || p11p_put_ulong(q, obj) != 0)
+		goto done;
+	if ((rv = p11p_put_tmpl(q, t, n)) != CKR_OK)
+		goto done;
+	if ((out = px_call(P11P_COPY_OBJECT, q, CKR_DEVICE_REMOVED, &rv)) ==
+	    -1)
+		goto done;
+	if (out != (rv == CKR_OK) || (out && (p11p_get_ulong(P.rx, &a) != 0 ||
+	    buf_end(P.rx) != 0)))
+		goto bad;
+	if (out)
+		*hnew = a;
+	goto done;
+ bad:
+	rv = px_bad(CKR_DEVICE_REMOVED);
+ done:
+	buf_free(q);
+	pthread_mutex_unlock(&P.mu);
+	return rv;
+}
+
 static CK_RV
 px_C_DestroyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE obj)
 {
@@ -954,13 +992,6 @@ ns_C_SetOperationState(CK_SESSION_HANDLE session, unsigned char
 static CK_RV
 ns_C_CreateObject(CK_SESSION_HANDLE session, CK_ATTRIBUTE *templ, unsigned long
     count, CK_OBJECT_HANDLE *object)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-static CK_RV
-ns_C_CopyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object,
-    CK_ATTRIBUTE *templ, unsigned long count, CK_OBJECT_HANDLE *new_object)
 {
 	return CKR_FUNCTION_NOT_SUPPORTED;
 }
@@ -1250,7 +1281,7 @@ static CK_FUNCTION_LIST px_list = {
 	.C_Login = px_C_Login,
 	.C_Logout = px_C_Logout,
 	.C_CreateObject = ns_C_CreateObject,
-	.C_CopyObject = ns_C_CopyObject,
+	.C_CopyObject = px_C_CopyObject,
 	.C_DestroyObject = px_C_DestroyObject,
 	.C_GetObjectSize = ns_C_GetObjectSize,
 	.C_GetAttributeValue = px_C_GetAttributeValue,

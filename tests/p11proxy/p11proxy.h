@@ -39,7 +39,7 @@
 
 #include "buf.h"
 
-#define P11P_VERSION	2	/* in INITIALIZE, both ways */
+#define P11P_VERSION	3	/* in INITIALIZE, both ways */
 #define P11P_ENV_SOCKET	"OBHSM_P11PROXY_SOCKET"
 #define P11P_MSG_MAX	(2U * 1024 * 1024)	/* one frame, either way */
 #define P11P_ATTRS_MAX	64
@@ -74,6 +74,8 @@ enum p11p_op {
 	P11P_DESTROY_OBJECT,		/* u64 session, u64 object */
 	P11P_SIGN_INIT,		/* u64 session, u64 mech, u64 key */
 	P11P_SIGN,		/* u64 session, data, u8 has_buf, u64 len */
+	P11P_COPY_OBJECT,	/* u64 session, u64 object, template;
+				 * the reply: u64 the new object */
 	P11P_OP_MAX
 };
 

@@ -443,6 +443,26 @@ sv_generate_key_pair(struct buf *in, struct buf *r)
 }
 
 static int
+sv_copy_object(struct buf *in, struct buf *r)
+{
+	CK_ATTRIBUTE		t[P11P_ATTRS_MAX];
+	CK_SESSION_HANDLE	session;
+	CK_OBJECT_HANDLE	obj, hnew = 0;
+	CK_ULONG		n;
+	CK_RV			rv;
+
+	if (p11p_get_ulong(in, &session) != 0 ||
+	    p11p_get_ulong(in, &obj) != 0 ||
+	    p11p_get_tmpl(in, t, &n) != 0 || buf_end(in) != 0)
+		return -1;
+	rv = S.fl->C_CopyObject(session, obj, t, n, &hnew);
+	if (sv_head(r, rv, rv == CKR_OK) != 0 ||
+	    (rv == CKR_OK && p11p_put_ulong(r, hnew) != 0))
+		return -1;
+	return 0;
+}
+
+static int
 sv_destroy_object(struct buf *in, struct buf *r)
 {
 	CK_SESSION_HANDLE	session;
@@ -540,6 +560,8 @@ sv_dispatch(uint32_t op, struct buf *in, struct buf *r)
 		return sv_set_attrs(in, r);
 	case P11P_GENERATE_KEY_PAIR:
 		return sv_generate_key_pair(in, r);
+	case P11P_COPY_OBJECT:
+		return sv_copy_object(in, r);
 	case P11P_DESTROY_OBJECT:
 		return sv_destroy_object(in, r);
 	case P11P_SIGN_INIT:

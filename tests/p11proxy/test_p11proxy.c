@@ -258,11 +258,12 @@ px_sign_verify(struct hsm *h, struct hsm_key *k, const char *msg)
 static void
 test_p11proxy_keys(void)
 {
-	struct hsm	*h;
-	struct hsm_key	 k, f, *all = NULL;
-	size_t		 n = 0, i;
-	pid_t		 pid;
-	int		 found = 0;
+	struct hsm		*h;
+	struct hsm_key		 k, f, *all = NULL;
+	struct hsm_stats	 st;
+	size_t			 n = 0, i;
+	pid_t			 pid;
+	int			 found = 0;
 
 	NEED_PROXY();
 	CU_ASSERT_FATAL((pid = px_server_start(px_sock, SFX_SOFTHSM)) > 0);
@@ -277,12 +278,18 @@ test_p11proxy_keys(void)
 	CU_ASSERT(hsm_key_find(h, &f, "px-keys", NULL, 0) == 0);
 	CU_ASSERT(memcmp(f.pk, k.pk, sizeof(k.pk)) == 0);
 	CU_ASSERT(px_sign_verify(h, &f, "found again"));
+	/* Signed with one session copy, made in the server (C_CopyObject
+	 * carried), and destroyed there with the key below. */
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.copies_made == 1 && st.copies == 1);
 	CU_ASSERT(hsm_key_list(h, &all, &n) == 0);
 	for (i = 0; i < n; i++)
 		found += memcmp(all[i].pk, k.pk, sizeof(k.pk)) == 0;
 	CU_ASSERT(found == 1);
 	free(all);
 	CU_ASSERT(hsm_key_destroy(h, &f) == 0);
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.copies == 0);
 	CU_ASSERT(hsm_key_find(h, &f, "px-keys", NULL, 0) == -1);
 	CU_ASSERT(hsm_last_status(h) == HSM_E_NOT_FOUND);
 	hsm_free(h);
@@ -880,6 +887,35 @@ test_p11proxy_replies(void)
 	CU_ASSERT(fl->C_GenerateKeyPair(PX_FAKE_SESSION, &mech, NULL, 0,
 	    NULL, 0, &hpub, &hpriv) == CKR_DEVICE_REMOVED);
 	CU_ASSERT(hpub == PX_CANARY && hpriv == PX_CANARY);
+	px_case_end(fl, pid);
+
+	/* C_CopyObject: the new handle exactly under CKR_OK. */
+	b = px_rep(P11P_COPY_OBJECT, CKR_OK, 1);
+	CU_ASSERT_FATAL(b != NULL && buf_put_u64(b, 77) == 0);
+	CU_ASSERT_FATAL(px_case_begin(fl, sock, P11P_COPY_OBJECT, b, &pid) ==
+	    0);
+	hpub = PX_CANARY;
+	CU_ASSERT(fl->C_CopyObject(PX_FAKE_SESSION, 5, NULL, 0, &hpub) ==
+	    CKR_OK);
+	CU_ASSERT(hpub == 77);
+	px_case_end(fl, pid);
+
+	CU_ASSERT_FATAL(px_case_begin(fl, sock, P11P_COPY_OBJECT,
+	    px_rep(P11P_COPY_OBJECT, CKR_OK, 0), &pid) == 0);
+	hpub = PX_CANARY;
+	CU_ASSERT(fl->C_CopyObject(PX_FAKE_SESSION, 5, NULL, 0, &hpub) ==
+	    CKR_DEVICE_REMOVED);
+	CU_ASSERT(hpub == PX_CANARY);
+	px_case_end(fl, pid);
+
+	b = px_rep(P11P_COPY_OBJECT, CKR_ATTRIBUTE_READ_ONLY, 1);
+	CU_ASSERT_FATAL(b != NULL && buf_put_u64(b, 77) == 0);
+	CU_ASSERT_FATAL(px_case_begin(fl, sock, P11P_COPY_OBJECT, b, &pid) ==
+	    0);
+	hpub = PX_CANARY;
+	CU_ASSERT(fl->C_CopyObject(PX_FAKE_SESSION, 5, NULL, 0, &hpub) ==
+	    CKR_DEVICE_REMOVED);
+	CU_ASSERT(hpub == PX_CANARY);
 	px_case_end(fl, pid);
 
 	CU_ASSERT_FATAL(px_case_begin(fl, sock, P11P_GET_INFO,

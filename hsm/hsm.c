@@ -251,6 +251,11 @@ struct hsm {
 	char			 err_msg[384];
 	CK_RV			 last_rv;	/* most recent failure */
 
+	/* The last warning logged, to say a repeated one once a minute. */
+	char			 warn_msg[384];
+	time_t			 warn_at;
+	unsigned		 warn_repeats;
+
 	struct hsm_index	 ix;
 	struct hsm_stats	 stats;
 };
@@ -274,6 +279,36 @@ hsm_error_clear(struct hsm *h)
 	h->last_rv = CKR_OK;
 }
 
+/*
+ * While the token is out every call fails the same way, and the caller
+ * retries every few seconds: the same warning again within
+ * HSM_WARN_REPEAT_SECS goes to debug and is counted, and the count is
+ * given when the warning is next logged.
+ */
+#define HSM_WARN_REPEAT_SECS	60
+
+static void
+hsm_warn(struct hsm *h, const char *msg)
+{
+	time_t	now = time(NULL);
+
+	if (h->warn_at != 0 && now >= h->warn_at &&
+	    now - h->warn_at < HSM_WARN_REPEAT_SECS &&
+	    strcmp(msg, h->warn_msg) == 0) {
+		h->warn_repeats++;
+		log_debug("%s", msg);
+		return;
+	}
+	if (h->warn_repeats > 0 && strcmp(msg, h->warn_msg) == 0)
+		log_warnx("%s (and %u times in the last minute)", msg,
+		    h->warn_repeats);
+	else
+		log_warnx("%s", msg);
+	(void)snprintf(h->warn_msg, sizeof(h->warn_msg), "%s", msg);
+	h->warn_at = now;
+	h->warn_repeats = 0;
+}
+
 static void __attribute__((format(printf, 5, 6)))
 hsm_fail(struct hsm *h, enum hsm_status st, const char *call, CK_RV rv,
     const char *fmt, ...)
@@ -289,7 +324,7 @@ hsm_fail(struct hsm *h, enum hsm_status st, const char *call, CK_RV rv,
 	if (st == HSM_E_NOT_FOUND)
 		log_debug("%s", msg);
 	else
-		log_warnx("%s", msg);
+		hsm_warn(h, msg);
 	h->last_rv = rv;
 	if (h->err_set)
 		return;
@@ -3032,6 +3067,8 @@ hsm_new(const struct hsm_config *conf)
 			goto err;
 		h->timeout_ms = conf->timeout_ms;
 		h->allow_final_try = conf->allow_final_try;
+		if (conf->no_key_copies)
+			h->copy_ok = -1;
 	}
 	hsm_error_clear(h);
 	return h;

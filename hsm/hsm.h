@@ -130,6 +130,9 @@ struct hsm_config {
 	const char	*pin_source;
 	unsigned	 timeout_ms;	/* watchdog, 0 = none */
 	int		 allow_final_try; /* log in even on FINAL_TRY */
+	/* Never sign with session copies of the keys (hsm_key_sign): for
+	 * tokens whose session memory others need. */
+	int		 no_key_copies;
 };
 
 /*

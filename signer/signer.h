@@ -69,6 +69,7 @@ struct signer_conf {
 	unsigned		 max_intro;	/* remembered per service */
 	unsigned		 online_periods; /* ahead, online mode */
 	int			 use_syslog;
+	int			 key_copies;	/* session copies (hsm.h) */
 	int			 sandbox;	/* SANDBOX_MODE_* */
 	size_t			 nservices;
 	struct signer_service_conf *services;

@@ -48,6 +48,7 @@ static cfg_opt_t top_opts[] = {
 	CFG_INT("max-intro-points", 256, CFGF_NONE),
 	CFG_INT("online-periods", 2, CFGF_NONE),
 	CFG_BOOL("syslog", cfg_false, CFGF_NONE),
+	CFG_BOOL("key-copies", cfg_true, CFGF_NONE),
 	CFG_STR("sandbox", "kill", CFGF_NONE),
 	CFG_SEC("service", service_opts, CFGF_MULTI | CFGF_TITLE |
 	    CFGF_NO_TITLE_DUPES),
@@ -249,6 +250,7 @@ signer_conf_parse(struct signer_conf **out, const char *path,
 		goto err;
 	cf->online_periods = (unsigned)v;
 	cf->use_syslog = cfg_getbool(c, "syslog");
+	cf->key_copies = cfg_getbool(c, "key-copies");
 	s = cfg_getstr(c, "sandbox");
 	if (strcmp(s, "kill") == 0)
 		cf->sandbox = SANDBOX_KILL;

@@ -1706,6 +1706,41 @@ test_hsm_copy_used(void)
 	hsm_free(h);
 }
 
+/* With copies turned off (signer "key-copies false"), the token object
+ * signs and the token is never asked for a copy. */
+static void
+test_hsm_copy_off(void)
+{
+	struct hsm_config	 c;
+	struct hsm		*h;
+	struct hsm_key		 k;
+	struct hsm_stats	 st;
+	long			 c0, s0;
+	int			 i;
+
+	NEED_FAULT();
+	fault_set("\n");
+	memset(&c, 0, sizeof(c));
+	c.module = fault_so;
+	c.uri = URI_A;
+	c.pin_source = pin_src;
+	c.no_key_copies = 1;
+	CU_ASSERT_FATAL((h = hsm_new(&c)) != NULL);
+	CU_ASSERT_FATAL(hsm_open(h) == 0);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "cp-off", "cpo1", 4) == 0);
+	c0 = fault_count("C_CopyObject");
+	s0 = fault_count("session_key_signs");
+	for (i = 0; i < 3; i++)
+		CU_ASSERT(sign_ok(h, &k, "without a copy"));
+	CU_ASSERT(fault_count("C_CopyObject") == c0);
+	CU_ASSERT(fault_count("session_key_signs") == s0);
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.copies == 0 && st.copies_made == 0);
+	CU_ASSERT(st.signatures == 3);
+	CU_ASSERT(hsm_key_destroy(h, &k) == 0);
+	hsm_free(h);
+}
+
 /* A copy that reads back extractable or not sensitive is destroyed and
  * never used, and the token is not asked for copies again. */
 static void
@@ -1964,6 +1999,7 @@ static const struct test_case tests[] = {
 	{ "public key kept on the private key", test_hsm_spki },
 	{ "key index beside other objects", test_hsm_index_other_objects },
 	{ "session copy: used, not found, destroyed", test_hsm_copy_used },
+	{ "session copy: turned off", test_hsm_copy_off },
 	{ "session copy: exposed copy refused", test_hsm_copy_exposed },
 	{ "session copy: module refuses or is full", test_hsm_copy_refused },
 	{ "session copy: removal, lost session", test_hsm_copy_recovery },

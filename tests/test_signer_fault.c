@@ -372,7 +372,7 @@ test_signer_fault_removed(void)
 	struct timespec	 ts = { 0, 500 * 1000 * 1000 };
 	struct msg_conn	 c;
 	struct msg	 m;
-	long		 out0, refused0, back0;
+	long		 out0, refused0, back0, hsm0;
 	int		 i;
 
 	fixture();
@@ -386,12 +386,20 @@ test_signer_fault_removed(void)
 	ctl_set("removed 1\n");
 	recertify(&c, 0, &m);
 	expect_error(&m, PROTO_R_HSM);
+	recertify(&c, 0, &m);
+	expect_error(&m, PROTO_R_HSM);
+	hsm0 = log_count(": hsm_");
 	/* The outage is logged when it begins, not at every refusal (a
-	 * collector tries again every few seconds while it lasts). */
+	 * collector tries again every few seconds while it lasts), and
+	 * hsm/ says each failure of the token once a minute. */
 	for (i = 0; i < 3; i++) {
 		recertify(&c, 0, &m);
 		expect_error(&m, PROTO_R_HSM);
 	}
+	CU_ASSERT(log_count(": hsm_") == hsm0);
+	if (log_count(": hsm_") != hsm0)
+		fprintf(stderr, "\n    %ld hsm lines, then %ld\n", hsm0,
+		    log_count(": hsm_"));
 	CU_ASSERT(log_count("token out: ") == out0 + 1);
 	CU_ASSERT(log_count("refused (hsm)") == refused0);
 	CU_ASSERT(log_count("token back after") == back0);

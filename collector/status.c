@@ -196,8 +196,9 @@ struct intro_view {
 
 /*
  * The relay comes from the backend descriptor that lists the intro
- * point (sets do not keep it): "unknown" once no backend of the pool
- * lists it any more, until the republish that this change makes due.
+ * point (sets do not keep it): unknown (v->hex empty; JSON null) once
+ * no backend of the pool lists it any more, until the republish that
+ * this change makes due.
  */
 static void
 intro_view(struct intro_view *v, const struct collector *c,
@@ -214,7 +215,7 @@ intro_view(struct intro_view *v, const struct collector *c,
 	    select_relay_id(&r, ip->linkspec, ip->linkspec_len) == 0)
 		fp_hex(v->hex, r.rsa_id);
 	else
-		(void)snprintf(v->hex, sizeof(v->hex), "unknown");
+		v->hex[0] = '\0';
 }
 
 static int
@@ -231,9 +232,11 @@ json_slot_detail(struct buf *b, const struct collector *c,
 		for (i = 0; i < sl->sets[k].n; i++) {
 			intro_view(&v, c, s, &sl->sets[k], i);
 			if ((e = buf_putf(b, "%s{\"set\":%zu,"
-			    "\"auth_key\":\"%s\",\"relay\":\"%s\","
+			    "\"auth_key\":\"%s\",\"relay\":%s%s%s,"
 			    "\"backend\":", k + i == 0 ? "" : ",", k, v.key,
-			    v.hex)) != 0)
+			    v.hex[0] != '\0' ? "\"" : "",
+			    v.hex[0] != '\0' ? v.hex : "null",
+			    v.hex[0] != '\0' ? "\"" : "")) != 0)
 				return e;
 			if (v.bk == NULL)
 				e = buf_put_str(b, "null}");
@@ -423,8 +426,10 @@ text_slot_detail(struct buf *b, const struct collector *c,
 	for (k = 0; k < sl->nsets; k++)
 		for (i = 0; i < sl->sets[k].n; i++) {
 			intro_view(&v, c, s, &sl->sets[k], i);
-			e = buf_putf(b, "      intro %s via $%s from %s%s\n",
-			    v.key, v.hex, v.bk != NULL ? v.bk->cf->addr :
+			e = buf_putf(b, "      intro %s via %s%s from %s%s\n",
+			    v.key, v.hex[0] != '\0' ? "$" : "",
+			    v.hex[0] != '\0' ? v.hex : "(relay unknown)",
+			    v.bk != NULL ? v.bk->cf->addr :
 			    "(backend gone)", v.bk != NULL ? ".onion" : "");
 			if (e != 0)
 				return e;

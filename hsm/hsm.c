@@ -178,10 +178,16 @@ struct hsm_index {
 	size_t			 other_alloc;
 };
 
-/* A token key's session copy (hsm_key_copy()); key 0: a free slot. */
+/*
+ * A token key's session copy (hsm_key_copy()); key 0: a free slot.  pk8
+ * (the key's public key's first 8 bytes) catches a handle the token gave
+ * to another key; seen is when the token object was last known to exist.
+ */
 struct hsm_copy {
 	CK_OBJECT_HANDLE	 key;
 	CK_OBJECT_HANDLE	 copy;
+	uint64_t		 pk8;
+	time_t			 seen;
 };
 
 enum hsm_pin_mode {
@@ -242,6 +248,7 @@ struct hsm {
 	size_t			 cp_cap;	/* copies allowed now */
 	unsigned		 cp_epoch;
 	int			 copy_ok;
+	unsigned		 copy_check_s;
 
 	/* The first failure of the current public call. */
 	int			 err_set;
@@ -302,8 +309,12 @@ hsm_warn(struct hsm *h, const char *msg)
 	if (h->warn_repeats > 0 && strcmp(msg, h->warn_msg) == 0)
 		log_warnx("%s (and %u times in the last minute)", msg,
 		    h->warn_repeats);
-	else
+	else {
+		if (h->warn_repeats > 0)
+			log_warnx("%s (%u times more)", h->warn_msg,
+			    h->warn_repeats);
 		log_warnx("%s", msg);
+	}
 	(void)snprintf(h->warn_msg, sizeof(h->warn_msg), "%s", msg);
 	h->warn_at = now;
 	h->warn_repeats = 0;
@@ -2447,27 +2458,33 @@ hsm_cp_take(struct hsm *h, CK_OBJECT_HANDLE key)
 	}
 }
 
-/* Destroy a copy in the live session; a lost session took it along. */
-static void
+static int	hsm_rv_recovers(CK_RV);
+
+/* Destroy a copy in the live session; a lost session took it along.
+ * Returns 1 when the session needs recovery (no use going on). */
+static int
 hsm_cp_destroy_obj(struct hsm *h, const char *where, CK_OBJECT_HANDLE copy)
 {
 	CK_RV	rv;
 
 	if (copy == CK_INVALID_HANDLE || !h->have_session || h->hung ||
 	    h->cp_epoch != h->epoch)
-		return;
+		return 0;
 	h->f->session = h->session;
 	h->f->obj = copy;
-	if ((rv = hsm_call(h, job_destroy, "C_DestroyObject")) != CKR_OK)
+	if ((rv = hsm_call(h, job_destroy, "C_DestroyObject")) != CKR_OK) {
 		log_info("%s: C_DestroyObject (a session copy): %s", where,
 		    hsm_rv_name(rv));
+		return hsm_rv_recovers(rv);
+	}
+	return 0;
 }
 
 /* The token object key goes (destroyed or forgotten): so does its copy. */
 static void
 hsm_cp_destroy(struct hsm *h, const char *where, CK_OBJECT_HANDLE key)
 {
-	hsm_cp_destroy_obj(h, where, hsm_cp_take(h, key));
+	(void)hsm_cp_destroy_obj(h, where, hsm_cp_take(h, key));
 }
 
 static void
@@ -2479,8 +2496,9 @@ hsm_cp_destroy_all(struct hsm *h, const char *where)
 	if (h->cp == NULL || h->ncp == 0)
 		return;
 	for (i = 0; i < HSM_CP_SLOTS(h); i++)
-		if (h->cp[i].key != CK_INVALID_HANDLE)
-			hsm_cp_destroy_obj(h, where, h->cp[i].copy);
+		if (h->cp[i].key != CK_INVALID_HANDLE &&
+		    hsm_cp_destroy_obj(h, where, h->cp[i].copy))
+			break;	/* the session is gone, the copies with it */
 	memset(h->cp, 0, HSM_CP_SLOTS(h) * sizeof(*h->cp));
 	h->ncp = 0;
 	h->cp_cap = HSM_COPY_MAX;
@@ -2548,18 +2566,98 @@ hsm_rv_recovers(CK_RV rv)
  * CK_INVALID_HANDLE, the failure recorded, when the session or the token
  * is lost (hsm_run() recovers as for any call).
  */
+static uint64_t
+hsm_pk8(const uint8_t pk[ED25519_PK_LEN])
+{
+	uint64_t	v;
+
+	memcpy(&v, pk, sizeof(v));
+	return v;
+}
+
+/*
+ * The copy of key, if it may sign: made for this key (not for another
+ * that the token gave the same handle), and its token object seen within
+ * copy_check_s seconds, so that a key destroyed on the token (revoked,
+ * purged by another process) stops signing through its copy within that
+ * time.  The token object is looked at then, one attribute read.
+ * CK_INVALID_HANDLE with *lost set: the session needs recovery.
+ */
 static CK_OBJECT_HANDLE
-hsm_key_copy(struct hsm *h, const char *where, CK_OBJECT_HANDLE priv)
+hsm_cp_valid(struct hsm *h, const char *where, const struct hsm_key *key,
+    int *lost)
 {
 	struct hsm_frame	*f = h->f;
 	struct hsm_copy		*slot;
 	CK_OBJECT_HANDLE	 copy;
+	time_t			 now;
 	CK_RV			 rv;
+
+	*lost = 0;
+	if ((copy = hsm_cp_get(h, key->priv)) == CK_INVALID_HANDLE)
+		return CK_INVALID_HANDLE;
+	slot = &h->cp[hsm_cp_slot(h, key->priv)];
+	if (slot->pk8 != hsm_pk8(key->pk)) {
+		hsm_cp_destroy(h, where, key->priv);
+		return CK_INVALID_HANDLE;
+	}
+	now = time(NULL);
+	if (now >= slot->seen && now - slot->seen < (time_t)h->copy_check_s)
+		return copy;
+	f->n1 = 0;
+	hsm_tmpl_add(f->t1, &f->n1, CKA_TOKEN, &f->rtoken,
+	    sizeof(f->rtoken));
+	f->session = h->session;
+	f->obj = key->priv;
+	rv = hsm_call(h, job_get_attrs, "C_GetAttributeValue");
+	if (rv == CKR_OK) {
+		/* The slot did not move: no call here changes the table. */
+		slot->seen = now;
+		return copy;
+	}
+	if (hsm_rv_recovers(rv)) {
+		hsm_ckfail(h, where, "C_GetAttributeValue", rv);
+		*lost = 1;
+		return CK_INVALID_HANDLE;
+	}
+	/* Gone (or unreadable): the copy goes, the token object answers. */
+	hsm_cp_destroy(h, where, key->priv);
+	return CK_INVALID_HANDLE;
+}
+
+/* A C_CopyObject failure that says the token will never make copies. */
+static int
+hsm_rv_no_copies(CK_RV rv)
+{
+	switch (rv) {
+	case CKR_FUNCTION_NOT_SUPPORTED:
+	case CKR_ACTION_PROHIBITED:
+	case CKR_ATTRIBUTE_READ_ONLY:
+	case CKR_ATTRIBUTE_TYPE_INVALID:
+	case CKR_ATTRIBUTE_VALUE_INVALID:
+	case CKR_TEMPLATE_INCONSISTENT:
+	case CKR_TEMPLATE_INCOMPLETE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static CK_OBJECT_HANDLE
+hsm_key_copy(struct hsm *h, const char *where, const struct hsm_key *key)
+{
+	struct hsm_frame	*f = h->f;
+	struct hsm_copy		*slot;
+	CK_OBJECT_HANDLE	 copy, priv = key->priv;
+	CK_RV			 rv;
+	int			 lost;
 
 	if (h->copy_ok < 0)
 		return priv;
-	if ((copy = hsm_cp_get(h, priv)) != CK_INVALID_HANDLE)
+	if ((copy = hsm_cp_valid(h, where, key, &lost)) != CK_INVALID_HANDLE)
 		return copy;
+	if (lost)
+		return CK_INVALID_HANDLE;
 	if (h->ncp >= h->cp_cap)
 		return priv;
 	if (hsm_cp_room(h) == -1)
@@ -2585,6 +2683,9 @@ hsm_key_copy(struct hsm *h, const char *where, CK_OBJECT_HANDLE priv)
 		return CK_INVALID_HANDLE;
 	}
 	if (rv != CKR_OK || (copy = f->obj2) == CK_INVALID_HANDLE) {
+		/* Only a refusal is for good; another failure, this once. */
+		if (rv != CKR_OK && !hsm_rv_no_copies(rv))
+			return priv;
 		h->copy_ok = -1;
 		log_info("%s: C_CopyObject: %s; signing with token objects",
 		    where, hsm_rv_name(rv));
@@ -2602,6 +2703,11 @@ hsm_key_copy(struct hsm *h, const char *where, CK_OBJECT_HANDLE priv)
 	if (hsm_rv_recovers(rv)) {
 		hsm_ckfail(h, where, "C_GetAttributeValue", rv);
 		return CK_INVALID_HANDLE;
+	}
+	if (rv == CKR_OBJECT_HANDLE_INVALID) {
+		/* The copy went at once (another session's doing?): the
+		 * token object signs, and copies are tried again later. */
+		return priv;
 	}
 	if (rv != CKR_OK || f->t1[0].ulValueLen != sizeof(CK_BBOOL) ||
 	    f->t1[1].ulValueLen != sizeof(CK_BBOOL) ||
@@ -2626,6 +2732,8 @@ hsm_key_copy(struct hsm *h, const char *where, CK_OBJECT_HANDLE priv)
 	slot = &h->cp[hsm_cp_slot(h, priv)];
 	slot->key = priv;
 	slot->copy = copy;
+	slot->pk8 = hsm_pk8(key->pk);
+	slot->seen = time(NULL);
 	h->ncp++;
 	h->stats.copies_made++;
 	return copy;
@@ -2655,7 +2763,7 @@ hsm_op_sign(struct hsm *h, void *arg)
 
 	if (hsm_key_refresh(h, where, a->key) == -1)
 		return -1;
-	if ((obj = hsm_key_copy(h, where, a->key->priv)) == CK_INVALID_HANDLE)
+	if ((obj = hsm_key_copy(h, where, a->key)) == CK_INVALID_HANDLE)
 		return -1;
 	if (f->msg_cap < a->len || f->msg == NULL) {
 		if ((m = realloc(f->msg, a->len > 0 ? a->len : 1)) == NULL) {
@@ -2679,7 +2787,7 @@ hsm_op_sign(struct hsm *h, void *arg)
 	    rv == CKR_OBJECT_HANDLE_INVALID)) {
 		/* The copy went behind our back: the token object, once. */
 		(void)hsm_cp_take(h, a->key->priv);
-		f->obj = a->key->priv;
+		obj = f->obj = a->key->priv;
 		rv = hsm_call(h, job_sign_init, "C_SignInit");
 	}
 	if (rv != CKR_OK) {
@@ -2698,6 +2806,10 @@ hsm_op_sign(struct hsm *h, void *arg)
 	/* A token that signs wrongly (fault, bug) must not publish it. */
 	if ((r = ob_ed25519_verify(f->sig, a->msg, a->len, a->key->pk)) !=
 	    0) {
+		/* A copy that is not this key's (a handle the token gave
+		 * to another key) goes, or it would fail every request. */
+		if (obj != a->key->priv)
+			hsm_cp_destroy(h, where, a->key->priv);
 		hsm_fail(h, HSM_E_FAILED, "C_Sign", CKR_OK,
 		    "%s: the token's signature does not verify: %s", where,
 		    ob_strerror(r));
@@ -3069,6 +3181,7 @@ hsm_new(const struct hsm_config *conf)
 		h->allow_final_try = conf->allow_final_try;
 		if (conf->no_key_copies)
 			h->copy_ok = -1;
+		h->copy_check_s = conf->copy_check_s;
 	}
 	hsm_error_clear(h);
 	return h;

@@ -133,6 +133,10 @@ struct hsm_config {
 	/* Never sign with session copies of the keys (hsm_key_sign): for
 	 * tokens whose session memory others need. */
 	int		 no_key_copies;
+	/* A copy signs only while its token object was seen within this
+	 * many seconds (0: looked at before every signature), so that a
+	 * key destroyed on the token stops signing within that time. */
+	unsigned	 copy_check_s;
 };
 
 /*
@@ -250,12 +254,16 @@ int	hsm_key_find(struct hsm *, struct hsm_key *, const char *label,
  * a token object, not with a session object.  A copy is used only if
  * it reads back sensitive and non-extractable; it is destroyed with
  * the key (hsm_key_destroy()), when the index forgets the key, and by
- * hsm_index_load() (a key destroyed by another process must stop
- * signing), and dies with the session (after a new session or a
- * re-initialisation the key is found and copied again).  At most 4096
- * are alive; beyond, and on a token that makes no copies (remembered
- * for the handle's life) or is out of memory (for the session), the
- * token object signs.  hsm_stats counts them.
+ * hsm_index_load(), and dies with the session (after a new session or a
+ * re-initialisation the key is found and copied again).  A key destroyed
+ * by another process stops signing within copy_check_s (hsm_config):
+ * the token object is looked at before a signature when it was last
+ * seen longer ago.  A copy is also dropped when it is not the key's (a
+ * handle the token gave to another key: its public key differs, or its
+ * signature does not verify, and the token object then signs).  At most
+ * 4096 are alive; beyond, and on a token that refuses copies
+ * (remembered for the handle's life) or is out of memory (for the
+ * session), the token object signs.  hsm_stats counts them.
  */
 #define HSM_SIGN_MAX	(1U << 20)
 int	hsm_key_sign(struct hsm *, struct hsm_key *,

@@ -411,6 +411,7 @@ main(int argc, char **argv)
 	hc.pin_source = sg.conf->pin_source;
 	hc.timeout_ms = sg.conf->hsm_timeout_ms;
 	hc.no_key_copies = !sg.conf->key_copies;
+	hc.copy_check_s = SIGNER_COPY_CHECK_SECS;
 	if ((sg.hsm = hsm_new(&hc)) == NULL)
 		fatal("hsm_new");
 	if (hsm_open(sg.hsm) == -1) {

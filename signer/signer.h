@@ -224,6 +224,9 @@ struct signer {
 /* Online mode's new periods, and every period's 08 certs for the coming
  * hours (signer_state_refresh, from the main loop). */
 #define SIGNER_REFRESH_SECS	60
+/* A key destroyed on the token stops signing through its session copy
+ * within this many seconds (hsm_config.copy_check_s). */
+#define SIGNER_COPY_CHECK_SECS	60
 /* Online mode: a period's certs and state are made when its window opens
  * within this (two refreshes); its token key online-periods ahead. */
 #define SIGNER_ATTACH_AHEAD_SECS (2 * SIGNER_REFRESH_SECS)

@@ -996,6 +996,12 @@ signer_gate(struct signer *sg, struct signer_verdict *v, const char *service,
 		return 0;
 	if ((*pp = signer_period_find(svc, tp)) != NULL)
 		return 0;
+	/* Online mode attaches a period at the refresh tick before its
+	 * window; a tick that came late (a slow token) must not refuse
+	 * the period's first request. */
+	if (svc->have_id_sk && signer_online_fill(sg, svc, now) == 0 &&
+	    (*pp = signer_period_find(svc, tp)) != NULL)
+		return 0;
 	horizon = svc->store != NULL ? provision_horizon(svc->store) : 0;
 	/* For operators: UTC, not epoch seconds (windows end on a minute). */
 	if (horizon != 0)

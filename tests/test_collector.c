@@ -981,6 +981,7 @@ scale_run(size_t nsvc, struct scale_times *t)
 	/* Steady state: what the scheduler would choose is published. */
 	{
 		struct sel_input	in[10];
+		struct sel_set		kept;
 		uint64_t		n0;
 
 		CU_ASSERT_FATAL(c.cf.pools[0].nbackends == 10);
@@ -997,11 +998,10 @@ scale_run(size_t nsvc, struct scale_times *t)
 				sl->last_publish = now;
 				sl->next_publish = now + 3600;
 				sl->hsdirs_changed = 0;
-				CU_ASSERT_FATAL((sl->sets = calloc(1,
-				    sizeof(*sl->sets))) != NULL);
-				sl->nsets = 1;
-				CU_ASSERT(select_intro_points(&sl->sets[0], in,
-				    10, &c.services[i].cf->sel, NULL, 0) == 0);
+				CU_ASSERT(select_intro_points(&kept, in, 10,
+				    &c.services[i].cf->sel, NULL, 0) == 0);
+				CU_ASSERT_FATAL(publish_slot_keep(sl, &kept,
+				    1) == 0);
 			}
 		n0 = c.selections;
 		t0 = test_now();
@@ -1685,6 +1685,7 @@ test_publish_backlog(void)
 	struct msg_conn		 srv;
 	struct msg		 m;
 	struct sel_input	 in[2];
+	struct sel_set		 kept;
 	char			 where[64], path[256];
 	size_t			 i, k, max, nfill, recert = 0, most = 0;
 	size_t			 rounds, left;
@@ -1735,11 +1736,9 @@ test_publish_backlog(void)
 			CU_ASSERT_FATAL((sl->docs[0] = (uint8_t *)strdup(
 			    "hs-descriptor 3\n")) != NULL);
 			sl->doclens[0] = strlen((char *)sl->docs[0]);
-			CU_ASSERT_FATAL((sl->sets = calloc(1,
-			    sizeof(*sl->sets))) != NULL);
-			sl->nsets = 1;
-			CU_ASSERT(select_intro_points(&sl->sets[0], in, 2,
+			CU_ASSERT(select_intro_points(&kept, in, 2,
 			    &c.services[i].cf->sel, NULL, 0) == 0);
+			CU_ASSERT_FATAL(publish_slot_keep(sl, &kept, 1) == 0);
 			sl->revision = 1;
 			sl->last_publish = now;
 			sl->next_publish = now + 3600;

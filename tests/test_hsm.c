@@ -1741,6 +1741,101 @@ test_hsm_copy_off(void)
 	hsm_free(h);
 }
 
+/* Opens token A through the fault module with copies checked against
+ * their token objects every check_s seconds. */
+static struct hsm *
+copy_open(unsigned check_s)
+{
+	struct hsm_config	 c;
+	struct hsm		*h;
+
+	memset(&c, 0, sizeof(c));
+	c.module = fault_so;
+	c.uri = URI_A;
+	c.pin_source = pin_src;
+	c.copy_check_s = check_s;
+	if ((h = hsm_new(&c)) == NULL)
+		return NULL;
+	if (hsm_open(h) == -1) {
+		hsm_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+/*
+ * A key destroyed by another process (revoked, purged) stops signing
+ * through its copy once its token object is looked at again: at once
+ * with copy_check_s 0, not within a long one (the signer's is 60 s).
+ */
+static void
+test_hsm_copy_key_gone(void)
+{
+	char		 cmd[PATH_MAX + 512];
+	struct hsm	*h, *g;
+	struct hsm_key	 k, kg;
+	uint8_t		 sig[ED25519_SIG_LEN];
+	long		 s0;
+
+	NEED_FAULT();
+	fault_set("\n");
+	if (access("/usr/bin/pkcs11-tool", X_OK) != 0)
+		TEST_SKIP("no pkcs11-tool");
+	CU_ASSERT_FATAL((h = copy_open(0)) != NULL);
+	CU_ASSERT_FATAL((g = copy_open(3600)) != NULL);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "cp-gone", "cpg1", 4) == 0);
+	CU_ASSERT_FATAL(hsm_key_find(g, &kg, "cp-gone", NULL, 0) == 0);
+	s0 = fault_count("session_key_signs");
+	CU_ASSERT(sign_ok(h, &k, "before"));
+	CU_ASSERT(sign_ok(g, &kg, "before"));
+	CU_ASSERT(fault_count("session_key_signs") == s0 + 2);
+	(void)snprintf(cmd, sizeof(cmd), "pkcs11-tool --module "
+	    "/usr/lib/softhsm/libsofthsm2.so --token-label obhsm-a --login "
+	    "--pin " PIN " --delete-object --type privkey --label cp-gone "
+	    ">/dev/null 2>&1");
+	CU_ASSERT_FATAL(system(cmd) == 0);
+	CU_ASSERT(hsm_key_sign(h, &k, sig, "after", 5) == -1);
+	/* The long check still signs with its copy: the documented delay. */
+	CU_ASSERT(sign_ok(g, &kg, "within the delay"));
+	CU_ASSERT(fault_count("session_key_signs") == s0 + 3);
+	hsm_free(h);
+	hsm_free(g);
+}
+
+/*
+ * A copy that is not the key's (the token gave the handle to another
+ * key: stood for here by a key whose public half is changed) is
+ * dropped, and its signature is never handed out.
+ */
+static void
+test_hsm_copy_not_the_key(void)
+{
+	struct hsm		*h;
+	struct hsm_key		 k;
+	struct hsm_stats	 st;
+	uint8_t			 sig[ED25519_SIG_LEN];
+
+	NEED_FAULT();
+	fault_set("\n");
+	CU_ASSERT_FATAL((h = copy_open(60)) != NULL);
+	CU_ASSERT_FATAL(hsm_key_generate(h, &k, "cp-other", "cpx1", 4) == 0);
+	CU_ASSERT(sign_ok(h, &k, "its own"));
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.copies == 1 && st.copies_made == 1);
+	k.pk[0] ^= 1;
+	CU_ASSERT(hsm_key_sign(h, &k, sig, "other", 5) == -1);
+	hsm_stats_get(h, &st);
+	/* Made again for the changed key, then dropped when it did not
+	 * verify; the token object did not verify either. */
+	CU_ASSERT(st.copies == 0 && st.copies_made == 2);
+	k.pk[0] ^= 1;
+	CU_ASSERT(sign_ok(h, &k, "its own again"));
+	hsm_stats_get(h, &st);
+	CU_ASSERT(st.copies == 1 && st.copies_made == 3);
+	CU_ASSERT(hsm_key_destroy(h, &k) == 0);
+	hsm_free(h);
+}
+
 /* A copy that reads back extractable or not sensitive is destroyed and
  * never used, and the token is not asked for copies again. */
 static void
@@ -2000,6 +2095,8 @@ static const struct test_case tests[] = {
 	{ "key index beside other objects", test_hsm_index_other_objects },
 	{ "session copy: used, not found, destroyed", test_hsm_copy_used },
 	{ "session copy: turned off", test_hsm_copy_off },
+	{ "session copy: key destroyed elsewhere", test_hsm_copy_key_gone },
+	{ "session copy: not the key's", test_hsm_copy_not_the_key },
 	{ "session copy: exposed copy refused", test_hsm_copy_exposed },
 	{ "session copy: module refuses or is full", test_hsm_copy_refused },
 	{ "session copy: removal, lost session", test_hsm_copy_recovery },

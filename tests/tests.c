@@ -192,6 +192,7 @@ test_open_token(const char *module, const char *uri, const char *pin,
 	c.uri = uri;
 	c.pin_source = pin;
 	c.timeout_ms = timeout_ms;
+	c.copy_check_s = 60;	/* as the signer's */
 	if ((h = hsm_new(&c)) == NULL)
 		return NULL;
 	if (hsm_open(h) == -1) {

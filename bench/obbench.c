@@ -270,6 +270,7 @@ conf_write(const char *module)
 	struct buf	*t;
 	const char	*backends[N_BACKENDS];
 	const char	*sandbox = getenv("OBBENCH_SANDBOX");
+	const char	*copies = getenv("OBBENCH_KEY_COPIES");
 	char		 id[PATH_MAX];
 	size_t		 i, b;
 
@@ -278,6 +279,9 @@ conf_write(const char *module)
 	    .socket_mode = 0600, .period_len = PERIOD, .rot_offset = ROT,
 	    .hsm_timeout = 0, .online_periods = 1,
 	    .sandbox = sandbox != NULL ? sandbox : "kill" };
+	/* The signer's key-copies (obhsm-signer(8)): "1" or "0". */
+	if (copies != NULL)
+		sc.key_copies = strcmp(copies, "1") == 0 ? 1 : -1;
 	for (b = 0; b < N_BACKENDS; b++)
 		backends[b] = B.bk[b].key.addr;
 	/* The head names the module and the paths: up to a few PATH_MAX. */
@@ -832,6 +836,10 @@ bench_raw(double secs, size_t len)
 	hc.module = token_module();
 	hc.uri = "pkcs11:token=obbench";
 	hc.pin_source = pin;
+	/* As the signer will sign: copies only with OBBENCH_KEY_COPIES=1. */
+	hc.no_key_copies = getenv("OBBENCH_KEY_COPIES") == NULL ||
+	    strcmp(getenv("OBBENCH_KEY_COPIES"), "1") != 0;
+	hc.copy_check_s = 60;
 	if ((msg = calloc(1, len)) == NULL || ob_random(msg, len) != 0)
 		die("msg");
 	if ((h = hsm_new(&hc)) == NULL || hsm_open(h) != 0 ||

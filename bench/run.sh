@@ -140,8 +140,10 @@ END {
 		if (g(t, "services") == 0) {
 			# No local-token run asked for (BENCH_TOKEN=remote):
 			# the token table below has the figures.
-			printf "%7s  (%s)\n", sl[i], tokens ~ /local/ ?
-			    "failed" : "token local not run"
+			if (index(" " tokens " ", " local ") > 0)
+				printf "%7s  (failed)\n", sl[i]
+			else
+				printf "%7s  (token local not run)\n", sl[i]
 			continue
 		}
 		cd = g(t, "cold_desc"); sd = g(t, "steady_desc")

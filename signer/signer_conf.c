@@ -48,7 +48,7 @@ static cfg_opt_t top_opts[] = {
 	CFG_INT("max-intro-points", 256, CFGF_NONE),
 	CFG_INT("online-periods", 2, CFGF_NONE),
 	CFG_BOOL("syslog", cfg_false, CFGF_NONE),
-	CFG_BOOL("key-copies", cfg_true, CFGF_NONE),
+	CFG_BOOL("key-copies", cfg_false, CFGF_NONE),
 	CFG_STR("sandbox", "kill", CFGF_NONE),
 	CFG_SEC("service", service_opts, CFGF_MULTI | CFGF_TITLE |
 	    CFGF_NO_TITLE_DUPES),

@@ -344,6 +344,10 @@ sfx_conf_head(struct buf *b, const struct sfx_conf *c)
 	    sizeof(more) - strlen(more), "online-periods = %u\n",
 	    c->online_periods) != 0)
 		return -1;
+	if (c->key_copies != 0 && sfx_fmt(more + strlen(more),
+	    sizeof(more) - strlen(more), "key-copies = %s\n",
+	    c->key_copies > 0 ? "true" : "false") != 0)
+		return -1;
 	if (sfx_fmt(t, sizeof(t),
 	    "pkcs11-module = \"%s\"\n"
 	    "token-uri = \"pkcs11:token=%s\"\n"

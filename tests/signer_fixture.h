@@ -125,6 +125,7 @@ struct sfx_conf {
 	uint64_t	 period_len, rot_offset;
 	int		 hsm_timeout;	/* ms; -1 leaves the default */
 	unsigned	 online_periods;	/* 0 leaves the default */
+	int		 key_copies;	/* -1 false, 1 true, 0 default */
 	const char	*sandbox;
 };
 /* The top of the configuration, appended to b (no NUL). */

@@ -187,6 +187,15 @@ fm_destroy(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o)
 }
 
 static CK_RV
+fm_copy(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *t,
+    CK_ULONG n, CK_OBJECT_HANDLE *c)
+{
+	(void)fm_tmpl(s, t, n);
+	*c = 4;
+	return CKR_OK;
+}
+
+static CK_RV
 fm_sign_init(CK_SESSION_HANDLE s, CK_MECHANISM *m, CK_OBJECT_HANDLE k)
 {
 	return CKR_OK;
@@ -228,6 +237,7 @@ static CK_FUNCTION_LIST fm_list = {
 	.C_SetAttributeValue = fm_set,
 	.C_GenerateKeyPair = fm_gen,
 	.C_DestroyObject = fm_destroy,
+	.C_CopyObject = fm_copy,
 	.C_SignInit = fm_sign_init,
 	.C_Sign = fm_sign,
 };

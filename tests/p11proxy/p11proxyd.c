@@ -455,7 +455,9 @@ sv_copy_object(struct buf *in, struct buf *r)
 	    p11p_get_ulong(in, &obj) != 0 ||
 	    p11p_get_tmpl(in, t, &n) != 0 || buf_end(in) != 0)
 		return -1;
-	rv = S.fl->C_CopyObject(session, obj, t, n, &hnew);
+	/* A module's list should be full; one without copies refuses. */
+	rv = S.fl->C_CopyObject == NULL ? CKR_FUNCTION_NOT_SUPPORTED :
+	    S.fl->C_CopyObject(session, obj, t, n, &hnew);
 	if (sv_head(r, rv, rv == CKR_OK) != 0 ||
 	    (rv == CKR_OK && p11p_put_ulong(r, hnew) != 0))
 		return -1;
